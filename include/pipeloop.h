@@ -1,0 +1,547 @@
+/*
+ * pipeloop: an event loop with asyncio-style non-blocking pipe transports.
+ *
+ * Usage sketch (error handling elided):
+ *
+ *     static void on_data(pl_transport *t, const void *buf, size_t n, void *u)
+ *     { fwrite(buf, 1, n, stdout); }
+ *     static void on_lost(pl_transport *t, int err, void *u)
+ *     { pl_loop_stop(pl_transport_get_loop(t)); }
+ *     static const pl_protocol proto = { .data_received = on_data,
+ *                                        .connection_lost = on_lost };
+ *     pl_loop *loop;  pl_transport *t;
+ *     pl_loop_new(&loop, 0);
+ *     pl_connect_read_pipe(loop, fd, &proto, NULL, &t);   // t now owns fd
+ *     pl_loop_run(loop);                                   // until EOF
+ *     pl_loop_close(loop);
+ *
+ * Conventions (every function below follows them):
+ * - Functions return 0 (or a count) on success and a negative error code on
+ *   failure: -errno for system errors, or one of the PL_E* library codes,
+ *   which sit far below the errno range.  errno is never the channel.
+ * - If a call that takes a callback fails, that callback never runs.
+ * - Callbacks take the object first and the user pointer last.
+ * - Nothing here is thread-safe except pl_call_soon_threadsafe(): a loop
+ *   and its objects belong to one thread.
+ * - Every fd the library opens is O_CLOEXEC.
+ */
+#ifndef PIPELOOP_H
+#define PIPELOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PL_STATIC)
+#define PL_EXPORT
+#elif defined(PL_BUILDING)
+#define PL_EXPORT __attribute__((visibility("default")))
+#else
+#define PL_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+
+#define PL_VERSION_MAJOR 0
+#define PL_VERSION_MINOR 1
+#define PL_VERSION_PATCH 0
+/* One number that orders versions: MAJOR*1000000 + MINOR*1000 + PATCH. */
+#define PL_VERSION_NUMBER                                                       \
+    (PL_VERSION_MAJOR * 1000000 + PL_VERSION_MINOR * 1000 + PL_VERSION_PATCH)
+
+/* The version of the library linked at run time, as PL_VERSION_NUMBER. */
+PL_EXPORT unsigned pl_version(void);
+/* The same as a string, "MAJOR.MINOR.PATCH".  Static storage. */
+PL_EXPORT const char *pl_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+/*
+ * Library error codes.  They are negative and far below -4095, so they never
+ * collide with -errno values.  PL_ERROR_MAP is the one table from which the
+ * enum, pl_strerror() and pl_err_name() are made.
+ */
+#define PL_ERROR_MAP(X)                                                         \
+    X(EOF, -30001, "end of file")                                               \
+    X(ECLOSED, -30002, "transport or process is closing or closed")             \
+    X(EDIRECTION, -30003, "operation not valid for this transport's direction") \
+    X(EFDKIND, -30004, "fd is not a pipe, FIFO, stream socket or tty")          \
+    X(ENOTWATCHABLE, -30005, "the loop's backend cannot watch this fd")         \
+    X(ECHILD_EXEC, -30006, "the child could not be started")
+
+enum pl_error {
+#define PL__ERR_ENUM(name, value, text) PL_##name = (value),
+    PL_ERROR_MAP(PL__ERR_ENUM)
+#undef PL__ERR_ENUM
+};
+
+/*
+ * A message for any code this library returns: a PL_E* code, or -errno.
+ * Never NULL; static storage; thread-safe.  Unknown codes give
+ * "unknown error".
+ */
+PL_EXPORT const char *pl_strerror(int err);
+/*
+ * The symbolic name of a code: "EPIPE" for -EPIPE, "PL_ECLOSED" for
+ * PL_ECLOSED, "OK" for 0, "UNKNOWN" otherwise.  Static storage.
+ */
+PL_EXPORT const char *pl_err_name(int err);
+
+/* ------------------------------------------------------------------------ */
+/* The loop                                                                  */
+
+typedef struct pl_loop pl_loop;
+
+/* Flags for pl_loop_new().  At most one backend flag may be given. */
+enum pl_loop_flags {
+    PL_LOOP_EPOLL = 1u << 0, /* epoll(7): the default on Linux */
+    PL_LOOP_POLL = 1u << 1,  /* poll(2): the portable backend */
+};
+
+/*
+ * Create a loop.  Without a backend flag the environment variable
+ * PIPELOOP_BACKEND=epoll|poll chooses; without it, epoll.
+ * Errors: -EINVAL (unknown flags, both backends, or a bad PIPELOOP_BACKEND
+ * value), -ENOMEM, -EMFILE/-ENFILE (the loop needs two fds: the poller and
+ * its wakeup eventfd).  On error *loop is untouched.
+ */
+PL_EXPORT int pl_loop_new(pl_loop **loop, unsigned flags);
+
+/*
+ * Free a loop.  Refused with -EBUSY while the loop is running (called from
+ * one of its callbacks) or while anything is still open on it: an fd
+ * watcher, a signal handler, a transport or a process.  A refused close
+ * changes nothing.  Close transports and run the loop until their
+ * connection_lost has been delivered first (D6).  Timers and call_soon
+ * callbacks still pending are discarded without running (they own no fd).
+ * (OURS, spec L5: asyncio silently drops pending connection_lost calls and
+ * leaks the transports' fds.)
+ */
+PL_EXPORT int pl_loop_close(pl_loop *loop);
+
+/*
+ * Run iterations until pl_loop_stop() is called; return after the iteration
+ * in which it was called completes.  A stop requested while the loop was not
+ * running makes the next run do exactly one iteration.  Returns 0, or
+ * -EBUSY when called re-entrantly from one of the loop's callbacks.
+ */
+PL_EXPORT int pl_loop_run(pl_loop *loop);
+
+/*
+ * Run one iteration: wait for I/O at most timeout_ms milliseconds (-1: no
+ * limit; the wait is shortened by due timers and is zero when callbacks are
+ * ready or a stop is pending), dispatch fd events, then due timers, then
+ * exactly the call_soon callbacks that were queued before this iteration's
+ * I/O dispatch (spec L1).  Returns the number of callbacks run (fd, timer
+ * and call_soon), or -EBUSY when re-entered.
+ */
+PL_EXPORT int pl_loop_run_once(pl_loop *loop, int timeout_ms);
+
+/* Ask pl_loop_run() to return after the current iteration. */
+PL_EXPORT void pl_loop_stop(pl_loop *loop);
+
+/*
+ * The loop's monotonic clock in milliseconds (CLOCK_MONOTONIC), cached at
+ * the start of each iteration, which is the base of pl_call_later().
+ */
+PL_EXPORT uint64_t pl_loop_time(const pl_loop *loop);
+/* Re-read the clock and refresh the cached time; returns it. */
+PL_EXPORT uint64_t pl_loop_update_time(pl_loop *loop);
+
+/* How many iterations the loop has started (for logs and tests). */
+PL_EXPORT uint64_t pl_loop_iteration(const pl_loop *loop);
+
+/* "epoll" or "poll". */
+PL_EXPORT const char *pl_loop_backend(const pl_loop *loop);
+
+/* Is the loop inside pl_loop_run() or pl_loop_run_once()?  1 or 0. */
+PL_EXPORT int pl_loop_is_running(const pl_loop *loop);
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks and timers                                                      */
+
+typedef void (*pl_callback)(pl_loop *loop, void *user);
+
+/*
+ * Queue cb to run in the next iteration (FIFO).  Callbacks queued while an
+ * iteration runs its callbacks run in the next iteration, never the current
+ * one (spec L1).  No allocation once the queue has grown to its working
+ * size.  Errors: -EINVAL (cb NULL), -ENOMEM.
+ */
+PL_EXPORT int pl_call_soon(pl_loop *loop, pl_callback cb, void *user);
+
+/*
+ * The one thread-safe entry: queue cb from any thread and wake the loop if
+ * it is blocked in its poll (spec L4).  cb runs on the loop's thread, in
+ * FIFO order with other threadsafe calls.  Errors: -EINVAL, -ENOMEM.
+ * Must not be called once pl_loop_close() may have started.
+ */
+PL_EXPORT int pl_call_soon_threadsafe(pl_loop *loop, pl_callback cb, void *user);
+
+/* A timer's identity; 0 is never a valid id. */
+typedef uint64_t pl_timer_id;
+
+/*
+ * Run cb once, delay_ms milliseconds after pl_loop_time() (call_later) or
+ * at the absolute loop time when_ms (call_at).  Timers with equal deadlines
+ * run in the order they were made.  Due timers run in the iteration in
+ * which the loop finds them due; timers a timer callback makes run in a
+ * later iteration.  *id (may be NULL) receives an id for
+ * pl_timer_cancel().  O(log n); timer slots are pooled, so the steady state
+ * allocates nothing.  Errors: -EINVAL, -ENOMEM.
+ */
+PL_EXPORT int pl_call_later(pl_loop *loop, uint64_t delay_ms, pl_callback cb,
+                            void *user, pl_timer_id *id);
+PL_EXPORT int pl_call_at(pl_loop *loop, uint64_t when_ms, pl_callback cb, void *user,
+                         pl_timer_id *id);
+
+/*
+ * Cancel a pending timer: its callback will not run.  O(log n).  Returns 0,
+ * or -ENOENT if the timer already ran or was cancelled (ids are never
+ * reused within a loop, so a stale id is always -ENOENT).
+ */
+PL_EXPORT int pl_timer_cancel(pl_loop *loop, pl_timer_id id);
+
+/* ------------------------------------------------------------------------ */
+/* fd watchers                                                               */
+
+/* Event bits passed to fd watcher callbacks. */
+enum pl_io_events {
+    PL_READABLE = 1u << 0,
+    PL_WRITABLE = 1u << 1,
+    PL_HUP = 1u << 2, /* POLLHUP/EPOLLHUP: e.g. a pipe's writer closed */
+    PL_ERR = 1u << 3, /* POLLERR/EPOLLERR: e.g. a pipe's reader closed */
+};
+
+typedef void (*pl_io_cb)(pl_loop *loop, int fd, unsigned events, void *user);
+
+/*
+ * Call cb whenever fd is readable (add_reader) or writable (add_writer),
+ * level-triggered, until removed.  The fd stays the caller's: the loop never
+ * closes it or changes its flags.  HUP and ERR are delivered to readers and
+ * to writers, with PL_HUP/PL_ERR set (spec L2); when both watch one fd, the
+ * reader runs first.
+ * Errors: -EBADF (fd negative or not open), -EEXIST (a watcher of that
+ * direction exists, or a transport owns the fd: spec C3), -EPERM (the
+ * backend cannot watch this kind of fd, e.g. a regular file under epoll),
+ * -EINVAL (cb NULL), -ENOMEM.  On error nothing changes.
+ */
+PL_EXPORT int pl_loop_add_reader(pl_loop *loop, int fd, pl_io_cb cb, void *user);
+PL_EXPORT int pl_loop_add_writer(pl_loop *loop, int fd, pl_io_cb cb, void *user);
+
+/*
+ * Stop watching.  An event already collected for the watcher in the current
+ * iteration is cancelled: its callback will not run (spec L3).
+ * Returns 0, or -ENOENT if there was no such watcher (also when a transport
+ * owns the fd: use the transport's own calls).
+ */
+PL_EXPORT int pl_loop_remove_reader(pl_loop *loop, int fd);
+PL_EXPORT int pl_loop_remove_writer(pl_loop *loop, int fd);
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                   */
+
+typedef void (*pl_signal_cb)(pl_loop *loop, int signum, void *user);
+
+/*
+ * Run cb on the loop's thread, in a later iteration, after signum is
+ * delivered to the process.  Deliveries that arrive before the loop runs
+ * are coalesced into one call.  The first handler for a signal saves the
+ * process's disposition and the calling thread's mask for it, installs the
+ * library's handler (SA_RESTART) and unblocks the signal in the calling
+ * thread; removing it restores both.  One loop per signal at a time.
+ * Errors: -EINVAL (bad signal number, SIGKILL, SIGSTOP, cb NULL),
+ * -EEXIST (this loop already handles signum), -EBUSY (another loop does).
+ */
+PL_EXPORT int pl_loop_add_signal(pl_loop *loop, int signum, pl_signal_cb cb,
+                                 void *user);
+/* Returns 0 or -ENOENT. */
+PL_EXPORT int pl_loop_remove_signal(pl_loop *loop, int signum);
+
+/* ------------------------------------------------------------------------ */
+/* Pipe transports                                                           */
+
+typedef struct pl_transport pl_transport;
+
+/*
+ * A protocol: the callbacks a transport drives.  NULL entries are skipped.
+ * The struct must outlive the transport (normally it is a static const).
+ *
+ * Order, for every transport (spec C4, R6, D1):
+ *   connection_made         exactly once, in the iteration after connect,
+ *                           before any other callback;
+ *   data_received*          read transports; data is lent for the call only;
+ *   eof_received            read transports, at most once, after all data;
+ *                           its return value is ignored (a pipe cannot stay
+ *                           half open), connection_lost follows;
+ *   pause_writing /         write transports, strictly alternating, PW first;
+ *   resume_writing          PW runs synchronously inside write/writev/
+ *                           set_write_buffer_limits, RW from the loop;
+ *   connection_lost(error)  exactly once and last: 0 on EOF or close, a
+ *                           negative code on error.  After it returns the
+ *                           library frees the transport (unless referenced,
+ *                           see pl_transport_ref) and closes the fd.
+ * Callbacks may call any transport function, including close and abort.
+ */
+typedef struct pl_protocol {
+    void (*connection_made)(pl_transport *t, void *user);
+    void (*data_received)(pl_transport *t, const void *data, size_t len, void *user);
+    int (*eof_received)(pl_transport *t, void *user);
+    void (*connection_lost)(pl_transport *t, int error, void *user);
+    void (*pause_writing)(pl_transport *t, void *user);
+    void (*resume_writing)(pl_transport *t, void *user);
+} pl_protocol;
+
+/* The size of the loop-owned buffer that read transports read into: one
+ * data_received call carries at most this many bytes (spec R1, R2). */
+#define PL_READ_SIZE (256u * 1024u)
+
+/*
+ * Adopt fd as a read (or write) pipe transport driving protocol.
+ *
+ * The fd may be a pipe or FIFO, an AF_UNIX stream socket, or a character
+ * device such as a pty or tty (spec C1).  On success the transport OWNS the
+ * fd: it sets O_NONBLOCK, and restores the original file status flags just
+ * before it closes the fd after connection_lost (spec C6).  Never close the
+ * fd yourself.  On failure the fd is still the caller's, open and with its
+ * flags unchanged, and no callback will run.
+ *
+ * connection_made runs in the next iteration; a read transport starts
+ * reading only after it returns, unless it paused reading (spec C5).
+ * A write transport watches the fd for HUP/ERR so that a reader that goes
+ * away is noticed without writing (spec E1); it never treats input on a tty
+ * as a close (spec W7).
+ *
+ * Errors: -EBADF (not an open fd), PL_EFDKIND (regular file, directory,
+ * block device, datagram socket, ...), PL_ENOTWATCHABLE (the backend cannot
+ * poll this fd, e.g. /dev/null under epoll: spec C2), -EEXIST (the fd is
+ * already owned by a transport or watched: spec C3), -EINVAL (NULL
+ * arguments), -ENOMEM.
+ */
+PL_EXPORT int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol,
+                                   void *user, pl_transport **transport);
+PL_EXPORT int pl_connect_write_pipe(pl_loop *loop, int fd, const pl_protocol *protocol,
+                                    void *user, pl_transport **transport);
+
+/*
+ * Reading (read transports).  pause stops data_received at once, even for
+ * an event already collected in this iteration (spec L3, R4); resume starts
+ * it again from the next iteration.  Pausing twice, resuming twice, or
+ * either on a closing transport is a no-op returning 0 (spec R5).
+ * is_reading: 1 after connect and resume, 0 after pause and once closing.
+ * On a write transport all three return PL_EDIRECTION (spec R13).
+ */
+PL_EXPORT int pl_transport_pause_reading(pl_transport *t);
+PL_EXPORT int pl_transport_resume_reading(pl_transport *t);
+PL_EXPORT int pl_transport_is_reading(const pl_transport *t);
+
+/*
+ * Writing (write transports).  Bytes the kernel takes now are sent at once;
+ * the rest is copied into the transport's buffer and sent, in order, as the
+ * reader drains (spec W2, W4).  Returns the number of bytes accepted (all of
+ * them) or an error; a zero-length write does nothing (spec W3).  writev is
+ * one write of the concatenation.  When the buffer grows strictly above the
+ * high-water mark, pause_writing runs before write returns (spec F3).
+ * A pipe whose reader has gone never raises SIGPIPE: the process-wide
+ * disposition is left alone and the write is made with SIGPIPE blocked in
+ * the calling thread for its duration (sockets use MSG_NOSIGNAL instead);
+ * a pending SIGPIPE the write caused is consumed.  The error then reaches
+ * the protocol as connection_lost(-EPIPE) in a later iteration, and write
+ * itself returns the count (spec E3).
+ * Errors: PL_ECLOSED after close, write_eof, abort or connection_lost
+ * (spec W6); PL_EDIRECTION on a read transport; -EINVAL (data NULL with a
+ * length, iovcnt < 0 or > IOV_MAX); -ENOMEM (nothing was accepted).
+ */
+PL_EXPORT ssize_t pl_transport_write(pl_transport *t, const void *data, size_t len);
+PL_EXPORT ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov,
+                                      int iovcnt);
+
+/*
+ * write_eof: for a pipe, the same as close() (a pipe cannot half-close):
+ * buffered bytes are flushed, then the fd is closed (spec D3).  Calling it
+ * or close again is a no-op returning 0.  can_write_eof returns 1 for write
+ * transports, PL_EDIRECTION for read ones.
+ */
+PL_EXPORT int pl_transport_write_eof(pl_transport *t);
+PL_EXPORT int pl_transport_can_write_eof(const pl_transport *t);
+
+/*
+ * Bytes in the transport's own buffer (not the kernel's; spec W5).  Returns
+ * 0 for a read transport.
+ */
+PL_EXPORT size_t pl_transport_get_write_buffer_size(const pl_transport *t);
+
+/* Leave a limit unset in pl_transport_set_write_buffer_limits(). */
+#define PL_LIMIT_UNSET INT64_MIN
+
+/*
+ * Flow-control water marks (spec F1-F6).  Defaults: high 64 KiB, low
+ * 16 KiB.  Give one and the other derives: low = high/4, or high = 4*low;
+ * give neither for the defaults.  A negative limit, or high < low, is
+ * -EINVAL and changes nothing.  Lowering high below the current buffer size
+ * calls pause_writing at once; raising the limits so the size is <= low
+ * calls resume_writing at once (OURS, spec F6).  PL_EDIRECTION on read
+ * transports.
+ */
+PL_EXPORT int pl_transport_set_write_buffer_limits(pl_transport *t, int64_t high,
+                                                   int64_t low);
+PL_EXPORT int pl_transport_get_write_buffer_limits(const pl_transport *t, size_t *high,
+                                                   size_t *low);
+
+/*
+ * close: is_closing becomes true at once.  A read transport stops reading,
+ * discards unread data and delivers connection_lost(0) in the next
+ * iteration, without eof_received (spec R8).  A write transport first
+ * flushes its buffer, then delivers connection_lost(0) (spec D1, D2).  The
+ * fd is closed after connection_lost returns.  Returns 0; calling it again,
+ * or after abort or write_eof, is a no-op returning 0 (spec D5).
+ *
+ * abort: like close, but buffered data is dropped at once (spec D4).
+ *
+ * Both need the loop to run to finish (spec D6).
+ */
+PL_EXPORT int pl_transport_close(pl_transport *t);
+PL_EXPORT int pl_transport_abort(pl_transport *t);
+
+/* 1 once close, abort, write_eof, EOF or an error started closing; else 0. */
+PL_EXPORT int pl_transport_is_closing(const pl_transport *t);
+
+/* The fd the transport owns; -1 once it has been closed. */
+PL_EXPORT int pl_transport_get_fd(const pl_transport *t);
+
+PL_EXPORT pl_loop *pl_transport_get_loop(const pl_transport *t);
+PL_EXPORT void *pl_transport_get_user(const pl_transport *t);
+PL_EXPORT void pl_transport_set_user(pl_transport *t, void *user);
+PL_EXPORT const pl_protocol *pl_transport_get_protocol(const pl_transport *t);
+/* Switch protocols; the new one receives every later callback.
+ * -EINVAL if protocol is NULL. */
+PL_EXPORT int pl_transport_set_protocol(pl_transport *t, const pl_protocol *protocol);
+
+/* 1 for a read transport, 0 for a write transport. */
+PL_EXPORT int pl_transport_is_read(const pl_transport *t);
+
+/*
+ * Keep the transport object alive past connection_lost.  Normally the
+ * library frees it when connection_lost returns; a caller that wants to
+ * call functions on it afterwards (they return PL_ECLOSED, or 0 for
+ * close/abort/write_eof: spec D5, W6) takes a reference and drops it with
+ * unref, which frees the object once connection_lost has run.  The fd is
+ * closed after connection_lost whatever the count.
+ */
+PL_EXPORT void pl_transport_ref(pl_transport *t);
+PL_EXPORT void pl_transport_unref(pl_transport *t);
+
+/* ------------------------------------------------------------------------ */
+/* Subprocess transports                                                     */
+
+typedef struct pl_process pl_process;
+
+/* What to do with each of the child's stdin, stdout and stderr. */
+enum pl_stdio_kind {
+    PL_STDIO_INHERIT = 0, /* the parent's own fd 0, 1 or 2 */
+    PL_STDIO_PIPE,        /* a pipe to a pipe transport of the process */
+    PL_STDIO_DEVNULL,     /* /dev/null */
+    PL_STDIO_FD,          /* the caller's fd (dup'ed into place; stays the caller's) */
+    PL_STDIO_STDOUT,      /* stderr only: the same file as the child's stdout */
+};
+
+typedef struct pl_stdio {
+    enum pl_stdio_kind kind;
+    int fd; /* for PL_STDIO_FD */
+} pl_stdio;
+
+typedef struct pl_spawn_options {
+    const char *file;        /* program; searched in PATH if it has no '/' */
+    char *const *argv;       /* NULL-terminated; NULL means { file, NULL } */
+    char *const *env;        /* NULL: inherit the parent's environment */
+    const char *cwd;         /* NULL: the parent's */
+    pl_stdio stdio[3];       /* stdin, stdout, stderr; zeroed = inherit */
+    int new_process_group;   /* nonzero: the child leads a new process group */
+} pl_spawn_options;
+
+/*
+ * A subprocess protocol.  NULL entries are skipped.  Order (spec S2):
+ * connection_made first; for each pipe fd every pipe_data_received before
+ * that fd's pipe_connection_lost; process_exited once, when the child exits
+ * even while a grandchild still holds a pipe (spec S4); connection_lost
+ * exactly once and last, after the exit and after every pipe closed; then
+ * the process object is freed (unless referenced).  pause_writing and
+ * resume_writing are forwarded from the stdin transport (spec S9).
+ */
+typedef struct pl_process_protocol {
+    void (*connection_made)(pl_process *p, void *user);
+    void (*pipe_data_received)(pl_process *p, int fd, const void *data, size_t len,
+                               void *user);
+    void (*pipe_connection_lost)(pl_process *p, int fd, int error, void *user);
+    void (*process_exited)(pl_process *p, void *user);
+    void (*connection_lost)(pl_process *p, void *user);
+    void (*pause_writing)(pl_process *p, void *user);
+    void (*resume_writing)(pl_process *p, void *user);
+} pl_process_protocol;
+
+/*
+ * Spawn a child with the given stdio, and watch it.  Only the three stdio
+ * fds reach the child (every library fd is O_CLOEXEC; spec S8); it starts
+ * with default signal dispositions and an empty signal mask.  Exec failures
+ * (missing program, permission, a bad cwd) are returned from pl_spawn
+ * itself as -errno, with no fd open and no zombie left (spec S7).
+ * Errors: -EINVAL (bad options), -ENOENT/-EACCES/-ENOTDIR/... from exec or
+ * chdir, -ENOMEM, -EMFILE.
+ */
+PL_EXPORT int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
+                       const pl_process_protocol *protocol, void *user,
+                       pl_process **process);
+
+/* The child's pid (still returned after it was reaped). */
+PL_EXPORT pid_t pl_process_get_pid(const pl_process *p);
+
+/*
+ * The exit status once the child was reaped, or minus the signal number
+ * that killed it (spec S3).  Returns 0 and fills *returncode, or -EAGAIN
+ * while the child is still running.
+ */
+PL_EXPORT int pl_process_get_returncode(const pl_process *p, int *returncode);
+
+/*
+ * The pipe transport on the child's fd 0 (a write transport), 1 or 2 (read
+ * transports), or NULL if that slot is not a PIPE or its transport has
+ * already been lost.  The transport is a normal pl_transport; its protocol
+ * belongs to the process and must not be replaced.
+ */
+PL_EXPORT pl_transport *pl_process_get_pipe_transport(const pl_process *p, int fd);
+
+/*
+ * Send a signal.  -ESRCH once the child has been reaped: a reaped pid is
+ * never signalled, so a recycled pid is never hit (pidfd_send_signal where
+ * the kernel has it; spec S6).  terminate is SIGTERM, kill SIGKILL.
+ */
+PL_EXPORT int pl_process_send_signal(pl_process *p, int signum);
+PL_EXPORT int pl_process_terminate(pl_process *p);
+PL_EXPORT int pl_process_kill(pl_process *p);
+
+/*
+ * close (spec S5): close every pipe (stdin is flushed first), SIGKILL the
+ * child if it is still running and reap it; connection_lost follows in a
+ * later iteration.  Never signals a child that already exited.  A second
+ * call is a no-op returning 0.
+ */
+PL_EXPORT int pl_process_close(pl_process *p);
+
+PL_EXPORT void *pl_process_get_user(const pl_process *p);
+PL_EXPORT void pl_process_set_user(pl_process *p, void *user);
+PL_EXPORT pl_loop *pl_process_get_loop(const pl_process *p);
+/* Keep the process object alive past connection_lost (see pl_transport_ref). */
+PL_EXPORT void pl_process_ref(pl_process *p);
+PL_EXPORT void pl_process_unref(pl_process *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PIPELOOP_H */

@@ -1,0 +1,215 @@
+/* Internals shared across the library's files (the pl__ tier). */
+#ifndef PIPELOOP_INTERNAL_H
+#define PIPELOOP_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeloop.h"
+
+#define PL__UNUSED(x) ((void)(x))
+#define PL__CONTAINER_OF(ptr, type, member)                                     \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- fd watching ------------------------------------------------------- */
+
+/* What an io watcher asks the backend for.  PL__IO_ERRONLY keeps the fd
+ * registered with no direction, so that only HUP/ERR are reported: a write
+ * transport with an empty buffer uses it to notice its reader going away. */
+enum {
+    PL__IO_IN = 1u << 0,
+    PL__IO_OUT = 1u << 1,
+    PL__IO_ERRONLY = 1u << 2,
+};
+
+struct pl__io;
+/* revents is a mask of PL_READABLE | PL_WRITABLE | PL_HUP | PL_ERR. */
+typedef void (*pl__io_cb)(pl_loop *loop, struct pl__io *io, unsigned revents);
+
+/* One per watched fd, embedded in its owner (a transport, a process, the
+ * public watcher table, the loop's wakeup).  The loop indexes them by fd. */
+struct pl__io {
+    int fd;
+    unsigned events;     /* PL__IO_* wanted */
+    unsigned registered; /* PL__IO_* the backend currently has */
+    pl__io_cb cb;
+    int owned;           /* a transport owns the fd (spec C3) */
+};
+
+void pl__io_init(struct pl__io *io, int fd, pl__io_cb cb);
+/* Attach io to the loop's fd table: -EEXIST if the fd already has an io,
+ * -EBADF for a bad fd.  Nothing is registered with the backend yet. */
+int pl__io_attach(pl_loop *loop, struct pl__io *io);
+/* Set the wanted events and tell the backend (0 unregisters).  Returns 0 or
+ * the backend's -errno (e.g. -EPERM for a file epoll cannot watch). */
+int pl__io_set(pl_loop *loop, struct pl__io *io, unsigned events);
+/* Unregister and detach; safe on a detached io.  Cancels events already
+ * collected for the fd in this iteration. */
+void pl__io_detach(pl_loop *loop, struct pl__io *io);
+/* Can the backend watch this fd at all?  0, or -EPERM and the like.  Leaves
+ * nothing registered. */
+int pl__io_probe(pl_loop *loop, int fd);
+
+/* ---- backends ---------------------------------------------------------- */
+
+struct pl__event {
+    int fd;
+    unsigned revents; /* PL_READABLE | PL_WRITABLE | PL_HUP | PL_ERR */
+};
+
+struct pl__backend {
+    const char *name;
+    int (*init)(pl_loop *loop);
+    void (*destroy)(pl_loop *loop);
+    /* Bring the kernel's registration for fd from old to new (PL__IO_*). */
+    int (*update)(pl_loop *loop, int fd, unsigned old_events, unsigned new_events);
+    /* Wait up to timeout_ms (-1 forever) and fill loop->events; returns the
+     * count, 0 on timeout or EINTR, or -errno. */
+    int (*wait)(pl_loop *loop, int timeout_ms);
+};
+
+extern const struct pl__backend pl__backend_epoll;
+extern const struct pl__backend pl__backend_poll;
+
+/* ---- timers ------------------------------------------------------------ */
+
+/* Timer slots are pooled and addressed by index; the heap holds the sort
+ * key next to the slot index so that sifting touches only the heap array. */
+struct pl__timer_slot {
+    pl_callback cb;
+    void *user;
+    uint32_t heap_index; /* UINT32_MAX when free */
+    uint32_t generation;
+};
+
+struct pl__heap_entry {
+    uint64_t when;
+    uint64_t seq; /* creation order: ties on `when` run FIFO */
+    uint32_t slot;
+};
+
+struct pl__timers {
+    struct pl__timer_slot *slots;
+    uint32_t nslots;
+    uint32_t slots_cap;
+    struct pl__heap_entry *heap;
+    uint32_t heap_len;
+    uint32_t heap_cap;
+    uint32_t *free_list;
+    uint32_t free_len;
+    uint64_t next_seq;
+};
+
+void pl__timers_destroy(struct pl__timers *t);
+/* Run every timer due at `now`, but not ones made while running.  Returns
+ * the number run. */
+int pl__timers_run(pl_loop *loop, struct pl__timers *t, uint64_t now);
+/* Milliseconds until the earliest timer (0 if due), or -1 if none. */
+int64_t pl__timers_next(const struct pl__timers *t, uint64_t now);
+
+/* ---- the ready queue --------------------------------------------------- */
+
+struct pl__callback {
+    pl_callback cb;
+    void *user;
+};
+
+struct pl__queue {
+    struct pl__callback *items;
+    size_t cap; /* power of two */
+    size_t head;
+    size_t len;
+};
+
+int pl__queue_push(struct pl__queue *q, pl_callback cb, void *user);
+void pl__queue_destroy(struct pl__queue *q);
+
+/* ---- signals ----------------------------------------------------------- */
+
+struct pl__signal {
+    int signum;
+    pl_signal_cb cb;
+    void *user;
+    struct pl__signal *next;
+};
+
+/* Called on the loop's thread after the wakeup fd fired: runs handlers for
+ * signals delivered since the last call. */
+int pl__signals_dispatch(pl_loop *loop);
+
+/* ---- the loop ---------------------------------------------------------- */
+
+struct pl_loop {
+    const struct pl__backend *backend;
+    int backend_fd; /* epoll fd, or -1 */
+    void *backend_data;
+
+    struct pl__io **ios; /* indexed by fd */
+    size_t nios;
+
+    struct pl__event *events;
+    size_t events_cap;
+    size_t nevents;
+
+    struct pl__queue ready;
+    struct pl__timers timers;
+
+    /* Thread-safe wakeup: an eventfd (or a pipe where there is none). */
+    struct pl__io wakeup_io;
+    int wakeup_fd[2];
+    pthread_mutex_t ts_lock;
+    struct pl__queue ts_queue;
+    atomic_int wakeup_pending;
+
+    struct pl__signal *signals;
+
+    /* Library-wide read buffer (spec R2), allocated on first use. */
+    char *read_buffer;
+
+    uint64_t now_ms;
+    uint64_t iteration;
+    int running;
+    int stop;
+
+    /* Objects open on the loop: transports, processes, public watchers. */
+    size_t nhandles;
+};
+
+/* Grow-on-demand fd table helpers, and handle counting for close. */
+void pl__loop_handle_add(pl_loop *loop);
+void pl__loop_handle_remove(pl_loop *loop);
+char *pl__loop_read_buffer(pl_loop *loop);
+/* Dispatch the n events the backend collected; returns callbacks run. */
+int pl__io_dispatch(pl_loop *loop, size_t n);
+/* Wake the loop from its poll; async-signal-safe. */
+void pl__loop_wakeup(pl_loop *loop);
+/* Make room for n results in loop->events (backends call it). */
+int pl__loop_events_reserve(pl_loop *loop, size_t n);
+
+/* ---- fd helpers (fd.c) ------------------------------------------------- */
+
+/* EINTR is retried in these, and only these, places. */
+int pl__close(int fd);
+int pl__set_nonblock(int fd, int on);
+/* Kinds of fd a pipe transport accepts. */
+enum pl__fd_kind {
+    PL__FD_PIPE = 1, /* anonymous pipe or FIFO */
+    PL__FD_SOCKET,   /* AF_UNIX stream socket */
+    PL__FD_CHAR,     /* tty, pty, other character device */
+};
+/* Returns a PL__FD_* kind, -EBADF, or PL_EFDKIND. */
+int pl__fd_kind(int fd);
+/* Make a pipe with both ends O_CLOEXEC (and O_NONBLOCK if asked). */
+int pl__pipe(int fds[2], int nonblock);
+/* read/write/writev that retry EINTR and return -errno on failure. */
+ssize_t pl__read(int fd, void *buf, size_t len);
+ssize_t pl__write(int fd, const void *buf, size_t len);
+ssize_t pl__writev(int fd, const struct iovec *iov, int iovcnt);
+/* send()/sendmsg() with MSG_NOSIGNAL for sockets. */
+ssize_t pl__send(int fd, const void *buf, size_t len);
+ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt);
+
+#endif

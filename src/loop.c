@@ -1,0 +1,365 @@
+/* The loop core: creation, the iteration, the ready queue and the
+ * thread-safe wakeup. */
+#define _GNU_SOURCE /* eventfd */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- ready queue: a ring that grows by doubling and never shrinks ------ */
+
+static int queue_grow(struct pl__queue *q)
+{
+    size_t cap = q->cap ? q->cap * 2 : 64;
+    struct pl__callback *items = malloc(cap * sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    for (size_t i = 0; i < q->len; i++)
+        items[i] = q->items[(q->head + i) & (q->cap - 1)];
+    free(q->items);
+    q->items = items;
+    q->cap = cap;
+    q->head = 0;
+    return 0;
+}
+
+int pl__queue_push(struct pl__queue *q, pl_callback cb, void *user)
+{
+    if (q->len == q->cap) {
+        int err = queue_grow(q);
+        if (err)
+            return err;
+    }
+    struct pl__callback *c = &q->items[(q->head + q->len) & (q->cap - 1)];
+    c->cb = cb;
+    c->user = user;
+    q->len++;
+    return 0;
+}
+
+static struct pl__callback queue_pop(struct pl__queue *q)
+{
+    assert(q->len > 0);
+    struct pl__callback c = q->items[q->head];
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+    return c;
+}
+
+void pl__queue_destroy(struct pl__queue *q)
+{
+    free(q->items);
+    *q = (struct pl__queue){0};
+}
+
+/* ---- clock --------------------------------------------------------------- */
+
+uint64_t pl_loop_update_time(pl_loop *loop)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    loop->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return loop->now_ms;
+}
+
+uint64_t pl_loop_time(const pl_loop *loop)
+{
+    return loop->now_ms;
+}
+
+uint64_t pl_loop_iteration(const pl_loop *loop)
+{
+    return loop->iteration;
+}
+
+const char *pl_loop_backend(const pl_loop *loop)
+{
+    return loop->backend->name;
+}
+
+int pl_loop_is_running(const pl_loop *loop)
+{
+    return loop->running;
+}
+
+/* ---- wakeup ------------------------------------------------------------ */
+
+static void wakeup_drain(pl_loop *loop, struct pl__io *io, unsigned revents)
+{
+    PL__UNUSED(io);
+    PL__UNUSED(revents);
+    char buf[64];
+    /* An eventfd yields its counter in one read; a pipe may need several. */
+    while (pl__read(loop->wakeup_fd[0], buf, sizeof buf) > 0 &&
+           loop->wakeup_fd[0] != loop->wakeup_fd[1])
+        ;
+    pl__signals_dispatch(loop);
+}
+
+/* Async-signal-safe: the signal handler calls it too. */
+void pl__loop_wakeup(pl_loop *loop)
+{
+    uint64_t one = 1;
+    ssize_t n = write(loop->wakeup_fd[1], &one, sizeof one);
+    (void)n; /* EAGAIN means a wakeup is already pending. */
+}
+
+static int wakeup_open(pl_loop *loop)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= 0) {
+        loop->wakeup_fd[0] = loop->wakeup_fd[1] = fd;
+        return 0;
+    }
+    if (errno != ENOSYS && errno != EINVAL)
+        return -errno;
+    return pl__pipe(loop->wakeup_fd, 1);
+}
+
+static void wakeup_close(pl_loop *loop)
+{
+    if (loop->wakeup_fd[0] >= 0)
+        pl__close(loop->wakeup_fd[0]);
+    if (loop->wakeup_fd[1] >= 0 && loop->wakeup_fd[1] != loop->wakeup_fd[0])
+        pl__close(loop->wakeup_fd[1]);
+    loop->wakeup_fd[0] = loop->wakeup_fd[1] = -1;
+}
+
+int pl_call_soon_threadsafe(pl_loop *loop, pl_callback cb, void *user)
+{
+    if (!loop || !cb)
+        return -EINVAL;
+    pthread_mutex_lock(&loop->ts_lock);
+    int err = pl__queue_push(&loop->ts_queue, cb, user);
+    pthread_mutex_unlock(&loop->ts_lock);
+    if (err)
+        return err;
+    if (atomic_exchange(&loop->wakeup_pending, 1) == 0)
+        pl__loop_wakeup(loop);
+    return 0;
+}
+
+/* Move callbacks queued by other threads into the ready queue. */
+static int take_threadsafe(pl_loop *loop)
+{
+    if (atomic_exchange(&loop->wakeup_pending, 0) == 0)
+        return 0;
+    int err = 0;
+    pthread_mutex_lock(&loop->ts_lock);
+    while (loop->ts_queue.len > 0 && !err) {
+        struct pl__callback c = loop->ts_queue.items[loop->ts_queue.head];
+        err = pl__queue_push(&loop->ready, c.cb, c.user);
+        if (!err)
+            (void)queue_pop(&loop->ts_queue);
+    }
+    pthread_mutex_unlock(&loop->ts_lock);
+    if (err) /* try again next iteration */
+        atomic_store(&loop->wakeup_pending, 1);
+    return err;
+}
+
+/* ---- creation and teardown --------------------------------------------- */
+
+static int backend_from_flags(unsigned flags, const struct pl__backend **out)
+{
+    if (flags & ~(unsigned)(PL_LOOP_EPOLL | PL_LOOP_POLL))
+        return -EINVAL;
+    if ((flags & PL_LOOP_EPOLL) && (flags & PL_LOOP_POLL))
+        return -EINVAL;
+    if (flags & PL_LOOP_EPOLL) {
+        *out = &pl__backend_epoll;
+        return 0;
+    }
+    if (flags & PL_LOOP_POLL) {
+        *out = &pl__backend_poll;
+        return 0;
+    }
+    const char *env = getenv("PIPELOOP_BACKEND");
+    if (!env || !*env || strcmp(env, "epoll") == 0)
+        *out = &pl__backend_epoll;
+    else if (strcmp(env, "poll") == 0)
+        *out = &pl__backend_poll;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int pl_loop_new(pl_loop **out, unsigned flags)
+{
+    if (!out)
+        return -EINVAL;
+    const struct pl__backend *backend;
+    int err = backend_from_flags(flags, &backend);
+    if (err)
+        return err;
+    pl_loop *loop = calloc(1, sizeof *loop);
+    if (!loop)
+        return -ENOMEM;
+    loop->backend = backend;
+    loop->backend_fd = -1;
+    loop->wakeup_fd[0] = loop->wakeup_fd[1] = -1;
+    atomic_init(&loop->wakeup_pending, 0);
+    if (pthread_mutex_init(&loop->ts_lock, NULL) != 0) {
+        free(loop);
+        return -ENOMEM;
+    }
+    err = backend->init(loop);
+    if (err)
+        goto fail;
+    err = wakeup_open(loop);
+    if (err)
+        goto fail;
+    pl__io_init(&loop->wakeup_io, loop->wakeup_fd[0], wakeup_drain);
+    err = pl__io_attach(loop, &loop->wakeup_io);
+    if (err)
+        goto fail;
+    err = pl__io_set(loop, &loop->wakeup_io, PL__IO_IN);
+    if (err)
+        goto fail;
+    pl_loop_update_time(loop);
+    *out = loop;
+    return 0;
+
+fail:
+    pl__io_detach(loop, &loop->wakeup_io);
+    wakeup_close(loop);
+    backend->destroy(loop);
+    free(loop->ios);
+    free(loop->events);
+    pthread_mutex_destroy(&loop->ts_lock);
+    free(loop);
+    return err;
+}
+
+int pl_loop_close(pl_loop *loop)
+{
+    if (!loop)
+        return -EINVAL;
+    if (loop->running || loop->nhandles > 0 || loop->signals)
+        return -EBUSY;
+    pl__io_detach(loop, &loop->wakeup_io);
+    wakeup_close(loop);
+    loop->backend->destroy(loop);
+    pl__queue_destroy(&loop->ready);
+    pl__queue_destroy(&loop->ts_queue);
+    pl__timers_destroy(&loop->timers);
+    pthread_mutex_destroy(&loop->ts_lock);
+    free(loop->ios);
+    free(loop->events);
+    free(loop->read_buffer);
+    free(loop);
+    return 0;
+}
+
+void pl__loop_handle_add(pl_loop *loop)
+{
+    loop->nhandles++;
+}
+
+void pl__loop_handle_remove(pl_loop *loop)
+{
+    loop->nhandles--;
+}
+
+char *pl__loop_read_buffer(pl_loop *loop)
+{
+    if (!loop->read_buffer)
+        loop->read_buffer = malloc(PL_READ_SIZE);
+    return loop->read_buffer;
+}
+
+int pl__loop_events_reserve(pl_loop *loop, size_t n)
+{
+    if (n <= loop->events_cap)
+        return 0;
+    size_t cap = loop->events_cap ? loop->events_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    struct pl__event *events = realloc(loop->events, cap * sizeof *events);
+    if (!events)
+        return -ENOMEM;
+    loop->events = events;
+    loop->events_cap = cap;
+    return 0;
+}
+
+/* ---- the iteration ----------------------------------------------------- */
+
+int pl_call_soon(pl_loop *loop, pl_callback cb, void *user)
+{
+    if (!loop || !cb)
+        return -EINVAL;
+    return pl__queue_push(&loop->ready, cb, user);
+}
+
+static int compute_timeout(pl_loop *loop, int timeout_ms)
+{
+    if (loop->ready.len > 0 || loop->stop || atomic_load(&loop->wakeup_pending))
+        return 0;
+    int64_t next = pl__timers_next(&loop->timers, loop->now_ms);
+    if (next < 0)
+        return timeout_ms;
+    if (timeout_ms < 0 || next < timeout_ms)
+        return (int)next;
+    return timeout_ms;
+}
+
+int pl_loop_run_once(pl_loop *loop, int timeout_ms)
+{
+    if (!loop)
+        return -EINVAL;
+    if (loop->running)
+        return -EBUSY;
+    loop->running = 1;
+    loop->iteration++;
+    pl_loop_update_time(loop);
+
+    int timeout = compute_timeout(loop, timeout_ms);
+    int nevents = loop->backend->wait(loop, timeout);
+    pl_loop_update_time(loop);
+    take_threadsafe(loop);
+
+    /* Exactly the callbacks ready now run in this iteration (spec L1):
+     * whatever the I/O, timer and ready callbacks below queue waits. */
+    size_t nready = loop->ready.len;
+    int ran = 0;
+
+    if (nevents > 0)
+        ran += pl__io_dispatch(loop, (size_t)nevents);
+    ran += pl__timers_run(loop, &loop->timers, loop->now_ms);
+    while (nready-- > 0) {
+        struct pl__callback c = queue_pop(&loop->ready);
+        c.cb(loop, c.user);
+        ran++;
+    }
+    loop->running = 0;
+    return ran;
+}
+
+int pl_loop_run(pl_loop *loop)
+{
+    if (!loop)
+        return -EINVAL;
+    if (loop->running)
+        return -EBUSY;
+    /* A stop requested before run still lets one iteration happen. */
+    if (loop->stop) {
+        pl_loop_run_once(loop, -1);
+        loop->stop = 0;
+        return 0;
+    }
+    while (!loop->stop)
+        pl_loop_run_once(loop, -1);
+    loop->stop = 0;
+    return 0;
+}
+
+void pl_loop_stop(pl_loop *loop)
+{
+    loop->stop = 1;
+}
