@@ -155,6 +155,9 @@ struct pl_loop {
     size_t nevents;
 
     struct pl__queue ready;
+    /* Ready-queue slots promised to the library's own callbacks (see
+     * pl__loop_reserve), so that connection_lost can always be queued. */
+    size_t ready_reserved;
     struct pl__timers timers;
 
     /* Thread-safe wakeup: an eventfd (or a pipe where there is none). */
@@ -169,6 +172,11 @@ struct pl_loop {
     /* Library-wide read buffer (spec R2), allocated on first use. */
     char *read_buffer;
 
+    /* SIGPIPE is blocked in the loop's thread from the first pipe write of
+     * an iteration until the iteration ends (see pl__sigpipe_*). */
+    int sigpipe_guard;
+    int sigpipe_was_blocked;
+
     uint64_t now_ms;
     uint64_t iteration;
     int running;
@@ -178,7 +186,14 @@ struct pl_loop {
     size_t nhandles;
 };
 
-/* Grow-on-demand fd table helpers, and handle counting for close. */
+/* Promise n ready-queue slots to internal callbacks: grows the queue so
+ * that user call_soon can never use them up.  -ENOMEM on failure. */
+int pl__loop_reserve(pl_loop *loop, size_t n);
+void pl__loop_unreserve(pl_loop *loop, size_t n);
+/* Queue an internal callback into a reserved slot; cannot fail. */
+void pl__call_soon_reserved(pl_loop *loop, pl_callback cb, void *user);
+
+/* Handle counting for close. */
 void pl__loop_handle_add(pl_loop *loop);
 void pl__loop_handle_remove(pl_loop *loop);
 char *pl__loop_read_buffer(pl_loop *loop);
@@ -188,6 +203,11 @@ int pl__io_dispatch(pl_loop *loop, size_t n);
 void pl__loop_wakeup(pl_loop *loop);
 /* Make room for n results in loop->events (backends call it). */
 int pl__loop_events_reserve(pl_loop *loop, size_t n);
+
+/* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
+
+/* Restore the thread's SIGPIPE mask if an iteration's writes blocked it. */
+void pl__sigpipe_release(pl_loop *loop);
 
 /* ---- fd helpers (fd.c) ------------------------------------------------- */
 

@@ -28,13 +28,21 @@ static int queue_grow(struct pl__queue *q)
     return 0;
 }
 
-int pl__queue_push(struct pl__queue *q, pl_callback cb, void *user)
+static int queue_ensure(struct pl__queue *q, size_t need)
 {
-    if (q->len == q->cap) {
+    while (q->cap < need) {
         int err = queue_grow(q);
         if (err)
             return err;
     }
+    return 0;
+}
+
+int pl__queue_push(struct pl__queue *q, pl_callback cb, void *user)
+{
+    int err = queue_ensure(q, q->len + 1);
+    if (err)
+        return err;
     struct pl__callback *c = &q->items[(q->head + q->len) & (q->cap - 1)];
     c->cb = cb;
     c->user = user;
@@ -153,7 +161,7 @@ static int take_threadsafe(pl_loop *loop)
     pthread_mutex_lock(&loop->ts_lock);
     while (loop->ts_queue.len > 0 && !err) {
         struct pl__callback c = loop->ts_queue.items[loop->ts_queue.head];
-        err = pl__queue_push(&loop->ready, c.cb, c.user);
+        err = pl_call_soon(loop, c.cb, c.user);
         if (!err)
             (void)queue_pop(&loop->ts_queue);
     }
@@ -294,7 +302,32 @@ int pl_call_soon(pl_loop *loop, pl_callback cb, void *user)
 {
     if (!loop || !cb)
         return -EINVAL;
+    int err = queue_ensure(&loop->ready, loop->ready.len + 1 + loop->ready_reserved);
+    if (err)
+        return err;
     return pl__queue_push(&loop->ready, cb, user);
+}
+
+int pl__loop_reserve(pl_loop *loop, size_t n)
+{
+    int err = queue_ensure(&loop->ready, loop->ready.len + loop->ready_reserved + n);
+    if (err)
+        return err;
+    loop->ready_reserved += n;
+    return 0;
+}
+
+void pl__loop_unreserve(pl_loop *loop, size_t n)
+{
+    assert(loop->ready_reserved >= n);
+    loop->ready_reserved -= n;
+}
+
+void pl__call_soon_reserved(pl_loop *loop, pl_callback cb, void *user)
+{
+    int err = pl__queue_push(&loop->ready, cb, user);
+    assert(err == 0);
+    (void)err;
 }
 
 static int compute_timeout(pl_loop *loop, int timeout_ms)
@@ -337,6 +370,8 @@ int pl_loop_run_once(pl_loop *loop, int timeout_ms)
         c.cb(loop, c.user);
         ran++;
     }
+    if (loop->sigpipe_guard)
+        pl__sigpipe_release(loop);
     loop->running = 0;
     return ran;
 }

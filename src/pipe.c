@@ -1,0 +1,684 @@
+/* Read and write pipe transports (asyncio's _UnixReadPipeTransport and
+ * _UnixWritePipeTransport, with the OURS decisions of the spec). */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifndef IOV_MAX /* XSI; Linux's value */
+#define IOV_MAX 1024
+#endif
+
+#define DEFAULT_HIGH (64u * 1024u)
+#define DEFAULT_LOW (16u * 1024u)
+/* A drained buffer larger than this is given back to the allocator. */
+#define KEEP_BUFFER (64u * 1024u)
+/* Internal callbacks a transport can have queued at once: connection_made,
+ * eof_received and connection_lost. */
+#define RESERVED_CALLBACKS 3
+
+struct pl_transport {
+    pl_loop *loop;
+    struct pl__io io;
+    const pl_protocol *protocol;
+    void *user;
+    int fd;
+    int orig_flags;          /* file status flags before we set O_NONBLOCK */
+    unsigned char is_read;
+    unsigned char fd_kind;   /* PL__FD_* */
+    unsigned char closing;   /* is_closing() */
+    unsigned char cl_queued; /* connection_lost has been scheduled */
+    unsigned char lost;      /* connection_lost has started */
+    unsigned char started;   /* connection_made has returned */
+    unsigned char paused;    /* read side: pause_reading in effect */
+    unsigned char pw_called; /* write side: protocol is paused */
+    int cl_error;
+    int refs;
+
+    /* Write buffer: bytes [head, head + len) of data are unsent. */
+    char *data;
+    size_t head, len, cap;
+    size_t high, low;
+};
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void transport_free(pl_transport *t)
+{
+    free(t->data);
+    free(t);
+}
+
+void pl_transport_ref(pl_transport *t)
+{
+    t->refs++;
+}
+
+void pl_transport_unref(pl_transport *t)
+{
+    assert(t->refs > 0);
+    if (--t->refs == 0)
+        transport_free(t);
+}
+
+static void connection_lost_cb(pl_loop *loop, void *arg)
+{
+    pl_transport *t = arg;
+    PL__UNUSED(loop);
+    t->lost = 1;
+    t->closing = 1;
+    if (t->protocol->connection_lost)
+        t->protocol->connection_lost(t, t->cl_error, t->user);
+    /* The fd goes only after the protocol has seen the loss, and gets its
+     * original flags back so a shared stdin/stdout is not left
+     * non-blocking (spec C6). */
+    pl__io_detach(t->loop, &t->io);
+    fcntl(t->fd, F_SETFL, t->orig_flags);
+    pl__close(t->fd);
+    t->fd = -1;
+    free(t->data);
+    t->data = NULL;
+    t->head = t->len = t->cap = 0;
+    pl__loop_unreserve(t->loop, RESERVED_CALLBACKS);
+    pl__loop_handle_remove(t->loop);
+    pl_transport_unref(t);
+}
+
+/* Start closing now and deliver connection_lost(error) in the next
+ * iteration.  Everything that ends a transport funnels through here, which
+ * is what makes connection_lost run exactly once (spec D5). */
+static void schedule_lost(pl_transport *t, int error)
+{
+    t->closing = 1;
+    if (t->cl_queued)
+        return;
+    t->cl_queued = 1;
+    t->cl_error = error;
+    (void)pl__io_set(t->loop, &t->io, 0);
+    t->head = t->len = 0;
+    pl__call_soon_reserved(t->loop, connection_lost_cb, t);
+}
+
+/* ---- SIGPIPE ----------------------------------------------------------- */
+
+/*
+ * A write to a pipe whose reader has gone raises SIGPIPE in the writing
+ * thread.  We never touch the process-wide disposition (spec E3).  Inside
+ * an iteration the first pipe write blocks SIGPIPE in the loop's thread and
+ * the end of the iteration restores the mask: two rt_sigprocmask calls per
+ * iteration that writes, none per write.  Outside an iteration each write
+ * blocks and restores around itself.  After an EPIPE the SIGPIPE our write
+ * left pending is taken with sigtimedwait, unless the thread had SIGPIPE
+ * blocked already, in which case pending signals are the caller's business.
+ */
+static void sigpipe_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGPIPE);
+}
+
+static int sigpipe_block(void)
+{
+    sigset_t set, old;
+    sigpipe_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    return sigismember(&old, SIGPIPE) == 1;
+}
+
+static void sigpipe_unblock(int was_blocked)
+{
+    if (was_blocked)
+        return;
+    sigset_t set;
+    sigpipe_set(&set);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void sigpipe_consume(int was_blocked)
+{
+    if (was_blocked)
+        return;
+    sigset_t set;
+    sigpipe_set(&set);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+}
+
+void pl__sigpipe_release(pl_loop *loop)
+{
+    loop->sigpipe_guard = 0;
+    sigpipe_unblock(loop->sigpipe_was_blocked);
+}
+
+static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
+{
+    if (t->fd_kind == PL__FD_SOCKET)
+        return pl__sendv(t->fd, iov, iovcnt);
+    if (t->fd_kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
+        return pl__writev(t->fd, iov, iovcnt);
+
+    pl_loop *loop = t->loop;
+    int was_blocked;
+    int per_write = 0;
+    if (loop->sigpipe_guard) {
+        was_blocked = loop->sigpipe_was_blocked;
+    } else if (loop->running) {
+        was_blocked = loop->sigpipe_was_blocked = sigpipe_block();
+        loop->sigpipe_guard = 1;
+    } else {
+        was_blocked = sigpipe_block();
+        per_write = 1;
+    }
+    ssize_t n = iovcnt == 1 ? pl__write(t->fd, iov[0].iov_base, iov[0].iov_len)
+                            : pl__writev(t->fd, iov, iovcnt);
+    if (n == -EPIPE)
+        sigpipe_consume(was_blocked);
+    if (per_write)
+        sigpipe_unblock(was_blocked);
+    return n;
+}
+
+/* ---- connect ----------------------------------------------------------- */
+
+static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents);
+static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents);
+
+static unsigned wanted_events(const pl_transport *t)
+{
+    if (t->closing || !t->started)
+        return 0;
+    if (t->is_read)
+        return t->paused ? 0u : PL__IO_IN;
+    /* An idle write side still listens for HUP/ERR to notice its reader
+     * going away without writing (spec E1). */
+    return t->len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
+}
+
+static void update_events(pl_transport *t)
+{
+    int err = pl__io_set(t->loop, &t->io, wanted_events(t));
+    if (err)
+        schedule_lost(t, err);
+}
+
+static void connection_made_cb(pl_loop *loop, void *arg)
+{
+    pl_transport *t = arg;
+    PL__UNUSED(loop);
+    if (t->protocol->connection_made)
+        t->protocol->connection_made(t, t->user);
+    /* Reading (or watching for the reader's loss) starts only now, so that
+     * pause_reading inside connection_made sticks (spec C5). */
+    t->started = 1;
+    if (!t->closing)
+        update_events(t);
+}
+
+static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
+                        pl_transport **out, int is_read)
+{
+    if (!loop || !protocol || !out)
+        return -EINVAL;
+    int kind = pl__fd_kind(fd);
+    if (kind < 0)
+        return kind;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -EBADF;
+    int mode = flags & O_ACCMODE;
+    if (is_read ? mode == O_WRONLY : mode == O_RDONLY)
+        return PL_EDIRECTION;
+    if ((size_t)fd < loop->nios && loop->ios[fd])
+        return -EEXIST;
+    if (pl__io_probe(loop, fd) != 0)
+        return PL_ENOTWATCHABLE;
+    if (is_read && !pl__loop_read_buffer(loop))
+        return -ENOMEM;
+
+    pl_transport *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->loop = loop;
+    t->protocol = protocol;
+    t->user = user;
+    t->fd = fd;
+    t->orig_flags = flags;
+    t->is_read = (unsigned char)is_read;
+    t->fd_kind = (unsigned char)kind;
+    t->high = DEFAULT_HIGH;
+    t->low = DEFAULT_LOW;
+    t->refs = 1;
+    pl__io_init(&t->io, fd, is_read ? read_ready : write_ready);
+    t->io.owned = 1;
+    int err = pl__loop_reserve(loop, RESERVED_CALLBACKS);
+    if (err)
+        goto fail;
+    err = pl__io_attach(loop, &t->io);
+    if (err)
+        goto fail_unreserve;
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        err = -errno;
+        goto fail_detach;
+    }
+    pl__call_soon_reserved(loop, connection_made_cb, t);
+    pl__loop_handle_add(loop);
+    *out = t;
+    return 0;
+
+fail_detach:
+    pl__io_detach(loop, &t->io);
+fail_unreserve:
+    pl__loop_unreserve(loop, RESERVED_CALLBACKS);
+fail:
+    free(t);
+    return err;
+}
+
+int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
+                         pl_transport **transport)
+{
+    return connect_pipe(loop, fd, protocol, user, transport, 1);
+}
+
+int pl_connect_write_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
+                          pl_transport **transport)
+{
+    return connect_pipe(loop, fd, protocol, user, transport, 0);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static void eof_cb(pl_loop *loop, void *arg)
+{
+    pl_transport *t = arg;
+    PL__UNUSED(loop);
+    /* The return value would keep a socket half open; a pipe cannot be
+     * (spec R7). */
+    if (t->protocol->eof_received)
+        (void)t->protocol->eof_received(t, t->user);
+}
+
+static void read_eof(pl_transport *t)
+{
+    t->closing = 1;
+    (void)pl__io_set(t->loop, &t->io, 0);
+    /* eof_received and connection_lost run in the next iteration, in this
+     * order (spec R6). */
+    pl__call_soon_reserved(t->loop, eof_cb, t);
+    schedule_lost(t, 0);
+}
+
+static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
+{
+    pl_transport *t = PL__CONTAINER_OF(io, pl_transport, io);
+    PL__UNUSED(revents);
+    if (t->closing || t->paused)
+        return;
+    char *buf = loop->read_buffer;
+    ssize_t n = pl__read(t->fd, buf, PL_READ_SIZE);
+    if (n > 0) {
+        if (t->protocol->data_received)
+            t->protocol->data_received(t, buf, (size_t)n, t->user);
+        return;
+    }
+    if (n == 0) {
+        read_eof(t);
+        return;
+    }
+    if (n == -EAGAIN || n == -EWOULDBLOCK) /* spec R9 */
+        return;
+    /* A pty master reads EIO once the slave side has closed: that is the
+     * terminal's end of file (OURS, spec R11). */
+    if (n == -EIO && t->fd_kind == PL__FD_CHAR) {
+        read_eof(t);
+        return;
+    }
+    schedule_lost(t, (int)n); /* spec R10: no eof_received */
+}
+
+static int check_read(const pl_transport *t)
+{
+    if (!t)
+        return -EINVAL;
+    return t->is_read ? 0 : PL_EDIRECTION;
+}
+
+int pl_transport_pause_reading(pl_transport *t)
+{
+    int err = check_read(t);
+    if (err)
+        return err;
+    if (t->closing || t->paused)
+        return 0;
+    t->paused = 1;
+    update_events(t);
+    return 0;
+}
+
+int pl_transport_resume_reading(pl_transport *t)
+{
+    int err = check_read(t);
+    if (err)
+        return err;
+    if (t->closing || !t->paused)
+        return 0;
+    t->paused = 0;
+    update_events(t);
+    return 0;
+}
+
+int pl_transport_is_reading(const pl_transport *t)
+{
+    int err = check_read(t);
+    if (err)
+        return err;
+    return !t->paused && !t->closing;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static int check_write(const pl_transport *t)
+{
+    if (!t)
+        return -EINVAL;
+    if (t->is_read)
+        return PL_EDIRECTION;
+    return 0;
+}
+
+static void maybe_pause(pl_transport *t)
+{
+    if (t->pw_called || t->len <= t->high)
+        return;
+    t->pw_called = 1;
+    if (t->protocol->pause_writing)
+        t->protocol->pause_writing(t, t->user);
+}
+
+static void maybe_resume(pl_transport *t)
+{
+    if (!t->pw_called || t->len > t->low)
+        return;
+    t->pw_called = 0;
+    if (t->protocol->resume_writing)
+        t->protocol->resume_writing(t, t->user);
+}
+
+static int buffer_append(pl_transport *t, const struct iovec *iov, int iovcnt,
+                         size_t skip, size_t total)
+{
+    size_t need = t->len + total;
+    if (t->head + need > t->cap) {
+        if (need <= t->cap) {
+            memmove(t->data, t->data + t->head, t->len);
+        } else {
+            size_t cap = t->cap ? t->cap : 4096;
+            while (cap < need)
+                cap *= 2;
+            char *data = malloc(cap);
+            if (!data)
+                return -ENOMEM;
+            if (t->len)
+                memcpy(data, t->data + t->head, t->len);
+            free(t->data);
+            t->data = data;
+            t->cap = cap;
+        }
+        t->head = 0;
+    }
+    char *dst = t->data + t->head + t->len;
+    for (int i = 0; i < iovcnt; i++) {
+        size_t n = iov[i].iov_len;
+        const char *src = iov[i].iov_base;
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+        memcpy(dst, src + skip, n - skip);
+        dst += n - skip;
+        skip = 0;
+    }
+    t->len = need;
+    return 0;
+}
+
+static void buffer_consume(pl_transport *t, size_t n)
+{
+    t->head += n;
+    t->len -= n;
+    if (t->len == 0) {
+        t->head = 0;
+        if (t->cap > KEEP_BUFFER) {
+            free(t->data);
+            t->data = NULL;
+            t->cap = 0;
+        }
+    }
+}
+
+ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
+{
+    int err = check_write(t);
+    if (err)
+        return err;
+    if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt > 0 && !iov))
+        return -EINVAL;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (!iov[i].iov_base && iov[i].iov_len)
+            return -EINVAL;
+        total += iov[i].iov_len;
+    }
+    if (total > SSIZE_MAX)
+        return -EINVAL;
+    if (t->closing)
+        return PL_ECLOSED; /* spec W6 */
+    if (total == 0)
+        return 0; /* spec W3: no syscall */
+
+    size_t sent = 0;
+    if (t->len == 0) {
+        /* Fast path: nothing queued, so the kernel may take it all now
+         * and nothing is copied (spec W2). */
+        ssize_t n = fd_writev(t, iov, iovcnt);
+        if (n >= 0) {
+            sent = (size_t)n;
+        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
+            /* The reader is gone (EPIPE) or the fd failed: the caller
+             * learns it from connection_lost (spec E3). */
+            schedule_lost(t, (int)n);
+            return (ssize_t)total;
+        }
+        if (sent == total)
+            return (ssize_t)total;
+    }
+    err = buffer_append(t, iov, iovcnt, sent, total - sent);
+    if (err) {
+        if (sent == 0)
+            return err;
+        /* Part of the data is already in the kernel and the rest cannot be
+         * kept: the stream is broken, so end it and say why. */
+        schedule_lost(t, err);
+        return (ssize_t)total;
+    }
+    if (t->len == total - sent)
+        update_events(t); /* the buffer was empty: start watching for room */
+    maybe_pause(t);
+    return (ssize_t)total;
+}
+
+ssize_t pl_transport_write(pl_transport *t, const void *data, size_t len)
+{
+    if (!data && len)
+        return -EINVAL;
+    struct iovec iov = {(void *)(uintptr_t)data, len};
+    return pl_transport_writev(t, &iov, 1);
+}
+
+static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
+{
+    pl_transport *t = PL__CONTAINER_OF(io, pl_transport, io);
+    PL__UNUSED(loop);
+    if (t->cl_queued)
+        return;
+    if (revents & (PL_ERR | PL_HUP)) {
+        /* The reader went away.  With nothing buffered that is a clean end
+         * (spec E1); with bytes that can never arrive it is EPIPE (E2). */
+        schedule_lost(t, t->len ? -EPIPE : 0);
+        return;
+    }
+    if (t->len == 0)
+        return;
+    struct iovec iov = {t->data + t->head, t->len};
+    ssize_t n = fd_writev(t, &iov, 1);
+    if (n < 0) {
+        if (n != -EAGAIN && n != -EWOULDBLOCK)
+            schedule_lost(t, (int)n);
+        return;
+    }
+    buffer_consume(t, (size_t)n);
+    if (t->len == 0) {
+        if (t->closing) {
+            schedule_lost(t, 0); /* flushed: the graceful close ends (D2) */
+            return;
+        }
+        update_events(t);
+    }
+    maybe_resume(t);
+}
+
+int pl_transport_write_eof(pl_transport *t)
+{
+    int err = check_write(t);
+    if (err)
+        return err;
+    return pl_transport_close(t);
+}
+
+int pl_transport_can_write_eof(const pl_transport *t)
+{
+    int err = check_write(t);
+    return err ? err : 1;
+}
+
+size_t pl_transport_get_write_buffer_size(const pl_transport *t)
+{
+    return t ? t->len : 0;
+}
+
+int pl_transport_set_write_buffer_limits(pl_transport *t, int64_t high, int64_t low)
+{
+    int err = check_write(t);
+    if (err)
+        return err;
+    if (high == PL_LIMIT_UNSET && low == PL_LIMIT_UNSET) {
+        high = DEFAULT_HIGH;
+        low = DEFAULT_LOW;
+    } else if (high == PL_LIMIT_UNSET) {
+        if (low < 0 || low > INT64_MAX / 4)
+            return -EINVAL;
+        high = 4 * low;
+    } else if (low == PL_LIMIT_UNSET) {
+        if (high < 0)
+            return -EINVAL;
+        low = high / 4;
+    }
+    if (high < 0 || low < 0 || high < low)
+        return -EINVAL; /* spec F2 */
+    t->high = (size_t)high;
+    t->low = (size_t)low;
+    if (t->lost)
+        return 0;
+    /* Apply the new marks at once (OURS, spec F6). */
+    maybe_pause(t);
+    maybe_resume(t);
+    return 0;
+}
+
+int pl_transport_get_write_buffer_limits(const pl_transport *t, size_t *high, size_t *low)
+{
+    int err = check_write(t);
+    if (err)
+        return err;
+    if (high)
+        *high = t->high;
+    if (low)
+        *low = t->low;
+    return 0;
+}
+
+/* ---- closing ----------------------------------------------------------- */
+
+int pl_transport_close(pl_transport *t)
+{
+    if (!t)
+        return -EINVAL;
+    if (t->closing)
+        return 0;
+    t->closing = 1;
+    if (!t->is_read && t->len > 0) {
+        /* Keep writing until the buffer is empty (spec D2). */
+        return 0;
+    }
+    schedule_lost(t, 0);
+    return 0;
+}
+
+int pl_transport_abort(pl_transport *t)
+{
+    if (!t)
+        return -EINVAL;
+    schedule_lost(t, 0); /* drops the buffer (spec D4); once only (D5) */
+    return 0;
+}
+
+int pl_transport_is_closing(const pl_transport *t)
+{
+    return t ? t->closing : 1;
+}
+
+/* ---- accessors --------------------------------------------------------- */
+
+int pl_transport_get_fd(const pl_transport *t)
+{
+    return t ? t->fd : -1;
+}
+
+pl_loop *pl_transport_get_loop(const pl_transport *t)
+{
+    return t->loop;
+}
+
+void *pl_transport_get_user(const pl_transport *t)
+{
+    return t->user;
+}
+
+void pl_transport_set_user(pl_transport *t, void *user)
+{
+    t->user = user;
+}
+
+const pl_protocol *pl_transport_get_protocol(const pl_transport *t)
+{
+    return t->protocol;
+}
+
+int pl_transport_set_protocol(pl_transport *t, const pl_protocol *protocol)
+{
+    if (!t || !protocol)
+        return -EINVAL;
+    t->protocol = protocol;
+    return 0;
+}
+
+int pl_transport_is_read(const pl_transport *t)
+{
+    return t->is_read;
+}
