@@ -166,6 +166,9 @@ struct pl_loop {
     pthread_mutex_t ts_lock;
     struct pl__queue ts_queue;
     atomic_int wakeup_pending;
+    /* Signal callbacks the last wakeup drain ran: the drain itself is not
+     * a user callback and is not counted by pl_loop_run_once(). */
+    int signals_ran;
 
     struct pl__signal *signals;
 

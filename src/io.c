@@ -108,6 +108,13 @@ int pl__io_dispatch(pl_loop *loop, size_t n)
             deliver |= r & (PL_HUP | PL_ERR);
         if (!deliver)
             continue;
+        if (io == &loop->wakeup_io) {
+            /* Count the signal handlers the wakeup ran, not the wakeup. */
+            loop->signals_ran = 0;
+            io->cb(loop, io, deliver);
+            ran += loop->signals_ran;
+            continue;
+        }
         io->cb(loop, io, deliver);
         ran++;
     }

@@ -106,7 +106,7 @@ static void wakeup_drain(pl_loop *loop, struct pl__io *io, unsigned revents)
     while (pl__read(loop->wakeup_fd[0], buf, sizeof buf) > 0 &&
            loop->wakeup_fd[0] != loop->wakeup_fd[1])
         ;
-    pl__signals_dispatch(loop);
+    loop->signals_ran = pl__signals_dispatch(loop);
 }
 
 /* Async-signal-safe: the signal handler calls it too. */
