@@ -1,0 +1,132 @@
+/* Internals shared by the runner's files (check/runner*.c).  Not API. */
+#ifndef PIPECHECK_CHECK_INTERNAL_H
+#define PIPECHECK_CHECK_INTERNAL_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pipecheck.h"
+
+/* The longest failure or skip message; longer ones are cut. */
+#define PC__MESSAGE_MAX 8192
+
+/*
+ * Records a test process sends to the runner over its result pipe: a header
+ * then len bytes.  TIMEOUT carries a uint32_t of scaled ms; OUTCOME a
+ * uint32_t pc_status followed by the message text (no NUL).
+ */
+enum pc__record_kind { PC__RECORD_TIMEOUT = 1, PC__RECORD_OUTCOME = 2 };
+struct pc__record_header {
+    uint32_t kind;
+    uint32_t len;
+};
+
+/* Run-wide settings, set by pc_run() before any test starts (so forked
+ * tests inherit them). */
+struct pc__run_settings {
+    int active;        /* pc_run() has set the fields below */
+    double multiplier; /* timeout multiplier */
+    uint64_t seed;
+};
+extern struct pc__run_settings pc__settings;
+
+/* What the process running a test knows about it. */
+struct pc__test_state {
+    const char *name;      /* NULL outside a test */
+    unsigned timeout_ms;   /* scaled */
+    int result_fd;         /* write end of the result pipe; -1 if none */
+    pid_t test_pid;        /* the forked test process (0 in-process) */
+    int in_process;        /* --no-fork */
+    jmp_buf *escape;       /* --no-fork: back to the runner */
+    pthread_t thread;      /* --no-fork: the runner's thread */
+    pc_status escape_status;
+    size_t hooks_at_start; /* hooks the test added are dropped after it */
+};
+extern struct pc__test_state pc__test;
+
+/* The failure or skip message of the test that just ended in-process. */
+extern char pc__escape_message[PC__MESSAGE_MAX];
+
+/* Report an outcome and end the test (fail runs the hooks first). */
+PC__NORETURN void pc__finish(pc_status status, const char *message);
+/* In a forked test: tell the runner it passed, then _exit. */
+PC__NORETURN void pc__report_pass_and_exit(void);
+/* Send one record on the result pipe (forked tests only). */
+void pc__send_record(uint32_t kind, const void *payload, size_t len);
+/* Drop failure hooks beyond the first count. */
+void pc__hooks_truncate(size_t count);
+size_t pc__hooks_count(void);
+/* Run the failure hooks, newest first (guarded against recursion). */
+void pc__run_failure_hooks(void);
+
+/* ---- leak checks (runner_leaks.c) ---- */
+
+struct pc__fd_entry {
+    int fd;
+    char target[160]; /* readlink of /proc/self/fd/N, "?" if unknown */
+};
+
+/* The state a test must leave as it found it. */
+struct pc__baseline {
+    struct pc__fd_entry *fds; /* sorted by fd */
+    size_t fd_count;
+    int stdio_flags[3];       /* F_GETFL of 0-2; -1 if closed */
+    struct sigaction sigpipe;
+    int sigpipe_blocked;
+};
+
+/* Sorted list of this process's open fds.  Returns 0 or -ENOMEM. */
+int pc__list_fds(int **fds, size_t *count);
+/* Take a baseline.  Returns 0 or -ENOMEM. */
+int pc__baseline_take(struct pc__baseline *b);
+/*
+ * Compare the process with b and append every difference to msg (a
+ * NUL-terminated string of capacity size), "; " separated.  Child processes
+ * found are killed and reaped; changed stdio flags and SIGPIPE disposition
+ * are put back, so an in-process run can go on.  Returns how many problems.
+ */
+size_t pc__baseline_check(const struct pc__baseline *b, char *msg, size_t size);
+void pc__baseline_free(struct pc__baseline *b);
+
+/* "SIGSEGV", or "SIGRTMIN+3", or "signal 99", written into buf. */
+const char *pc__signal_name(int sig, char *buf, size_t size);
+
+/* Append printf output to a NUL-terminated string of capacity size, cutting
+ * it if full. */
+PC__PRINTF(3, 4) void pc__append(char *msg, size_t size, const char *fmt, ...);
+
+/* ---- results and output (runner_report.c) ---- */
+
+struct pc_results {
+    pc_result *items;
+    size_t count, cap;
+    size_t passed, failed, skipped;
+};
+
+/* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
+int pc__results_add(pc_results *r, const char *name, pc_status status,
+                    const char *message, const char *output, double seconds);
+
+/* Console output of one run. */
+struct pc__reporter {
+    const pc_options *opts;
+    size_t total, done;
+    int progress; /* draw a \r progress line */
+    int colour;
+    int progress_shown;
+};
+
+void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t total,
+                      unsigned jobs, uint64_t seed);
+void pc__report_progress(struct pc__reporter *rep, const char *name);
+void pc__report_result(struct pc__reporter *rep, const pc_result *result);
+/* --no-fork ended early: TAP "Bail out!". */
+void pc__report_bail_out(struct pc__reporter *rep, const char *why);
+void pc__report_end(struct pc__reporter *rep);
+/* Write the JUnit XML file.  Returns 0 or -errno (message printed). */
+int pc__junit_write(const char *path, const pc_results *r, uint64_t seed);
+
+#endif /* PIPECHECK_CHECK_INTERNAL_H */
