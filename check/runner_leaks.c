@@ -258,6 +258,23 @@ static void process_name(pid_t pid, char *buf, size_t size)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* The state letter of /proc/PID/stat: 'Z' for a zombie. */
+static char process_state(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return '?';
+    ssize_t len = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (len <= 0)
+        return '?';
+    stat[len] = '\0';
+    char *end = strrchr(stat, ')');
+    return end != NULL && end[1] == ' ' ? end[2] : '?';
+}
+
 static size_t check_children(char *msg, size_t size)
 {
     pid_t pids[64];
@@ -266,8 +283,12 @@ static size_t check_children(char *msg, size_t size)
         char name[64];
         process_name(pids[i], name, sizeof name);
         separate(msg, size);
-        pc__append(msg, size, "left child process %ld (%s) running; killed it",
-                   (long)pids[i], name);
+        if (process_state(pids[i]) == 'Z')
+            pc__append(msg, size, "left child process %ld (%s) exited but not reaped",
+                       (long)pids[i], name);
+        else
+            pc__append(msg, size, "left child process %ld (%s) running; killed it",
+                       (long)pids[i], name);
         kill(pids[i], SIGKILL);
         while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
             continue;

@@ -16,8 +16,9 @@
  *     $ ./pipeloop-tests --filter 'demo.*' -j 4 --tap
  *
  * Every test runs in its own forked process and process group, with a
- * timeout, its stdout and stderr captured, and leak checks after it (open
- * fds, child processes, the flags of fds 0-2, the SIGPIPE disposition).
+ * timeout, stdin from /dev/null, its stdout and stderr captured, and leak
+ * checks after it (open fds, child processes, the flags of fds 0-2, the
+ * SIGPIPE disposition).
  * Functions return 0 or a count on success and -errno on failure.
  */
 #ifndef PIPECHECK_H
