@@ -727,6 +727,8 @@ int pc_run(const pc_options *opts, pc_results **out)
     unsigned jobs = opts->no_fork ? 1 : opts->jobs ? opts->jobs : 1;
     if (jobs > MAX_SLOTS)
         jobs = MAX_SLOTS;
+    if (jobs > total && total > 0)
+        jobs = (unsigned)total;
     run.slot_count = jobs;
     run.slots = calloc(jobs, sizeof *run.slots);
     err = list && run.results && run.slots ? pc__list_fds(&inherited_fds, &inherited_count)
