@@ -445,10 +445,13 @@ typedef struct pl_process pl_process;
 
 /* What to do with each of the child's stdin, stdout and stderr. */
 enum pl_stdio_kind {
-    PL_STDIO_INHERIT = 0, /* the parent's own fd 0, 1 or 2 */
+    PL_STDIO_INHERIT = 0, /* the parent's own fd 0, 1 or 2 (even if it is
+                             close-on-exec; closed stays closed) */
     PL_STDIO_PIPE,        /* a pipe to a pipe transport of the process */
-    PL_STDIO_DEVNULL,     /* /dev/null */
-    PL_STDIO_FD,          /* the caller's fd (dup'ed into place; stays the caller's) */
+    PL_STDIO_DEVNULL,     /* /dev/null, opened read-write */
+    PL_STDIO_FD,          /* the caller's fd, which may be any kind of file;
+                             it is copied into place and stays the caller's
+                             (open, flags unchanged) */
     PL_STDIO_STDOUT,      /* stderr only: the same file as the child's stdout */
 };
 
@@ -457,23 +460,50 @@ typedef struct pl_stdio {
     int fd; /* for PL_STDIO_FD */
 } pl_stdio;
 
+/*
+ * What to run.  pl_spawn reads the options (and the strings they point to)
+ * during the call only.
+ */
 typedef struct pl_spawn_options {
-    const char *file;        /* program; searched in PATH if it has no '/' */
+    const char *file;        /* program; without a '/' it is searched in the
+                                PARENT's PATH (posix_spawnp), with one it is
+                                taken relative to cwd */
     char *const *argv;       /* NULL-terminated; NULL means { file, NULL } */
-    char *const *env;        /* NULL: inherit the parent's environment */
+    char *const *env;        /* NULL-terminated "K=V" list that replaces the
+                                environment; NULL: inherit the parent's */
     const char *cwd;         /* NULL: the parent's */
     pl_stdio stdio[3];       /* stdin, stdout, stderr; zeroed = inherit */
-    int new_process_group;   /* nonzero: the child leads a new process group */
+    int new_process_group;   /* nonzero: the child leads a new process group
+                                (its pgid is its pid) */
 } pl_spawn_options;
 
 /*
- * A subprocess protocol.  NULL entries are skipped.  Order (spec S2):
- * connection_made first; for each pipe fd every pipe_data_received before
- * that fd's pipe_connection_lost; process_exited once, when the child exits
- * even while a grandchild still holds a pipe (spec S4); connection_lost
- * exactly once and last, after the exit and after every pipe closed; then
- * the process object is freed (unless referenced).  pause_writing and
- * resume_writing are forwarded from the stdin transport (spec S9).
+ * A subprocess protocol.  NULL entries are skipped.  The struct must
+ * outlive the process.  Order (spec S2):
+ *   connection_made         exactly once, first, in the iteration after
+ *                           pl_spawn (also when close() came before it);
+ *   pipe_data_received      fd 1 or 2; data is lent for the call only;
+ *   pipe_connection_lost    once per PIPE fd, after all of that fd's data:
+ *                           0 on EOF or close, else a negative code, e.g.
+ *                           -EPIPE for fd 0 when the child stopped reading
+ *                           with bytes still buffered (spec S9);
+ *   pause_writing /         forwarded from the stdin transport, strictly
+ *   resume_writing          alternating, never before connection_made (a
+ *                           pause caused by a write made before it is
+ *                           delivered right after it);
+ *   process_exited          once, when the child has exited and been reaped,
+ *                           even while a grandchild still holds one of its
+ *                           pipes (spec S4); the return code is available
+ *                           from then on;
+ *   connection_lost         exactly once and last, after process_exited and
+ *                           after every pipe_connection_lost, in a later
+ *                           callback than the last of them.  When it returns
+ *                           the process object is freed (unless
+ *                           referenced: pl_process_ref).
+ * pipe_* callbacks and pause/resume run synchronously from the pipe
+ * transports' own callbacks (or, for pause_writing, inside a write to the
+ * stdin transport); the others run from the loop's ready queue.  Callbacks
+ * may call any function, including pl_process_close.
  */
 typedef struct pl_process_protocol {
     void (*connection_made)(pl_process *p, void *user);
@@ -487,57 +517,112 @@ typedef struct pl_process_protocol {
 } pl_process_protocol;
 
 /*
- * Spawn a child with the given stdio, and watch it.  Only the three stdio
- * fds reach the child (every library fd is O_CLOEXEC; spec S8); it starts
- * with default signal dispositions and an empty signal mask.  Exec failures
- * (missing program, permission, a bad cwd) are returned from pl_spawn
- * itself as -errno, with no fd open and no zombie left (spec S7).
- * Errors: -EINVAL (bad options), -ENOENT/-EACCES/-ENOTDIR/... from exec or
- * chdir, -ENOMEM, -EMFILE.
+ * Spawn a child with the given stdio, and watch it until it has exited and
+ * every pipe has closed.
+ *
+ * The child is started with posix_spawn.  It gets exactly fds 0, 1 and 2:
+ * every library fd is O_CLOEXEC, and (glibc 2.34 and later) every other fd
+ * of the caller is closed in the child too, as asyncio's close_fds=True
+ * does (spec S8).  It starts with every signal at its default action and
+ * an empty signal mask, whatever the calling thread blocked or the process
+ * ignored (glibc's own internal signals 32 and 33 excepted: its
+ * posix_spawn leaves those ignored, and glibc programs reset them).
+ *
+ * On success *process is set at once, pipes included: writing to the
+ * stdin transport before connection_made is fine.  The process is an open
+ * handle of the loop until its connection_lost has returned, so
+ * pl_loop_close() refuses with -EBUSY meanwhile; run the loop (after
+ * pl_process_close() if need be) until then.  No child is ever left a
+ * zombie: it is reaped by the loop, or by pl_spawn itself on failure
+ * (spec S10).
+ *
+ * The exit is watched with a pidfd.  Where the kernel has none (ENOSYS),
+ * or when the environment variable PIPELOOP_NO_PIDFD=1 is set (for tests),
+ * a SIGCHLD handler is installed with pl_loop_add_signal() and shared by
+ * all of this loop's processes; it waits for the loop's own pids only,
+ * never waitpid(-1).  It is removed again when the last of those children
+ * has been reaped.  As a signal has one owner loop, a second loop (or a
+ * SIGCHLD handler of the caller's on this loop) makes such a spawn fail
+ * with -EBUSY.  A process that sets SIGCHLD to SIG_IGN makes the kernel
+ * reap children itself; their return code is then reported as 255.
+ *
+ * Errors, with no callback ever run, no fd left open and no child left
+ * (spec S7): -EINVAL (loop, options, protocol or process NULL; file NULL or
+ * empty; an unknown stdio kind; PL_STDIO_STDOUT for fd 0 or 1); -EBADF (a
+ * PL_STDIO_FD fd is not open); exec and chdir failures as -errno from the
+ * child's start: -ENOENT (no such program or cwd), -EACCES (not
+ * executable, a directory), -ENOTDIR (cwd not a directory), -ENOEXEC, ...;
+ * -EBUSY (SIGCHLD mode, see above); -ENOMEM, -EMFILE, -ENFILE, -EAGAIN
+ * (process limit).  One exception: if connecting a pipe transport fails
+ * for lack of memory after the child started, the child is killed and
+ * reaped, and pipe transports already made are aborted; they close their
+ * fd the next time the loop runs.
  */
 PL_EXPORT int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
                        const pl_process_protocol *protocol, void *user,
                        pl_process **process);
 
-/* The child's pid (still returned after it was reaped). */
+/* The child's pid (still returned after it was reaped, when it may already
+ * belong to another process: do not signal it yourself). -1 if p is NULL. */
 PL_EXPORT pid_t pl_process_get_pid(const pl_process *p);
 
 /*
- * The exit status once the child was reaped, or minus the signal number
- * that killed it (spec S3).  Returns 0 and fills *returncode, or -EAGAIN
- * while the child is still running.
+ * The exit status once the child was reaped (process_exited has run or is
+ * queued), or minus the signal number that killed it (spec S3).  Returns 0
+ * and fills *returncode; -EAGAIN while the child has not been reaped;
+ * -EINVAL for NULL arguments.
  */
 PL_EXPORT int pl_process_get_returncode(const pl_process *p, int *returncode);
 
 /*
  * The pipe transport on the child's fd 0 (a write transport), 1 or 2 (read
- * transports), or NULL if that slot is not a PIPE or its transport has
- * already been lost.  The transport is a normal pl_transport; its protocol
- * belongs to the process and must not be replaced.
+ * transports), or NULL if that slot is not a PIPE, its transport is gone
+ * (from its pipe_connection_lost on), or fd is not 0-2.  The transport is a
+ * normal pl_transport that every transport function accepts: write to fd
+ * 0 and close it (or pl_transport_write_eof) to send EOF; pause reading fd
+ * 1 or 2.  Its protocol and user pointer belong to the process: do not
+ * replace them.  Take pl_transport_ref to keep the object past its loss.
  */
 PL_EXPORT pl_transport *pl_process_get_pipe_transport(const pl_process *p, int fd);
 
 /*
- * Send a signal.  -ESRCH once the child has been reaped: a reaped pid is
- * never signalled, so a recycled pid is never hit (pidfd_send_signal where
- * the kernel has it; spec S6).  terminate is SIGTERM, kill SIGKILL.
+ * Send a signal (0 checks that the child is still there).  If the child
+ * has exited it is reaped first, and the call returns -ESRCH: a child that
+ * exited is never signalled, so a recycled pid is never hit (spec S5, S6).
+ * The signal goes through the pidfd where there is one.  terminate is
+ * SIGTERM, kill SIGKILL.  Errors: -ESRCH (exited or reaped, also after
+ * connection_lost), -EINVAL (p NULL, signum out of range), -EPERM.
  */
 PL_EXPORT int pl_process_send_signal(pl_process *p, int signum);
 PL_EXPORT int pl_process_terminate(pl_process *p);
 PL_EXPORT int pl_process_kill(pl_process *p);
 
 /*
- * close (spec S5): close every pipe (stdin is flushed first), SIGKILL the
- * child if it is still running and reap it; connection_lost follows in a
- * later iteration.  Never signals a child that already exited.  A second
- * call is a no-op returning 0.
+ * close (spec S5): close every pipe transport (stdin with pl_transport_close,
+ * which flushes, but as the child is killed at once its buffered bytes
+ * rarely arrive: to end a child politely close the stdin transport and wait
+ * for process_exited), then SIGKILL the child if it is still running; the
+ * loop reaps it.  A child that has
+ * already exited is reaped, not signalled.  Callbacks continue as
+ * usual: connection_made if it has not run yet, pipe_connection_lost for
+ * each pipe, process_exited, and connection_lost, all from the loop.
+ * Returns 0; calling it again, or after connection_lost, is a no-op
+ * returning 0; -EINVAL if p is NULL.
  */
 PL_EXPORT int pl_process_close(pl_process *p);
 
 PL_EXPORT void *pl_process_get_user(const pl_process *p);
 PL_EXPORT void pl_process_set_user(pl_process *p, void *user);
 PL_EXPORT pl_loop *pl_process_get_loop(const pl_process *p);
-/* Keep the process object alive past connection_lost (see pl_transport_ref). */
+
+/*
+ * Keep the process object alive past connection_lost (see
+ * pl_transport_ref).  Afterwards get_pid and get_returncode still answer,
+ * get_pipe_transport returns NULL, send_signal/terminate/kill return
+ * -ESRCH and close returns 0.  unref frees the object once connection_lost
+ * has run and no reference is left; dropping more references than were
+ * taken is a bug (asserted).
+ */
 PL_EXPORT void pl_process_ref(pl_process *p);
 PL_EXPORT void pl_process_unref(pl_process *p);
 
