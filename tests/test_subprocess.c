@@ -722,6 +722,21 @@ static void test_close_kills(void *arg)
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     PC_ASSERT(strncmp(buf_str(&r.log), "M ", 2) == 0);
     rec_free(&r);
+
+    /* Close with 1 MiB pending on stdin: the flush is attempted, the
+     * killed child never reads it, stdin is lost with EPIPE and the
+     * process still finishes. */
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    RUN_UNTIL(loop, r.made, 3000);
+    unsigned char *data = calloc(1, 1024 * 1024);
+    PC_ASSERT_NOT_NULL(data);
+    PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, 1024 * 1024));
+    free(data);
+    PC_ASSERT_OK(pl_process_close(r.p));
+    RUN_UNTIL(loop, r.finished, 3000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
+    PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
+    rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -976,18 +991,32 @@ static void test_default_signals(void *arg)
 static void test_exit_without_reading(void *arg)
 {
     pl_loop *loop = loop_for(arg);
+    /* The child never reads stdin and exits when the test says so: it
+     * waits for a line on its fd 2, the read end of a gate pipe of ours.
+     * (Exiting at once could beat our write, which would then fail with
+     * EPIPE before anything is buffered.) */
+    int gate[2];
+    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
     struct rec r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("exit 0", argv);
-    set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+    pl_spawn_options o = sh_options("read x <&2; exit 0", argv);
+    o.stdio[0].kind = PL_STDIO_PIPE;
+    o.stdio[1].kind = PL_STDIO_PIPE;
+    o.stdio[2] = (pl_stdio){PL_STDIO_FD, gate[0]};
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(gate[0]);
     unsigned char *data = calloc(1, MIB);
     PC_ASSERT_NOT_NULL(data);
     PC_ASSERT_EQ_INT(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, MIB),
                      (ssize_t)MIB);
     free(data);
+    PC_ASSERT_EQ_INT(r.pw, 0); /* not before connection_made */
+    RUN_UNTIL(loop, r.made, 3000);
+    PC_ASSERT_EQ_INT(r.pw, 1); /* delivered right after it */
+    PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
+    close(gate[1]);
     RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_INT(r.pw, 1); /* delivered after connection_made */
+    PC_ASSERT_EQ_INT(r.rw, 0);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_ERR(r.lost_err[1], 0);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
@@ -1116,6 +1145,41 @@ static void test_cat_echo_64mib(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
+/* The usual way to feed a child: write everything and EOF right after
+ * spawn, before the loop has run.  1 MiB does not fit in the pipe, so the
+ * stdin transport is closing with a full buffer before its own
+ * connection_made. */
+static void test_stdin_eof_before_start(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    rng_init();
+    struct echo e;
+    memset(&e, 0, sizeof e);
+    e.seed = rng_next();
+    e.total = MIB;
+    e.max_chunk = MIB;
+    e.scratch = malloc(MIB);
+    PC_ASSERT_NOT_NULL(e.scratch);
+    e.r.ctx = &e;
+    e.r.on_data = echo_check;
+    char *argv[] = {S("cat"), NULL};
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = "cat";
+    o.argv = argv;
+    set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+    PC_ASSERT_OK(rec_spawn(&e.r, loop, &o));
+    pl_transport *in = pl_process_get_pipe_transport(e.r.p, 0);
+    pattern(e.seed, 0, e.scratch, MIB);
+    PC_ASSERT_EQ_INT(pl_transport_write(in, e.scratch, MIB), (ssize_t)MIB);
+    e.sent = MIB;
+    PC_ASSERT_OK(pl_transport_write_eof(in));
+    RUN_UNTIL(loop, e.r.finished, 3000);
+    PC_ASSERT_EQ_INT(e.r.pw, 1);
+    echo_finish(&e);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
 /* ---- S10: no zombies, many children --------------------------------------- */
 
 static void test_no_zombies(void *arg)
@@ -1215,6 +1279,7 @@ static const struct {
     {"S9.exit-without-reading", test_exit_without_reading},
     {"S9.head-closes-early", test_head_closes_early},
     {"S9.cat-echo-64mib", test_cat_echo_64mib},
+    {"S9.stdin-eof-before-start", test_stdin_eof_before_start},
     {"S10.no-zombies", test_no_zombies},
     {"S10.hundred-children", test_hundred_children},
 };
