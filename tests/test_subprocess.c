@@ -861,6 +861,10 @@ static void test_exec_failure(void *arg)
 
 static void test_only_stdio_fds(void *arg)
 {
+    /* The fds open before the loop exists are the runner's. */
+    static unsigned char before[4096];
+    for (int fd = 0; fd < 4096; fd++)
+        before[fd] = fcntl(fd, F_GETFD) >= 0;
     pl_loop *loop = loop_for(arg);
     /* Another process with three pipes is running, so the library holds
      * more fds (pipes, pidfd, the loop's own) when the checker starts. */
@@ -873,6 +877,18 @@ static void test_only_stdio_fds(void *arg)
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&other, loop, &s));
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
+    /* Every fd the library opened (loop, pipes, pidfd) is close-on-exec.
+     * pl_spawn also closes fds >= 3 in the child where glibc can, so the
+     * check below alone would not prove this. */
+    int library_fds = 0;
+    for (int fd = 3; fd < 4096; fd++) {
+        if (before[fd] || fcntl(fd, F_GETFD) < 0)
+            continue;
+        library_fds++;
+        if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+            PC_FAIL("fd %d opened by the library is not close-on-exec", fd);
+    }
+    PC_ASSERT_GE_INT(library_fds, 4); /* the loop's wakeup, 3 pipes */
 
     /*
      * The shell checks its own fd table with builtins only ([ and printf
@@ -1225,6 +1241,69 @@ static void test_no_zombies(void *arg)
     assert_no_children();
 }
 
+static void ignore_signal(pl_loop *loop, int signum, void *user)
+{
+    (void)loop;
+    (void)signum;
+    (void)user;
+}
+
+/* Without pidfds one SIGCHLD handler serves all of a loop's children; the
+ * signal has one owner loop at a time.  With pidfds none of this applies
+ * and every spawn below succeeds. */
+static void test_shared_sigchld(void *arg)
+{
+    const struct variant *v = arg;
+    pl_loop *a = loop_for(v);
+    pl_loop *b = loop_for(v);
+    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
+    pl_spawn_options s;
+    memset(&s, 0, sizeof s);
+    s.file = "sleep";
+    s.argv = sleep_argv;
+    set_stdio(&s, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
+
+    struct rec r1 = {0}, r2 = {0}, r3 = {0};
+    PC_ASSERT_OK(rec_spawn(&r1, a, &s));
+    PC_ASSERT_OK(rec_spawn(&r2, a, &s));
+    PC_ASSERT_ERR(rec_spawn(&r3, b, &s), v->no_pidfd ? -EBUSY : 0);
+    if (!v->no_pidfd) {
+        PC_ASSERT_OK(pl_process_close(r3.p));
+        RUN_UNTIL(b, r3.finished, 5000);
+        rec_free(&r3);
+    }
+    /* Kill one: the shared handler must find the right pid. */
+    PC_ASSERT_OK(pl_process_kill(r2.p));
+    RUN_UNTIL(a, r2.finished, 5000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r2), -SIGKILL);
+    PC_ASSERT_EQ_INT(r1.exited, 0);
+    PC_ASSERT_OK(pl_process_terminate(r1.p));
+    RUN_UNTIL(a, r1.finished, 5000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r1), -SIGTERM);
+    /* The last child is reaped: the handler is gone, loop a closes, and
+     * loop b may watch children now. */
+    PC_ASSERT_OK(pl_loop_close(a));
+    PC_ASSERT_OK(rec_spawn(&r3, b, &s));
+    PC_ASSERT_OK(pl_process_close(r3.p));
+    RUN_UNTIL(b, r3.finished, 5000);
+
+    /* A SIGCHLD handler of the caller's on the loop. */
+    PC_ASSERT_OK(pl_loop_add_signal(b, SIGCHLD, ignore_signal, NULL));
+    struct rec r4 = {0};
+    PC_ASSERT_ERR(rec_spawn(&r4, b, &s), v->no_pidfd ? -EBUSY : 0);
+    if (!v->no_pidfd) {
+        PC_ASSERT_OK(pl_process_close(r4.p));
+        RUN_UNTIL(b, r4.finished, 5000);
+    }
+    PC_ASSERT_OK(pl_loop_remove_signal(b, SIGCHLD));
+    rec_free(&r1);
+    rec_free(&r2);
+    rec_free(&r3);
+    rec_free(&r4);
+    PC_ASSERT_OK(pl_loop_close(b));
+    assert_no_children();
+}
+
 #define HUNDRED 100
 
 static void test_hundred_children(void *arg)
@@ -1282,6 +1361,7 @@ static const struct {
     {"S9.stdin-eof-before-start", test_stdin_eof_before_start},
     {"S10.no-zombies", test_no_zombies},
     {"S10.hundred-children", test_hundred_children},
+    {"S10.shared-sigchld", test_shared_sigchld},
 };
 
 __attribute__((constructor)) static void register_subprocess_tests(void)
