@@ -3,10 +3,19 @@
 
 #include "common.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/* The write ends travel to the writer over a socket in batches of this many
+ * (SCM_RIGHTS), so that neither process ever holds both ends of every pipe:
+ * N can come close to RLIMIT_NOFILE instead of half of it. */
+#define FD_BATCH 128
+/* fds kept free for the loops (epoll, eventfd, libuv's own) and stdio. */
+#define FD_RESERVE 64
 
 static struct w3_args args;
 static int *read_fds;
@@ -20,8 +29,7 @@ struct w3_args w3_parse_args(int argc, char **argv)
 {
     struct w3_args a;
     uint64_t limit = bench_raise_nofile();
-    /* Both ends of every pipe are open in this process until the fork. */
-    uint64_t max = limit > 64 ? (limit - 64) / 2 : 0;
+    uint64_t max = limit > FD_RESERVE + FD_BATCH ? limit - FD_RESERVE - FD_BATCH : 0;
 
     if (max > W3_MAX_PIPES)
         max = W3_MAX_PIPES;
@@ -33,15 +41,72 @@ struct w3_args w3_parse_args(int argc, char **argv)
         a.pipes = (size_t)bench_parse_size(argv[1], "pipes", 1, W3_MAX_PIPES);
     if (a.pipes < 1 || a.pipes > max)
         bench_fail("%zu pipes need %zu fds; RLIMIT_NOFILE is %llu", a.pipes,
-                   2 * a.pipes + 64, (unsigned long long)limit);
+                   a.pipes + FD_RESERVE + FD_BATCH, (unsigned long long)limit);
     a.rounds = argc > 2 ? bench_parse_size(argv[2], "rounds", 1, 1000000) : 100;
     snprintf(a.label, sizeof a.label, "N=%zu", a.pipes);
     return a;
 }
 
-static void writer(int ack_in, int *write_fds)
+static void send_fds(int sock, const int *fds, size_t count)
 {
+    union {
+        char buf[CMSG_SPACE(FD_BATCH * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    unsigned char byte = 0;
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct cmsghdr *cmsg;
+
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
+    cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(count * sizeof(int));
+    memcpy(CMSG_DATA(cmsg), fds, count * sizeof(int));
+    while (sendmsg(sock, &msg, 0) < 0)
+        if (errno != EINTR)
+            bench_fail_errno("sendmsg", -errno);
+}
+
+/* Receive one batch into fds; returns how many came. */
+static size_t receive_fds(int sock, int *fds)
+{
+    union {
+        char buf[CMSG_SPACE(FD_BATCH * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    unsigned char byte;
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct cmsghdr *cmsg;
+    size_t count;
+
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    while (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0)
+        if (errno != EINTR)
+            bench_fail_errno("recvmsg", -errno);
+    cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC))
+        bench_fail("W3 writer: a batch of fds did not arrive");
+    count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    memcpy(fds, CMSG_DATA(cmsg), count * sizeof(int));
+    return count;
+}
+
+static void writer(int sock, int ack_in)
+{
+    int *write_fds = calloc(args.pipes, sizeof *write_fds);
     unsigned char go;
+
+    if (write_fds == NULL)
+        bench_fail("out of memory");
+    for (size_t got = 0; got < args.pipes;)
+        got += receive_fds(sock, write_fds + got);
+    close(sock);
     for (uint64_t r = 0;; r++) {
         if (bench_read_full(ack_in, &go, 1) != 0)
             bench_fail("W3 writer: EOF on the ack pipe before round %llu",
@@ -54,40 +119,47 @@ static void writer(int ack_in, int *write_fds)
     }
     for (size_t i = 0; i < args.pipes; i++)
         close(write_fds[i]);
+    free(write_fds);
 }
 
 int *w3_start(const struct w3_args *a)
 {
-    int *write_fds;
-    int ack[2];
+    int batch[FD_BATCH];
+    size_t batched = 0;
+    int ack[2], sock[2];
 
     args = *a;
     pattern = bench_pattern(BENCH_READ_SIZE);
     read_fds = calloc(args.pipes, sizeof *read_fds);
-    write_fds = calloc(args.pipes, sizeof *write_fds);
     position = calloc(args.pipes, sizeof *position);
-    if (read_fds == NULL || write_fds == NULL || position == NULL)
+    if (read_fds == NULL || position == NULL)
         bench_fail("out of memory");
+    bench_pipe(ack);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0)
+        bench_fail_errno("socketpair", -errno);
+    writer_pid = bench_fork_peer();
+    if (writer_pid == 0) {
+        close(sock[0]);
+        close(ack[1]);
+        writer(sock[1], ack[0]);
+        exit(0);
+    }
+    close(sock[1]);
+    close(ack[0]);
+    ack_fd = ack[1];
     for (size_t i = 0; i < args.pipes; i++) {
         int fds[2];
         bench_pipe(fds);
         read_fds[i] = fds[0];
-        write_fds[i] = fds[1];
+        batch[batched++] = fds[1];
+        if (batched == FD_BATCH || i + 1 == args.pipes) {
+            send_fds(sock[0], batch, batched);
+            for (size_t k = 0; k < batched; k++)
+                close(batch[k]);
+            batched = 0;
+        }
     }
-    bench_pipe(ack);
-    writer_pid = bench_fork_peer();
-    if (writer_pid == 0) {
-        for (size_t i = 0; i < args.pipes; i++)
-            close(read_fds[i]);
-        close(ack[1]);
-        writer(ack[0], write_fds);
-        exit(0);
-    }
-    for (size_t i = 0; i < args.pipes; i++)
-        close(write_fds[i]);
-    free(write_fds);
-    close(ack[0]);
-    ack_fd = ack[1];
+    close(sock[0]);
     return read_fds;
 }
 
