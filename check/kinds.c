@@ -318,7 +318,9 @@ int pc_pair_open_far(pc_pair *pair)
         return -EINVAL;
     if (pair->far >= 0)
         return -EALREADY;
-    if (pair->dir != PC_DIR_READ || pair->near < 0)
+    /* The near end may already belong to a transport (pair->near == -1);
+     * the open below fails with ENXIO if no reader exists at all. */
+    if (pair->dir != PC_DIR_READ)
         return -EINVAL;
     int fd = open(pair->path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)

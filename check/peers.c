@@ -32,7 +32,7 @@ struct pc_peer {
 };
 
 /* What a gate or a blocked I/O call was ended by. */
-enum { GO = 0, STOP = 1 };
+enum { GO = 0, STOP = 1, HANGUP = 2 };
 
 /* Wait for one release token.  The control pipe reaching EOF (the test
  * closed its end) is a stop. */
@@ -66,6 +66,10 @@ static int wait_fd(int fd, short events, int ctl)
             continue;
         if (n < 0)
             return STOP;
+        /* A pty master whose slave is gone polls HUP without OUT while
+         * writes fail with EAGAIN: waiting again would spin. */
+        if (events == POLLOUT && (p[0].revents & POLLHUP) && !(p[0].revents & POLLOUT))
+            return HANGUP;
         return p[0].revents ? GO : STOP;
     }
 }
@@ -112,7 +116,12 @@ static void do_write(const pc_peer_script *s, int fd, int ctl, unsigned char *bu
                 done += (size_t)n;
                 r->bytes += (uint64_t)n;
             } else if (n == -EAGAIN) {
-                if (wait_fd(fd, POLLOUT, ctl) == STOP) {
+                int why = wait_fd(fd, POLLOUT, ctl);
+                if (why == HANGUP) {
+                    r->error = -EPIPE;
+                    return;
+                }
+                if (why == STOP) {
                     r->stopped = 1;
                     return;
                 }

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <pipeloop.h>
 
@@ -634,6 +636,242 @@ int pc_peer_wait(pc_peer *peer, pc_peer_result *out);
  * deterministic.  It then closes its end, and this does pc_peer_wait().
  */
 int pc_peer_stop(pc_peer *peer, pc_peer_result *out);
+
+/* ---- recorder, stepping, implementation table, conformance ---- */
+
+/* ------------------------------------------------------------------------ */
+/* Implementation table                                                      */
+
+/*
+ * The operations the conformance suite drives a transport through.  The
+ * suite never calls pl_* transport functions directly, so another
+ * implementation with the same behaviour contract can be plugged in by
+ * filling this table (pc_impl_set) and delivering protocol callbacks as
+ * pipeloop does.  Every entry has the meaning of the pl_* function of the
+ * same name.
+ */
+typedef struct pc_impl {
+    const char *name;
+    int (*connect_read_pipe)(pl_loop *loop, int fd, const pl_protocol *protocol,
+                             void *user, pl_transport **transport);
+    int (*connect_write_pipe)(pl_loop *loop, int fd, const pl_protocol *protocol,
+                              void *user, pl_transport **transport);
+    int (*pause_reading)(pl_transport *t);
+    int (*resume_reading)(pl_transport *t);
+    int (*is_reading)(const pl_transport *t);
+    ssize_t (*write)(pl_transport *t, const void *data, size_t len);
+    ssize_t (*writev)(pl_transport *t, const struct iovec *iov, int iovcnt);
+    int (*write_eof)(pl_transport *t);
+    int (*can_write_eof)(const pl_transport *t);
+    size_t (*get_write_buffer_size)(const pl_transport *t);
+    int (*set_write_buffer_limits)(pl_transport *t, int64_t high, int64_t low);
+    int (*get_write_buffer_limits)(const pl_transport *t, size_t *high, size_t *low);
+    int (*close)(pl_transport *t);
+    int (*abort)(pl_transport *t);
+    int (*is_closing)(const pl_transport *t);
+    int (*get_fd)(const pl_transport *t);
+    void (*ref)(pl_transport *t);
+    void (*unref)(pl_transport *t);
+} pc_impl;
+
+/* pipeloop's own table, the default. */
+extern const pc_impl pc_impl_pipeloop;
+/* The table the suite uses now; never NULL. */
+const pc_impl *pc_impl_current(void);
+/* Replace the table (NULL restores pipeloop's); call before pc_run. */
+void pc_impl_set(const pc_impl *impl);
+
+/* ------------------------------------------------------------------------ */
+/* Recorder: a ready-made protocol that logs every callback                  */
+
+typedef enum pc_event_type {
+    PC_EV_CM = 1, /* connection_made */
+    PC_EV_DR,     /* data_received */
+    PC_EV_ER,     /* eof_received */
+    PC_EV_CL,     /* connection_lost */
+    PC_EV_PW,     /* pause_writing */
+    PC_EV_RW,     /* resume_writing */
+} pc_event_type;
+
+/* One log entry.  Consecutive data_received calls are merged into one
+ * entry (count calls, bytes in all, iterations first..last) so that the
+ * log of a 64 MiB transfer stays readable. */
+typedef struct pc_event {
+    pc_event_type type;
+    uint64_t first_iteration;
+    uint64_t last_iteration;
+    size_t count;
+    uint64_t bytes;
+    int error; /* CL only */
+} pc_event;
+
+typedef struct pc_recorder pc_recorder;
+
+/*
+ * The recorder's protocol: pass it with the recorder as user pointer to
+ * connect.  Each callback logs the event with the loop's iteration, checks
+ * the state machine (CM first and once; CL once and last; nothing after
+ * CL; no DR after ER; PW and RW alternate, PW first) and fails the test on
+ * a violation, then calls the hook of the same name, if any.
+ */
+extern const pl_protocol pc_recorder_protocol;
+
+/*
+ * Make a recorder for one transport on loop.  label names it in the log.
+ * While it exists, a failing test prints its event log (a pc_on_failure
+ * hook).  Fails the test on allocation failure; never returns NULL.
+ */
+pc_recorder *pc_recorder_new(pl_loop *loop, const char *label);
+/* Free it and remove its failure hook.  The transport must be gone (CL
+ * seen) or never connected. */
+void pc_recorder_free(pc_recorder *rec);
+
+/* Call hooks->X(t, ..., hook_user) after logging each event X. */
+void pc_recorder_set_hooks(pc_recorder *rec, const pl_protocol *hooks, void *hook_user);
+/* Keep up to max received bytes in memory (pc_recorder_data). */
+void pc_recorder_keep_data(pc_recorder *rec, size_t max);
+/* Check every received byte against the pattern of seed (pc_pattern_*):
+ * the first mismatch fails the test with its offset. */
+void pc_recorder_expect_pattern(pc_recorder *rec, uint64_t seed);
+
+/* Queries. */
+size_t pc_recorder_count(const pc_recorder *rec, pc_event_type type);
+uint64_t pc_recorder_bytes(const pc_recorder *rec);  /* all DR bytes */
+size_t pc_recorder_max_chunk(const pc_recorder *rec); /* largest DR */
+int pc_recorder_lost(const pc_recorder *rec);        /* CL seen: 1/0 */
+int pc_recorder_error(const pc_recorder *rec);       /* CL's error */
+int pc_recorder_paused(const pc_recorder *rec);      /* PW without RW */
+/* The transport from connect (set by CM); stays valid after CL only if
+ * referenced (pl_transport_ref). */
+pl_transport *pc_recorder_transport(const pc_recorder *rec);
+const void *pc_recorder_data(const pc_recorder *rec, size_t *len);
+size_t pc_recorder_nevents(const pc_recorder *rec);
+const pc_event *pc_recorder_event(const pc_recorder *rec, size_t i);
+/* The iteration of the last event of type (0 if none). */
+uint64_t pc_recorder_iteration_of(const pc_recorder *rec, pc_event_type type);
+/* The sequence of event types as a string, e.g. "CM DR ER CL" (merged DRs
+ * count once).  Static buffer per recorder, valid until the next call. */
+const char *pc_recorder_sequence(pc_recorder *rec);
+/* Print the log to f. */
+void pc_recorder_print(const pc_recorder *rec, FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* Stepping the loop                                                         */
+
+/*
+ * Run loop iterations until cond is true; between checks the loop blocks
+ * in its poll (never a sleep), at most until the deadline.  If timeout_ms
+ * (scaled by pc_scale_ms) passes first, the test fails with the condition's
+ * text and every live recorder's event log: it never hangs.
+ */
+#define PC_RUN_UNTIL(loop, cond, timeout_ms)                                    \
+    do {                                                                        \
+        uint64_t pc__deadline = pc_deadline_ms(timeout_ms);                     \
+        while (!(cond))                                                         \
+            pc_step(loop, pc__deadline, __FILE__, __LINE__, #cond);             \
+    } while (0)
+
+/* The absolute CLOCK_MONOTONIC time in ms at which timeout_ms (scaled)
+ * from now is over. */
+uint64_t pc_deadline_ms(unsigned timeout_ms);
+/* One iteration that waits at most until deadline; fails the test with
+ * what (and file:line) if the deadline has passed. */
+void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
+             const char *what);
+/*
+ * Run until an iteration waits quiet_ms without running any callback, or
+ * fail after timeout_ms.  Returns the number of iterations run.  Use it to
+ * show that something does NOT happen (no DR while paused).
+ */
+unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+
+/* ------------------------------------------------------------------------ */
+/* The spec's behaviour IDs                                                  */
+
+/* One behaviour of ../shared/spec/pipe-transports.md. */
+typedef struct pc_spec_item {
+    const char *id;      /* "R4" */
+    const char *section; /* "Read transport" */
+    const char *meaning; /* one line */
+} pc_spec_item;
+
+/* Every ID in spec order. */
+size_t pc_spec_count(void);
+const pc_spec_item *pc_spec_get(size_t i);
+/* The item of an ID, or NULL. */
+const pc_spec_item *pc_spec_find(const char *id);
+
+/* ------------------------------------------------------------------------ */
+/* The conformance suite                                                     */
+
+typedef struct pc_ctx pc_ctx;
+
+/* Which near-end directions a conformance test needs. */
+enum pc_conformance_needs {
+    PC_NEEDS_LOOP = 0,          /* loop only: one instance per backend */
+    PC_NEEDS_READ = 1u << 0,    /* a read transport on the kind's near end */
+    PC_NEEDS_WRITE = 1u << 1,   /* a write transport on the kind's near end */
+};
+
+/*
+ * One test body, run over every pipe kind it applies to and both backends.
+ * A kind applies when it has every PC_KIND_* flag in requires and none in
+ * excludes.  Instances are named "ID.slug@kind/backend" (or
+ * "ID.slug@backend" for loop-only tests).
+ */
+typedef struct pc_conformance {
+    const char *id;   /* spec ID, e.g. "R4" */
+    const char *slug; /* e.g. "pause-stops-data" */
+    unsigned needs;   /* PC_NEEDS_* */
+    unsigned requires;
+    unsigned excludes;
+    unsigned timeout_ms; /* 0: the runner's default */
+    void (*fn)(pc_ctx *ctx);
+} pc_conformance;
+
+/* What an instance body gets. */
+struct pc_ctx {
+    const pc_conformance *test;
+    const pc_kind *kind; /* NULL for loop-only tests */
+    const char *backend; /* "epoll" or "poll" */
+    unsigned loop_flags; /* PL_LOOP_EPOLL or PL_LOOP_POLL */
+    pl_loop *loop;       /* made before the body; must close after it */
+    const pc_impl *impl; /* pc_impl_current() */
+    uint64_t seed;       /* pc_seed() mixed with the instance name */
+};
+
+/*
+ * Register the test's instances (called by PC_CONFORMANCE from a
+ * constructor).  After the body returns, the loop is closed and the test
+ * fails if that is refused (a transport was left open).
+ */
+void pc_conformance_add(const pc_conformance *test);
+size_t pc_conformance_count(void);
+const pc_conformance *pc_conformance_get(size_t i);
+/* Does the test apply to kind?  1 or 0. */
+int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
+
+#define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)  \
+    static void pc__conf_##ident(pc_ctx *ctx);                                  \
+    static const pc_conformance pc__desc_##ident = {                            \
+        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident};     \
+    __attribute__((constructor)) static void pc__conf_register_##ident(void)    \
+    {                                                                           \
+        pc_conformance_add(&pc__desc_##ident);                                  \
+    }                                                                           \
+    static void pc__conf_##ident(pc_ctx *ctx)
+
+/*
+ * Open a pair of the instance's kind with the near end in direction dir,
+ * failing the test on error (skipping it when the machine lacks the kind,
+ * e.g. no /dev/ptmx).  Close it with pc_pair_close.
+ */
+void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair);
+/*
+ * Connect a recorder-driven transport of direction dir to fd (which the
+ * transport then owns), failing the test on error.  Returns the transport.
+ */
+pl_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec);
 
 #ifdef __cplusplus
 }

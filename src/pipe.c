@@ -34,6 +34,7 @@ struct pl_transport {
     unsigned char closing;   /* is_closing() */
     unsigned char cl_queued; /* connection_lost has been scheduled */
     unsigned char lost;      /* connection_lost has started */
+    unsigned char made;      /* connection_made has been called */
     unsigned char started;   /* connection_made has returned */
     unsigned char paused;    /* read side: pause_reading in effect */
     unsigned char pw_called; /* write side: protocol is paused */
@@ -187,14 +188,17 @@ static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
 /* ---- connect ----------------------------------------------------------- */
 
 static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents);
+static void maybe_pause(pl_transport *t);
 static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents);
 
 static unsigned wanted_events(const pl_transport *t)
 {
-    if (t->closing || !t->started)
+    /* A write side that is closing still flushes its buffer (spec D2);
+     * only a scheduled connection_lost stops all watching. */
+    if (!t->started || t->cl_queued)
         return 0;
     if (t->is_read)
-        return t->paused ? 0u : PL__IO_IN;
+        return (t->paused || t->closing) ? 0u : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
     return t->len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
@@ -211,13 +215,16 @@ static void connection_made_cb(pl_loop *loop, void *arg)
 {
     pl_transport *t = arg;
     PL__UNUSED(loop);
+    t->made = 1;
     if (t->protocol->connection_made)
         t->protocol->connection_made(t, t->user);
     /* Reading (or watching for the reader's loss) starts only now, so that
      * pause_reading inside connection_made sticks (spec C5). */
     t->started = 1;
-    if (!t->closing)
+    if (!t->cl_queued)
         update_events(t);
+    if (!t->is_read && !t->cl_queued)
+        maybe_pause(t);
 }
 
 static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
@@ -228,14 +235,16 @@ static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void
     int kind = pl__fd_kind(fd);
     if (kind < 0)
         return kind;
+    /* One fd, one owner (spec C3): checked before anything else about
+     * the fd, so a second owner always hears -EEXIST. */
+    if ((size_t)fd < loop->nios && loop->ios[fd])
+        return -EEXIST;
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -EBADF;
     int mode = flags & O_ACCMODE;
     if (is_read ? mode == O_WRONLY : mode == O_RDONLY)
         return PL_EDIRECTION;
-    if ((size_t)fd < loop->nios && loop->ios[fd])
-        return -EEXIST;
     if (pl__io_probe(loop, fd) != 0)
         return PL_ENOTWATCHABLE;
     if (is_read && !pl__loop_read_buffer(loop))
@@ -394,7 +403,9 @@ static int check_write(const pl_transport *t)
 
 static void maybe_pause(pl_transport *t)
 {
-    if (t->pw_called || t->len <= t->high)
+    /* Before connection_made has run the protocol hears nothing; the
+     * check is repeated right after it (CM comes first: spec C4). */
+    if (!t->made || t->pw_called || t->len <= t->high)
         return;
     t->pw_called = 1;
     if (t->protocol->pause_writing)
@@ -543,14 +554,14 @@ static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
     }
     buffer_consume(t, (size_t)n);
-    if (t->len == 0) {
-        if (t->closing) {
-            schedule_lost(t, 0); /* flushed: the graceful close ends (D2) */
-            return;
-        }
-        update_events(t);
-    }
+    /* As asyncio: the protocol may resume (and write more) first. */
     maybe_resume(t);
+    if (t->len == 0 && !t->cl_queued) {
+        if (t->closing)
+            schedule_lost(t, 0); /* flushed: the graceful close ends (D2) */
+        else
+            update_events(t);
+    }
 }
 
 int pl_transport_write_eof(pl_transport *t)

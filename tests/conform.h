@@ -1,0 +1,41 @@
+/* Helpers shared by the conformance suite's files (tests/conform_*.c). */
+#ifndef PIPELOOP_TESTS_CONFORM_H
+#define PIPELOOP_TESTS_CONFORM_H
+
+#include <pipecheck.h>
+
+/* The usual bound for one conformance test's waits, before scaling. */
+#define CONFORM_WAIT_MS 5000u
+
+/* Start a peer on pair's far end that writes bytes of the pattern of seed
+ * in chunks of chunk (0: seeded random 1 B .. chunk_max) and then closes
+ * its end (after a release token if hold). */
+pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
+                        size_t chunk_max, int hold);
+/* Start a peer that reads the far end to EOF and checks the pattern of
+ * seed; pause_us between reads makes a slow reader; wait_start holds it
+ * until the first pc_peer_release. */
+pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
+                        int wait_start);
+/* Start a peer that reads exactly bytes (checking the pattern) and then
+ * closes its end without waiting for EOF. */
+pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes);
+/* Wait for the peer and fail the test if it saw a pattern mismatch or an
+ * error other than expect_error; returns the bytes it moved. */
+uint64_t conform_peer_done(pc_peer *peer, int expect_error);
+
+/* Run until the recorder has total bytes, release the (holding) writer so
+ * it closes its end, and run until connection_lost.  Holding until
+ * everything arrived keeps kinds whose far close drops unread data (a pty
+ * slave's master) exact. */
+void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
+                            uint64_t total, unsigned timeout_ms);
+
+/* Bytes waiting in the kernel to be read from fd (FIONREAD). */
+size_t conform_unread(int fd);
+/* fd's O_NONBLOCK flag as 1/0; fails the test if fd is not open. */
+int conform_nonblocking(int fd);
+/* Is fd open?  1/0. */
+int conform_fd_open(int fd);
+
+#endif

@@ -1,0 +1,299 @@
+/* Conformance: close, abort and EOF on the write side (spec group D), and
+ * the reader going away (group E). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+#define KiB 1024u
+
+/* A write transport with its kernel buffer full and `extra` bytes in its
+ * own buffer, nobody reading. */
+struct backed_up {
+    pc_pair pair;
+    pc_recorder *rec;
+    pl_transport *t;
+    uint64_t sent;
+};
+
+static void back_up(pc_ctx *ctx, struct backed_up *b, size_t extra)
+{
+    const pc_impl *im = ctx->impl;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b->pair);
+    (void)pc_pair_shrink(&b->pair, 4096);
+    b->rec = pc_recorder_new(ctx->loop, "write transport");
+    b->t = pc_ctx_connect(ctx, PC_DIR_WRITE, b->pair.near, b->rec);
+    b->pair.near = -1;
+    PC_ASSERT_OK(im->set_write_buffer_limits(b->t, 1 << 30, PL_LIMIT_UNSET));
+    unsigned char buf[1024];
+    b->sent = 0;
+    while (im->get_write_buffer_size(b->t) < extra) {
+        pc_pattern_fill(ctx->seed, b->sent, buf, sizeof buf);
+        PC_ASSERT_EQ_INT(im->write(b->t, buf, sizeof buf), (int)sizeof buf);
+        b->sent += sizeof buf;
+        PC_ASSERT_LT_UINT(b->sent, 64u << 20);
+    }
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(b->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+}
+
+PC_CONFORMANCE(d1_close_empty, "D1", "close-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    /* The reader saw EOF: it finished with no error and no bytes. */
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+static void flush_on_close(pc_ctx *ctx, int use_write_eof)
+{
+    const pc_impl *im = ctx->impl;
+    struct backed_up b;
+    back_up(ctx, &b, 100 * KiB);
+    im->ref(b.t);
+    if (use_write_eof) {
+        PC_ASSERT_EQ_INT(im->can_write_eof(b.t), 1);
+        PC_ASSERT_OK(im->write_eof(b.t));
+        PC_ASSERT_OK(im->write_eof(b.t));
+        PC_ASSERT_OK(im->close(b.t));
+    } else {
+        PC_ASSERT_OK(im->close(b.t));
+        PC_ASSERT_OK(im->close(b.t));
+    }
+    PC_ASSERT_EQ_INT(im->is_closing(b.t), 1);
+    PC_ASSERT_GT_SIZE(im->get_write_buffer_size(b.t), 0);
+    /* Nothing is lost while the buffer drains through a slow reader. */
+    pc_peer *peer = conform_reader(&b.pair, ctx->seed, 4096, 50, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS * 2);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
+    PC_ASSERT_OK(im->write_eof(b.t));
+    im->unref(b.t);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+PC_CONFORMANCE(d2_close_flushes, "D2", "close-flushes-buffer", PC_NEEDS_WRITE, 0,
+               PC_KIND_NEAR_CLOSE_DROPS, 0)
+{
+    flush_on_close(ctx, 0);
+}
+
+PC_CONFORMANCE(d3_write_eof, "D3", "write-eof-graceful", PC_NEEDS_WRITE, 0,
+               PC_KIND_NEAR_CLOSE_DROPS, 0)
+{
+    flush_on_close(ctx, 1);
+}
+
+PC_CONFORMANCE(d4_abort, "D4", "abort-drops-buffer", PC_NEEDS_WRITE, 0,
+               PC_KIND_TTY | PC_KIND_CHILD, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct backed_up b;
+    back_up(ctx, &b, 50 * KiB);
+    size_t in_kernel = conform_unread(b.pair.far);
+    PC_ASSERT_EQ_UINT(in_kernel + im->get_write_buffer_size(b.t), b.sent);
+    PC_ASSERT_OK(im->abort(b.t));
+    PC_ASSERT_EQ_INT(im->is_closing(b.t), 1);
+    PC_ASSERT_OK(im->abort(b.t));
+    pc_peer *peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    /* The reader gets exactly what the kernel had, then EOF. */
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), in_kernel);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+/* D5: close, abort and write_eof in every order, in several states,
+ * also after CL: always 0, connection_lost exactly once (the recorder
+ * fails the test on a second one). */
+typedef int (*end_op)(pl_transport *t);
+
+static void d5_case(pc_ctx *ctx, const end_op ops[3], int state)
+{
+    const pc_impl *im = ctx->impl;
+    struct backed_up b;
+    if (state == 2) {
+        back_up(ctx, &b, 10 * KiB); /* data buffered */
+    } else {
+        pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b.pair);
+        b.rec = pc_recorder_new(ctx->loop, "write transport");
+        b.t = pc_ctx_connect(ctx, PC_DIR_WRITE, b.pair.near, b.rec);
+        b.pair.near = -1;
+        if (state == 1) /* after CM */
+            PC_RUN_UNTIL(ctx->loop, pc_recorder_count(b.rec, PC_EV_CM) == 1,
+                         CONFORM_WAIT_MS);
+    }
+    im->ref(b.t);
+    for (int i = 0; i < 3; i++)
+        PC_ASSERT_ERR(ops[i](b.t), 0);
+    pc_peer *peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    for (int i = 0; i < 3; i++)
+        PC_ASSERT_ERR(ops[i](b.t), 0);
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    im->unref(b.t);
+    pc_peer_stop(peer, NULL);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+PC_CONFORMANCE(d5_any_order, "D5", "end-calls-any-order-cl-once", PC_NEEDS_WRITE, 0, 0,
+               20000)
+{
+    const pc_impl *im = ctx->impl;
+    end_op c = im->close, a = im->abort, e = im->write_eof;
+    const end_op orders[6][3] = {{c, a, e}, {c, e, a}, {a, c, e},
+                                 {a, e, c}, {e, c, a}, {e, a, c}};
+    for (int state = 0; state < 3; state++)
+        for (int o = 0; o < 6; o++)
+            d5_case(ctx, orders[o], state);
+}
+
+PC_CONFORMANCE(d5_read_side, "D5", "read-close-abort-any-order", PC_NEEDS_READ, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    for (int order = 0; order < 2; order++) {
+        pc_pair pair;
+        pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+        pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+        pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+        pair.near = -1;
+        im->ref(t);
+        PC_ASSERT_OK(order ? im->abort(t) : im->close(t));
+        PC_ASSERT_OK(order ? im->close(t) : im->abort(t));
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+        PC_ASSERT_OK(im->close(t));
+        PC_ASSERT_OK(im->abort(t));
+        PC_ASSERT_ERR(im->write_eof(t), PL_EDIRECTION);
+        pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+        PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+        im->unref(t);
+        pc_pair_close(&pair);
+        pc_recorder_free(rec);
+    }
+}
+
+/* D6: close only finishes when the loop runs; stopping in between loses
+ * nothing. */
+PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
+               PC_KIND_NEAR_CLOSE_DROPS, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct backed_up b;
+    back_up(ctx, &b, 20 * KiB);
+    PC_ASSERT_OK(im->close(b.t));
+    /* The loop does not run for a while: nothing happens meanwhile. */
+    PC_ASSERT_EQ_INT(pc_recorder_lost(b.rec), 0);
+    pc_peer *peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(b.rec), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+/* ---- the reader goes away ---------------------------------------------- */
+
+PC_CONFORMANCE(e1_idle, "E1", "reader-closes-idle-writer", PC_NEEDS_WRITE,
+               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    close(pair.far);
+    pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(e2_buffered, "E2", "reader-closes-data-buffered", PC_NEEDS_WRITE,
+               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+{
+    struct backed_up b;
+    back_up(ctx, &b, 8 * KiB);
+    close(b.pair.far);
+    b.pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), -EPIPE);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+/* E3: writing into a pipe whose reader is gone: write returns, CL(-EPIPE)
+ * follows, SIGPIPE kills nobody and its disposition is unchanged (the
+ * runner fails the test if it changed). */
+PC_CONFORMANCE(e3_no_sigpipe, "E3", "write-after-reader-closed", PC_NEEDS_WRITE, 0,
+               PC_KIND_TTY, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct sigaction before, after;
+    PC_ASSERT_OK(sigaction(SIGPIPE, NULL, &before));
+    PC_ASSERT(before.sa_handler == SIG_DFL);
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    close(pair.far);
+    pair.far = -1;
+    /* Before the loop has noticed: the write hits the broken pipe. */
+    PC_ASSERT_EQ_INT(im->write(t, "doomed", 6), 6);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), -EPIPE);
+    PC_ASSERT_OK(sigaction(SIGPIPE, NULL, &after));
+    PC_ASSERT(after.sa_handler == SIG_DFL);
+    sigset_t pending;
+    PC_ASSERT_OK(sigpending(&pending));
+    PC_ASSERT_EQ_INT(sigismember(&pending, SIGPIPE), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(e4_socket_peer_close, "E4", "socketpair-peer-close", PC_NEEDS_WRITE,
+               PC_KIND_SOCKET, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "socket write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_EQ_INT(im->write(t, "hello", 5), 5);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    char in[5];
+    PC_ASSERT_EQ_INT(read(pair.far, in, 5), 5);
+    close(pair.far);
+    pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}

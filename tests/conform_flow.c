@@ -1,0 +1,242 @@
+/* Conformance: flow control (spec group F). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+#define KiB 1024u
+
+PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    size_t high = 0, low = 0;
+    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 64 * KiB);
+    PC_ASSERT_EQ_SIZE(low, 16 * KiB);
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, 1000, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 1000);
+    PC_ASSERT_EQ_SIZE(low, 250);
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, 100));
+    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 400);
+    PC_ASSERT_EQ_SIZE(low, 100);
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 64 * KiB);
+    PC_ASSERT_EQ_SIZE(low, 16 * KiB);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(f2_invalid, "F2", "invalid-limits-refused", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, 800, 200));
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 100, 200), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -1, 0), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 10, -5), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -8, PL_LIMIT_UNSET), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, -8), -EINVAL);
+    size_t high = 0, low = 0;
+    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 800);
+    PC_ASSERT_EQ_SIZE(low, 200);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* A write transport whose kernel buffer is full, with nothing in its own
+ * buffer yet: the setting every F test starts from. */
+struct full {
+    pc_pair pair;
+    pc_recorder *rec;
+    pl_transport *t;
+    uint64_t sent;
+};
+
+static void fill_kernel(pc_ctx *ctx, struct full *f)
+{
+    const pc_impl *im = ctx->impl;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &f->pair);
+    /* Shrink where the kind allows it: full is then cheap to reach. */
+    (void)pc_pair_shrink(&f->pair, 4096);
+    f->rec = pc_recorder_new(ctx->loop, "write transport");
+    f->t = pc_ctx_connect(ctx, PC_DIR_WRITE, f->pair.near, f->rec);
+    f->pair.near = -1;
+    PC_ASSERT_OK(im->set_write_buffer_limits(f->t, 1 << 30, PL_LIMIT_UNSET));
+    unsigned char buf[512];
+    f->sent = 0;
+    while (im->get_write_buffer_size(f->t) == 0) {
+        pc_pattern_fill(ctx->seed, f->sent, buf, sizeof buf);
+        PC_ASSERT_EQ_INT(im->write(f->t, buf, sizeof buf), (int)sizeof buf);
+        f->sent += sizeof buf;
+        PC_ASSERT_LT_UINT(f->sent, 64u << 20);
+    }
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+}
+
+/* Write n more pattern bytes. */
+static void write_more(pc_ctx *ctx, struct full *f, size_t n)
+{
+    unsigned char buf[4096];
+    while (n > 0) {
+        size_t k = n < sizeof buf ? n : sizeof buf;
+        pc_pattern_fill(ctx->seed, f->sent, buf, k);
+        PC_ASSERT_EQ_INT(ctx->impl->write(f->t, buf, k), (int)k);
+        f->sent += k;
+        n -= k;
+    }
+}
+
+/* Drain everything with a reading peer and check every byte, then close.
+ * The peer counts the bytes rather than waiting for EOF, so kinds whose
+ * close drops unread data (a pty master) are checked exactly too. */
+static void finish(pc_ctx *ctx, struct full *f)
+{
+    pc_peer *peer = conform_reader_count(&f->pair, ctx->seed, f->sent);
+    PC_RUN_UNTIL(ctx->loop, ctx->impl->get_write_buffer_size(f->t) == 0,
+                 CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f->sent);
+    PC_ASSERT_OK(ctx->impl->close(f->t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f->rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(f->rec), 0);
+    pc_pair_close(&f->pair);
+    pc_recorder_free(f->rec);
+}
+
+PC_CONFORMANCE(f3_pause, "F3", "pw-once-inside-write", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct full f;
+    fill_kernel(ctx, &f);
+    size_t size = im->get_write_buffer_size(f.t);
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, (int64_t)size + 1000, 0));
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 0);
+    write_more(ctx, &f, 1000); /* exactly high: no pause */
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(f.t), size + 1000);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 0);
+    write_more(ctx, &f, 1); /* above high: paused before write returns */
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    write_more(ctx, &f, 5000); /* accepted, no second PW */
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    finish(ctx, &f);
+}
+
+/* F4: RW comes from the loop (not inside a write) once size <= low. */
+struct f4_state {
+    const pc_impl *im;
+    size_t size_at_rw;
+    int running_at_rw;
+};
+
+static void f4_resume(pl_transport *t, void *user)
+{
+    struct f4_state *s = user;
+    s->size_at_rw = s->im->get_write_buffer_size(t);
+    s->running_at_rw = pl_loop_is_running(pl_transport_get_loop(t));
+}
+
+PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct full f;
+    fill_kernel(ctx, &f);
+    struct f4_state s = {im, (size_t)-1, 0};
+    static const pl_protocol hooks = {.resume_writing = f4_resume};
+    pc_recorder_set_hooks(f.rec, &hooks, &s);
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 2000, 1000));
+    write_more(ctx, &f, 8000);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    /* A slow reader drains it; RW once, when the buffer is at most low. */
+    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, f.sent, 512, 0, 100, 0, 0};
+    pc_peer *peer = pc_peer_start(&f.pair, &slow);
+    PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_LE_SIZE(s.size_at_rw, 1000);
+    PC_ASSERT_EQ_INT(s.running_at_rw, 1);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(f.t) == 0, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_RW), 1);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
+    PC_ASSERT_OK(im->close(f.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
+    pc_pair_close(&f.pair);
+    pc_recorder_free(f.rec);
+}
+
+PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct full f;
+    fill_kernel(ctx, &f);
+    struct f4_state s = {im, (size_t)-1, 0};
+    static const pl_protocol hooks = {.resume_writing = f4_resume};
+    pc_recorder_set_hooks(f.rec, &hooks, &s);
+    /* Something is buffered already: high 0 pauses at once (F6 too). */
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 0, PL_LIMIT_UNSET));
+    size_t high = 1, low = 1;
+    PC_ASSERT_OK(im->get_write_buffer_limits(f.t, &high, &low));
+    PC_ASSERT_EQ_SIZE(high, 0);
+    PC_ASSERT_EQ_SIZE(low, 0);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    write_more(ctx, &f, 3000);
+    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, f.sent, 256, 0, 50, 0, 0};
+    pc_peer *peer = pc_peer_start(&f.pair, &slow);
+    PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(s.size_at_rw, 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
+    PC_ASSERT_OK(im->close(f.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
+    pc_pair_close(&f.pair);
+    pc_recorder_free(f.rec);
+}
+
+PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct full f;
+    fill_kernel(ctx, &f);
+    write_more(ctx, &f, 4000);
+    size_t size = im->get_write_buffer_size(f.t);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 0);
+    /* Lower high below the size: PW inside the call. */
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, (int64_t)size - 1, 0));
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    /* Raise them so the size is <= low: RW inside the call. */
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, (int64_t)size * 4, (int64_t)size));
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_RW), 1);
+    finish(ctx, &f);
+}
+
+PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes",
+               PC_NEEDS_WRITE, PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    struct full f;
+    fill_kernel(ctx, &f);
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 100, 0));
+    write_more(ctx, &f, 1000);
+    PC_ASSERT_EQ_INT(pc_recorder_paused(f.rec), 1);
+    close(f.pair.far);
+    f.pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_LT_INT(pc_recorder_error(f.rec), 0);
+    pc_pair_close(&f.pair);
+    pc_recorder_free(f.rec);
+}

@@ -1,0 +1,475 @@
+/* Conformance: the read transport (spec group R). */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+#define MiB (1024u * 1024u)
+#define KiB 1024u
+
+/* Stream bytes from a peer into a read transport and check them all. */
+static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_max)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1; /* the transport owns it */
+    pc_peer *peer = conform_writer(&pair, ctx->seed, bytes, chunk, chunk_max, 1);
+    conform_drain_then_eof(ctx, rec, peer, bytes, CONFORM_WAIT_MS * 4);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), bytes);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), bytes);
+    PC_ASSERT_LE_SIZE(pc_recorder_max_chunk(rec), PL_READ_SIZE);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r1_order, "R1", "order-any-chunking", PC_NEEDS_READ, 0, 0, 0)
+{
+    /* Fixed odd chunks, then seeded random ones from 1 byte to 64 KiB. */
+    stream_in(ctx, 3 * MiB + 17, 4093, 0);
+    stream_in(ctx, 3 * MiB + 5, 0, 64 * KiB);
+}
+
+PC_CONFORMANCE(r1_integrity, "R1", "integrity-64mib", PC_NEEDS_READ, 0, 0, 120000)
+{
+    stream_in(ctx, 64 * MiB, 0, 256 * KiB);
+}
+
+/* R2: every data_received gets the same loop-owned buffer, and reading
+ * allocates nothing. */
+struct r2_state {
+    const void *first;
+    int other_buffer;
+    size_t calls;
+};
+
+static void r2_data(pl_transport *t, const void *data, size_t len, void *user)
+{
+    struct r2_state *s = user;
+    (void)t;
+    (void)len;
+    if (!s->first)
+        s->first = data;
+    else if (data != s->first)
+        s->other_buffer = 1;
+    s->calls++;
+}
+
+PC_CONFORMANCE(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    struct r2_state s = {0};
+    static const pl_protocol hooks = {.data_received = r2_data};
+    pc_recorder_set_hooks(rec, &hooks, &s);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    /* Warm up (the recorder's log grows), then measure the heap in use. */
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 4 * MiB, 1000, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, s.calls >= 8, CONFORM_WAIT_MS);
+    struct mallinfo2 before = mallinfo2();
+    size_t calls_before = s.calls;
+    PC_RUN_UNTIL(ctx->loop, s.calls >= calls_before + 200, CONFORM_WAIT_MS);
+    struct mallinfo2 after = mallinfo2();
+    PC_ASSERT_EQ_SIZE(after.uordblks, before.uordblks);
+    PC_ASSERT_EQ_INT(s.other_buffer, 0);
+    pc_peer_release(peer);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    im->ref(t);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 1);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->pause_reading(t));
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    PC_ASSERT_OK(im->resume_reading(t));
+    PC_ASSERT_EQ_INT(im->is_reading(t), 1);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    im->unref(t);
+
+    /* EOF makes it closing too. */
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    rec = pc_recorder_new(ctx->loop, "read transport 2");
+    t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    im->ref(t);
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 10, 10, 0, 1);
+    conform_drain_then_eof(ctx, rec, peer, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    im->unref(t);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    uint64_t total = 2 * MiB;
+    pc_peer *peer = conform_writer(&pair, ctx->seed, total, 4096, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) > 0, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->pause_reading(t));
+    uint64_t at_pause = pc_recorder_bytes(rec);
+    /* The peer keeps writing into the kernel; nothing may be delivered. */
+    pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), at_pause);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    PC_ASSERT_OK(im->resume_reading(t));
+    conform_drain_then_eof(ctx, rec, peer, total, CONFORM_WAIT_MS * 2);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    im->ref(t);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 1);
+    /* Data still flows after the double resume. */
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 1000, 100, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == 1000, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    im->unref(t);
+    pc_peer_release(peer);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 5000, 5000, 0, 1);
+    conform_drain_then_eof(ctx, rec, peer, 5000, CONFORM_WAIT_MS);
+    conform_peer_done(peer, 0);
+    /* One more quiet stretch: nothing may follow connection_lost (the
+     * recorder fails the test if anything does). */
+    pc_run_until_quiet(ctx->loop, 50, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM DR ER CL");
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 5000);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    /* ER and CL come in iterations after the one that read EOF, CL not
+     * before ER. */
+    PC_ASSERT_GT_UINT(pc_recorder_iteration_of(rec, PC_EV_ER),
+                      pc_recorder_iteration_of(rec, PC_EV_DR));
+    PC_ASSERT_GE_UINT(pc_recorder_iteration_of(rec, PC_EV_CL),
+                      pc_recorder_iteration_of(rec, PC_EV_ER));
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+static int r7_keep_open(pl_transport *t, void *user)
+{
+    (void)t;
+    (void)user;
+    return 1; /* asks to stay half open: ignored for pipes */
+}
+
+PC_CONFORMANCE(r7_er_return, "R7", "er-return-ignored", PC_NEEDS_READ, 0, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    static const pl_protocol hooks = {.eof_received = r7_keep_open};
+    pc_recorder_set_hooks(rec, &hooks, NULL);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 1, 1, 0, 1);
+    conform_drain_then_eof(ctx, rec, peer, 1, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* R8: close discards unread data; the fd stays open during CL and is
+ * closed right after. */
+struct r8_state {
+    int fd;
+    int open_in_cl;
+};
+
+static void r8_lost(pl_transport *t, int error, void *user)
+{
+    struct r8_state *s = user;
+    (void)t;
+    (void)error;
+    s->open_in_cl = conform_fd_open(s->fd);
+}
+
+PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    struct r8_state s = {pair.near, 0};
+    static const pl_protocol hooks = {.connection_lost = r8_lost};
+    pc_recorder_set_hooks(rec, &hooks, &s);
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    im->ref(t);
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 4 * MiB, 8192, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) > 0, CONFORM_WAIT_MS);
+    uint64_t at_close = pc_recorder_bytes(rec);
+    uint64_t iteration = pl_loop_iteration(ctx->loop);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec, PC_EV_CL), iteration + 1);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), at_close);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_INT(s.open_in_cl, 1);
+    PC_ASSERT_EQ_INT(conform_fd_open(s.fd), 0);
+    PC_ASSERT_OK(im->close(t));
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_CL), 1);
+    im->unref(t);
+    /* The writer finds its reader gone. */
+    pc_peer_stop(peer, NULL);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* R9: a second reader on a dup of the same pipe steals the bytes, so the
+ * transport's read finds nothing (EAGAIN) whenever the thief runs first. */
+struct r9_state {
+    int dup_fd;
+    uint64_t stolen;
+};
+
+static void r9_thief(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    struct r9_state *s = user;
+    char buf[4096];
+    (void)loop;
+    (void)events;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0)
+        s->stolen += (uint64_t)n;
+}
+
+static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    struct r9_state s = {fcntl(pair.near, F_DUPFD_CLOEXEC, 0), 0};
+    PC_ASSERT_GE_INT(s.dup_fd, 0);
+    PC_ASSERT_OK(fcntl(s.dup_fd, F_SETFL, O_NONBLOCK));
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    if (thief_first)
+        PC_ASSERT_OK(pl_loop_add_reader(ctx->loop, s.dup_fd, r9_thief, &s));
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    if (!thief_first)
+        PC_ASSERT_OK(pl_loop_add_reader(ctx->loop, s.dup_fd, r9_thief, &s));
+    /* One byte a round: exactly one of the two readers gets it. */
+    for (int round = 0; round < 20; round++) {
+        uint64_t before = pc_recorder_bytes(rec) + s.stolen;
+        PC_ASSERT_EQ_INT(write(pair.far, "x", 1), 1);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) + s.stolen == before + 1,
+                     CONFORM_WAIT_MS);
+        pc_run_until_quiet(ctx->loop, 5, CONFORM_WAIT_MS);
+    }
+    /* EAGAIN produced no callback and did not stop reading. */
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    PC_ASSERT_OK(pl_loop_remove_reader(ctx->loop, s.dup_fd));
+    close(s.dup_fd);
+    uint64_t before = pc_recorder_bytes(rec);
+    PC_ASSERT_EQ_INT(write(pair.far, "yz", 2), 2);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == before + 2, CONFORM_WAIT_MS);
+    pc_pair_close(&pair); /* closes the far end: EOF */
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    *stolen += s.stolen;
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0, PC_KIND_CHILD,
+               0)
+{
+    uint64_t stolen = 0;
+    r9_round(ctx, 1, &stolen);
+    r9_round(ctx, 0, &stolen);
+    /* Unless the thief won at least once, EAGAIN was never exercised. */
+    PC_ASSERT_GT_UINT(stolen, 0);
+}
+
+/* R10: an AF_UNIX stream socket closed with unread data in its receive
+ * queue makes its peer's read fail with ECONNRESET. */
+PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_SOCKET,
+               0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    int near_dup = fcntl(pair.near, F_DUPFD_CLOEXEC, 0);
+    PC_ASSERT_GE_INT(near_dup, 0);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    /* Bytes the far end never reads, then it closes. */
+    PC_ASSERT_EQ_INT(send(near_dup, "unread", 6, MSG_NOSIGNAL), 6);
+    close(near_dup);
+    close(pair.far);
+    pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), -ECONNRESET);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_IS_EIO,
+               0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "pty master");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 100000, 1000, 0, 1);
+    conform_drain_then_eof(ctx, rec, peer, 100000, CONFORM_WAIT_MS);
+    conform_peer_done(peer, 0);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 100000);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r12_fifo_no_writer, "R12", "fifo-never-had-writer", PC_NEEDS_READ,
+               PC_KIND_CAN_NEVER_HAVE_WRITER, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, PC_OPEN_DEFER_FAR, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "fifo reader");
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM");
+    /* A writer arrives, writes and leaves: now there is data and EOF. */
+    PC_ASSERT_OK(pc_pair_open_far(&pair));
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 3000, 1000, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    conform_peer_done(peer, 0);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 3000);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_READ, 0, 0,
+               0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1;
+    struct iovec iov = {(void *)"ab", 2};
+    size_t high = 0, low = 0;
+    PC_ASSERT_ERR(im->write(t, "ab", 2), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->writev(t, &iov, 1), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->write_eof(t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->can_write_eof(t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 10, 5), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->get_write_buffer_limits(t, &high, &low), PL_EDIRECTION);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    /* The refusals changed nothing: it still reads. */
+    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
+    pc_peer *peer = conform_writer(&pair, ctx->seed, 10, 10, 0, 1);
+    conform_drain_then_eof(ctx, rec, peer, 10, CONFORM_WAIT_MS);
+    conform_peer_done(peer, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(r13_read_ops, "R13", "read-ops-on-write-transport", PC_NEEDS_WRITE, 0, 0,
+               0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_ERR(im->pause_reading(t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->resume_reading(t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->is_reading(t), PL_EDIRECTION);
+    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}

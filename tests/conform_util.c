@@ -1,0 +1,100 @@
+/* Helpers shared by the conformance suite's files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
+                        size_t chunk_max, int hold)
+{
+    pc_peer_script s;
+    memset(&s, 0, sizeof s);
+    s.action = PC_PEER_WRITE;
+    s.seed = seed;
+    s.bytes = bytes;
+    s.chunk = chunk;
+    s.chunk_max = chunk_max;
+    s.hold = hold;
+    pc_peer *peer = pc_peer_start(pair, &s);
+    if (!peer)
+        PC_FAIL("cannot start a writing peer on %s", pair->kind->name);
+    return peer;
+}
+
+pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
+                        int wait_start)
+{
+    pc_peer_script s;
+    memset(&s, 0, sizeof s);
+    s.action = PC_PEER_READ;
+    s.seed = seed;
+    s.chunk = chunk;
+    s.pause_us = pause_us;
+    s.wait_start = wait_start;
+    pc_peer *peer = pc_peer_start(pair, &s);
+    if (!peer)
+        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
+    return peer;
+}
+
+pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes)
+{
+    pc_peer_script s;
+    memset(&s, 0, sizeof s);
+    s.action = PC_PEER_READ;
+    s.seed = seed;
+    s.bytes = bytes;
+    pc_peer *peer = pc_peer_start(pair, &s);
+    if (!peer)
+        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
+    return peer;
+}
+
+uint64_t conform_peer_done(pc_peer *peer, int expect_error)
+{
+    pc_peer_result r;
+    int err = pc_peer_wait(peer, &r);
+    if (err)
+        PC_FAIL("the peer did not finish cleanly: %s", pl_err_name(err));
+    if (!r.pattern_ok)
+        PC_FAIL("the peer saw a wrong byte at offset %llu",
+                (unsigned long long)r.mismatch_at);
+    if (r.error != expect_error)
+        PC_FAIL("the peer ended with %s, expected %s", pl_err_name(r.error),
+                pl_err_name(expect_error));
+    return r.bytes;
+}
+
+size_t conform_unread(int fd)
+{
+    int n = 0;
+    if (ioctl(fd, FIONREAD, &n) < 0)
+        PC_FAIL("FIONREAD on fd %d: %s", fd, strerror(errno));
+    return (size_t)n;
+}
+
+int conform_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        PC_FAIL("fd %d is not open", fd);
+    return (flags & O_NONBLOCK) != 0;
+}
+
+int conform_fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
+                            uint64_t total, unsigned timeout_ms)
+{
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) >= total || pc_recorder_lost(rec),
+                 timeout_ms);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), total);
+    PC_ASSERT_OK(pc_peer_release(writer));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), timeout_ms);
+}

@@ -1,0 +1,336 @@
+/* Conformance: the write transport (spec group W). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+#define MiB (1024u * 1024u)
+#define KiB 1024u
+
+PC_CONFORMANCE(w1_cm, "W1", "cm-once-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM");
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
+    PC_ASSERT_OK(ctx->impl->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* W2: the bytes are in the kernel when write returns, before the loop
+ * runs. */
+PC_CONFORMANCE(w2_at_once, "W2", "write-sends-at-once", PC_NEEDS_WRITE, 0, PC_KIND_CHILD,
+               0)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    unsigned char out[1000], in[1000];
+    pc_pattern_fill(ctx->seed, 0, out, sizeof out);
+    PC_ASSERT_EQ_INT(ctx->impl->write(t, out, sizeof out), (int)sizeof out);
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
+    size_t got = 0;
+    while (got < sizeof in) {
+        ssize_t n = read(pair.far, in + got, sizeof in - got);
+        PC_ASSERT_GT_INT(n, 0);
+        got += (size_t)n;
+    }
+    PC_ASSERT_EQ_MEM(in, out, sizeof out);
+    PC_ASSERT_OK(ctx->impl->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(w3_zero, "W3", "zero-byte-write", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
+    PC_ASSERT_EQ_INT(im->write(t, NULL, 0), 0);
+    PC_ASSERT_EQ_INT(im->writev(t, NULL, 0), 0);
+    struct iovec empty[2] = {{NULL, 0}, {(void *)"", 0}};
+    PC_ASSERT_EQ_INT(im->writev(t, empty, 2), 0);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    /* Invalid forms are refused, not sent. */
+    PC_ASSERT_ERR(im->write(t, NULL, 5), -EINVAL);
+    PC_ASSERT_ERR(im->writev(t, empty, -1), -EINVAL);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* Write `total` bytes of the pattern through t with seeded random chunk
+ * sizes up to chunk_max, alternating write and writev, honouring
+ * pause_writing: the writer waits for resume_writing by running the loop. */
+struct pump {
+    const pc_impl *im;
+    pl_transport *t;
+    uint64_t seed, sent, total;
+    uint64_t rng;
+    size_t chunk_max;
+    unsigned char *buf;
+    int paused;
+    unsigned pauses;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static void pump_fill(struct pump *p)
+{
+    while (!p->paused && p->sent < p->total) {
+        size_t n = (size_t)(xorshift(&p->rng) % p->chunk_max) + 1;
+        if (n > p->total - p->sent)
+            n = (size_t)(p->total - p->sent);
+        pc_pattern_fill(p->seed, p->sent, p->buf, n);
+        ssize_t r;
+        if (n >= 3 && (p->rng & 1)) {
+            struct iovec iov[3] = {{p->buf, 1}, {p->buf + 1, n / 2}, {p->buf + 1 + n / 2, n - 1 - n / 2}};
+            r = p->im->writev(p->t, iov, 3);
+        } else {
+            r = p->im->write(p->t, p->buf, n);
+        }
+        if (r != (ssize_t)n)
+            PC_FAIL("write of %zu bytes at %llu returned %s", n,
+                    (unsigned long long)p->sent, pl_err_name((int)r));
+        p->sent += n;
+    }
+}
+
+static void pump_pause(pl_transport *t, void *user)
+{
+    struct pump *p = user;
+    (void)t;
+    p->paused = 1;
+    p->pauses++;
+}
+
+static void pump_resume(pl_transport *t, void *user)
+{
+    struct pump *p = user;
+    (void)t;
+    p->paused = 0;
+    pump_fill(p);
+}
+
+static void pump_start(pl_transport *t, void *user)
+{
+    struct pump *p = user;
+    (void)t;
+    pump_fill(p); /* from connection_made, so pause_writing can arrive */
+}
+
+static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned pause_us,
+                       unsigned min_pauses)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    struct pump p = {ctx->impl, NULL, ctx->seed, 0, total, ctx->seed | 1, chunk_max,
+                     malloc(chunk_max), 0, 0};
+    PC_ASSERT_NOT_NULL(p.buf);
+    static const pl_protocol hooks = {.connection_made = pump_start,
+                                      .pause_writing = pump_pause,
+                                      .resume_writing = pump_resume};
+    pc_recorder_set_hooks(rec, &hooks, &p);
+    p.t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    /* The reader counts the bytes instead of waiting for EOF, so a kind
+     * whose close drops unread data (a pty master) is checked exactly; the
+     * transport closes once the reader has everything. */
+    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, total, pause_us ? 4096 : 0, 0,
+                             pause_us, 0, 0};
+    pc_peer *peer = pc_peer_start(&pair, &reader);
+    PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop,
+                 p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
+                 CONFORM_WAIT_MS * 12);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), total);
+    PC_ASSERT_OK(ctx->impl->close(p.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS * 12);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_GE_UINT(p.pauses, min_pauses);
+    free(p.buf);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(w4_integrity, "W4", "integrity-64mib", PC_NEEDS_WRITE, 0, 0, 120000)
+{
+    stream_out(ctx, 64 * MiB, 256 * KiB, 0, 1);
+}
+
+PC_CONFORMANCE(w4_slow_reader, "W4", "slow-reader-many-pauses", PC_NEEDS_WRITE, 0, 0,
+               60000)
+{
+    /* A reader that takes 4 KiB at a time with a pause between reads
+     * keeps the buffer crossing the water marks. */
+    stream_out(ctx, 4 * MiB, 32 * KiB, 200, 10);
+}
+
+/* W4/W5: with the reader stopped, writes are buffered, never block, and
+ * the transport's size counts only its own buffer. */
+PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS_WRITE,
+               0, PC_KIND_TTY, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
+    unsigned char *buf = malloc(MiB);
+    PC_ASSERT_NOT_NULL(buf);
+    uint64_t sent = 0;
+    /* Nobody reads yet: 3 MiB cannot all fit in the kernel. */
+    for (int i = 0; i < 3; i++) {
+        pc_pattern_fill(ctx->seed, sent, buf, MiB);
+        PC_ASSERT_EQ_INT(im->write(t, buf, MiB), (int)MiB);
+        sent += MiB;
+    }
+    size_t buffered = im->get_write_buffer_size(t);
+    PC_ASSERT_GT_SIZE(buffered, 0);
+    /* W5: the buffer plus what the kernel holds is everything sent. */
+    PC_ASSERT_EQ_UINT(buffered + conform_unread(pair.far), sent);
+    /* A small write now must queue behind, never overtake. */
+    pc_pattern_fill(ctx->seed, sent, buf, 10);
+    PC_ASSERT_EQ_INT(im->write(t, buf, 10), 10);
+    sent += 10;
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), buffered + 10);
+    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), sent);
+    free(buf);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(w5_own_buffer, "W5", "size-counts-own-buffer", PC_NEEDS_WRITE, 0,
+               PC_KIND_TTY | PC_KIND_CHILD, 0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    /* Bytes in the kernel are not the transport's. */
+    PC_ASSERT_EQ_INT(im->write(t, "0123456789", 10), 10);
+    PC_ASSERT_EQ_SIZE(conform_unread(pair.far), 10);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    PC_ASSERT_OK(im->abort(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* W6: every way of ending refuses later writes with PL_ECLOSED. */
+enum w6_end { W6_CLOSE, W6_WRITE_EOF, W6_ABORT, W6_AFTER_CL };
+
+static void w6_case(pc_ctx *ctx, enum w6_end how)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    im->ref(t);
+    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
+    unsigned char first[2];
+    pc_pattern_fill(ctx->seed, 0, first, 2);
+    PC_ASSERT_EQ_INT(im->write(t, first, 2), 2);
+    if (how == W6_CLOSE || how == W6_AFTER_CL)
+        PC_ASSERT_OK(im->close(t));
+    else if (how == W6_WRITE_EOF)
+        PC_ASSERT_OK(im->write_eof(t));
+    else
+        PC_ASSERT_OK(im->abort(t));
+    if (how == W6_AFTER_CL)
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    struct iovec iov = {(void *)"no", 2};
+    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
+    PC_ASSERT_ERR(im->writev(t, &iov, 1), PL_ECLOSED);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
+    im->unref(t);
+    /* Only the first write arrived (abort may drop even that, but the
+     * kernel had it already here). */
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 2);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+PC_CONFORMANCE(w6_refused, "W6", "write-after-end-refused", PC_NEEDS_WRITE, 0,
+               PC_KIND_NEAR_CLOSE_DROPS, 0)
+{
+    w6_case(ctx, W6_CLOSE);
+    w6_case(ctx, W6_WRITE_EOF);
+    w6_case(ctx, W6_ABORT);
+    w6_case(ctx, W6_AFTER_CL);
+}
+
+/* W7: input arriving on a tty the transport writes to is not a close. */
+PC_CONFORMANCE(w7_tty_input, "W7", "tty-input-not-close", PC_NEEDS_WRITE, PC_KIND_TTY, 0,
+               0)
+{
+    const pc_impl *im = ctx->impl;
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "tty write transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    /* The far side types: the near end becomes readable. */
+    PC_ASSERT_EQ_INT(write(pair.far, "typed\n", 6), 6);
+    pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
+    PC_ASSERT_EQ_INT(im->write(t, "still", 5), 5);
+    char in[16];
+    size_t got = 0;
+    while (got < 5) {
+        ssize_t n = read(pair.far, in + got, 5 - got);
+        PC_ASSERT_GT_INT(n, 0);
+        got += (size_t)n;
+    }
+    PC_ASSERT_EQ_MEM(in, "still", 5);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
