@@ -8,6 +8,7 @@
 #include "pipecheck.h"
 
 struct instance {
+    struct instance *next; /* all instances stay reachable until exit */
     const pc_conformance *test;
     const pc_kind *kind;
     const char *backend;
@@ -18,6 +19,8 @@ static const struct {
     const char *name;
     unsigned flags;
 } backends[] = {{"epoll", PL_LOOP_EPOLL}, {"poll", PL_LOOP_POLL}};
+
+static struct instance *instances;
 
 #define MAX_TESTS 512
 static const pc_conformance *registry[MAX_TESTS];
@@ -90,8 +93,12 @@ static void add_instance(const pc_conformance *test, const pc_kind *kind, size_t
     else
         snprintf(name, sizeof name, "%s.%s@%s", test->id, test->slug, in->backend);
     /* The instance lives as long as the process: the runner keeps arg. */
-    if (pc_test_add(name, run_instance, in, 0) != 0)
+    if (pc_test_add(name, run_instance, in, 0) != 0) {
         free(in);
+        return;
+    }
+    in->next = instances;
+    instances = in;
 }
 
 void pc_conformance_add(const pc_conformance *test)

@@ -211,11 +211,11 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
     /* Header: kinds over their backend columns. */
     fprintf(out, "\n%-5s", "");
     for (size_t k = 0; k < cli->nkinds; k++)
-        fprintf(out, " %-*.*s", (int)(5 * nbackends - 1), (int)(5 * nbackends - 1),
+        fprintf(out, " %-*.*s", (int)(6 * nbackends - 1), (int)(6 * nbackends - 1),
                 cli->kinds[k]);
     fprintf(out, "\n%-5s", "ID");
     for (size_t c = 0; c < ncols; c++)
-        fprintf(out, " %-4.4s", backend_names[c % nbackends]);
+        fprintf(out, " %-5.5s", backend_names[c % nbackends]);
     fprintf(out, "  meaning\n");
 
     const char *section = NULL;
@@ -254,11 +254,11 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
         for (size_t c = 0; c < ncols; c++) {
             const char *text = cell_text(cells[c]);
             if (color && cells[c] == CELL_FAIL)
-                fprintf(out, " \033[1;31m%-4s\033[0m", text);
+                fprintf(out, " \033[1;31m%-5s\033[0m", text);
             else if (color && cells[c] == CELL_PASS)
-                fprintf(out, " \033[32m%-4s\033[0m", text);
+                fprintf(out, " \033[32m%-5s\033[0m", text);
             else
-                fprintf(out, " %-4s", text);
+                fprintf(out, " %-5s", text);
         }
         fprintf(out, "  %s\n", item->meaning);
     }
