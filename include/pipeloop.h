@@ -352,9 +352,11 @@ PL_EXPORT int pl_transport_is_reading(const pl_transport *t);
  * A pipe whose reader has gone never raises SIGPIPE, and the process-wide
  * disposition is left alone (spec E3).  Mechanism: sockets are written with
  * MSG_NOSIGNAL (no cost); ttys never raise it; for pipes and FIFOs SIGPIPE
- * is blocked in the calling thread.  Inside a loop iteration (any callback)
- * the first pipe write blocks it and the end of the iteration restores the
- * mask: two rt_sigprocmask calls per iteration that writes, none per write.
+ * is blocked in the calling thread.  Inside the loop (any callback) the
+ * first pipe write blocks it and the return of pl_loop_run (or of the
+ * pl_loop_run_once call) restores the mask: two rt_sigprocmask calls per
+ * run, none per write.  (A SIGPIPE raised meanwhile by the caller's own
+ * writes stays pending until then.)
  * A write made outside the loop blocks and restores around itself.  After
  * an EPIPE the SIGPIPE the write raised is taken back with sigtimedwait
  * (unless the thread had SIGPIPE blocked already: then pending signals are

@@ -342,12 +342,11 @@ static int compute_timeout(pl_loop *loop, int timeout_ms)
     return timeout_ms;
 }
 
-int pl_loop_run_once(pl_loop *loop, int timeout_ms)
+/* One iteration.  SIGPIPE may be left blocked by a pipe write in it: the
+ * caller releases it (per pl_loop_run_once call, or once per pl_loop_run,
+ * which saves two syscalls an iteration when every iteration writes). */
+static int iterate(pl_loop *loop, int timeout_ms)
 {
-    if (!loop)
-        return -EINVAL;
-    if (loop->running)
-        return -EBUSY;
     loop->running = 1;
     loop->iteration++;
     pl_loop_update_time(loop);
@@ -370,9 +369,19 @@ int pl_loop_run_once(pl_loop *loop, int timeout_ms)
         c.cb(loop, c.user);
         ran++;
     }
+    loop->running = 0;
+    return ran;
+}
+
+int pl_loop_run_once(pl_loop *loop, int timeout_ms)
+{
+    if (!loop)
+        return -EINVAL;
+    if (loop->running)
+        return -EBUSY;
+    int ran = iterate(loop, timeout_ms);
     if (loop->sigpipe_guard)
         pl__sigpipe_release(loop);
-    loop->running = 0;
     return ran;
 }
 
@@ -383,14 +392,12 @@ int pl_loop_run(pl_loop *loop)
     if (loop->running)
         return -EBUSY;
     /* A stop requested before run still lets one iteration happen. */
-    if (loop->stop) {
-        pl_loop_run_once(loop, -1);
-        loop->stop = 0;
-        return 0;
-    }
-    while (!loop->stop)
-        pl_loop_run_once(loop, -1);
+    do
+        iterate(loop, -1);
+    while (!loop->stop);
     loop->stop = 0;
+    if (loop->sigpipe_guard)
+        pl__sigpipe_release(loop);
     return 0;
 }
 

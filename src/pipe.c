@@ -110,9 +110,9 @@ static void schedule_lost(pl_transport *t, int error)
 /*
  * A write to a pipe whose reader has gone raises SIGPIPE in the writing
  * thread.  We never touch the process-wide disposition (spec E3).  Inside
- * an iteration the first pipe write blocks SIGPIPE in the loop's thread and
- * the end of the iteration restores the mask: two rt_sigprocmask calls per
- * iteration that writes, none per write.  Outside an iteration each write
+ * the loop the first pipe write blocks SIGPIPE in the loop's thread and the
+ * end of pl_loop_run (or of the pl_loop_run_once call) restores the mask:
+ * two rt_sigprocmask calls per run, none per write.  Outside an iteration each write
  * blocks and restores around itself.  After an EPIPE the SIGPIPE our write
  * left pending is taken with sigtimedwait, unless the thread had SIGPIPE
  * blocked already, in which case pending signals are the caller's business.
