@@ -85,9 +85,12 @@ struct pl__timer_slot {
     uint32_t generation;
 };
 
+/* 16 bytes, so four entries share a cache line.  seq is the creation order
+ * modulo 2^32, compared with wrap-around: ties on `when` run FIFO as long
+ * as fewer than 2^31 timers are made while one of them is pending. */
 struct pl__heap_entry {
     uint64_t when;
-    uint64_t seq; /* creation order: ties on `when` run FIFO */
+    uint32_t seq;
     uint32_t slot;
 };
 
@@ -100,7 +103,7 @@ struct pl__timers {
     uint32_t heap_cap;
     uint32_t *free_list;
     uint32_t free_len;
-    uint64_t next_seq;
+    uint32_t next_seq;
 };
 
 void pl__timers_destroy(struct pl__timers *t);

@@ -9,9 +9,15 @@
 
 #define NO_INDEX UINT32_MAX
 
+/* a was made before b (sequence numbers wrap around). */
+static int made_before(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
 static int entry_less(const struct pl__heap_entry *a, const struct pl__heap_entry *b)
 {
-    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+    return a->when < b->when || (a->when == b->when && made_before(a->seq, b->seq));
 }
 
 static void heap_place(struct pl__timers *t, uint32_t i, struct pl__heap_entry e)
@@ -156,9 +162,10 @@ int pl__timers_run(pl_loop *loop, struct pl__timers *t, uint64_t now)
 {
     /* Timers made by a timer callback get a sequence number at or above
      * this limit and wait for a later iteration, even if already due. */
-    uint64_t seq_limit = t->next_seq;
+    uint32_t seq_limit = t->next_seq;
     int ran = 0;
-    while (t->heap_len > 0 && t->heap[0].when <= now && t->heap[0].seq < seq_limit) {
+    while (t->heap_len > 0 && t->heap[0].when <= now &&
+           made_before(t->heap[0].seq, seq_limit)) {
         uint32_t slot = t->heap[0].slot;
         pl_callback cb = t->slots[slot].cb;
         void *user = t->slots[slot].user;
