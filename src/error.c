@@ -46,7 +46,8 @@
     X(ETIMEDOUT, "timed out")                                                  \
     X(ECONNREFUSED, "connection refused")                                      \
     X(EALREADY, "operation already in progress")                               \
-    X(ECANCELED, "operation cancelled")
+    X(ECANCELED, "operation cancelled")                                        \
+    X(EPROTO, "protocol error")
 
 struct error_entry {
     int code;
