@@ -129,8 +129,10 @@ PL_EXPORT int pl_loop_close(pl_loop *loop);
 /*
  * Run iterations until pl_loop_stop() is called; return after the iteration
  * in which it was called completes.  A stop requested while the loop was not
- * running makes the next run do exactly one iteration.  Returns 0, or
- * -EBUSY when called re-entrantly from one of the loop's callbacks.
+ * running makes the next run do exactly one iteration.  Returns 0, -EBUSY
+ * when called re-entrantly from one of the loop's callbacks, or the -errno
+ * of the poller itself failing (e.g. -EBADF if its fd was closed under it,
+ * -ENOMEM), which ends the run instead of spinning.
  */
 PL_EXPORT int pl_loop_run(pl_loop *loop);
 
@@ -140,7 +142,8 @@ PL_EXPORT int pl_loop_run(pl_loop *loop);
  * ready or a stop is pending), dispatch fd events, then due timers, then
  * exactly the call_soon callbacks that were queued before this iteration's
  * I/O dispatch (spec L1).  Returns the number of callbacks run (fd, timer
- * and call_soon), or -EBUSY when re-entered.
+ * and call_soon), -EBUSY when re-entered, or the -errno of a failed poll
+ * (nothing ran; EINTR is not a failure).
  */
 PL_EXPORT int pl_loop_run_once(pl_loop *loop, int timeout_ms);
 
@@ -333,7 +336,8 @@ PL_EXPORT int pl_connect_write_pipe(pl_loop *loop, int fd, const pl_protocol *pr
 /*
  * Reading (read transports).  pause stops data_received at once, even for
  * an event already collected in this iteration (spec L3, R4); resume starts
- * it again from the next iteration.  Pausing twice, resuming twice, or
+ * it again (an event already collected in this iteration may then be
+ * delivered in this iteration).  Pausing twice, resuming twice, or
  * either on a closing transport is a no-op returning 0 (spec R5).
  * is_reading: 1 after connect and resume, 0 after pause and once closing.
  * On a write transport all three return PL_EDIRECTION (spec R13).

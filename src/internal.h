@@ -86,8 +86,8 @@ struct pl__timer_slot {
 };
 
 /* 16 bytes, so four entries share a cache line.  seq is the creation order
- * modulo 2^32, compared with wrap-around: ties on `when` run FIFO as long
- * as fewer than 2^31 timers are made while one of them is pending. */
+ * modulo 2^32, compared with wrap-around; the pending entries are
+ * renumbered every 2^30 creations, so their span never reaches 2^31. */
 struct pl__heap_entry {
     uint64_t when;
     uint32_t seq;
@@ -104,6 +104,8 @@ struct pl__timers {
     uint32_t *free_list;
     uint32_t free_len;
     uint32_t next_seq;
+    int running;     /* inside pl__timers_run */
+    uint64_t run_now; /* the `now` of that run */
 };
 
 void pl__timers_destroy(struct pl__timers *t);
@@ -178,11 +180,6 @@ struct pl_loop {
     /* Library-wide read buffer (spec R2), allocated on first use. */
     char *read_buffer;
 
-    /* SIGPIPE is blocked in the loop's thread from the first pipe write of
-     * an iteration until the iteration ends (see pl__sigpipe_*). */
-    int sigpipe_guard;
-    int sigpipe_was_blocked;
-
     uint64_t now_ms;
     uint64_t iteration;
     int running;
@@ -212,7 +209,8 @@ int pl__loop_events_reserve(pl_loop *loop, size_t n);
 
 /* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
 
-/* Restore the thread's SIGPIPE mask if an iteration's writes blocked it. */
+/* Restore the thread's SIGPIPE mask if this loop's run blocked it (a
+ * no-op otherwise). */
 void pl__sigpipe_release(pl_loop *loop);
 
 /* ---- fd helpers (fd.c) ------------------------------------------------- */

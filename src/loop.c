@@ -353,6 +353,12 @@ static int iterate(pl_loop *loop, int timeout_ms)
 
     int timeout = compute_timeout(loop, timeout_ms);
     int nevents = loop->backend->wait(loop, timeout);
+    if (nevents < 0) {
+        /* The poller itself failed (its fd was closed under it, or no
+         * memory): report it rather than spin. */
+        loop->running = 0;
+        return nevents;
+    }
     pl_loop_update_time(loop);
     take_threadsafe(loop);
 
@@ -380,8 +386,7 @@ int pl_loop_run_once(pl_loop *loop, int timeout_ms)
     if (loop->running)
         return -EBUSY;
     int ran = iterate(loop, timeout_ms);
-    if (loop->sigpipe_guard)
-        pl__sigpipe_release(loop);
+    pl__sigpipe_release(loop);
     return ran;
 }
 
@@ -392,13 +397,13 @@ int pl_loop_run(pl_loop *loop)
     if (loop->running)
         return -EBUSY;
     /* A stop requested before run still lets one iteration happen. */
+    int err;
     do
-        iterate(loop, -1);
-    while (!loop->stop);
+        err = iterate(loop, -1);
+    while (!loop->stop && err >= 0);
     loop->stop = 0;
-    if (loop->sigpipe_guard)
-        pl__sigpipe_release(loop);
-    return 0;
+    pl__sigpipe_release(loop);
+    return err < 0 ? err : 0;
 }
 
 void pl_loop_stop(pl_loop *loop)

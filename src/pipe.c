@@ -151,10 +151,19 @@ static void sigpipe_consume(int was_blocked)
         ;
 }
 
+/* Per thread: the loop whose run blocked SIGPIPE in this thread, and
+ * whether the thread had it blocked before.  Thread-local rather than per
+ * loop, so that a second loop used from inside the first one's callback
+ * knows the block is the library's own and still consumes its SIGPIPE. */
+static _Thread_local pl_loop *guard_owner;
+static _Thread_local int guard_was_blocked;
+
 void pl__sigpipe_release(pl_loop *loop)
 {
-    loop->sigpipe_guard = 0;
-    sigpipe_unblock(loop->sigpipe_was_blocked);
+    if (guard_owner != loop)
+        return;
+    guard_owner = NULL;
+    sigpipe_unblock(guard_was_blocked);
 }
 
 static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
@@ -164,14 +173,13 @@ static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
     if (t->fd_kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
         return pl__writev(t->fd, iov, iovcnt);
 
-    pl_loop *loop = t->loop;
     int was_blocked;
     int per_write = 0;
-    if (loop->sigpipe_guard) {
-        was_blocked = loop->sigpipe_was_blocked;
-    } else if (loop->running) {
-        was_blocked = loop->sigpipe_was_blocked = sigpipe_block();
-        loop->sigpipe_guard = 1;
+    if (guard_owner) {
+        was_blocked = guard_was_blocked;
+    } else if (t->loop->running) {
+        was_blocked = guard_was_blocked = sigpipe_block();
+        guard_owner = t->loop;
     } else {
         was_blocked = sigpipe_block();
         per_write = 1;
@@ -484,10 +492,10 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
     for (int i = 0; i < iovcnt; i++) {
         if (!iov[i].iov_base && iov[i].iov_len)
             return -EINVAL;
+        if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
+            return -EINVAL; /* the sum must not wrap */
         total += iov[i].iov_len;
     }
-    if (total > SSIZE_MAX)
-        return -EINVAL;
     if (t->closing)
         return PL_ECLOSED; /* spec W6 */
     if (total == 0)

@@ -122,16 +122,23 @@ int pl_loop_remove_signal(pl_loop *loop, int signum)
 
 int pl__signals_dispatch(pl_loop *loop)
 {
+    /* First take every pending delivery, then run the handlers, looking
+     * each up again: a callback may remove any handler (its own, or one the
+     * library holds, such as SIGCHLD when a process is reaped). */
+    int pending[NSIG];
+    int npending = 0;
+    for (struct pl__signal *s = loop->signals; s; s = s->next)
+        if (atomic_exchange(&sig_pending[s->signum], 0u) > 0)
+            pending[npending++] = s->signum;
     int ran = 0;
-    struct pl__signal *s = loop->signals;
-    while (s) {
-        /* The callback may remove its own handler: step first. */
-        struct pl__signal *next = s->next;
-        if (atomic_exchange(&sig_pending[s->signum], 0u) > 0) {
-            s->cb(loop, s->signum, s->user);
-            ran++;
-        }
-        s = next;
+    for (int i = 0; i < npending; i++) {
+        struct pl__signal *s = loop->signals;
+        while (s && s->signum != pending[i])
+            s = s->next;
+        if (!s)
+            continue;
+        s->cb(loop, s->signum, s->user);
+        ran++;
     }
     return ran;
 }

@@ -102,12 +102,39 @@ static int grow(struct pl__timers *t)
     return 0;
 }
 
+#define RENUMBER_AT (1u << 30)
+
+static int compare_entries(const void *a, const void *b)
+{
+    return entry_less(a, b) ? -1 : entry_less(b, a) ? 1 : 0;
+}
+
+/* Give the pending timers sequence numbers 0..n-1 in firing order.  A
+ * sorted array is a valid heap, so only the slots' positions change.
+ * O(n log n) once every 2^30 creations. */
+static void renumber(struct pl__timers *t)
+{
+    qsort(t->heap, t->heap_len, sizeof t->heap[0], compare_entries);
+    for (uint32_t i = 0; i < t->heap_len; i++) {
+        t->heap[i].seq = i;
+        t->slots[t->heap[i].slot].heap_index = i;
+    }
+    t->next_seq = t->heap_len;
+}
+
 int pl_call_at(pl_loop *loop, uint64_t when_ms, pl_callback cb, void *user,
                pl_timer_id *id)
 {
     if (!loop || !cb)
         return -EINVAL;
     struct pl__timers *t = &loop->timers;
+    if (t->next_seq >= RENUMBER_AT && !t->running)
+        renumber(t);
+    /* A timer made by a timer callback never sorts before the timers that
+     * are due in this run: they all run first, it runs in a later
+     * iteration (as the header promises). */
+    if (t->running && when_ms < t->run_now)
+        when_ms = t->run_now;
     int err = grow(t);
     if (err)
         return err;
@@ -162,8 +189,12 @@ int pl__timers_run(pl_loop *loop, struct pl__timers *t, uint64_t now)
 {
     /* Timers made by a timer callback get a sequence number at or above
      * this limit and wait for a later iteration, even if already due. */
+    if (t->next_seq >= RENUMBER_AT)
+        renumber(t);
     uint32_t seq_limit = t->next_seq;
     int ran = 0;
+    t->running = 1;
+    t->run_now = now;
     while (t->heap_len > 0 && t->heap[0].when <= now &&
            made_before(t->heap[0].seq, seq_limit)) {
         uint32_t slot = t->heap[0].slot;
@@ -174,6 +205,7 @@ int pl__timers_run(pl_loop *loop, struct pl__timers *t, uint64_t now)
         cb(loop, user);
         ran++;
     }
+    t->running = 0;
     return ran;
 }
 
