@@ -207,6 +207,14 @@ void pl__loop_wakeup(pl_loop *loop);
 /* Make room for n results in loop->events (backends call it). */
 int pl__loop_events_reserve(pl_loop *loop, size_t n);
 
+/* ---- pipe transports (pipe.c) ------------------------------------------ */
+
+/* Adopt a pipe end the library itself made with pl__pipe (blocking,
+ * O_CLOEXEC, not watched): no kind, owner or probe checks, and its flags
+ * are not restored on close.  Same result as pl_connect_*_pipe otherwise. */
+int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
+                         void *user, pl_transport **out);
+
 /* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
 
 /* Restore the thread's SIGPIPE mask if this loop's run blocked it (a

@@ -40,7 +40,9 @@ static int fd_valid(int fd)
 
 int pl__io_attach(pl_loop *loop, struct pl__io *io)
 {
-    if (!fd_valid(io->fd))
+    /* Callers have checked that the fd is open (fstat, fcntl or because
+     * they just made it); only its range matters here. */
+    if (io->fd < 0)
         return -EBADF;
     int err = table_reserve(loop, io->fd);
     if (err)

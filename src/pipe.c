@@ -28,7 +28,7 @@ struct pl_transport {
     const pl_protocol *protocol;
     void *user;
     int fd;
-    int orig_flags;          /* file status flags before we set O_NONBLOCK */
+    int orig_flags;          /* file status flags to restore, or -1 */
     unsigned char is_read;
     unsigned char fd_kind;   /* PL__FD_* */
     unsigned char closing;   /* is_closing() */
@@ -79,7 +79,8 @@ static void connection_lost_cb(pl_loop *loop, void *arg)
      * original flags back so a shared stdin/stdout is not left
      * non-blocking (spec C6). */
     pl__io_detach(t->loop, &t->io);
-    fcntl(t->fd, F_SETFL, t->orig_flags);
+    if (t->orig_flags >= 0)
+        fcntl(t->fd, F_SETFL, t->orig_flags);
     pl__close(t->fd);
     t->fd = -1;
     free(t->data);
@@ -235,29 +236,15 @@ static void connection_made_cb(pl_loop *loop, void *arg)
         maybe_pause(t);
 }
 
-static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
-                        pl_transport **out, int is_read)
+/* Make the transport for an fd already checked (kind, direction, owner,
+ * watchability).  flags are its file status flags; restore says whether
+ * they go back on the fd before it is closed (not for the library's own
+ * pipes, which nobody else shares). */
+static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
+                 pl_transport **out, int is_read, int kind, int flags, int restore)
 {
-    if (!loop || !protocol || !out)
-        return -EINVAL;
-    int kind = pl__fd_kind(fd);
-    if (kind < 0)
-        return kind;
-    /* One fd, one owner (spec C3): checked before anything else about
-     * the fd, so a second owner always hears -EEXIST. */
-    if ((size_t)fd < loop->nios && loop->ios[fd])
-        return -EEXIST;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -EBADF;
-    int mode = flags & O_ACCMODE;
-    if (is_read ? mode == O_WRONLY : mode == O_RDONLY)
-        return PL_EDIRECTION;
-    if (pl__io_probe(loop, fd) != 0)
-        return PL_ENOTWATCHABLE;
     if (is_read && !pl__loop_read_buffer(loop))
         return -ENOMEM;
-
     pl_transport *t = calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
@@ -265,7 +252,7 @@ static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void
     t->protocol = protocol;
     t->user = user;
     t->fd = fd;
-    t->orig_flags = flags;
+    t->orig_flags = restore ? flags : -1;
     t->is_read = (unsigned char)is_read;
     t->fd_kind = (unsigned char)kind;
     t->high = DEFAULT_HIGH;
@@ -295,6 +282,39 @@ fail_unreserve:
 fail:
     free(t);
     return err;
+}
+
+static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
+                        pl_transport **out, int is_read)
+{
+    if (!loop || !protocol || !out)
+        return -EINVAL;
+    int kind = pl__fd_kind(fd);
+    if (kind < 0)
+        return kind;
+    /* One fd, one owner (spec C3): checked before anything else about
+     * the fd, so a second owner always hears -EEXIST. */
+    if ((size_t)fd < loop->nios && loop->ios[fd])
+        return -EEXIST;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -EBADF;
+    int mode = flags & O_ACCMODE;
+    if (is_read ? mode == O_WRONLY : mode == O_RDONLY)
+        return PL_EDIRECTION;
+    if (pl__io_probe(loop, fd) != 0)
+        return PL_ENOTWATCHABLE;
+    return adopt(loop, fd, protocol, user, out, is_read, kind, flags, 1);
+}
+
+int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
+                         void *user, pl_transport **out)
+{
+    /* A pipe end pipe2() just made: its kind, direction and flags are
+     * known and every backend can watch it, so none of the checks above
+     * needs a syscall. */
+    int flags = is_read ? O_RDONLY : O_WRONLY;
+    return adopt(loop, fd, protocol, user, out, is_read, PL__FD_PIPE, flags, 0);
 }
 
 int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,

@@ -689,10 +689,8 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     for (int i = 0; i < 3; i++) {
         if (plan.parent_end[i] < 0)
             continue;
-        err = i == 0 ? pl_connect_write_pipe(loop, plan.parent_end[i], &pipe_protocols[0],
-                                             p, &p->pipes[0])
-                     : pl_connect_read_pipe(loop, plan.parent_end[i], &pipe_protocols[i],
-                                            p, &p->pipes[i]);
+        err = pl__connect_own_pipe(loop, plan.parent_end[i], i != 0, &pipe_protocols[i],
+                                   p, &p->pipes[i]);
         if (err)
             goto fail_child;
         plan.parent_end[i] = -1;
