@@ -164,9 +164,11 @@ static pl_transport *connect_idle(pl_loop *loop, int fd, int read_side)
 {
     pl_transport *t;
     if (read_side)
-        check(pl_connect_read_pipe(loop, fd, &protocol, NULL, &t), "pl_connect_read_pipe");
+        check(pl_connect_read_pipe(loop, fd, &protocol, NULL, &t),
+              "pl_connect_read_pipe");
     else
-        check(pl_connect_write_pipe(loop, fd, &protocol, NULL, &t), "pl_connect_write_pipe");
+        check(pl_connect_write_pipe(loop, fd, &protocol, NULL, &t),
+              "pl_connect_write_pipe");
     check(pl_loop_run_once(loop, 0), "pl_loop_run_once");
     return t;
 }

@@ -13,8 +13,9 @@ struct w1_args w1_parse_args(int argc, char **argv)
         bench_fail("usage: %s [TOTAL_BYTES [CHUNK_BYTES]]", argv[0]);
     args.total = argc > 1 ? bench_parse_size(argv[1], "total bytes", 1, UINT64_MAX / 2)
                           : BENCH_GIB;
-    args.chunk = argc > 2 ? (size_t)bench_parse_size(argv[2], "chunk bytes", 1, 64 * BENCH_MIB)
-                          : 64 * BENCH_KIB;
+    args.chunk = argc > 2
+                     ? (size_t)bench_parse_size(argv[2], "chunk bytes", 1, 64 * BENCH_MIB)
+                     : 64 * BENCH_KIB;
     if (args.chunk % BENCH_MIB == 0)
         snprintf(args.label, sizeof args.label, "%zuM", args.chunk / BENCH_MIB);
     else if (args.chunk % BENCH_KIB == 0)

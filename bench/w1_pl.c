@@ -78,8 +78,8 @@ static void reader_data(pl_transport *t, const void *data, size_t len, void *use
 static void lost(pl_transport *t, int error, void *user)
 {
     (void)user;
-    check(error, pl_transport_is_read(t) ? "reader connection_lost"
-                                         : "writer connection_lost");
+    check(error,
+          pl_transport_is_read(t) ? "reader connection_lost" : "writer connection_lost");
     if (++transports_lost == 2)
         pl_loop_stop(pl_transport_get_loop(t));
 }
@@ -113,8 +113,9 @@ int main(int argc, char **argv)
           "pl_connect_read_pipe");
     check(pl_connect_write_pipe(loop, fds[1], &writer_protocol, NULL, &writer),
           "pl_connect_write_pipe");
-    check(pl_transport_set_write_buffer_limits(writer, (int64_t)HIGH_WATER, PL_LIMIT_UNSET),
-          "pl_transport_set_write_buffer_limits");
+    check(
+        pl_transport_set_write_buffer_limits(writer, (int64_t)HIGH_WATER, PL_LIMIT_UNSET),
+        "pl_transport_set_write_buffer_limits");
     check(pl_loop_run(loop), "pl_loop_run");
     w1_finish("pl", &args, start, received, crc);
     check(pl_loop_close(loop), "pl_loop_close");

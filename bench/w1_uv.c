@@ -56,7 +56,8 @@ static void pump(void)
         writes_in_flight++;
         sent += n;
     }
-    if (sent == args.total && writes_in_flight == 0 && !uv_is_closing((uv_handle_t *)&writer))
+    if (sent == args.total && writes_in_flight == 0 &&
+        !uv_is_closing((uv_handle_t *)&writer))
         uv_close((uv_handle_t *)&writer, NULL);
 }
 

@@ -14,8 +14,9 @@ struct w2_args w2_parse_args(int argc, char **argv)
     if (argc > 3)
         bench_fail("usage: %s [ROUNDS [MESSAGE_BYTES]]", argv[0]);
     args.rounds = argc > 1 ? bench_parse_size(argv[1], "rounds", 1, UINT32_MAX) : 100000;
-    args.size = argc > 2 ? (size_t)bench_parse_size(argv[2], "message bytes", 1, W2_MAX_MESSAGE)
-                         : 1;
+    args.size =
+        argc > 2 ? (size_t)bench_parse_size(argv[2], "message bytes", 1, W2_MAX_MESSAGE)
+                 : 1;
     snprintf(args.label, sizeof args.label, "%zuB", args.size);
     return args;
 }

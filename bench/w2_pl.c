@@ -36,8 +36,8 @@ static void send_bytes(const void *data, size_t len)
 static void lost(pl_transport *t, int error, void *user)
 {
     (void)user;
-    check(error, pl_transport_is_read(t) ? "reader connection_lost"
-                                         : "writer connection_lost");
+    check(error,
+          pl_transport_is_read(t) ? "reader connection_lost" : "writer connection_lost");
     if (++transports_lost == 2)
         pl_loop_stop(pl_transport_get_loop(t));
 }
@@ -66,12 +66,14 @@ static const pl_protocol peer_writer = {
     .connection_lost = lost,
 };
 
-static void run_loop(int in, int out, const pl_protocol *reader, const pl_protocol *writer)
+static void run_loop(int in, int out, const pl_protocol *reader,
+                     const pl_protocol *writer)
 {
     pl_loop *loop;
     check(pl_loop_new(&loop, 0), "pl_loop_new");
     check(pl_connect_read_pipe(loop, in, reader, NULL, &in_t), "pl_connect_read_pipe");
-    check(pl_connect_write_pipe(loop, out, writer, NULL, &out_t), "pl_connect_write_pipe");
+    check(pl_connect_write_pipe(loop, out, writer, NULL, &out_t),
+          "pl_connect_write_pipe");
     check(pl_loop_run(loop), "pl_loop_run");
     check(pl_loop_close(loop), "pl_loop_close");
 }
@@ -101,7 +103,8 @@ static void parent_data(pl_transport *t, const void *data, size_t len, void *use
     (void)t;
     (void)user;
     if (len > args.size - reply_len)
-        bench_fail("W2 pl: more bytes than sent in round %llu", (unsigned long long)round_no);
+        bench_fail("W2 pl: more bytes than sent in round %llu",
+                   (unsigned long long)round_no);
     memcpy(reply + reply_len, data, len);
     reply_len += len;
     if (reply_len < args.size)
@@ -146,7 +149,8 @@ int main(int argc, char **argv)
     start = bench_now_ns();
     run_loop(from_peer, to_peer, &parent_reader, &parent_writer);
     if (round_no != args.rounds)
-        bench_fail("W2 pl: the loop ended after %llu rounds", (unsigned long long)round_no);
+        bench_fail("W2 pl: the loop ended after %llu rounds",
+                   (unsigned long long)round_no);
     w2_finish("pl", &args, start, end_ns, peer);
     return 0;
 }

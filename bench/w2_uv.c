@@ -111,11 +111,13 @@ static void parent_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     (void)stream;
     if (n == UV_EOF)
-        bench_fail("W2 uv: EOF from the peer in round %llu", (unsigned long long)round_no);
+        bench_fail("W2 uv: EOF from the peer in round %llu",
+                   (unsigned long long)round_no);
     if (n < 0)
         check((int)n, "read callback");
     if ((size_t)n > args.size - reply_len)
-        bench_fail("W2 uv: more bytes than sent in round %llu", (unsigned long long)round_no);
+        bench_fail("W2 uv: more bytes than sent in round %llu",
+                   (unsigned long long)round_no);
     memcpy(reply + reply_len, buf->base, (size_t)n);
     reply_len += (size_t)n;
     if (reply_len < args.size)
@@ -146,7 +148,8 @@ int main(int argc, char **argv)
     send_round();
     check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     if (round_no != args.rounds)
-        bench_fail("W2 uv: the loop ended after %llu rounds", (unsigned long long)round_no);
+        bench_fail("W2 uv: the loop ended after %llu rounds",
+                   (unsigned long long)round_no);
     w2_finish("uv", &args, start, end_ns, peer);
     check(uv_loop_close(&loop), "uv_loop_close");
     return 0;

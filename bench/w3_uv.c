@@ -53,7 +53,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < args.pipes; i++) {
         check(uv_pipe_init(&loop, &pipes[i], 0), "uv_pipe_init");
         check(uv_pipe_open(&pipes[i], fds[i]), "uv_pipe_open");
-        check(uv_read_start((uv_stream_t *)&pipes[i], on_alloc, on_read), "uv_read_start");
+        check(uv_read_start((uv_stream_t *)&pipes[i], on_alloc, on_read),
+              "uv_read_start");
     }
     w3_begin();
     check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");

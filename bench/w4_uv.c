@@ -74,7 +74,8 @@ static void spawn_one(uint64_t i)
     exited = 0;
     check(uv_spawn(&loop, &process, &options), "uv_spawn");
     uv_close((uv_handle_t *)&child_stdin, NULL);
-    check(uv_read_start((uv_stream_t *)&child_stdout, on_alloc, on_read), "uv_read_start");
+    check(uv_read_start((uv_stream_t *)&child_stdout, on_alloc, on_read),
+          "uv_read_start");
     check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     if (!exited || exit_status != 0 || term_signal != 0 || output != 0)
         bench_fail("W4 uv: spawn %llu: exited %d, status %lld, signal %d, %zu bytes of "

@@ -102,7 +102,8 @@ int main(int argc, char **argv)
             struct timer t = heap_pop();
             t.cb(t.user, now);
         }
-        if (heap_len > 0 && poll(NULL, 0, (int)(heap[0].when - now)) < 0 && errno != EINTR)
+        if (heap_len > 0 && poll(NULL, 0, (int)(heap[0].when - now)) < 0 &&
+            errno != EINTR)
             bench_fail_errno("poll", -errno);
     }
     w5_finish("heap");

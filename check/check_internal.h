@@ -35,13 +35,13 @@ extern struct pc__run_settings pc__settings;
 
 /* What the process running a test knows about it. */
 struct pc__test_state {
-    const char *name;      /* NULL outside a test */
-    unsigned timeout_ms;   /* scaled */
-    int result_fd;         /* write end of the result pipe; -1 if none */
-    pid_t test_pid;        /* the forked test process (0 in-process) */
-    int in_process;        /* --no-fork */
-    jmp_buf *escape;       /* --no-fork: back to the runner */
-    pthread_t thread;      /* --no-fork: the runner's thread */
+    const char *name;    /* NULL outside a test */
+    unsigned timeout_ms; /* scaled */
+    int result_fd;       /* write end of the result pipe; -1 if none */
+    pid_t test_pid;      /* the forked test process (0 in-process) */
+    int in_process;      /* --no-fork */
+    jmp_buf *escape;     /* --no-fork: back to the runner */
+    pthread_t thread;    /* --no-fork: the runner's thread */
     pc_status escape_status;
     size_t hooks_at_start; /* hooks the test added are dropped after it */
 };
@@ -73,7 +73,7 @@ struct pc__fd_entry {
 struct pc__baseline {
     struct pc__fd_entry *fds; /* sorted by fd */
     size_t fd_count;
-    int stdio_flags[3];       /* F_GETFL of 0-2; -1 if closed */
+    int stdio_flags[3]; /* F_GETFL of 0-2; -1 if closed */
     struct sigaction sigpipe;
     int sigpipe_blocked;
 };

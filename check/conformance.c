@@ -132,11 +132,11 @@ void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair)
 pl_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec)
 {
     pl_transport *t = NULL;
-    int err = dir == PC_DIR_READ
-                  ? ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol,
-                                                 rec, &t)
-                  : ctx->impl->connect_write_pipe(ctx->loop, fd, &pc_recorder_protocol,
-                                                  rec, &t);
+    int err =
+        dir == PC_DIR_READ
+            ? ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, rec, &t)
+            : ctx->impl->connect_write_pipe(ctx->loop, fd, &pc_recorder_protocol, rec,
+                                            &t);
     if (err)
         PC_FAIL("connect %s pipe on %s: %s", dir == PC_DIR_READ ? "read" : "write",
                 ctx->kind ? ctx->kind->name : "fd", pl_err_name(err));

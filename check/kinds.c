@@ -415,9 +415,11 @@ int pc_pair_shrink(pc_pair *pair, size_t bytes)
         int writer = pair->dir == PC_DIR_WRITE ? pair->near : pair->far;
         int reader = pair->dir == PC_DIR_WRITE ? pair->far : pair->near;
         int size = (int)bytes;
-        if (writer >= 0 && setsockopt(writer, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) < 0)
+        if (writer >= 0 &&
+            setsockopt(writer, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) < 0)
             return -errno;
-        if (reader >= 0 && setsockopt(reader, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
+        if (reader >= 0 &&
+            setsockopt(reader, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
             return -errno;
         return 0;
     }

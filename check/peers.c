@@ -21,8 +21,8 @@
 struct pc_peer {
     pc_pair *pair;
     pc_peer_script script;
-    int fd;       /* the far end (thread peers; -1 in the parent for children) */
-    int ctl[2];   /* release tokens and stop: the test writes ctl[1] */
+    int fd;        /* the far end (thread peers; -1 in the parent for children) */
+    int ctl[2];    /* release tokens and stop: the test writes ctl[1] */
     int result_fd; /* child peers: the parent reads the result here */
     pid_t pid;
     pthread_t thread;
@@ -89,7 +89,7 @@ static size_t next_chunk(const pc_peer_script *s, uint64_t *state)
     if (s->chunk)
         return s->chunk < PC_PEER_CHUNK_MAX ? s->chunk : PC_PEER_CHUNK_MAX;
     size_t max = s->chunk_max && s->chunk_max < PC_PEER_CHUNK_MAX ? s->chunk_max
-                                                                   : PC_PEER_CHUNK_MAX;
+                                                                  : PC_PEER_CHUNK_MAX;
     uint64_t x = *state;
     x ^= x >> 12;
     x ^= x << 25;

@@ -53,7 +53,8 @@ static int registration_error;
 int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned flags)
 {
     int err = -EINVAL;
-    if (name == NULL || name[0] == '\0' || fn == NULL || (flags & ~(unsigned)PC_TEST_HIDDEN))
+    if (name == NULL || name[0] == '\0' || fn == NULL ||
+        (flags & ~(unsigned)PC_TEST_HIDDEN))
         goto fail;
     err = -ENOMEM;
     if (test_count == test_cap) {
@@ -329,8 +330,9 @@ static PC__NORETURN void child_main(const struct test *t, pid_t runner, int resu
     fflush(stdout);
     if (getpid() != pc__test.test_pid) {
         /* A process the test forked returned from the test body. */
-        fprintf(stderr, "pipecheck: a process forked by %s returned from the test "
-                        "body; it should _exit()\n",
+        fprintf(stderr,
+                "pipecheck: a process forked by %s returned from the test "
+                "body; it should _exit()\n",
                 t->name);
         _exit(127);
     }
@@ -350,8 +352,8 @@ struct slot {
     int active;
     const struct test *test;
     pid_t pid;
-    int pidfd;        /* -1 without pidfd_open */
-    int result_fd;    /* read end; -1 after EOF */
+    int pidfd;     /* -1 without pidfd_open */
+    int result_fd; /* read end; -1 after EOF */
     int capture_fd;
     uint64_t start_ns;
     unsigned timeout_ms;
@@ -731,8 +733,9 @@ int pc_run(const pc_options *opts, pc_results **out)
         jobs = (unsigned)total;
     run.slot_count = jobs;
     run.slots = calloc(jobs, sizeof *run.slots);
-    err = list && run.results && run.slots ? pc__list_fds(&inherited_fds, &inherited_count)
-                                           : -ENOMEM;
+    err = list && run.results && run.slots
+              ? pc__list_fds(&inherited_fds, &inherited_count)
+              : -ENOMEM;
     if (err < 0) {
         free(list);
         free(run.results);

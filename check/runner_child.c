@@ -223,8 +223,8 @@ void pc__finish(pc_status status, const char *message)
         }
         /* A failure hook failed: keep the first message, note the second,
          * and skip the remaining hooks. */
-        pc__append(first_message, sizeof first_message,
-                   "; and a failure hook failed: %s", message);
+        pc__append(first_message, sizeof first_message, "; and a failure hook failed: %s",
+                   message);
         deliver(PC_FAIL);
     }
     finishing_thread = pthread_self();

@@ -155,7 +155,8 @@ static size_t check_fds(const struct pc__baseline *b, char *msg, size_t size)
         char target[sizeof b->fds[0].target];
         if (j == count || (i < b->fd_count && b->fds[i].fd < now[j])) {
             separate(msg, size);
-            pc__append(msg, size, "closed fd %d (was %s)", b->fds[i].fd, b->fds[i].target);
+            pc__append(msg, size, "closed fd %d (was %s)", b->fds[i].fd,
+                       b->fds[i].target);
             problems++;
             i++;
         } else if (i == b->fd_count || now[j] < b->fds[i].fd) {
@@ -300,7 +301,7 @@ static const struct {
     int flag;
     const char *name;
 } status_flags[] = {
-    {O_NONBLOCK, "O_NONBLOCK"}, {O_APPEND, "O_APPEND"}, {O_ASYNC, "O_ASYNC"},
+    {O_NONBLOCK, "O_NONBLOCK"}, {O_APPEND, "O_APPEND"},   {O_ASYNC, "O_ASYNC"},
     {O_DIRECT, "O_DIRECT"},     {O_NOATIME, "O_NOATIME"}, {O_DSYNC, "O_DSYNC"},
 };
 
@@ -350,13 +351,16 @@ static const char *disposition_name(const struct sigaction *sa)
 static int same_disposition(const struct sigaction *a, const struct sigaction *b)
 {
     const unsigned meaningful =
-        (unsigned)(SA_SIGINFO | SA_RESTART | SA_NODEFER | SA_ONSTACK) | (unsigned)SA_RESETHAND;
-    int a_info = (a->sa_flags & SA_SIGINFO) != 0, b_info = (b->sa_flags & SA_SIGINFO) != 0;
+        (unsigned)(SA_SIGINFO | SA_RESTART | SA_NODEFER | SA_ONSTACK) |
+        (unsigned)SA_RESETHAND;
+    int a_info = (a->sa_flags & SA_SIGINFO) != 0,
+        b_info = (b->sa_flags & SA_SIGINFO) != 0;
     if (a_info != b_info)
         return 0;
     if (a_info)
         return a->sa_sigaction == b->sa_sigaction &&
-               ((unsigned)a->sa_flags & meaningful) == ((unsigned)b->sa_flags & meaningful);
+               ((unsigned)a->sa_flags & meaningful) ==
+                   ((unsigned)b->sa_flags & meaningful);
     if (a->sa_handler != b->sa_handler)
         return 0;
     if (a->sa_handler == SIG_DFL || a->sa_handler == SIG_IGN)
@@ -413,16 +417,16 @@ static const struct {
     int sig;
     const char *name;
 } signal_names[] = {
-    {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},
-    {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"},     {SIGABRT, "SIGABRT"},
-    {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},       {SIGKILL, "SIGKILL"},
-    {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"},     {SIGUSR2, "SIGUSR2"},
-    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"},
-    {SIGCHLD, "SIGCHLD"}, {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"},
-    {SIGTSTP, "SIGTSTP"}, {SIGTTIN, "SIGTTIN"},     {SIGTTOU, "SIGTTOU"},
-    {SIGURG, "SIGURG"},   {SIGXCPU, "SIGXCPU"},     {SIGXFSZ, "SIGXFSZ"},
+    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
     {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
-    {SIGIO, "SIGIO"},     {SIGSYS, "SIGSYS"},
+    {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
 };
 
 const char *pc__signal_name(int sig, char *buf, size_t size)

@@ -96,29 +96,40 @@ void pc_list_tests(const pc_options *opts, FILE *out)
 
 void pc_print_usage(FILE *out)
 {
-    fputs("  -l, --list                list the selected tests and exit\n"
-          "  -f, --filter GLOB         run the tests whose name matches GLOB (fnmatch;\n"
-          "                            repeatable; a bare GLOB argument does the same);\n"
-          "                            hidden tests run only when named exactly\n"
-          "  -j, --jobs N              run N tests at once (default: CPUs, at most 8)\n"
-          "      --repeat N            run every selected test N times\n"
-          "      --shuffle             run the tests in a random order (see --seed)\n"
-          "      --seed S              seed for --shuffle and pc_seed() (default: random;\n"
-          "                            it is printed, so a run can be replayed)\n"
-          "      --tap                 print TAP version 13 on stdout\n"
-          "      --junit FILE          write JUnit XML to FILE\n"
-          "      --no-fork             run tests in this process, for debuggers: no\n"
-          "                            isolation or timeouts; a failure ends the run\n"
-          "      --timeout-multiplier X  multiply every timeout by X (default:\n"
-          "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
-          "  -v, --verbose             print every test, not only failures\n"
-          "  -h, --help                show this help\n",
-          out);
+    fputs(
+        "  -l, --list                list the selected tests and exit\n"
+        "  -f, --filter GLOB         run the tests whose name matches GLOB (fnmatch;\n"
+        "                            repeatable; a bare GLOB argument does the same);\n"
+        "                            hidden tests run only when named exactly\n"
+        "  -j, --jobs N              run N tests at once (default: CPUs, at most 8)\n"
+        "      --repeat N            run every selected test N times\n"
+        "      --shuffle             run the tests in a random order (see --seed)\n"
+        "      --seed S              seed for --shuffle and pc_seed() (default: random;\n"
+        "                            it is printed, so a run can be replayed)\n"
+        "      --tap                 print TAP version 13 on stdout\n"
+        "      --junit FILE          write JUnit XML to FILE\n"
+        "      --no-fork             run tests in this process, for debuggers: no\n"
+        "                            isolation or timeouts; a failure ends the run\n"
+        "      --timeout-multiplier X  multiply every timeout by X (default:\n"
+        "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
+        "  -v, --verbose             print every test, not only failures\n"
+        "  -h, --help                show this help\n",
+        out);
 }
 
 enum option_id {
-    OPT_LIST, OPT_FILTER, OPT_JOBS, OPT_REPEAT, OPT_SHUFFLE, OPT_SEED, OPT_TAP,
-    OPT_JUNIT, OPT_NO_FORK, OPT_MULTIPLIER, OPT_VERBOSE, OPT_HELP,
+    OPT_LIST,
+    OPT_FILTER,
+    OPT_JOBS,
+    OPT_REPEAT,
+    OPT_SHUFFLE,
+    OPT_SEED,
+    OPT_TAP,
+    OPT_JUNIT,
+    OPT_NO_FORK,
+    OPT_MULTIPLIER,
+    OPT_VERBOSE,
+    OPT_HELP,
 };
 
 static const struct option_spec {
@@ -127,18 +138,12 @@ static const struct option_spec {
     int takes_value;
     enum option_id id;
 } option_specs[] = {
-    {"--list", 'l', 0, OPT_LIST},
-    {"--filter", 'f', 1, OPT_FILTER},
-    {"--jobs", 'j', 1, OPT_JOBS},
-    {"--repeat", 0, 1, OPT_REPEAT},
-    {"--shuffle", 0, 0, OPT_SHUFFLE},
-    {"--seed", 0, 1, OPT_SEED},
-    {"--tap", 0, 0, OPT_TAP},
-    {"--junit", 0, 1, OPT_JUNIT},
-    {"--no-fork", 0, 0, OPT_NO_FORK},
-    {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
-    {"--verbose", 'v', 0, OPT_VERBOSE},
-    {"--help", 'h', 0, OPT_HELP},
+    {"--list", 'l', 0, OPT_LIST},       {"--filter", 'f', 1, OPT_FILTER},
+    {"--jobs", 'j', 1, OPT_JOBS},       {"--repeat", 0, 1, OPT_REPEAT},
+    {"--shuffle", 0, 0, OPT_SHUFFLE},   {"--seed", 0, 1, OPT_SEED},
+    {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
+    {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
+    {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -168,15 +173,31 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
 {
     char *end;
     switch (spec->id) {
-    case OPT_LIST: opts->list = 1; return 0;
-    case OPT_SHUFFLE: opts->shuffle = 1; return 0;
-    case OPT_TAP: opts->tap = 1; return 0;
-    case OPT_NO_FORK: opts->no_fork = 1; return 0;
-    case OPT_VERBOSE: opts->verbose = 1; return 0;
-    case OPT_HELP: opts->help = 1; return 0;
-    case OPT_FILTER: return pc_options_add_filter(opts, value);
-    case OPT_JUNIT: opts->junit_path = value; return 0;
-    case OPT_JOBS: return parse_unsigned(opts, "--jobs", value, 1, MAX_JOBS, &opts->jobs);
+    case OPT_LIST:
+        opts->list = 1;
+        return 0;
+    case OPT_SHUFFLE:
+        opts->shuffle = 1;
+        return 0;
+    case OPT_TAP:
+        opts->tap = 1;
+        return 0;
+    case OPT_NO_FORK:
+        opts->no_fork = 1;
+        return 0;
+    case OPT_VERBOSE:
+        opts->verbose = 1;
+        return 0;
+    case OPT_HELP:
+        opts->help = 1;
+        return 0;
+    case OPT_FILTER:
+        return pc_options_add_filter(opts, value);
+    case OPT_JUNIT:
+        opts->junit_path = value;
+        return 0;
+    case OPT_JOBS:
+        return parse_unsigned(opts, "--jobs", value, 1, MAX_JOBS, &opts->jobs);
     case OPT_REPEAT:
         return parse_unsigned(opts, "--repeat", value, 1, 1000000, &opts->repeat);
     case OPT_SEED:

@@ -259,12 +259,26 @@ static void xml_escape(FILE *f, const char *s)
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        case '\n': case '\t': case '\r': fputc(c, f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
+        case '\n':
+        case '\t':
+        case '\r':
+            fputc(c, f);
+            break;
         default:
             if (c < 0x20 || c == 0x7f)
                 fprintf(f, "\\x%02x", c);
@@ -283,7 +297,8 @@ static void xml_classname(FILE *f, const char *name)
         return;
     }
     char cls[256];
-    size_t len = (size_t)(dot - name) < sizeof cls - 1 ? (size_t)(dot - name) : sizeof cls - 1;
+    size_t len =
+        (size_t)(dot - name) < sizeof cls - 1 ? (size_t)(dot - name) : sizeof cls - 1;
     memcpy(cls, name, len);
     cls[len] = '\0';
     xml_escape(f, cls);

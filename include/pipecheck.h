@@ -69,12 +69,12 @@ int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned fla
  * ident must be unique in the file.  PC_TEST_FLAGS also takes flags.
  */
 #define PC_TEST(ident, name) PC_TEST_FLAGS(ident, name, 0u)
-#define PC_TEST_FLAGS(ident, name, flags)                                       \
-    static void pc__test_##ident(void *pc__arg __attribute__((unused)));        \
-    __attribute__((constructor)) static void pc__register_##ident(void)         \
-    {                                                                           \
-        (void)pc_test_add(name, pc__test_##ident, NULL, flags);                 \
-    }                                                                           \
+#define PC_TEST_FLAGS(ident, name, flags)                                                \
+    static void pc__test_##ident(void *pc__arg __attribute__((unused)));                 \
+    __attribute__((constructor)) static void pc__register_##ident(void)                  \
+    {                                                                                    \
+        (void)pc_test_add(name, pc__test_##ident, NULL, flags);                          \
+    }                                                                                    \
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
 /* The number of registered tests, hidden ones included. */
@@ -130,7 +130,8 @@ uint64_t pc_seed(void);
  * and calls abort().  With --no-fork it returns to the runner, which stops
  * the run (from another thread than the runner's it ends the process).
  */
-PC__NORETURN PC__PRINTF(3, 4) void pc_fail(const char *file, int line, const char *fmt, ...);
+PC__NORETURN PC__PRINTF(3, 4) void pc_fail(const char *file, int line, const char *fmt,
+                                           ...);
 #define PC_FAIL(...) pc_fail(__FILE__, __LINE__, __VA_ARGS__)
 
 /*
@@ -156,10 +157,10 @@ void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
 /* Asserts: on failure they print the expression text, both values, file     */
 /* and line, then pc_fail().  Every argument is evaluated exactly once.       */
 
-#define PC_ASSERT(cond)                                                         \
-    do {                                                                        \
-        if (!(cond))                                                            \
-            pc_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);         \
+#define PC_ASSERT(cond)                                                                  \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            pc_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);                  \
     } while (0)
 
 /* Signed integers, compared as intmax_t. */
@@ -187,28 +188,28 @@ void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
 #define PC_ASSERT_GE_SIZE(a, b) PC__ASSERT_UINT(a, >=, b, #a, #b)
 
 /* Pointers. */
-#define PC_ASSERT_EQ_PTR(a, b)                                                  \
-    do {                                                                        \
-        const void *pc__a = (a), *pc__b = (b);                                  \
-        if (pc__a != pc__b)                                                     \
-            pc__fail_ptr(__FILE__, __LINE__, #a " == " #b, pc__a, pc__b);       \
+#define PC_ASSERT_EQ_PTR(a, b)                                                           \
+    do {                                                                                 \
+        const void *pc__a = (a), *pc__b = (b);                                           \
+        if (pc__a != pc__b)                                                              \
+            pc__fail_ptr(__FILE__, __LINE__, #a " == " #b, pc__a, pc__b);                \
     } while (0)
-#define PC_ASSERT_NULL(p)                                                       \
-    do {                                                                        \
-        const void *pc__p = (p);                                                \
-        if (pc__p != NULL)                                                      \
-            pc__fail_ptr(__FILE__, __LINE__, #p " == NULL", pc__p, NULL);       \
+#define PC_ASSERT_NULL(p)                                                                \
+    do {                                                                                 \
+        const void *pc__p = (p);                                                         \
+        if (pc__p != NULL)                                                               \
+            pc__fail_ptr(__FILE__, __LINE__, #p " == NULL", pc__p, NULL);                \
     } while (0)
-#define PC_ASSERT_NOT_NULL(p)                                                   \
-    do {                                                                        \
-        if ((p) == NULL)                                                        \
-            pc_fail(__FILE__, __LINE__, "assertion failed: %s != NULL", #p);    \
+#define PC_ASSERT_NOT_NULL(p)                                                            \
+    do {                                                                                 \
+        if ((p) == NULL)                                                                 \
+            pc_fail(__FILE__, __LINE__, "assertion failed: %s != NULL", #p);             \
     } while (0)
 
 /* NUL-terminated strings (either may be NULL); prints both, escaped. */
 #define PC_ASSERT_EQ_STR(a, b) pc__check_str(__FILE__, __LINE__, #a, #b, (a), (b))
 /* n bytes; prints the first differing offset and the bytes from there. */
-#define PC_ASSERT_EQ_MEM(a, b, n)                                               \
+#define PC_ASSERT_EQ_MEM(a, b, n)                                                        \
     pc__check_mem(__FILE__, __LINE__, #a, #b, #n, (a), (b), (n))
 
 /*
@@ -216,36 +217,35 @@ void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
  * -EPIPE, or 0); both are printed by name and number:
  * "expected PL_ECLOSED (-30002), got 0 (OK)".
  */
-#define PC_ASSERT_ERR(expr, code)                                               \
-    do {                                                                        \
-        intmax_t pc__got = (intmax_t)(expr), pc__want = (intmax_t)(code);       \
-        if (pc__got != pc__want)                                                \
-            pc__fail_err(__FILE__, __LINE__, #expr, pc__want, pc__got);         \
+#define PC_ASSERT_ERR(expr, code)                                                        \
+    do {                                                                                 \
+        intmax_t pc__got = (intmax_t)(expr), pc__want = (intmax_t)(code);                \
+        if (pc__got != pc__want)                                                         \
+            pc__fail_err(__FILE__, __LINE__, #expr, pc__want, pc__got);                  \
     } while (0)
 /* expr must be >= 0 (success or a count); prints the error's name if not. */
-#define PC_ASSERT_OK(expr)                                                      \
-    do {                                                                        \
-        intmax_t pc__got = (intmax_t)(expr);                                    \
-        if (pc__got < 0)                                                        \
-            pc__fail_ok(__FILE__, __LINE__, #expr, pc__got);                    \
+#define PC_ASSERT_OK(expr)                                                               \
+    do {                                                                                 \
+        intmax_t pc__got = (intmax_t)(expr);                                             \
+        if (pc__got < 0)                                                                 \
+            pc__fail_ok(__FILE__, __LINE__, #expr, pc__got);                             \
     } while (0)
 
 /* Helpers of the macros above; not for direct use. */
-#define PC__ASSERT_INT(a, op, b, atext, btext)                                  \
-    do {                                                                        \
-        intmax_t pc__a = (intmax_t)(a), pc__b = (intmax_t)(b);                  \
-        if (!(pc__a op pc__b))                                                  \
-            pc__fail_int(__FILE__, __LINE__, atext, #op, btext, pc__a, pc__b);  \
+#define PC__ASSERT_INT(a, op, b, atext, btext)                                           \
+    do {                                                                                 \
+        intmax_t pc__a = (intmax_t)(a), pc__b = (intmax_t)(b);                           \
+        if (!(pc__a op pc__b))                                                           \
+            pc__fail_int(__FILE__, __LINE__, atext, #op, btext, pc__a, pc__b);           \
     } while (0)
-#define PC__ASSERT_UINT(a, op, b, atext, btext)                                 \
-    do {                                                                        \
-        uintmax_t pc__a = (uintmax_t)(a), pc__b = (uintmax_t)(b);               \
-        if (!(pc__a op pc__b))                                                  \
-            pc__fail_uint(__FILE__, __LINE__, atext, #op, btext, pc__a, pc__b); \
+#define PC__ASSERT_UINT(a, op, b, atext, btext)                                          \
+    do {                                                                                 \
+        uintmax_t pc__a = (uintmax_t)(a), pc__b = (uintmax_t)(b);                        \
+        if (!(pc__a op pc__b))                                                           \
+            pc__fail_uint(__FILE__, __LINE__, atext, #op, btext, pc__a, pc__b);          \
     } while (0)
 PC__NORETURN void pc__fail_int(const char *file, int line, const char *atext,
-                               const char *op, const char *btext, intmax_t a,
-                               intmax_t b);
+                               const char *op, const char *btext, intmax_t a, intmax_t b);
 PC__NORETURN void pc__fail_uint(const char *file, int line, const char *atext,
                                 const char *op, const char *btext, uintmax_t a,
                                 uintmax_t b);
@@ -253,8 +253,7 @@ PC__NORETURN void pc__fail_ptr(const char *file, int line, const char *text,
                                const void *a, const void *b);
 PC__NORETURN void pc__fail_err(const char *file, int line, const char *text,
                                intmax_t want, intmax_t got);
-PC__NORETURN void pc__fail_ok(const char *file, int line, const char *text,
-                              intmax_t got);
+PC__NORETURN void pc__fail_ok(const char *file, int line, const char *text, intmax_t got);
 void pc__check_str(const char *file, int line, const char *atext, const char *btext,
                    const char *a, const char *b);
 void pc__check_mem(const char *file, int line, const char *atext, const char *btext,
@@ -269,13 +268,13 @@ void pc__check_mem(const char *file, int line, const char *atext, const char *bt
  * pc_options_free().
  */
 typedef struct pc_options {
-    const char *program;       /* for messages: argv[0]'s base name */
-    char **filters;            /* owned copies; see pc_options_add_filter */
+    const char *program; /* for messages: argv[0]'s base name */
+    char **filters;      /* owned copies; see pc_options_add_filter */
     size_t filter_count;
-    unsigned jobs;             /* tests at once; default: CPUs, at most 8 */
-    unsigned repeat;           /* runs of each selected test; default 1 */
-    int shuffle;               /* run in an order drawn from seed */
-    int seed_given;            /* nonzero: use seed, else draw one */
+    unsigned jobs;   /* tests at once; default: CPUs, at most 8 */
+    unsigned repeat; /* runs of each selected test; default 1 */
+    int shuffle;     /* run in an order drawn from seed */
+    int seed_given;  /* nonzero: use seed, else draw one */
     uint64_t seed;
     double timeout_multiplier; /* default $PIPECHECK_TIMEOUT_MULTIPLIER or 1 */
     int list;                  /* --list was given (pc_main lists and exits) */
@@ -347,7 +346,7 @@ typedef enum pc_status { PC_PASS = 0, PC_FAIL = 1, PC_SKIP = 2 } pc_status;
 /* One test run, as seen by pc_results_get().  Strings are never NULL and
  * live as long as the results. */
 typedef struct pc_result {
-    const char *name;    /* the test's name */
+    const char *name; /* the test's name */
     pc_status status;
     const char *message; /* why it failed or was skipped; "" for a pass */
     const char *output;  /* its captured stdout and stderr; "" if none */
@@ -503,11 +502,11 @@ typedef struct pc_peer pc_peer;
 typedef struct pc_pair {
     const pc_kind *kind;
     pc_dir dir;
-    int near; /* O_CLOEXEC; blocking unless the kind opens it O_NONBLOCK
-                 (fifo-nb's reader) */
-    int far;  /* O_CLOEXEC, blocking */
+    int near;       /* O_CLOEXEC; blocking unless the kind opens it O_NONBLOCK
+                       (fifo-nb's reader) */
+    int far;        /* O_CLOEXEC, blocking */
     char path[256]; /* FIFO: the FIFO's path in a private 0700 temp dir */
-    pc_peer *peer; /* the peer started on far, until pc_peer_wait() */
+    pc_peer *peer;  /* the peer started on far, until pc_peer_wait() */
 } pc_pair;
 
 /*
@@ -736,11 +735,11 @@ void pc_recorder_expect_pattern(pc_recorder *rec, uint64_t seed);
 
 /* Queries. */
 size_t pc_recorder_count(const pc_recorder *rec, pc_event_type type);
-uint64_t pc_recorder_bytes(const pc_recorder *rec);  /* all DR bytes */
+uint64_t pc_recorder_bytes(const pc_recorder *rec);   /* all DR bytes */
 size_t pc_recorder_max_chunk(const pc_recorder *rec); /* largest DR */
-int pc_recorder_lost(const pc_recorder *rec);        /* CL seen: 1/0 */
-int pc_recorder_error(const pc_recorder *rec);       /* CL's error */
-int pc_recorder_paused(const pc_recorder *rec);      /* PW without RW */
+int pc_recorder_lost(const pc_recorder *rec);         /* CL seen: 1/0 */
+int pc_recorder_error(const pc_recorder *rec);        /* CL's error */
+int pc_recorder_paused(const pc_recorder *rec);       /* PW without RW */
 /* The transport from connect (set by CM); stays valid after CL only if
  * referenced (pl_transport_ref). */
 pl_transport *pc_recorder_transport(const pc_recorder *rec);
@@ -764,11 +763,11 @@ void pc_recorder_print(const pc_recorder *rec, FILE *f);
  * (scaled by pc_scale_ms) passes first, the test fails with the condition's
  * text and every live recorder's event log: it never hangs.
  */
-#define PC_RUN_UNTIL(loop, cond, timeout_ms)                                    \
-    do {                                                                        \
-        uint64_t pc__deadline = pc_deadline_ms(timeout_ms);                     \
-        while (!(cond))                                                         \
-            pc_step(loop, pc__deadline, __FILE__, __LINE__, #cond);             \
+#define PC_RUN_UNTIL(loop, cond, timeout_ms)                                             \
+    do {                                                                                 \
+        uint64_t pc__deadline = pc_deadline_ms(timeout_ms);                              \
+        while (!(cond))                                                                  \
+            pc_step(loop, pc__deadline, __FILE__, __LINE__, #cond);                      \
     } while (0)
 
 /* The absolute CLOCK_MONOTONIC time in ms at which timeout_ms (scaled)
@@ -808,9 +807,9 @@ typedef struct pc_ctx pc_ctx;
 
 /* Which near-end directions a conformance test needs. */
 enum pc_conformance_needs {
-    PC_NEEDS_LOOP = 0,          /* loop only: one instance per backend */
-    PC_NEEDS_READ = 1u << 0,    /* a read transport on the kind's near end */
-    PC_NEEDS_WRITE = 1u << 1,   /* a write transport on the kind's near end */
+    PC_NEEDS_LOOP = 0,        /* loop only: one instance per backend */
+    PC_NEEDS_READ = 1u << 0,  /* a read transport on the kind's near end */
+    PC_NEEDS_WRITE = 1u << 1, /* a write transport on the kind's near end */
 };
 
 /*
@@ -851,14 +850,14 @@ const pc_conformance *pc_conformance_get(size_t i);
 /* Does the test apply to kind?  1 or 0. */
 int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
 
-#define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)  \
-    static void pc__conf_##ident(pc_ctx *ctx);                                  \
-    static const pc_conformance pc__desc_##ident = {                            \
-        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident};     \
-    __attribute__((constructor)) static void pc__conf_register_##ident(void)    \
-    {                                                                           \
-        pc_conformance_add(&pc__desc_##ident);                                  \
-    }                                                                           \
+#define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)           \
+    static void pc__conf_##ident(pc_ctx *ctx);                                           \
+    static const pc_conformance pc__desc_##ident = {                                     \
+        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident};              \
+    __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
+    {                                                                                    \
+        pc_conformance_add(&pc__desc_##ident);                                           \
+    }                                                                                    \
     static void pc__conf_##ident(pc_ctx *ctx)
 
 /*

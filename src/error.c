@@ -7,46 +7,46 @@
 
 /* The errno values this library can return, with stable names.  Messages
  * are our own so that pl_strerror() is thread-safe and locale-free. */
-#define PL_ERRNO_MAP(X)                                                         \
-    X(EPERM, "operation not permitted")                                        \
-    X(ENOENT, "no such file or directory")                                     \
-    X(ESRCH, "no such process")                                                \
-    X(EINTR, "interrupted system call")                                        \
-    X(EIO, "i/o error")                                                        \
-    X(ENXIO, "no such device or address")                                      \
-    X(E2BIG, "argument list too long")                                         \
-    X(ENOEXEC, "exec format error")                                            \
-    X(EBADF, "bad file descriptor")                                            \
-    X(ECHILD, "no child processes")                                            \
-    X(EAGAIN, "resource temporarily unavailable")                              \
-    X(ENOMEM, "not enough memory")                                             \
-    X(EACCES, "permission denied")                                             \
-    X(EFAULT, "bad address")                                                   \
-    X(EBUSY, "resource busy")                                                  \
-    X(EEXIST, "already exists")                                                \
-    X(ENODEV, "no such device")                                                \
-    X(ENOTDIR, "not a directory")                                              \
-    X(EISDIR, "is a directory")                                                \
-    X(EINVAL, "invalid argument")                                              \
-    X(ENFILE, "file table overflow")                                           \
-    X(EMFILE, "too many open files")                                           \
-    X(ENOTTY, "not a tty")                                                     \
-    X(ETXTBSY, "text file busy")                                               \
-    X(ENOSPC, "no space left on device")                                       \
-    X(ESPIPE, "illegal seek")                                                  \
-    X(EPIPE, "broken pipe")                                                    \
-    X(ERANGE, "result out of range")                                           \
-    X(ENAMETOOLONG, "name too long")                                           \
-    X(ENOSYS, "function not implemented")                                      \
-    X(ELOOP, "too many symbolic links")                                        \
-    X(ENOTSOCK, "not a socket")                                                \
-    X(EOPNOTSUPP, "operation not supported")                                   \
-    X(ECONNRESET, "connection reset by peer")                                  \
-    X(ENOTCONN, "not connected")                                               \
-    X(ETIMEDOUT, "timed out")                                                  \
-    X(ECONNREFUSED, "connection refused")                                      \
-    X(EALREADY, "operation already in progress")                               \
-    X(ECANCELED, "operation cancelled")                                        \
+#define PL_ERRNO_MAP(X)                                                                  \
+    X(EPERM, "operation not permitted")                                                  \
+    X(ENOENT, "no such file or directory")                                               \
+    X(ESRCH, "no such process")                                                          \
+    X(EINTR, "interrupted system call")                                                  \
+    X(EIO, "i/o error")                                                                  \
+    X(ENXIO, "no such device or address")                                                \
+    X(E2BIG, "argument list too long")                                                   \
+    X(ENOEXEC, "exec format error")                                                      \
+    X(EBADF, "bad file descriptor")                                                      \
+    X(ECHILD, "no child processes")                                                      \
+    X(EAGAIN, "resource temporarily unavailable")                                        \
+    X(ENOMEM, "not enough memory")                                                       \
+    X(EACCES, "permission denied")                                                       \
+    X(EFAULT, "bad address")                                                             \
+    X(EBUSY, "resource busy")                                                            \
+    X(EEXIST, "already exists")                                                          \
+    X(ENODEV, "no such device")                                                          \
+    X(ENOTDIR, "not a directory")                                                        \
+    X(EISDIR, "is a directory")                                                          \
+    X(EINVAL, "invalid argument")                                                        \
+    X(ENFILE, "file table overflow")                                                     \
+    X(EMFILE, "too many open files")                                                     \
+    X(ENOTTY, "not a tty")                                                               \
+    X(ETXTBSY, "text file busy")                                                         \
+    X(ENOSPC, "no space left on device")                                                 \
+    X(ESPIPE, "illegal seek")                                                            \
+    X(EPIPE, "broken pipe")                                                              \
+    X(ERANGE, "result out of range")                                                     \
+    X(ENAMETOOLONG, "name too long")                                                     \
+    X(ENOSYS, "function not implemented")                                                \
+    X(ELOOP, "too many symbolic links")                                                  \
+    X(ENOTSOCK, "not a socket")                                                          \
+    X(EOPNOTSUPP, "operation not supported")                                             \
+    X(ECONNRESET, "connection reset by peer")                                            \
+    X(ENOTCONN, "not connected")                                                         \
+    X(ETIMEDOUT, "timed out")                                                            \
+    X(ECONNREFUSED, "connection refused")                                                \
+    X(EALREADY, "operation already in progress")                                         \
+    X(ECANCELED, "operation cancelled")                                                  \
     X(EPROTO, "protocol error")
 
 struct error_entry {

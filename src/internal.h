@@ -11,7 +11,7 @@
 #include "pipeloop.h"
 
 #define PL__UNUSED(x) ((void)(x))
-#define PL__CONTAINER_OF(ptr, type, member)                                     \
+#define PL__CONTAINER_OF(ptr, type, member)                                              \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- fd watching ------------------------------------------------------- */
@@ -36,7 +36,7 @@ struct pl__io {
     unsigned events;     /* PL__IO_* wanted */
     unsigned registered; /* PL__IO_* the backend currently has */
     pl__io_cb cb;
-    int owned;           /* a transport owns the fd (spec C3) */
+    int owned; /* a transport owns the fd (spec C3) */
 };
 
 void pl__io_init(struct pl__io *io, int fd, pl__io_cb cb);
@@ -104,7 +104,7 @@ struct pl__timers {
     uint32_t *free_list;
     uint32_t free_len;
     uint32_t next_seq;
-    int running;     /* inside pl__timers_run */
+    int running;      /* inside pl__timers_run */
     uint64_t run_now; /* the `now` of that run */
 };
 

@@ -28,7 +28,7 @@ struct pl_transport {
     const pl_protocol *protocol;
     void *user;
     int fd;
-    int orig_flags;          /* file status flags to restore, or -1 */
+    int orig_flags; /* file status flags to restore, or -1 */
     unsigned char is_read;
     unsigned char fd_kind;   /* PL__FD_* */
     unsigned char closing;   /* is_closing() */

@@ -412,10 +412,10 @@ static const pl_protocol orphan_protocol = {0};
 
 /* What each of the child's fds 0-2 becomes. */
 struct stdio_plan {
-    int src[3];         /* parent fd to dup2 onto fd i; -1: closed in the child */
-    int keep[3];        /* 1: the child inherits the parent's fd i as it is */
-    int parent_end[3];  /* our end of a PIPE slot, else -1 */
-    int to_close[8];    /* parent fds to close once the child is started */
+    int src[3];        /* parent fd to dup2 onto fd i; -1: closed in the child */
+    int keep[3];       /* 1: the child inherits the parent's fd i as it is */
+    int parent_end[3]; /* our end of a PIPE slot, else -1 */
+    int to_close[8];   /* parent fds to close once the child is started */
     int nto_close;
 };
 

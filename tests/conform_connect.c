@@ -137,12 +137,12 @@ PC_CONFORMANCE(c3_owner, "C3", "one-fd-one-owner", PC_NEEDS_READ, 0, 0, 0)
     pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, fd, rec);
     pair.near = -1;
     pl_transport *t2 = NULL;
-    PC_ASSERT_ERR(ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol,
-                                               other, &t2),
-                  -EEXIST);
-    PC_ASSERT_ERR(ctx->impl->connect_write_pipe(ctx->loop, fd, &pc_recorder_protocol,
-                                                other, &t2),
-                  -EEXIST);
+    PC_ASSERT_ERR(
+        ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, other, &t2),
+        -EEXIST);
+    PC_ASSERT_ERR(
+        ctx->impl->connect_write_pipe(ctx->loop, fd, &pc_recorder_protocol, other, &t2),
+        -EEXIST);
     PC_ASSERT_ERR(pl_loop_add_reader(ctx->loop, fd, c3_never, NULL), -EEXIST);
     PC_ASSERT_ERR(pl_loop_add_writer(ctx->loop, fd, c3_never, NULL), -EEXIST);
     PC_ASSERT_ERR(pl_loop_remove_reader(ctx->loop, fd), -ENOENT);
@@ -254,9 +254,9 @@ PC_CONFORMANCE(c1_null_args, "C1", "null-arguments", PC_NEEDS_READ, 0, 0, 0)
     PC_ASSERT_ERR(ctx->impl->connect_read_pipe(ctx->loop, pair.near,
                                                &pc_recorder_protocol, NULL, NULL),
                   -EINVAL);
-    PC_ASSERT_ERR(ctx->impl->connect_read_pipe(NULL, pair.near, &pc_recorder_protocol,
-                                               NULL, &t),
-                  -EINVAL);
+    PC_ASSERT_ERR(
+        ctx->impl->connect_read_pipe(NULL, pair.near, &pc_recorder_protocol, NULL, &t),
+        -EINVAL);
     PC_ASSERT_EQ_INT(fcntl(pair.near, F_GETFL), flags);
     PC_ASSERT_NULL(t);
     pc_pair_close(&pair);

@@ -110,8 +110,7 @@ static void write_more(pc_ctx *ctx, struct full *f, size_t n)
 static void finish(pc_ctx *ctx, struct full *f)
 {
     pc_peer *peer = conform_reader_count(&f->pair, ctx->seed, f->sent);
-    PC_RUN_UNTIL(ctx->loop, ctx->impl->get_write_buffer_size(f->t) == 0,
-                 CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, ctx->impl->get_write_buffer_size(f->t) == 0, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f->sent);
     PC_ASSERT_OK(ctx->impl->close(f->t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f->rec), CONFORM_WAIT_MS);
@@ -224,8 +223,8 @@ PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0,
     finish(ctx, &f);
 }
 
-PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes",
-               PC_NEEDS_WRITE, PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes", PC_NEEDS_WRITE,
+               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
 {
     const pc_impl *im = ctx->impl;
     struct full f;

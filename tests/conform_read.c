@@ -351,8 +351,7 @@ static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0, PC_KIND_CHILD,
-               0)
+PC_CONFORMANCE(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0, PC_KIND_CHILD, 0)
 {
     uint64_t stolen = 0;
     r9_round(ctx, 1, &stolen);
@@ -363,8 +362,8 @@ PC_CONFORMANCE(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0, PC_KIND_
 
 /* R10: an AF_UNIX stream socket closed with unread data in its receive
  * queue makes its peer's read fail with ECONNRESET. */
-PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_SOCKET,
-               0, 0)
+PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_SOCKET, 0,
+               0)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
@@ -386,8 +385,8 @@ PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_S
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_IS_EIO,
-               0, 0)
+PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_IS_EIO, 0,
+               0)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);

@@ -114,7 +114,8 @@ static void pump_fill(struct pump *p)
         pc_pattern_fill(p->seed, p->sent, p->buf, n);
         ssize_t r;
         if (n >= 3 && (p->rng & 1)) {
-            struct iovec iov[3] = {{p->buf, 1}, {p->buf + 1, n / 2}, {p->buf + 1 + n / 2, n - 1 - n / 2}};
+            struct iovec iov[3] = {
+                {p->buf, 1}, {p->buf + 1, n / 2}, {p->buf + 1 + n / 2, n - 1 - n / 2}};
             r = p->im->writev(p->t, iov, 3);
         } else {
             r = p->im->write(p->t, p->buf, n);
@@ -155,8 +156,8 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    struct pump p = {ctx->impl, NULL, ctx->seed, 0, total, ctx->seed | 1, chunk_max,
-                     malloc(chunk_max), 0, 0};
+    struct pump p = {ctx->impl,     NULL,      ctx->seed,         0, total,
+                     ctx->seed | 1, chunk_max, malloc(chunk_max), 0, 0};
     PC_ASSERT_NOT_NULL(p.buf);
     static const pl_protocol hooks = {.connection_made = pump_start,
                                       .pause_writing = pump_pause,
@@ -168,11 +169,10 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
      * whose close drops unread data (a pty master) is checked exactly; the
      * transport closes once the reader has everything. */
     pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, total, pause_us ? 4096 : 0, 0,
-                             pause_us, 0, 0};
+                             pause_us,     0,         0};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop,
-                 p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
+    PC_RUN_UNTIL(ctx->loop, p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
                  CONFORM_WAIT_MS * 12);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), total);
     PC_ASSERT_OK(ctx->impl->close(p.t));
@@ -199,8 +199,8 @@ PC_CONFORMANCE(w4_slow_reader, "W4", "slow-reader-many-pauses", PC_NEEDS_WRITE, 
 
 /* W4/W5: with the reader stopped, writes are buffered, never block, and
  * the transport's size counts only its own buffer. */
-PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS_WRITE,
-               0, PC_KIND_TTY, 0)
+PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS_WRITE, 0,
+               PC_KIND_TTY, 0)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;

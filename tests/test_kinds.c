@@ -170,8 +170,8 @@ static void test_read_roundtrip(void *arg)
     /* A pty slave loses unread input when the master closes: the peer
      * holds its end until everything was read. */
     int hold = (kind->flags & PC_KIND_FAR_CLOSE_DROPS) != 0;
-    pc_peer_script s = {.action = PC_PEER_WRITE, .seed = pc_seed(), .bytes = MIB,
-                        .hold = hold};
+    pc_peer_script s = {
+        .action = PC_PEER_WRITE, .seed = pc_seed(), .bytes = MIB, .hold = hold};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     PC_ASSERT_EQ_PTR(pair.peer, peer);
@@ -186,7 +186,8 @@ static void test_read_roundtrip(void *arg)
     PC_ASSERT_ERR(r.error, 0);
     PC_ASSERT_EQ_INT(r.stopped, 0);
     short rev = poll_fd(pair.near, POLLIN, (int)pc_scale_ms(5000));
-    PC_ASSERT_EQ_INT((rev & POLLHUP) != 0, (kind->flags & PC_KIND_HUP_ON_PEER_CLOSE) != 0);
+    PC_ASSERT_EQ_INT((rev & POLLHUP) != 0,
+                     (kind->flags & PC_KIND_HUP_ON_PEER_CLOSE) != 0);
     expect_eof(kind, pair.near);
     pc_pair_close(&pair);
     no_children_left();
@@ -202,8 +203,8 @@ static void test_write_roundtrip(void *arg)
     /* Closing a pty master drops what the slave has not read, so there the
      * peer stops after the count instead of waiting for EOF. */
     int drops = (kind->flags & PC_KIND_NEAR_CLOSE_DROPS) != 0;
-    pc_peer_script s = {.action = PC_PEER_READ, .seed = pc_seed() + 1,
-                        .bytes = drops ? MIB : 0};
+    pc_peer_script s = {
+        .action = PC_PEER_READ, .seed = pc_seed() + 1, .bytes = drops ? MIB : 0};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     write_all(pair.near, s.seed, MIB);
@@ -377,8 +378,12 @@ static void test_peer_gates(void *arg)
     const pc_kind *kind = arg;
     pc_pair pair;
     open_pair(kind, PC_DIR_READ, 0, &pair);
-    pc_peer_script s = {.action = PC_PEER_WRITE, .seed = 5, .bytes = 1000, .chunk = 100,
-                        .wait_start = 1, .hold = 1};
+    pc_peer_script s = {.action = PC_PEER_WRITE,
+                        .seed = 5,
+                        .bytes = 1000,
+                        .chunk = 100,
+                        .wait_start = 1,
+                        .hold = 1};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     /* The peer cannot have written: it waits for a token. */
@@ -404,8 +409,12 @@ static void test_peer_stop_reading(void *arg)
     const pc_kind *kind = arg;
     pc_pair pair;
     open_pair(kind, PC_DIR_WRITE, 0, &pair);
-    pc_peer_script s = {.action = PC_PEER_READ, .seed = 4, .bytes = 1000, .chunk = 10,
-                        .pause_us = 100, .hold = 1};
+    pc_peer_script s = {.action = PC_PEER_READ,
+                        .seed = 4,
+                        .bytes = 1000,
+                        .chunk = 10,
+                        .pause_us = 100,
+                        .hold = 1};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     write_all(pair.near, 4, 1000);
@@ -429,8 +438,8 @@ static void test_peer_epipe(void *arg)
     const pc_kind *kind = arg;
     pc_pair pair;
     open_pair(kind, PC_DIR_READ, 0, &pair);
-    pc_peer_script s = {.action = PC_PEER_WRITE, .seed = 6, .bytes = 8 * MIB,
-                        .wait_start = 1};
+    pc_peer_script s = {
+        .action = PC_PEER_WRITE, .seed = 6, .bytes = 8 * MIB, .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     PC_ASSERT_EQ_INT(close(pair.near), 0);
@@ -451,8 +460,8 @@ static void test_peer_stop_and_mismatch(void *arg)
     const pc_kind *kind = arg;
     pc_pair pair;
     open_pair(kind, PC_DIR_WRITE, 0, &pair);
-    pc_peer_script s = {.action = PC_PEER_READ, .seed = 8, .bytes = 300, .chunk = 7,
-                        .hold = 1};
+    pc_peer_script s = {
+        .action = PC_PEER_READ, .seed = 8, .bytes = 300, .chunk = 7, .hold = 1};
     pc_peer *peer = pc_peer_start(&pair, &s);
     PC_ASSERT_NOT_NULL(peer);
     unsigned char buf[300];
@@ -535,7 +544,8 @@ static void test_table(void *arg)
     pc_pair pair;
     PC_ASSERT_ERR(pc_pair_open(NULL, PC_DIR_READ, 0, &pair), -EINVAL);
     PC_ASSERT_ERR(pc_pair_open(pc_kind_find("pipe"), (pc_dir)7, 0, &pair), -EINVAL);
-    PC_ASSERT_ERR(pc_pair_open(pc_kind_find("pipe"), PC_DIR_READ, 1u << 9, &pair), -EINVAL);
+    PC_ASSERT_ERR(pc_pair_open(pc_kind_find("pipe"), PC_DIR_READ, 1u << 9, &pair),
+                  -EINVAL);
 }
 
 /* ---- registration ----------------------------------------------------------- */

@@ -540,7 +540,7 @@ static void test_writable_then_err(void *arg)
 }
 
 struct remove_ctx {
-    int fd[2];  /* the two read ends */
+    int fd[2]; /* the two read ends */
     int calls[2];
     int removed_other;
 };
@@ -930,7 +930,7 @@ static void test_errors(void *arg)
     PC_ASSERT_NOT_NULL(pl_strerror(0));
     /* Library codes sit below the errno range. */
     PC_ASSERT_LT_INT(PL_EOF, -4095);
-    PC_ASSERT_LT_INT(PL_ECHILD_EXEC, -4095);
+    PC_ASSERT_LT_INT(PL_ENOTWATCHABLE, -4095);
 
     PC_ASSERT_EQ_UINT(pl_version(), PL_VERSION_NUMBER);
     PC_ASSERT_EQ_UINT(PL_VERSION_NUMBER, PL_VERSION_MAJOR * 1000000 +

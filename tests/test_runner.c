@@ -108,7 +108,7 @@ PC_TEST_FLAGS(guard_hooks, "runner-guard.hooks", PC_TEST_HIDDEN)
 /* Running this binary again                                                 */
 
 struct inner_run {
-    int status; /* exit status, or 128 + signal */
+    int status;   /* exit status, or 128 + signal */
     char *output; /* stdout and stderr */
 };
 
@@ -168,11 +168,11 @@ static void run_self(struct inner_run *run, const char *const *args)
     run->output = text;
 }
 
-#define EXPECT_OUTPUT(run, needle)                                                 \
-    do {                                                                           \
-        if (strstr((run)->output, (needle)) == NULL)                               \
-            PC_FAIL("expected \"%s\" in the inner run's output:\n%s", (needle),    \
-                    (run)->output);                                                \
+#define EXPECT_OUTPUT(run, needle)                                                       \
+    do {                                                                                 \
+        if (strstr((run)->output, (needle)) == NULL)                                     \
+            PC_FAIL("expected \"%s\" in the inner run's output:\n%s", (needle),          \
+                    (run)->output);                                                      \
     } while (0)
 
 static const char *last_line(const char *text)
@@ -219,7 +219,8 @@ PC_TEST(catches_crash, "runner.catches-crash")
 
 PC_TEST(catches_exit, "runner.catches-exit-without-result")
 {
-    expect_guard_fails("runner-guard.exit", "exited with status 3 without reporting", "1");
+    expect_guard_fails("runner-guard.exit", "exited with status 3 without reporting",
+                       "1");
 }
 
 PC_TEST(catches_fd_leak, "runner.catches-fd-leak")
@@ -258,7 +259,8 @@ PC_TEST(hooks_run_newest_first, "runner.failure-hooks-run-newest-first")
     run_self(&run, args);
     PC_ASSERT_EQ_INT(run.status, 1);
     EXPECT_OUTPUT(&run, "failing with 2 hooks");
-    const char *b = strstr(run.output, "hook B ran"), *a = strstr(run.output, "hook A ran");
+    const char *b = strstr(run.output, "hook B ran"),
+               *a = strstr(run.output, "hook A ran");
     PC_ASSERT_NOT_NULL(a);
     PC_ASSERT_NOT_NULL(b);
     PC_ASSERT(b < a);
@@ -281,8 +283,14 @@ PC_TEST(skip_is_not_failure, "runner.skip-is-not-failure")
 PC_TEST(tap_output, "runner.tap-output")
 {
     struct inner_run run;
-    const char *args[] = {"--tap", "-j", "1", "--filter", "runner-guard.assert",
-                          "--filter", "runner-guard.skip", NULL};
+    const char *args[] = {"--tap",
+                          "-j",
+                          "1",
+                          "--filter",
+                          "runner-guard.assert",
+                          "--filter",
+                          "runner-guard.skip",
+                          NULL};
     run_self(&run, args);
     PC_ASSERT_EQ_INT(run.status, 1);
     PC_ASSERT_EQ_MEM(run.output, "TAP version 13\n1..2\n", 20);
@@ -301,8 +309,9 @@ PC_TEST(junit_output, "runner.junit-output")
     PC_ASSERT_GE_INT(fd, 0);
     close(fd);
     struct inner_run run;
-    const char *args[] = {"--junit", path, "--filter", "runner-guard.assert",
-                          "--filter", "runner-guard.skip", NULL};
+    const char *args[] = {
+        "--junit",           path, "--filter", "runner-guard.assert", "--filter",
+        "runner-guard.skip", NULL};
     run_self(&run, args);
     PC_ASSERT_EQ_INT(run.status, 1);
 
@@ -365,8 +374,10 @@ PC_TEST(bad_usage, "runner.bad-usage-exits-2")
 PC_TEST(repeat_shuffle, "runner.repeat-and-shuffle")
 {
     struct inner_run run;
-    const char *args[] = {"--repeat", "3", "--shuffle", "--seed", "42", "--verbose",
-                          "--filter", "runner.typed-asserts-pass", NULL};
+    const char *args[] = {
+        "--repeat", "3",         "--shuffle", "--seed",
+        "42",       "--verbose", "--filter",  "runner.typed-asserts-pass",
+        NULL};
     run_self(&run, args);
     PC_ASSERT_EQ_INT(run.status, 0);
     EXPECT_OUTPUT(&run, "seed 42");
@@ -451,9 +462,22 @@ static int extra_option(const char *arg, const char *value, void *user)
 
 PC_TEST(options_parse, "runner.options-parse")
 {
-    char *argv[] = {A("/bin/pipecheck"), A("--kinds"), A("fifo,pty"), A("-j3"), A("--filter=R4.*"),
-                    A("--backend=poll"), A("--flag"), A("--seed"), A("0x10"), A("--tap"),
-                    A("--timeout-multiplier"), A("2.5"), A("--help"), A("--"), A("R5.*"), NULL};
+    char *argv[] = {A("/bin/pipecheck"),
+                    A("--kinds"),
+                    A("fifo,pty"),
+                    A("-j3"),
+                    A("--filter=R4.*"),
+                    A("--backend=poll"),
+                    A("--flag"),
+                    A("--seed"),
+                    A("0x10"),
+                    A("--tap"),
+                    A("--timeout-multiplier"),
+                    A("2.5"),
+                    A("--help"),
+                    A("--"),
+                    A("R5.*"),
+                    NULL};
     int argc = (int)(sizeof argv / sizeof argv[0]) - 1;
     struct hook_seen seen = {"", "", 0};
     pc_options opts;
@@ -478,8 +502,10 @@ PC_TEST(options_parse, "runner.options-parse")
     pc_options_free(&opts);
 
     /* Usage errors: printed on the test's stderr, returned as -EINVAL. */
-    char *bad[][3] = {{A("x"), A("--jobs"), A("0")}, {A("x"), A("--tap=1"), NULL},
-                      {A("x"), A("--flag=1"), NULL}, {A("x"), A("--kinds"), NULL},
+    char *bad[][3] = {{A("x"), A("--jobs"), A("0")},
+                      {A("x"), A("--tap=1"), NULL},
+                      {A("x"), A("--flag=1"), NULL},
+                      {A("x"), A("--kinds"), NULL},
                       {A("x"), A("--unknown"), NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pc_options_init(&opts);

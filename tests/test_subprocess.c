@@ -61,15 +61,14 @@ static uint64_t now_ms(void)
 }
 
 /* Run iterations until cond holds; fail after ms (scaled) milliseconds. */
-#define RUN_UNTIL(loop, cond, ms)                                               \
-    do {                                                                        \
-        uint64_t run_deadline_ = now_ms() + pc_scale_ms(ms);                    \
-        while (!(cond)) {                                                       \
-            if (now_ms() > run_deadline_)                                       \
-                PC_FAIL("timed out after %u ms waiting for %s", pc_scale_ms(ms), \
-                        #cond);                                                 \
-            PC_ASSERT_OK(pl_loop_run_once((loop), 20));                         \
-        }                                                                       \
+#define RUN_UNTIL(loop, cond, ms)                                                        \
+    do {                                                                                 \
+        uint64_t run_deadline_ = now_ms() + pc_scale_ms(ms);                             \
+        while (!(cond)) {                                                                \
+            if (now_ms() > run_deadline_)                                                \
+                PC_FAIL("timed out after %u ms waiting for %s", pc_scale_ms(ms), #cond); \
+            PC_ASSERT_OK(pl_loop_run_once((loop), 20));                                  \
+        }                                                                                \
     } while (0)
 
 static uint64_t mix64(uint64_t x)
@@ -161,13 +160,13 @@ struct rec {
     pl_process *p;
     unsigned pipe_mask; /* bit fd set for PIPE slots */
     struct buf out[3];
-    struct buf log;     /* M, D<fd>, L<fd>, X, P, R, C in order */
+    struct buf log; /* M, D<fd>, L<fd>, X, P, R, C in order */
     int made, exited, finished;
     int lost[3];
     int lost_err[3];
     int pw, rw;
-    int rc;             /* the return code, read in process_exited */
-    int take_ref;       /* pl_process_ref in connection_made */
+    int rc;       /* the return code, read in process_exited */
+    int take_ref; /* pl_process_ref in connection_made */
     /* Optional hooks. */
     void (*on_made)(struct rec *r);
     void (*on_data)(struct rec *r, int fd, const void *data, size_t len);
@@ -340,8 +339,8 @@ static int rec_spawn(struct rec *r, pl_loop *loop, const pl_spawn_options *o)
 }
 
 /* Spawn `sh -c script` with the given stdio and run it to connection_lost. */
-static void run_sh(struct rec *r, pl_loop *loop, const char *script, enum pl_stdio_kind in,
-                   enum pl_stdio_kind out, enum pl_stdio_kind err)
+static void run_sh(struct rec *r, pl_loop *loop, const char *script,
+                   enum pl_stdio_kind in, enum pl_stdio_kind out, enum pl_stdio_kind err)
 {
     char *argv[4];
     pl_spawn_options o = sh_options(script, argv);
@@ -357,8 +356,7 @@ static void test_stdio_pipes(void *arg)
     pl_loop *loop = loop_for(arg);
     struct rec r = {0};
     char *argv[4];
-    pl_spawn_options o =
-        sh_options("read x; echo \"out:$x\"; echo \"err:$x\" >&2", argv);
+    pl_spawn_options o = sh_options("read x; echo \"out:$x\"; echo \"err:$x\" >&2", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
 
@@ -491,7 +489,8 @@ static void test_env_cwd_pgroup(void *arg)
     struct rec r = {0};
     char *argv[4];
     char *env[] = {S("PIPELOOP_TEST_VAR=bar"), NULL};
-    pl_spawn_options o = sh_options("echo \"$PIPELOOP_TEST_VAR:$(pwd):${HOME-unset}\"", argv);
+    pl_spawn_options o =
+        sh_options("echo \"$PIPELOOP_TEST_VAR:$(pwd):${HOME-unset}\"", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     o.env = env;
     o.cwd = "/";
@@ -631,7 +630,8 @@ static void test_returncode(void *arg)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct rec r = {0};
-        run_sh(&r, loop, cases[i].script, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+        run_sh(&r, loop, cases[i].script, PL_STDIO_DEVNULL, PL_STDIO_PIPE,
+               PL_STDIO_INHERIT);
         PC_ASSERT_EQ_INT(rec_returncode(&r), cases[i].rc);
         rec_free(&r);
     }
@@ -730,7 +730,8 @@ static void test_close_kills(void *arg)
     RUN_UNTIL(loop, r.made, 3000);
     unsigned char *data = calloc(1, 1024 * 1024);
     PC_ASSERT_NOT_NULL(data);
-    PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, 1024 * 1024));
+    PC_ASSERT_OK(
+        pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, 1024 * 1024));
     free(data);
     PC_ASSERT_OK(pl_process_close(r.p));
     RUN_UNTIL(loop, r.finished, 3000);
