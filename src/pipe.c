@@ -449,47 +449,67 @@ static void maybe_resume(pl_transport *t)
         t->protocol->resume_writing(t, t->user);
 }
 
+/* The write buffer is a ring: bytes [head, head + len) modulo cap are
+ * unsent.  Appending never moves what is already queued; only growing
+ * copies it (once, into the larger ring). */
+static void ring_put(pl_transport *t, const char *src, size_t n)
+{
+    size_t tail = (t->head + t->len) % t->cap;
+    size_t first = n < t->cap - tail ? n : t->cap - tail;
+    memcpy(t->data + tail, src, first);
+    memcpy(t->data, src + first, n - first);
+    t->len += n;
+}
+
+/* The unsent bytes as at most two iovecs; returns how many. */
+static int ring_iov(const pl_transport *t, struct iovec iov[2])
+{
+    size_t first = t->len < t->cap - t->head ? t->len : t->cap - t->head;
+    iov[0].iov_base = t->data + t->head;
+    iov[0].iov_len = first;
+    iov[1].iov_base = t->data;
+    iov[1].iov_len = t->len - first;
+    return iov[1].iov_len ? 2 : 1;
+}
+
 static int buffer_append(pl_transport *t, const struct iovec *iov, int iovcnt,
                          size_t skip, size_t total)
 {
     size_t need = t->len + total;
-    if (t->head + need > t->cap) {
-        if (need <= t->cap) {
-            memmove(t->data, t->data + t->head, t->len);
-        } else {
-            size_t cap = t->cap ? t->cap : 4096;
-            while (cap < need)
-                cap *= 2;
-            char *data = malloc(cap);
-            if (!data)
-                return -ENOMEM;
-            if (t->len)
-                memcpy(data, t->data + t->head, t->len);
-            free(t->data);
-            t->data = data;
-            t->cap = cap;
+    if (need > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *data = malloc(cap);
+        if (!data)
+            return -ENOMEM;
+        struct iovec old[2];
+        int n = t->len ? ring_iov(t, old) : 0;
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(data + at, old[i].iov_base, old[i].iov_len);
+            at += old[i].iov_len;
         }
+        free(t->data);
+        t->data = data;
+        t->cap = cap;
         t->head = 0;
     }
-    char *dst = t->data + t->head + t->len;
     for (int i = 0; i < iovcnt; i++) {
         size_t n = iov[i].iov_len;
-        const char *src = iov[i].iov_base;
         if (skip >= n) {
             skip -= n;
             continue;
         }
-        memcpy(dst, src + skip, n - skip);
-        dst += n - skip;
+        ring_put(t, (const char *)iov[i].iov_base + skip, n - skip);
         skip = 0;
     }
-    t->len = need;
     return 0;
 }
 
 static void buffer_consume(pl_transport *t, size_t n)
 {
-    t->head += n;
+    t->head = (t->head + n) % t->cap;
     t->len -= n;
     if (t->len == 0) {
         t->head = 0;
@@ -574,8 +594,8 @@ static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     }
     if (t->len == 0)
         return;
-    struct iovec iov = {t->data + t->head, t->len};
-    ssize_t n = fd_writev(t, &iov, 1);
+    struct iovec iov[2];
+    ssize_t n = fd_writev(t, iov, ring_iov(t, iov));
     if (n < 0) {
         if (n != -EAGAIN && n != -EWOULDBLOCK)
             schedule_lost(t, (int)n);
