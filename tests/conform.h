@@ -7,6 +7,23 @@
 /* The usual bound for one conformance test's waits, before scaling. */
 #define CONFORM_WAIT_MS 5000u
 
+/* Open a pair of the instance's kind (near end in direction dir), make a
+ * recorder called label and connect a transport to the near end, which the
+ * transport then owns (pair->near becomes -1).  Returns the transport. */
+pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
+                                pc_recorder **rec);
+
+/* A write transport whose kernel buffer is full and whose own buffer holds
+ * at least `extra` (>= 1) pattern bytes, nobody reading, connection_made
+ * seen.  The kernel buffer is shrunk where the kind allows it. */
+struct conform_backlog {
+    pc_pair pair;
+    pc_recorder *rec;
+    pl_transport *t;
+    uint64_t sent; /* pattern bytes written so far */
+};
+void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra);
+
 /* Start a peer on pair's far end that writes bytes of the pattern of seed
  * in chunks of chunk (0: seeded random 1 B .. chunk_max) and then closes
  * its end (after a release token if hold). */

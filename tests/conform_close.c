@@ -9,43 +9,13 @@
 
 #define KiB 1024u
 
-/* A write transport with its kernel buffer full and `extra` bytes in its
- * own buffer, nobody reading. */
-struct backed_up {
-    pc_pair pair;
-    pc_recorder *rec;
-    pl_transport *t;
-    uint64_t sent;
-};
-
-static void back_up(pc_ctx *ctx, struct backed_up *b, size_t extra)
-{
-    const pc_impl *im = ctx->impl;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b->pair);
-    (void)pc_pair_shrink(&b->pair, 4096);
-    b->rec = pc_recorder_new(ctx->loop, "write transport");
-    b->t = pc_ctx_connect(ctx, PC_DIR_WRITE, b->pair.near, b->rec);
-    b->pair.near = -1;
-    PC_ASSERT_OK(im->set_write_buffer_limits(b->t, 1 << 30, PL_LIMIT_UNSET));
-    unsigned char buf[1024];
-    b->sent = 0;
-    while (im->get_write_buffer_size(b->t) < extra) {
-        pc_pattern_fill(ctx->seed, b->sent, buf, sizeof buf);
-        PC_ASSERT_EQ_INT(im->write(b->t, buf, sizeof buf), (int)sizeof buf);
-        b->sent += sizeof buf;
-        PC_ASSERT_LT_UINT(b->sent, 64u << 20);
-    }
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(b->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-}
-
 PC_CONFORMANCE(d1_close_empty, "D1", "close-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     PC_ASSERT_OK(im->close(t));
@@ -62,8 +32,8 @@ PC_CONFORMANCE(d1_close_empty, "D1", "close-empty-buffer", PC_NEEDS_WRITE, 0, 0,
 static void flush_on_close(pc_ctx *ctx, int use_write_eof)
 {
     const pc_impl *im = ctx->impl;
-    struct backed_up b;
-    back_up(ctx, &b, 100 * KiB);
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 100 * KiB);
     im->ref(b.t);
     if (use_write_eof) {
         PC_ASSERT_EQ_INT(im->can_write_eof(b.t), 1);
@@ -104,8 +74,8 @@ PC_CONFORMANCE(d4_abort, "D4", "abort-drops-buffer", PC_NEEDS_WRITE, 0,
                PC_KIND_TTY | PC_KIND_CHILD, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct backed_up b;
-    back_up(ctx, &b, 50 * KiB);
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 50 * KiB);
     size_t in_kernel = conform_unread(b.pair.far);
     PC_ASSERT_EQ_UINT(in_kernel + im->get_write_buffer_size(b.t), b.sent);
     PC_ASSERT_OK(im->abort(b.t));
@@ -130,9 +100,9 @@ typedef int (*end_op)(pl_transport *t);
 static void d5_case(pc_ctx *ctx, const end_op ops[3], int state)
 {
     const pc_impl *im = ctx->impl;
-    struct backed_up b;
+    struct conform_backlog b;
     if (state == 2) {
-        back_up(ctx, &b, 10 * KiB); /* data buffered */
+        conform_back_up(ctx, &b, 10 * KiB); /* data buffered */
     } else {
         pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b.pair);
         b.rec = pc_recorder_new(ctx->loop, "write transport");
@@ -175,10 +145,9 @@ PC_CONFORMANCE(d5_read_side, "D5", "read-close-abort-any-order", PC_NEEDS_READ, 
     const pc_impl *im = ctx->impl;
     for (int order = 0; order < 2; order++) {
         pc_pair pair;
-        pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-        pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
-        pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-        pair.near = -1;
+        pc_recorder *rec;
+        pl_transport *t =
+            conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
         im->ref(t);
         PC_ASSERT_OK(order ? im->abort(t) : im->close(t));
         PC_ASSERT_OK(order ? im->close(t) : im->abort(t));
@@ -200,8 +169,8 @@ PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
                PC_KIND_NEAR_CLOSE_DROPS, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct backed_up b;
-    back_up(ctx, &b, 20 * KiB);
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 20 * KiB);
     PC_ASSERT_OK(im->close(b.t));
     /* The loop does not run for a while: nothing happens meanwhile. */
     PC_ASSERT_EQ_INT(pc_recorder_lost(b.rec), 0);
@@ -220,10 +189,8 @@ PC_CONFORMANCE(e1_idle, "E1", "reader-closes-idle-writer", PC_NEEDS_WRITE,
                PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     close(pair.far);
     pair.far = -1;
@@ -237,8 +204,8 @@ PC_CONFORMANCE(e1_idle, "E1", "reader-closes-idle-writer", PC_NEEDS_WRITE,
 PC_CONFORMANCE(e2_buffered, "E2", "reader-closes-data-buffered", PC_NEEDS_WRITE,
                PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
 {
-    struct backed_up b;
-    back_up(ctx, &b, 8 * KiB);
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 8 * KiB);
     close(b.pair.far);
     b.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
@@ -258,10 +225,9 @@ PC_CONFORMANCE(e3_no_sigpipe, "E3", "write-after-reader-closed", PC_NEEDS_WRITE,
     PC_ASSERT_OK(sigaction(SIGPIPE, NULL, &before));
     PC_ASSERT(before.sa_handler == SIG_DFL);
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     close(pair.far);
     pair.far = -1;
     /* Before the loop has noticed: the write hits the broken pipe. */
@@ -282,10 +248,9 @@ PC_CONFORMANCE(e4_socket_peer_close, "E4", "socketpair-peer-close", PC_NEEDS_WRI
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "socket write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "socket write transport", &pair, &rec);
     PC_ASSERT_EQ_INT(im->write(t, "hello", 5), 5);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     char in[5];

@@ -11,10 +11,9 @@ PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     size_t high = 0, low = 0;
     PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
@@ -41,10 +40,9 @@ PC_CONFORMANCE(f2_invalid, "F2", "invalid-limits-refused", PC_NEEDS_WRITE, 0, 0,
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_OK(im->set_write_buffer_limits(t, 800, 200));
     PC_ASSERT_ERR(im->set_write_buffer_limits(t, 100, 200), -EINVAL);
     PC_ASSERT_ERR(im->set_write_buffer_limits(t, -1, 0), -EINVAL);
@@ -61,38 +59,8 @@ PC_CONFORMANCE(f2_invalid, "F2", "invalid-limits-refused", PC_NEEDS_WRITE, 0, 0,
     pc_recorder_free(rec);
 }
 
-/* A write transport whose kernel buffer is full, with nothing in its own
- * buffer yet: the setting every F test starts from. */
-struct full {
-    pc_pair pair;
-    pc_recorder *rec;
-    pl_transport *t;
-    uint64_t sent;
-};
-
-static void fill_kernel(pc_ctx *ctx, struct full *f)
-{
-    const pc_impl *im = ctx->impl;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &f->pair);
-    /* Shrink where the kind allows it: full is then cheap to reach. */
-    (void)pc_pair_shrink(&f->pair, 4096);
-    f->rec = pc_recorder_new(ctx->loop, "write transport");
-    f->t = pc_ctx_connect(ctx, PC_DIR_WRITE, f->pair.near, f->rec);
-    f->pair.near = -1;
-    PC_ASSERT_OK(im->set_write_buffer_limits(f->t, 1 << 30, PL_LIMIT_UNSET));
-    unsigned char buf[512];
-    f->sent = 0;
-    while (im->get_write_buffer_size(f->t) == 0) {
-        pc_pattern_fill(ctx->seed, f->sent, buf, sizeof buf);
-        PC_ASSERT_EQ_INT(im->write(f->t, buf, sizeof buf), (int)sizeof buf);
-        f->sent += sizeof buf;
-        PC_ASSERT_LT_UINT(f->sent, 64u << 20);
-    }
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-}
-
 /* Write n more pattern bytes. */
-static void write_more(pc_ctx *ctx, struct full *f, size_t n)
+static void write_more(pc_ctx *ctx, struct conform_backlog *f, size_t n)
 {
     unsigned char buf[4096];
     while (n > 0) {
@@ -107,7 +75,7 @@ static void write_more(pc_ctx *ctx, struct full *f, size_t n)
 /* Drain everything with a reading peer and check every byte, then close.
  * The peer counts the bytes rather than waiting for EOF, so kinds whose
  * close drops unread data (a pty master) are checked exactly too. */
-static void finish(pc_ctx *ctx, struct full *f)
+static void finish(pc_ctx *ctx, struct conform_backlog *f)
 {
     pc_peer *peer = conform_reader_count(&f->pair, ctx->seed, f->sent);
     PC_RUN_UNTIL(ctx->loop, ctx->impl->get_write_buffer_size(f->t) == 0, CONFORM_WAIT_MS);
@@ -122,8 +90,8 @@ static void finish(pc_ctx *ctx, struct full *f)
 PC_CONFORMANCE(f3_pause, "F3", "pw-once-inside-write", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct full f;
-    fill_kernel(ctx, &f);
+    struct conform_backlog f;
+    conform_back_up(ctx, &f, 1);
     size_t size = im->get_write_buffer_size(f.t);
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, (int64_t)size + 1000, 0));
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 0);
@@ -154,8 +122,8 @@ static void f4_resume(pl_transport *t, void *user)
 PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct full f;
-    fill_kernel(ctx, &f);
+    struct conform_backlog f;
+    conform_back_up(ctx, &f, 1);
     struct f4_state s = {im, (size_t)-1, 0};
     static const pl_protocol hooks = {.resume_writing = f4_resume};
     pc_recorder_set_hooks(f.rec, &hooks, &s);
@@ -181,8 +149,8 @@ PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0
 PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct full f;
-    fill_kernel(ctx, &f);
+    struct conform_backlog f;
+    conform_back_up(ctx, &f, 1);
     struct f4_state s = {im, (size_t)-1, 0};
     static const pl_protocol hooks = {.resume_writing = f4_resume};
     pc_recorder_set_hooks(f.rec, &hooks, &s);
@@ -209,8 +177,8 @@ PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
 PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct full f;
-    fill_kernel(ctx, &f);
+    struct conform_backlog f;
+    conform_back_up(ctx, &f, 1);
     write_more(ctx, &f, 4000);
     size_t size = im->get_write_buffer_size(f.t);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 0);
@@ -227,8 +195,8 @@ PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes", PC_NE
                PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
 {
     const pc_impl *im = ctx->impl;
-    struct full f;
-    fill_kernel(ctx, &f);
+    struct conform_backlog f;
+    conform_back_up(ctx, &f, 1);
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 100, 0));
     write_more(ctx, &f, 1000);
     PC_ASSERT_EQ_INT(pc_recorder_paused(f.rec), 1);

@@ -66,13 +66,11 @@ static void r2_data(pl_transport *t, const void *data, size_t len, void *user)
 PC_CONFORMANCE(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0, 0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder *rec;
+    conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     struct r2_state s = {0};
     static const pl_protocol hooks = {.data_received = r2_data};
     pc_recorder_set_hooks(rec, &hooks, &s);
-    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
     /* Warm up (the recorder's log grows), then measure the heap in use. */
     pc_peer *peer = conform_writer(&pair, ctx->seed, 4 * MiB, 1000, 0, 1);
     PC_RUN_UNTIL(ctx->loop, s.calls >= 8, CONFORM_WAIT_MS);
@@ -93,10 +91,8 @@ PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     im->ref(t);
     PC_ASSERT_EQ_INT(im->is_reading(t), 1);
     PC_ASSERT_EQ_INT(im->is_closing(t), 0);
@@ -136,11 +132,9 @@ PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder *rec;
+    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     pc_recorder_expect_pattern(rec, ctx->seed);
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
     uint64_t total = 2 * MiB;
     pc_peer *peer = conform_writer(&pair, ctx->seed, total, 4096, 0, 1);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) > 0, CONFORM_WAIT_MS);
@@ -162,10 +156,8 @@ PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0,
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     im->ref(t);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     PC_ASSERT_ERR(im->pause_reading(t), 0);
@@ -195,11 +187,9 @@ PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0,
 PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0, 0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder *rec;
+    conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     pc_recorder_expect_pattern(rec, ctx->seed);
-    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
     pc_peer *peer = conform_writer(&pair, ctx->seed, 5000, 5000, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 5000, CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
@@ -229,12 +219,10 @@ static int r7_keep_open(pl_transport *t, void *user)
 PC_CONFORMANCE(r7_er_return, "R7", "er-return-ignored", PC_NEEDS_READ, 0, 0, 0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder *rec;
+    conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     static const pl_protocol hooks = {.eof_received = r7_keep_open};
     pc_recorder_set_hooks(rec, &hooks, NULL);
-    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
     pc_peer *peer = conform_writer(&pair, ctx->seed, 1, 1, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 1, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
@@ -389,11 +377,9 @@ PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_
                0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "pty master");
+    pc_recorder *rec;
+    conform_connected(ctx, PC_DIR_READ, "pty master", &pair, &rec);
     pc_recorder_expect_pattern(rec, ctx->seed);
-    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
     pc_peer *peer = conform_writer(&pair, ctx->seed, 100000, 1000, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 100000, CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
@@ -430,10 +416,8 @@ PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_REA
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     struct iovec iov = {(void *)"ab", 2};
     size_t high = 0, low = 0;
     PC_ASSERT_ERR(im->write(t, "ab", 2), PL_EDIRECTION);
@@ -457,10 +441,9 @@ PC_CONFORMANCE(r13_read_ops, "R13", "read-ops-on-write-transport", PC_NEEDS_WRIT
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_ERR(im->pause_reading(t), PL_EDIRECTION);
     PC_ASSERT_ERR(im->resume_reading(t), PL_EDIRECTION);
     PC_ASSERT_ERR(im->is_reading(t), PL_EDIRECTION);

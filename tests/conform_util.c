@@ -7,6 +7,36 @@
 
 #include "conform.h"
 
+pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
+                                pc_recorder **rec)
+{
+    pc_ctx_open_pair(ctx, dir, 0, pair);
+    *rec = pc_recorder_new(ctx->loop, label);
+    pl_transport *t = pc_ctx_connect(ctx, dir, pair->near, *rec);
+    pair->near = -1;
+    return t;
+}
+
+void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
+{
+    const pc_impl *im = ctx->impl;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b->pair);
+    (void)pc_pair_shrink(&b->pair, PC_SHRINK_SIZE);
+    b->rec = pc_recorder_new(ctx->loop, "write transport");
+    b->t = pc_ctx_connect(ctx, PC_DIR_WRITE, b->pair.near, b->rec);
+    b->pair.near = -1;
+    PC_ASSERT_OK(im->set_write_buffer_limits(b->t, 1 << 30, PL_LIMIT_UNSET));
+    unsigned char buf[512];
+    b->sent = 0;
+    while (im->get_write_buffer_size(b->t) < extra) {
+        pc_pattern_fill(ctx->seed, b->sent, buf, sizeof buf);
+        PC_ASSERT_EQ_INT(im->write(b->t, buf, sizeof buf), (int)sizeof buf);
+        b->sent += sizeof buf;
+        PC_ASSERT_LT_UINT(b->sent, 64u << 20);
+    }
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(b->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+}
+
 pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
                         size_t chunk_max, int hold)
 {

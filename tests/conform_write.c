@@ -13,10 +13,9 @@
 PC_CONFORMANCE(w1_cm, "W1", "cm-once-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
@@ -34,10 +33,9 @@ PC_CONFORMANCE(w2_at_once, "W2", "write-sends-at-once", PC_NEEDS_WRITE, 0, PC_KI
                0)
 {
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     unsigned char out[1000], in[1000];
     pc_pattern_fill(ctx->seed, 0, out, sizeof out);
     PC_ASSERT_EQ_INT(ctx->impl->write(t, out, sizeof out), (int)sizeof out);
@@ -60,10 +58,9 @@ PC_CONFORMANCE(w3_zero, "W3", "zero-byte-write", PC_NEEDS_WRITE, 0, 0, 0)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
     PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
     PC_ASSERT_EQ_INT(im->write(t, NULL, 0), 0);
@@ -204,10 +201,9 @@ PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
     unsigned char *buf = malloc(MiB);
     PC_ASSERT_NOT_NULL(buf);
@@ -243,10 +239,9 @@ PC_CONFORMANCE(w5_own_buffer, "W5", "size-counts-own-buffer", PC_NEEDS_WRITE, 0,
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     /* Bytes in the kernel are not the transport's. */
     PC_ASSERT_EQ_INT(im->write(t, "0123456789", 10), 10);
     PC_ASSERT_EQ_SIZE(conform_unread(pair.far), 10);
@@ -264,10 +259,9 @@ static void w6_case(pc_ctx *ctx, enum w6_end how)
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     im->ref(t);
     pc_peer *peer = conform_reader_count(&pair, ctx->seed, 2);
     unsigned char first[2];
@@ -312,10 +306,9 @@ PC_CONFORMANCE(w7_tty_input, "W7", "tty-input-not-close", PC_NEEDS_WRITE, PC_KIN
 {
     const pc_impl *im = ctx->impl;
     pc_pair pair;
-    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
-    pc_recorder *rec = pc_recorder_new(ctx->loop, "tty write transport");
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
-    pair.near = -1;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "tty write transport", &pair, &rec);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     /* The far side types: the near end becomes readable. */
     PC_ASSERT_EQ_INT(write(pair.far, "typed\n", 6), 6);
