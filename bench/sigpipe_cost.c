@@ -73,7 +73,8 @@ int main(int argc, char **argv)
     double masked = (double)(bench_now_ns() - t0) / (double)rounds;
 
     pl_loop *loop;
-    if (pl_loop_new(&loop, 0) || pl_connect_write_pipe(loop, fds[1], &silent, NULL, &writer))
+    if (pl_loop_new(&loop, 0) ||
+        pl_connect_write_pipe(loop, fds[1], &silent, NULL, &writer))
         bench_fail("pipeloop setup");
     t0 = bench_now_ns();
     for (long i = 0; i < rounds; i++) {
