@@ -642,9 +642,11 @@ static void test_returncode(void *arg)
 
 static void s4_exited(struct rec *r)
 {
-    /* The grandchild still holds stdout: the pipe is open. */
+    /* The grandchild still holds stdout: the pipe is open.  ("early" may
+     * or may not have been read yet: exit and data race in the kernel, and
+     * process_exited promises nothing about pipe data; valgrind's slower
+     * scheduling showed it.) */
     PC_ASSERT_EQ_INT(r->lost[1], 0);
-    PC_ASSERT_EQ_STR(buf_str(&r->out[1]), "early\n");
 }
 
 static void test_grandchild_holds_stdout(void *arg)
