@@ -36,7 +36,9 @@ struct pl__io {
     unsigned events;     /* PL__IO_* wanted */
     unsigned registered; /* PL__IO_* the backend currently has */
     pl__io_cb cb;
-    int owned; /* a transport owns the fd (spec C3) */
+    int owned;    /* a transport owns the fd (spec C3) */
+    uint32_t gen; /* set at attach: tells this watcher from an earlier one
+                     on the same fd number */
 };
 
 void pl__io_init(struct pl__io *io, int fd, pl__io_cb cb);
@@ -57,6 +59,7 @@ int pl__io_probe(pl_loop *loop, int fd);
 
 struct pl__event {
     int fd;
+    uint32_t gen;     /* the watcher's gen when the event was collected */
     unsigned revents; /* PL_READABLE | PL_WRITABLE | PL_HUP | PL_ERR */
 };
 
@@ -65,7 +68,8 @@ struct pl__backend {
     int (*init)(pl_loop *loop);
     void (*destroy)(pl_loop *loop);
     /* Bring the kernel's registration for fd from old to new (PL__IO_*). */
-    int (*update)(pl_loop *loop, int fd, unsigned old_events, unsigned new_events);
+    int (*update)(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
+                  unsigned new_events);
     /* Wait up to timeout_ms (-1 forever) and fill loop->events; returns the
      * count, 0 on timeout or EINTR, or -errno. */
     int (*wait)(pl_loop *loop, int timeout_ms);
@@ -154,6 +158,7 @@ struct pl_loop {
 
     struct pl__io **ios; /* indexed by fd */
     size_t nios;
+    uint32_t io_gen; /* last generation given to an attached io */
 
     struct pl__event *events;
     size_t events_cap;

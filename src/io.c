@@ -49,6 +49,7 @@ int pl__io_attach(pl_loop *loop, struct pl__io *io)
         return err;
     if (loop->ios[io->fd])
         return -EEXIST;
+    io->gen = ++loop->io_gen;
     loop->ios[io->fd] = io;
     return 0;
 }
@@ -56,7 +57,7 @@ int pl__io_attach(pl_loop *loop, struct pl__io *io)
 int pl__io_set(pl_loop *loop, struct pl__io *io, unsigned events)
 {
     if (events != io->registered) {
-        int err = loop->backend->update(loop, io->fd, io->registered, events);
+        int err = loop->backend->update(loop, io->fd, io->gen, io->registered, events);
         if (err)
             return err;
         io->registered = events;
@@ -70,7 +71,7 @@ void pl__io_detach(pl_loop *loop, struct pl__io *io)
     if (io->fd < 0 || (size_t)io->fd >= loop->nios || loop->ios[io->fd] != io)
         return;
     if (io->registered)
-        loop->backend->update(loop, io->fd, io->registered, 0);
+        loop->backend->update(loop, io->fd, io->gen, io->registered, 0);
     io->registered = 0;
     io->events = 0;
     /* Clearing the table slot is what cancels an event already collected
@@ -80,10 +81,10 @@ void pl__io_detach(pl_loop *loop, struct pl__io *io)
 
 int pl__io_probe(pl_loop *loop, int fd)
 {
-    int err = loop->backend->update(loop, fd, 0, PL__IO_ERRONLY);
+    int err = loop->backend->update(loop, fd, 0, 0, PL__IO_ERRONLY);
     if (err)
         return err;
-    loop->backend->update(loop, fd, PL__IO_ERRONLY, 0);
+    loop->backend->update(loop, fd, 0, PL__IO_ERRONLY, 0);
     return 0;
 }
 
@@ -96,7 +97,9 @@ int pl__io_dispatch(pl_loop *loop, size_t n)
         if (fd < 0 || (size_t)fd >= loop->nios)
             continue;
         struct pl__io *io = loop->ios[fd];
-        if (!io)
+        /* A watcher gone, or replaced by a new one on a reused fd number
+         * earlier in this iteration, gets nothing from this event. */
+        if (!io || io->gen != loop->events[i].gen)
             continue;
         /* Deliver only what the watcher still wants: a direction removed
          * earlier in this iteration gets nothing (spec L3).  HUP and ERR

@@ -53,11 +53,12 @@ static uint32_t epoll_mask(unsigned events)
     return mask;
 }
 
-static int epoll_update(pl_loop *loop, int fd, unsigned old_events, unsigned new_events)
+static int epoll_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
+                        unsigned new_events)
 {
     struct epoll_event ev = {0};
     ev.events = epoll_mask(new_events);
-    ev.data.fd = fd;
+    ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
     int op;
     if (old_events == 0)
         op = EPOLL_CTL_ADD;
@@ -91,7 +92,8 @@ static int epoll_wait_events(pl_loop *loop, int timeout_ms)
             revents |= PL_HUP;
         if (e & EPOLLERR)
             revents |= PL_ERR;
-        loop->events[i].fd = data->events[i].data.fd;
+        loop->events[i].fd = (int)(uint32_t)data->events[i].data.u64;
+        loop->events[i].gen = (uint32_t)(data->events[i].data.u64 >> 32);
         loop->events[i].revents = revents;
     }
     return n;

@@ -9,6 +9,7 @@
 
 struct poll_data {
     struct pollfd *fds;
+    uint32_t *gens; /* beside fds: the watcher generation of each slot */
     size_t len, cap;
     int *slot_of_fd; /* -1: not registered */
     size_t map_cap;
@@ -29,6 +30,7 @@ static void poll_destroy(pl_loop *loop)
     struct poll_data *data = loop->backend_data;
     if (data) {
         free(data->fds);
+        free(data->gens);
         free(data->slot_of_fd);
         free(data);
     }
@@ -63,7 +65,8 @@ static int map_reserve(struct poll_data *data, int fd)
     return 0;
 }
 
-static int poll_update(pl_loop *loop, int fd, unsigned old_events, unsigned new_events)
+static int poll_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
+                       unsigned new_events)
 {
     struct poll_data *data = loop->backend_data;
     PL__UNUSED(old_events);
@@ -77,6 +80,7 @@ static int poll_update(pl_loop *loop, int fd, unsigned old_events, unsigned new_
         size_t last = --data->len;
         if ((size_t)slot != last) {
             data->fds[slot] = data->fds[last];
+            data->gens[slot] = data->gens[last];
             data->slot_of_fd[data->fds[slot].fd] = slot;
         }
         data->slot_of_fd[fd] = -1;
@@ -89,12 +93,17 @@ static int poll_update(pl_loop *loop, int fd, unsigned old_events, unsigned new_
             if (!fds)
                 return -ENOMEM;
             data->fds = fds;
+            uint32_t *gens = realloc(data->gens, cap * sizeof *gens);
+            if (!gens)
+                return -ENOMEM;
+            data->gens = gens;
             data->cap = cap;
         }
         slot = (int)data->len++;
         data->slot_of_fd[fd] = slot;
         data->fds[slot].fd = fd;
     }
+    data->gens[slot] = gen;
     data->fds[slot].events = poll_mask(new_events);
     data->fds[slot].revents = 0;
     return 0;
@@ -124,6 +133,7 @@ static int poll_wait_events(pl_loop *loop, int timeout_ms)
         if (r & (POLLERR | POLLNVAL))
             revents |= PL_ERR;
         loop->events[out].fd = data->fds[i].fd;
+        loop->events[out].gen = data->gens[i];
         loop->events[out].revents = revents;
         out++;
     }

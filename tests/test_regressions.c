@@ -224,6 +224,86 @@ PC_TEST(writev_wrap, "W3.writev-length-overflow")
     close(p[0]);
 }
 
+/* ---- an fd number reused within one iteration -------------------------- */
+
+struct reuse {
+    int fd[2];      /* the two watched read ends (both readable) */
+    int writer[2];  /* their write ends */
+    int swapped;    /* the first callback replaced the other watcher */
+    int old_ran;    /* a replaced watcher ran after all */
+    int new_ran;    /* the new watcher on the reused number ran */
+    int new_writer; /* write end of the pipe now behind the reused number */
+    int replaced;   /* the fd number whose watcher was replaced */
+};
+
+static void reuse_new_cb(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    ((struct reuse *)user)->new_ran = 1;
+}
+
+static void reuse_cb(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    struct reuse *r = user;
+    (void)events;
+    char byte;
+    if (r->swapped) {
+        if (fd == r->replaced)
+            r->old_ran = 1; /* the removed watcher got the old event */
+        (void)read(fd, &byte, 1);
+        return;
+    }
+    PC_ASSERT_EQ_INT(read(fd, &byte, 1), 1);
+    r->swapped = 1;
+    /* Replace the other watcher: remove it, close its fd, put an empty
+     * pipe's read end at the same number and watch that. */
+    int other = fd == r->fd[0] ? r->fd[1] : r->fd[0];
+    r->replaced = other;
+    PC_ASSERT_OK(pl_loop_remove_reader(loop, other));
+    int fresh[2];
+    PC_ASSERT_OK(pipe2(fresh, O_CLOEXEC));
+    PC_ASSERT_EQ_INT(dup3(fresh[0], other, O_CLOEXEC), other);
+    close(fresh[0]);
+    r->new_writer = fresh[1];
+    PC_ASSERT_OK(pl_loop_add_reader(loop, other, reuse_new_cb, r));
+}
+
+static void fd_reuse_in_iteration(void *arg)
+{
+    unsigned flags = *(const unsigned *)arg;
+    pl_loop *loop;
+    PC_ASSERT_OK(pl_loop_new(&loop, flags));
+    struct reuse r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < 2; i++) {
+        int p[2];
+        PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
+        r.fd[i] = p[0];
+        r.writer[i] = p[1];
+        PC_ASSERT_EQ_INT(write(p[1], "x", 1), 1);
+        PC_ASSERT_OK(pl_loop_add_reader(loop, p[0], reuse_cb, &r));
+    }
+    /* One iteration sees both readable; the first callback swaps the
+     * other.  The event collected for the old fd must reach nobody: the
+     * new pipe is empty. */
+    PC_RUN_UNTIL(loop, r.swapped, 2000);
+    pc_run_until_quiet(loop, 20, 2000);
+    PC_ASSERT_EQ_INT(r.old_ran, 0);
+    PC_ASSERT_EQ_INT(r.new_ran, 0);
+    /* The new watcher works once its pipe has data. */
+    PC_ASSERT_EQ_INT(write(r.new_writer, "y", 1), 1);
+    PC_RUN_UNTIL(loop, r.new_ran, 2000);
+    for (int i = 0; i < 2; i++) {
+        pl_loop_remove_reader(loop, r.fd[i]);
+        close(r.fd[i]);
+        close(r.writer[i]);
+    }
+    close(r.new_writer);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
 __attribute__((constructor)) static void register_per_backend(void)
 {
     static const char *const names[] = {"epoll", "poll"};
@@ -233,5 +313,7 @@ __attribute__((constructor)) static void register_per_backend(void)
         pc_test_add(name, signal_removes_other, (void *)&backend_flags[b], 0);
         snprintf(name, sizeof name, "loop.timer-made-by-timer-runs-later@%s", names[b]);
         pc_test_add(name, timer_made_due, (void *)&backend_flags[b], 0);
+        snprintf(name, sizeof name, "L3.fd-number-reused-in-iteration@%s", names[b]);
+        pc_test_add(name, fd_reuse_in_iteration, (void *)&backend_flags[b], 0);
     }
 }
