@@ -1,6 +1,7 @@
 /* Conformance: close, abort and EOF on the write side (spec group D), and
  * the reader going away (group E). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,18 +170,69 @@ PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
                PC_KIND_NEAR_CLOSE_DROPS, 0)
 {
     const pc_impl *im = ctx->impl;
+    /* Empty buffer: close, then a stopped loop's single iteration delivers
+     * connection_lost, and nothing before that. */
+    pc_pair pair;
+    pc_recorder *rec;
+    pl_transport *t =
+        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    uint64_t next = pl_loop_iteration(ctx->loop) + 1;
+    pl_loop_stop(ctx->loop);
+    PC_ASSERT_OK(pl_loop_run(ctx->loop)); /* exactly one iteration */
+    PC_ASSERT_EQ_UINT(pl_loop_iteration(ctx->loop), next);
+    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec, PC_EV_CL), next);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+
+    /* Buffered: close, run part of the drain, stop with bytes still
+     * queued, leave the loop stopped, then run it again: every byte
+     * arrives and connection_lost comes once, at the end. */
     struct conform_backlog b;
-    conform_back_up(ctx, &b, 20 * KiB);
+    conform_back_up(ctx, &b, 64 * KiB);
     PC_ASSERT_OK(im->close(b.t));
-    /* The loop does not run for a while: nothing happens meanwhile. */
+    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, 0, 1024, 0, 100, 0, 0};
+    pc_peer *peer = pc_peer_start(&b.pair, &slow);
+    PC_ASSERT_NOT_NULL(peer);
+    size_t start = im->get_write_buffer_size(b.t);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(b.t) < start, CONFORM_WAIT_MS);
+    PC_ASSERT_GT_SIZE(im->get_write_buffer_size(b.t), 0);
     PC_ASSERT_EQ_INT(pc_recorder_lost(b.rec), 0);
-    pc_peer *peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
-    PC_ASSERT_EQ_INT(pc_recorder_lost(b.rec), 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    /* Stopped: the reader drains the kernel and then waits; nothing is
+     * lost and nothing is delivered while the loop is not running. */
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS * 2);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
     pc_pair_close(&b.pair);
     pc_recorder_free(b.rec);
+}
+
+/* L5: closing a loop with an open transport is refused and changes
+ * nothing; once connection_lost has run, it closes, and the fd is gone. */
+PC_CONFORMANCE(l5_open_transport, "L5", "close-refused-while-transport-open",
+               PC_NEEDS_LOOP, 0, 0, 0)
+{
+    int p[2];
+    PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, p[0], rec);
+    PC_ASSERT_ERR(pl_loop_close(ctx->loop), -EBUSY);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pl_loop_close(ctx->loop), -EBUSY);
+    /* Still working after the refusals. */
+    PC_ASSERT_EQ_INT(write(p[1], "x", 1), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(ctx->impl->close(t));
+    /* connection_lost is queued, not delivered: still refused. */
+    PC_ASSERT_ERR(pl_loop_close(ctx->loop), -EBUSY);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(conform_fd_open(p[0]), 0);
+    close(p[1]);
+    pc_recorder_free(rec);
+    /* The framework closes the loop next and fails the test if refused. */
 }
 
 /* ---- the reader goes away ---------------------------------------------- */

@@ -191,8 +191,17 @@ PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0
     conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     pc_recorder_expect_pattern(rec, ctx->seed);
     pc_peer *peer = conform_writer(&pair, ctx->seed, 5000, 5000, 0, 1);
-    conform_drain_then_eof(ctx, rec, peer, 5000, CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == 5000, CONFORM_WAIT_MS);
+    /* The writer closes; once it is done, EOF waits in the pipe. */
+    PC_ASSERT_OK(pc_peer_release(peer));
     conform_peer_done(peer, 0);
+    uint64_t eof_iteration = pl_loop_iteration(ctx->loop) + 1;
+    PC_ASSERT_OK(pl_loop_run_once(ctx->loop, (int)pc_scale_ms(CONFORM_WAIT_MS)));
+    /* That iteration read the EOF; ER and CL come later, not inside it. */
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_GT_UINT(pc_recorder_iteration_of(rec, PC_EV_ER), eof_iteration);
     /* One more quiet stretch: nothing may follow connection_lost (the
      * recorder fails the test if anything does). */
     pc_run_until_quiet(ctx->loop, 50, CONFORM_WAIT_MS);
