@@ -18,6 +18,7 @@ const pc_impl pc_impl_pipeloop = {
     pl_transport_is_reading,
     pl_transport_write,
     pl_transport_writev,
+    pl_transport_write_lent,
     pl_transport_write_eof,
     pl_transport_can_write_eof,
     pl_transport_get_write_buffer_size,

@@ -660,6 +660,8 @@ typedef struct pc_impl {
     int (*is_reading)(const pl_transport *t);
     ssize_t (*write)(pl_transport *t, const void *data, size_t len);
     ssize_t (*writev)(pl_transport *t, const struct iovec *iov, int iovcnt);
+    ssize_t (*write_lent)(pl_transport *t, const void *data, size_t len,
+                          pl_write_done_cb done, void *user);
     int (*write_eof)(pl_transport *t);
     int (*can_write_eof)(const pl_transport *t);
     size_t (*get_write_buffer_size)(const pl_transport *t);

@@ -382,6 +382,31 @@ PL_EXPORT ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov,
                                       int iovcnt);
 
 /*
+ * What a lent write reports: data and len as given to
+ * pl_transport_write_lent, and status 0 once the kernel has taken every
+ * byte, or a negative code if some bytes will never be sent: PL_ECLOSED
+ * (abort, or the transport ended before they went), or the error that
+ * ended it (-EPIPE: the reader went away).  From then on the memory is the
+ * caller's again.
+ */
+typedef void (*pl_write_done_cb)(pl_transport *t, const void *data, size_t len,
+                                 int status, void *user);
+
+/*
+ * Write without copying: like pl_transport_write, but the transport keeps
+ * a pointer to data instead of copying what the kernel does not take at
+ * once, so the caller must leave the len bytes at data untouched and
+ * allocated until done runs.  Bytes keep their order with every other
+ * write.  done runs exactly once per call that returned len > 0, from the
+ * loop (never inside this call), in write order, and before
+ * connection_lost; a call that returns an error, or 0 for len 0, never
+ * calls it.  Flow control counts lent bytes like copied ones.
+ * Errors: as pl_transport_write, plus -EINVAL for done NULL.
+ */
+PL_EXPORT ssize_t pl_transport_write_lent(pl_transport *t, const void *data, size_t len,
+                                          pl_write_done_cb done, void *user);
+
+/*
  * write_eof: for a pipe, the same as close() (a pipe cannot half-close):
  * buffered bytes are flushed, then the fd is closed (spec D3).  Calling it
  * or close again is a no-op returning 0.  can_write_eof returns 1 for write

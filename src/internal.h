@@ -212,6 +212,61 @@ void pl__loop_wakeup(pl_loop *loop);
 /* Make room for n results in loop->events (backends call it). */
 int pl__loop_events_reserve(pl_loop *loop, size_t n);
 
+/* ---- write queue (write_queue.c) ---------------------------------------- */
+
+/* A run of unsent bytes: len bytes of the ring (lent NULL), or the rest of
+ * a lent buffer [lent, lent + len) whose whole is (orig, orig_len). */
+struct pl__wq_seg {
+    const char *lent;
+    size_t len;
+    const void *orig;
+    size_t orig_len;
+    pl_write_done_cb done;
+    void *done_user;
+};
+
+/* A lent write to report: done(t, data, len, status, user). */
+struct pl__wq_done {
+    const void *data;
+    size_t len;
+    int status;
+    pl_write_done_cb done;
+    void *user;
+};
+
+struct pl__wq {
+    size_t len; /* all unsent bytes, copied and lent */
+    /* the ring of copied bytes */
+    char *data;
+    size_t head, ring_len, cap;
+    /* segments, only while a lent write is pending */
+    struct pl__wq_seg *segs;
+    uint32_t seg_head, seg_count, seg_cap;
+    uint32_t lent_count;
+    /* completions waiting to be reported */
+    struct pl__wq_done *dones;
+    uint32_t done_head, done_count, done_cap;
+};
+
+int pl__wq_append_copy(struct pl__wq *q, const struct iovec *iov, int iovcnt, size_t skip,
+                       size_t total);
+/* Queue the caller's buffer from byte skip on (its completion slot is
+ * reserved here, so completing never allocates). */
+int pl__wq_append_lent(struct pl__wq *q, const void *data, size_t len, size_t skip,
+                       pl_write_done_cb done, void *user);
+/* The unsent bytes in order as at most max iovecs; returns the count. */
+int pl__wq_iov(const struct pl__wq *q, struct iovec *iov, int max);
+/* n bytes were written: returns how many lent writes completed. */
+int pl__wq_consume(struct pl__wq *q, size_t n);
+/* Drop everything; pending lent writes complete with status. */
+int pl__wq_drop(struct pl__wq *q, int status);
+/* Reserve, then add, a completion for a lent write not queued. */
+int pl__wq_reserve_done(struct pl__wq *q);
+void pl__wq_complete(struct pl__wq *q, const void *data, size_t len, int status,
+                     pl_write_done_cb done, void *user);
+int pl__wq_pop_done(struct pl__wq *q, struct pl__wq_done *out);
+void pl__wq_free(struct pl__wq *q);
+
 /* ---- pipe transports (pipe.c) ------------------------------------------ */
 
 /* Adopt a pipe end the library itself made with pl__pipe (blocking,

@@ -16,11 +16,11 @@
 
 #define DEFAULT_HIGH (64u * 1024u)
 #define DEFAULT_LOW (16u * 1024u)
-/* A drained buffer larger than this is given back to the allocator. */
-#define KEEP_BUFFER (64u * 1024u)
 /* Internal callbacks a transport can have queued at once: connection_made,
- * eof_received and connection_lost. */
-#define RESERVED_CALLBACKS 3
+ * eof_received, the lent-write drain and connection_lost. */
+#define RESERVED_CALLBACKS 4
+/* iovecs one flush hands to writev. */
+#define FLUSH_IOVS 64
 
 struct pl_transport {
     pl_loop *loop;
@@ -41,9 +41,8 @@ struct pl_transport {
     int cl_error;
     int refs;
 
-    /* Write buffer: bytes [head, head + len) of data are unsent. */
-    char *data;
-    size_t head, len, cap;
+    unsigned char drain_queued; /* drain_cb is queued */
+    struct pl__wq q;            /* unsent bytes, copied and lent */
     size_t high, low;
 };
 
@@ -51,7 +50,7 @@ struct pl_transport {
 
 static void transport_free(pl_transport *t)
 {
-    free(t->data);
+    pl__wq_free(&t->q);
     free(t);
 }
 
@@ -83,12 +82,30 @@ static void connection_lost_cb(pl_loop *loop, void *arg)
         fcntl(t->fd, F_SETFL, t->orig_flags);
     pl__close(t->fd);
     t->fd = -1;
-    free(t->data);
-    t->data = NULL;
-    t->head = t->len = t->cap = 0;
+    pl__wq_free(&t->q);
     pl__loop_unreserve(t->loop, RESERVED_CALLBACKS);
     pl__loop_handle_remove(t->loop);
     pl_transport_unref(t);
+}
+
+/* Report lent writes that completed (the kernel took them, or they were
+ * dropped), from the loop. */
+static void drain_cb(pl_loop *loop, void *arg)
+{
+    pl_transport *t = arg;
+    PL__UNUSED(loop);
+    t->drain_queued = 0;
+    struct pl__wq_done d;
+    while (pl__wq_pop_done(&t->q, &d))
+        d.done(t, d.data, d.len, d.status, d.user);
+}
+
+static void schedule_drain(pl_transport *t)
+{
+    if (t->drain_queued)
+        return;
+    t->drain_queued = 1;
+    pl__call_soon_reserved(t->loop, drain_cb, t);
 }
 
 /* Start closing now and deliver connection_lost(error) in the next
@@ -102,7 +119,9 @@ static void schedule_lost(pl_transport *t, int error)
     t->cl_queued = 1;
     t->cl_error = error;
     (void)pl__io_set(t->loop, &t->io, 0);
-    t->head = t->len = 0;
+    /* Lent writes that will never go are reported before the loss. */
+    if (pl__wq_drop(&t->q, error ? error : PL_ECLOSED))
+        schedule_drain(t);
     pl__call_soon_reserved(t->loop, connection_lost_cb, t);
 }
 
@@ -210,7 +229,7 @@ static unsigned wanted_events(const pl_transport *t)
         return (t->paused || t->closing) ? 0u : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
-    return t->len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
+    return t->q.len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
 }
 
 static void update_events(pl_transport *t)
@@ -433,7 +452,7 @@ static void maybe_pause(pl_transport *t)
 {
     /* Before connection_made has run the protocol hears nothing; the
      * check is repeated right after it (CM comes first: spec C4). */
-    if (!t->made || t->pw_called || t->len <= t->high)
+    if (!t->made || t->pw_called || t->q.len <= t->high)
         return;
     t->pw_called = 1;
     if (t->protocol->pause_writing)
@@ -442,83 +461,11 @@ static void maybe_pause(pl_transport *t)
 
 static void maybe_resume(pl_transport *t)
 {
-    if (!t->pw_called || t->len > t->low)
+    if (!t->pw_called || t->q.len > t->low)
         return;
     t->pw_called = 0;
     if (t->protocol->resume_writing)
         t->protocol->resume_writing(t, t->user);
-}
-
-/* The write buffer is a ring: bytes [head, head + len) modulo cap are
- * unsent.  Appending never moves what is already queued; only growing
- * copies it (once, into the larger ring). */
-static void ring_put(pl_transport *t, const char *src, size_t n)
-{
-    size_t tail = (t->head + t->len) % t->cap;
-    size_t first = n < t->cap - tail ? n : t->cap - tail;
-    memcpy(t->data + tail, src, first);
-    memcpy(t->data, src + first, n - first);
-    t->len += n;
-}
-
-/* The unsent bytes as at most two iovecs; returns how many. */
-static int ring_iov(const pl_transport *t, struct iovec iov[2])
-{
-    size_t first = t->len < t->cap - t->head ? t->len : t->cap - t->head;
-    iov[0].iov_base = t->data + t->head;
-    iov[0].iov_len = first;
-    iov[1].iov_base = t->data;
-    iov[1].iov_len = t->len - first;
-    return iov[1].iov_len ? 2 : 1;
-}
-
-static int buffer_append(pl_transport *t, const struct iovec *iov, int iovcnt,
-                         size_t skip, size_t total)
-{
-    size_t need = t->len + total;
-    if (need > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        char *data = malloc(cap);
-        if (!data)
-            return -ENOMEM;
-        struct iovec old[2];
-        int n = t->len ? ring_iov(t, old) : 0;
-        size_t at = 0;
-        for (int i = 0; i < n; i++) {
-            memcpy(data + at, old[i].iov_base, old[i].iov_len);
-            at += old[i].iov_len;
-        }
-        free(t->data);
-        t->data = data;
-        t->cap = cap;
-        t->head = 0;
-    }
-    for (int i = 0; i < iovcnt; i++) {
-        size_t n = iov[i].iov_len;
-        if (skip >= n) {
-            skip -= n;
-            continue;
-        }
-        ring_put(t, (const char *)iov[i].iov_base + skip, n - skip);
-        skip = 0;
-    }
-    return 0;
-}
-
-static void buffer_consume(pl_transport *t, size_t n)
-{
-    t->head = (t->head + n) % t->cap;
-    t->len -= n;
-    if (t->len == 0) {
-        t->head = 0;
-        if (t->cap > KEEP_BUFFER) {
-            free(t->data);
-            t->data = NULL;
-            t->cap = 0;
-        }
-    }
 }
 
 ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
@@ -542,7 +489,7 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
         return 0; /* spec W3: no syscall */
 
     size_t sent = 0;
-    if (t->len == 0) {
+    if (t->q.len == 0) {
         /* Fast path: nothing queued, so the kernel may take it all now
          * and nothing is copied (spec W2). */
         ssize_t n = fd_writev(t, iov, iovcnt);
@@ -557,7 +504,7 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
         if (sent == total)
             return (ssize_t)total;
     }
-    err = buffer_append(t, iov, iovcnt, sent, total - sent);
+    err = pl__wq_append_copy(&t->q, iov, iovcnt, sent, total - sent);
     if (err) {
         if (sent == 0)
             return err;
@@ -566,7 +513,7 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
         schedule_lost(t, err);
         return (ssize_t)total;
     }
-    if (t->len == total - sent)
+    if (t->q.len == total - sent)
         update_events(t); /* the buffer was empty: start watching for room */
     maybe_pause(t);
     return (ssize_t)total;
@@ -580,6 +527,56 @@ ssize_t pl_transport_write(pl_transport *t, const void *data, size_t len)
     return pl_transport_writev(t, &iov, 1);
 }
 
+ssize_t pl_transport_write_lent(pl_transport *t, const void *data, size_t len,
+                                pl_write_done_cb done, void *user)
+{
+    int err = check_write(t);
+    if (err)
+        return err;
+    if (!done || (!data && len) || len > SSIZE_MAX)
+        return -EINVAL;
+    if (t->closing)
+        return PL_ECLOSED;
+    if (len == 0)
+        return 0;
+    err = pl__wq_reserve_done(&t->q);
+    if (err)
+        return err;
+    size_t sent = 0;
+    if (t->q.len == 0) {
+        struct iovec iov = {(void *)(uintptr_t)data, len};
+        ssize_t n = fd_writev(t, &iov, 1);
+        if (n >= 0) {
+            sent = (size_t)n;
+        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
+            pl__wq_complete(&t->q, data, len, (int)n, done, user);
+            schedule_drain(t);
+            schedule_lost(t, (int)n);
+            return (ssize_t)len;
+        }
+        if (sent == len) {
+            /* All in the kernel already: reported from the loop. */
+            pl__wq_complete(&t->q, data, len, 0, done, user);
+            schedule_drain(t);
+            return (ssize_t)len;
+        }
+    }
+    int was_empty = t->q.len == 0;
+    err = pl__wq_append_lent(&t->q, data, len, sent, done, user);
+    if (err) {
+        if (sent == 0)
+            return err;
+        pl__wq_complete(&t->q, data, len, err, done, user);
+        schedule_drain(t);
+        schedule_lost(t, err);
+        return (ssize_t)len;
+    }
+    if (was_empty)
+        update_events(t); /* start watching for room */
+    maybe_pause(t);
+    return (ssize_t)len;
+}
+
 static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
 {
     pl_transport *t = PL__CONTAINER_OF(io, pl_transport, io);
@@ -589,22 +586,23 @@ static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     if (revents & (PL_ERR | PL_HUP)) {
         /* The reader went away.  With nothing buffered that is a clean end
          * (spec E1); with bytes that can never arrive it is EPIPE (E2). */
-        schedule_lost(t, t->len ? -EPIPE : 0);
+        schedule_lost(t, t->q.len ? -EPIPE : 0);
         return;
     }
-    if (t->len == 0)
+    if (t->q.len == 0)
         return;
-    struct iovec iov[2];
-    ssize_t n = fd_writev(t, iov, ring_iov(t, iov));
+    struct iovec iov[FLUSH_IOVS];
+    ssize_t n = fd_writev(t, iov, pl__wq_iov(&t->q, iov, FLUSH_IOVS));
     if (n < 0) {
         if (n != -EAGAIN && n != -EWOULDBLOCK)
             schedule_lost(t, (int)n);
         return;
     }
-    buffer_consume(t, (size_t)n);
+    if (pl__wq_consume(&t->q, (size_t)n))
+        schedule_drain(t);
     /* As asyncio: the protocol may resume (and write more) first. */
     maybe_resume(t);
-    if (t->len == 0 && !t->cl_queued) {
+    if (t->q.len == 0 && !t->cl_queued) {
         if (t->closing)
             schedule_lost(t, 0); /* flushed: the graceful close ends (D2) */
         else
@@ -628,7 +626,7 @@ int pl_transport_can_write_eof(const pl_transport *t)
 
 size_t pl_transport_get_write_buffer_size(const pl_transport *t)
 {
-    return t ? t->len : 0;
+    return t ? t->q.len : 0;
 }
 
 int pl_transport_set_write_buffer_limits(pl_transport *t, int64_t high, int64_t low)
@@ -681,7 +679,7 @@ int pl_transport_close(pl_transport *t)
     if (t->closing)
         return 0;
     t->closing = 1;
-    if (!t->is_read && t->len > 0) {
+    if (!t->is_read && t->q.len > 0) {
         /* Keep writing until the buffer is empty (spec D2). */
         return 0;
     }

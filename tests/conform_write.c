@@ -330,3 +330,191 @@ PC_CONFORMANCE(w7_tty_input, "W7", "tty-input-not-close", PC_NEEDS_WRITE, PC_KIN
     pc_pair_close(&pair);
     pc_recorder_free(rec);
 }
+
+/* ---- lent writes --------------------------------------------------------- */
+
+/* Every lent chunk lives in its own allocation, freed by its completion:
+ * a transport that touched lent memory after reporting it would be a
+ * use-after-free (ASan, valgrind).  The 8 bytes before each lent chunk hold
+ * its stream offset, so completions can be checked for order. */
+struct lent_state {
+    const pc_impl *im;
+    pl_transport *t;
+    uint64_t seed, sent, total, rng;
+    uint64_t next_done_offset; /* offsets of lent chunks, completed in order */
+    unsigned lent_calls, done_calls;
+    int paused, bad_status, out_of_order;
+};
+
+static void lent_done(pl_transport *t, const void *data, size_t len, int status,
+                      void *user)
+{
+    struct lent_state *s = user;
+    (void)t;
+    uint64_t *header = (uint64_t *)(uintptr_t)data - 1;
+    if (header[0] < s->next_done_offset)
+        s->out_of_order = 1;
+    s->next_done_offset = header[0] + len;
+    if (status != 0)
+        s->bad_status = status;
+    s->done_calls++;
+    free(header);
+}
+
+/* Write until paused: lent and copied chunks of 1 B .. 64 KiB, mixed. */
+static void lent_fill(struct lent_state *s)
+{
+    static unsigned char buf[64 * KiB];
+    while (!s->paused && s->sent < s->total) {
+        size_t n = (size_t)(xorshift(&s->rng) % (64 * KiB)) + 1;
+        if (n > s->total - s->sent)
+            n = (size_t)(s->total - s->sent);
+        ssize_t r;
+        if (s->rng & 2) {
+            uint64_t *chunk = malloc(sizeof(uint64_t) + n);
+            PC_ASSERT_NOT_NULL(chunk);
+            chunk[0] = s->sent;
+            pc_pattern_fill(s->seed, s->sent, chunk + 1, n);
+            r = s->im->write_lent(s->t, chunk + 1, n, lent_done, s);
+            s->lent_calls++;
+        } else {
+            pc_pattern_fill(s->seed, s->sent, buf, n);
+            r = s->im->write(s->t, buf, n);
+        }
+        if (r != (ssize_t)n)
+            PC_FAIL("write of %zu at %llu returned %s", n, (unsigned long long)s->sent,
+                    pl_err_name((int)r));
+        s->sent += n;
+    }
+}
+
+static void lent_made(pl_transport *t, void *user)
+{
+    (void)t;
+    lent_fill(user);
+}
+
+static void lent_pause(pl_transport *t, void *user)
+{
+    (void)t;
+    ((struct lent_state *)user)->paused = 1;
+}
+
+static void lent_resume(pl_transport *t, void *user)
+{
+    (void)t;
+    struct lent_state *s = user;
+    s->paused = 0;
+    lent_fill(s);
+}
+
+PC_CONFORMANCE(w4_lent, "W4", "lent-and-copied-writes-in-order", PC_NEEDS_WRITE, 0, 0,
+               60000)
+{
+    pc_pair pair;
+    pc_recorder *rec;
+    struct lent_state s;
+    memset(&s, 0, sizeof s);
+    s.im = ctx->impl;
+    s.seed = ctx->seed;
+    s.rng = ctx->seed | 1;
+    s.total = 8u << 20;
+    s.t = conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    static const pl_protocol hooks = {.connection_made = lent_made,
+                                      .pause_writing = lent_pause,
+                                      .resume_writing = lent_resume};
+    pc_recorder_set_hooks(rec, &hooks, &s);
+    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, s.total, 0, 0, 0, 0, 0};
+    pc_peer *peer = pc_peer_start(&pair, &reader);
+    PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop,
+                 s.sent == s.total && s.done_calls == s.lent_calls &&
+                     s.im->get_write_buffer_size(s.t) == 0,
+                 CONFORM_WAIT_MS * 6);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), s.total);
+    PC_ASSERT_GT_UINT(s.lent_calls, 10);
+    PC_ASSERT_GT_UINT(pc_recorder_count(rec, PC_EV_PW), 0);
+    PC_ASSERT_EQ_INT(s.bad_status, 0);
+    PC_ASSERT_EQ_INT(s.out_of_order, 0);
+    PC_ASSERT_OK(s.im->close(s.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
+/* A lent write the transport will never send is reported, with an error,
+ * before connection_lost: after abort (PL_ECLOSED) and after the reader
+ * went away (-EPIPE).  Misuse is refused and never reported. */
+struct lent_end {
+    int status;
+    int calls;
+    int lost_seen_first;
+    pc_recorder *rec;
+};
+
+static void lent_end_done(pl_transport *t, const void *data, size_t len, int status,
+                          void *user)
+{
+    struct lent_end *e = user;
+    (void)t;
+    (void)data;
+    (void)len;
+    e->calls++;
+    e->status = status;
+    e->lost_seen_first = pc_recorder_lost(e->rec);
+}
+
+static void lent_end_case(pc_ctx *ctx, int reader_goes_away)
+{
+    const pc_impl *im = ctx->impl;
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 1);
+    static unsigned char lent[100 * KiB];
+    struct lent_end e = {0, 0, 0, b.rec};
+    PC_ASSERT_EQ_INT(im->write_lent(b.t, lent, sizeof lent, lent_end_done, &e),
+                     (int)sizeof lent);
+    PC_ASSERT_ERR(im->write_lent(b.t, lent, 1, NULL, &e), -EINVAL);
+    PC_ASSERT_EQ_INT(im->write_lent(b.t, lent, 0, lent_end_done, &e), 0);
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(e.calls, 0); /* nothing went: the kernel is full */
+    if (reader_goes_away) {
+        close(b.pair.far);
+        b.pair.far = -1;
+    } else {
+        PC_ASSERT_OK(im->abort(b.t));
+        PC_ASSERT_ERR(im->write_lent(b.t, lent, 1, lent_end_done, &e), PL_ECLOSED);
+    }
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(e.calls, 1);
+    PC_ASSERT_EQ_INT(e.lost_seen_first, 0);
+    PC_ASSERT_ERR(e.status, reader_goes_away ? pc_recorder_error(b.rec) : PL_ECLOSED);
+    PC_ASSERT_LT_INT(e.status, 0);
+    pc_pair_close(&b.pair);
+    pc_recorder_free(b.rec);
+}
+
+PC_CONFORMANCE(d4_lent, "D4", "abort-reports-lent-writes", PC_NEEDS_WRITE, 0, 0, 0)
+{
+    lent_end_case(ctx, 0);
+}
+
+PC_CONFORMANCE(e2_lent, "E2", "reader-gone-reports-lent-writes", PC_NEEDS_WRITE,
+               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+{
+    lent_end_case(ctx, 1);
+}
+
+PC_CONFORMANCE(r13_lent, "R13", "write-lent-on-read-transport", PC_NEEDS_READ, 0, 0, 0)
+{
+    pc_pair pair;
+    pc_recorder *rec;
+    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    struct lent_end e = {0, 0, 0, rec};
+    PC_ASSERT_ERR(ctx->impl->write_lent(t, "x", 1, lent_end_done, &e), PL_EDIRECTION);
+    PC_ASSERT_OK(ctx->impl->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(e.calls, 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
