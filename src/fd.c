@@ -17,17 +17,6 @@ int pl__close(int fd)
     return 0;
 }
 
-int pl__set_nonblock(int fd, int on)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -errno;
-    int want = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-    if (want != flags && fcntl(fd, F_SETFL, want) < 0)
-        return -errno;
-    return 0;
-}
-
 int pl__fd_kind(int fd)
 {
     struct stat st;

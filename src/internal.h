@@ -285,7 +285,6 @@ void pl__sigpipe_release(pl_loop *loop);
 
 /* EINTR is retried in these, and only these, places. */
 int pl__close(int fd);
-int pl__set_nonblock(int fd, int on);
 /* Kinds of fd a pipe transport accepts. */
 enum pl__fd_kind {
     PL__FD_PIPE = 1, /* anonymous pipe or FIFO */

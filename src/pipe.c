@@ -48,12 +48,6 @@ struct pl_transport {
 
 /* ---- lifetime ------------------------------------------------------------ */
 
-static void transport_free(pl_transport *t)
-{
-    pl__wq_free(&t->q);
-    free(t);
-}
-
 void pl_transport_ref(pl_transport *t)
 {
     t->refs++;
@@ -63,7 +57,7 @@ void pl_transport_unref(pl_transport *t)
 {
     assert(t->refs > 0);
     if (--t->refs == 0)
-        transport_free(t);
+        free(t); /* its queue went with connection_lost */
 }
 
 static void connection_lost_cb(pl_loop *loop, void *arg)
@@ -132,8 +126,8 @@ static void schedule_lost(pl_transport *t, int error)
  * thread.  We never touch the process-wide disposition (spec E3).  Inside
  * the loop the first pipe write blocks SIGPIPE in the loop's thread and the
  * end of pl_loop_run (or of the pl_loop_run_once call) restores the mask:
- * two rt_sigprocmask calls per run, none per write.  Outside an iteration each write
- * blocks and restores around itself.  After an EPIPE the SIGPIPE our write
+ * two rt_sigprocmask calls per run, none per write.  Outside the loop each
+ * write blocks and restores around itself.  After an EPIPE the SIGPIPE our write
  * left pending is taken with sigtimedwait, unless the thread had SIGPIPE
  * blocked already, in which case pending signals are the caller's business.
  */
@@ -362,10 +356,8 @@ static void eof_cb(pl_loop *loop, void *arg)
 
 static void read_eof(pl_transport *t)
 {
-    t->closing = 1;
-    (void)pl__io_set(t->loop, &t->io, 0);
     /* eof_received and connection_lost run in the next iteration, in this
-     * order (spec R6). */
+     * order (spec R6); schedule_lost stops reading. */
     pl__call_soon_reserved(t->loop, eof_cb, t);
     schedule_lost(t, 0);
 }
@@ -468,6 +460,64 @@ static void maybe_resume(pl_transport *t)
         t->protocol->resume_writing(t, t->user);
 }
 
+/* A lent write, as given to pl_transport_write_lent. */
+struct lent {
+    const void *data;
+    size_t len;
+    pl_write_done_cb done;
+    void *user;
+};
+
+/* Report a lent write that will not be queued (copied writes: nothing). */
+static void complete_lent(pl_transport *t, const struct lent *lent, int status)
+{
+    if (!lent)
+        return;
+    pl__wq_complete(&t->q, lent->data, lent->len, status, lent->done, lent->user);
+    schedule_drain(t);
+}
+
+/* The write path shared by copied and lent writes: send what the kernel
+ * takes now if nothing is queued (spec W2), queue the rest in order. */
+static ssize_t send_or_queue(pl_transport *t, const struct iovec *iov, int iovcnt,
+                             size_t total, const struct lent *lent)
+{
+    size_t sent = 0;
+    int was_empty = t->q.len == 0;
+    if (was_empty) {
+        ssize_t n = fd_writev(t, iov, iovcnt);
+        if (n >= 0) {
+            sent = (size_t)n;
+        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
+            /* The reader is gone (EPIPE) or the fd failed: the caller
+             * learns it from connection_lost (spec E3). */
+            complete_lent(t, lent, (int)n);
+            schedule_lost(t, (int)n);
+            return (ssize_t)total;
+        }
+        if (sent == total) {
+            complete_lent(t, lent, 0); /* reported from the loop */
+            return (ssize_t)total;
+        }
+    }
+    int err = lent ? pl__wq_append_lent(&t->q, lent->data, lent->len, sent, lent->done,
+                                        lent->user)
+                   : pl__wq_append_copy(&t->q, iov, iovcnt, sent, total - sent);
+    if (err) {
+        if (sent == 0)
+            return err;
+        /* Part of the data is already in the kernel and the rest cannot be
+         * kept: the stream is broken, so end it and say why. */
+        complete_lent(t, lent, err);
+        schedule_lost(t, err);
+        return (ssize_t)total;
+    }
+    if (was_empty)
+        update_events(t); /* start watching for room */
+    maybe_pause(t);
+    return (ssize_t)total;
+}
+
 ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
 {
     int err = check_write(t);
@@ -487,36 +537,7 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
         return PL_ECLOSED; /* spec W6 */
     if (total == 0)
         return 0; /* spec W3: no syscall */
-
-    size_t sent = 0;
-    if (t->q.len == 0) {
-        /* Fast path: nothing queued, so the kernel may take it all now
-         * and nothing is copied (spec W2). */
-        ssize_t n = fd_writev(t, iov, iovcnt);
-        if (n >= 0) {
-            sent = (size_t)n;
-        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
-            /* The reader is gone (EPIPE) or the fd failed: the caller
-             * learns it from connection_lost (spec E3). */
-            schedule_lost(t, (int)n);
-            return (ssize_t)total;
-        }
-        if (sent == total)
-            return (ssize_t)total;
-    }
-    err = pl__wq_append_copy(&t->q, iov, iovcnt, sent, total - sent);
-    if (err) {
-        if (sent == 0)
-            return err;
-        /* Part of the data is already in the kernel and the rest cannot be
-         * kept: the stream is broken, so end it and say why. */
-        schedule_lost(t, err);
-        return (ssize_t)total;
-    }
-    if (t->q.len == total - sent)
-        update_events(t); /* the buffer was empty: start watching for room */
-    maybe_pause(t);
-    return (ssize_t)total;
+    return send_or_queue(t, iov, iovcnt, total, NULL);
 }
 
 ssize_t pl_transport_write(pl_transport *t, const void *data, size_t len)
@@ -539,42 +560,13 @@ ssize_t pl_transport_write_lent(pl_transport *t, const void *data, size_t len,
         return PL_ECLOSED;
     if (len == 0)
         return 0;
+    /* The completion's slot first, so reporting it never allocates. */
     err = pl__wq_reserve_done(&t->q);
     if (err)
         return err;
-    size_t sent = 0;
-    if (t->q.len == 0) {
-        struct iovec iov = {(void *)(uintptr_t)data, len};
-        ssize_t n = fd_writev(t, &iov, 1);
-        if (n >= 0) {
-            sent = (size_t)n;
-        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
-            pl__wq_complete(&t->q, data, len, (int)n, done, user);
-            schedule_drain(t);
-            schedule_lost(t, (int)n);
-            return (ssize_t)len;
-        }
-        if (sent == len) {
-            /* All in the kernel already: reported from the loop. */
-            pl__wq_complete(&t->q, data, len, 0, done, user);
-            schedule_drain(t);
-            return (ssize_t)len;
-        }
-    }
-    int was_empty = t->q.len == 0;
-    err = pl__wq_append_lent(&t->q, data, len, sent, done, user);
-    if (err) {
-        if (sent == 0)
-            return err;
-        pl__wq_complete(&t->q, data, len, err, done, user);
-        schedule_drain(t);
-        schedule_lost(t, err);
-        return (ssize_t)len;
-    }
-    if (was_empty)
-        update_events(t); /* start watching for room */
-    maybe_pause(t);
-    return (ssize_t)len;
+    struct lent lent = {data, len, done, user};
+    struct iovec iov = {(void *)(uintptr_t)data, len};
+    return send_or_queue(t, &iov, 1, len, &lent);
 }
 
 static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
