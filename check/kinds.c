@@ -52,7 +52,7 @@ static const pc_kind kinds[] = {
     {"pty", "pseudo-terminal, near end the master, slave raw",
      PC_KIND_TTY | PC_KIND_EOF_IS_EIO | PC_KIND_HUP_ON_PEER_CLOSE |
          PC_KIND_WRITE_SEES_IDLE_CLOSE | PC_KIND_NEAR_CLOSE_DROPS |
-         PC_KIND_NEAR_WRITE_END_READABLE,
+         PC_KIND_NEAR_WRITE_END_READABLE | PC_KIND_PTY_MASTER,
      256 * KIB, 256 * KIB, IMPL_PTY_MASTER},
     {"pty-slave", "pseudo-terminal, near end the raw slave",
      PC_KIND_TTY | PC_KIND_HUP_ON_PEER_CLOSE | PC_KIND_WRITE_SEES_IDLE_CLOSE |

@@ -15,7 +15,7 @@ static const pc_spec_item spec_items[] = {
     {"C3", "Connecting", "one fd, one owner: a second owner gets -EEXIST"},
     {"C4", "Connecting", "CM once, next iteration, before any other callback"},
     {"C5", "Connecting", "reading starts after CM; pause inside CM sticks"},
-    {"C6", "Connecting", "O_NONBLOCK set, original flags restored before close"},
+    {"C6", "Connecting", "description flags unchanged, or restored before close"},
     {"R1", "Read transport", "bytes arrive in order, none lost, chunks <= read size"},
     {"R2", "Read transport", "reads use a loop-owned buffer, no allocation per read"},
     {"R3", "Read transport", "is_reading and is_closing follow the state"},
@@ -63,6 +63,13 @@ static const pc_spec_item spec_items[] = {
     {"S8", "Subprocess", "child gets only stdio fds, default signals"},
     {"S9", "Subprocess", "stdin flow control reaches the protocol; EPIPE ok"},
     {"S10", "Subprocess", "no zombies, whatever the order of close/exit"},
+    {"X1", "Shared open file descriptions", "the description's flags never change"},
+    {"X2", "Shared open file descriptions", "another process sharing it still blocks"},
+    {"X3", "Shared open file descriptions",
+     "fd + dup transports: closing one never blocks the other"},
+    {"X4", "Shared open file descriptions",
+     "fallback O_NONBLOCK, restored after the last sibling"},
+    {"X5", "Shared open file descriptions", "a connect flag asks for shared O_NONBLOCK"},
 };
 
 size_t pc_spec_count(void)

@@ -458,6 +458,10 @@ enum pc_kind_flags {
     /* Bytes written to the far end of a PC_DIR_WRITE pair arrive as input
      * on the near write end (socket, pty): spec W7's "input on a tty". */
     PC_KIND_NEAR_WRITE_END_READABLE = 1u << 11,
+    /* The near end is a pty master (TIOCGPTN answers): no private way to do
+     * non-blocking I/O exists, so a transport sets O_NONBLOCK on the shared
+     * description (spec X4). */
+    PC_KIND_PTY_MASTER = 1u << 12,
 };
 
 typedef struct pc_kind {

@@ -309,10 +309,41 @@ typedef struct pl_protocol {
  *
  * The fd may be a pipe or FIFO, an AF_UNIX stream socket, or a character
  * device such as a pty or tty (spec C1).  On success the transport OWNS the
- * fd: it sets O_NONBLOCK, and restores the original file status flags just
- * before it closes the fd after connection_lost (spec C6).  Never close the
- * fd yourself.  On failure the fd is still the caller's, open and with its
- * flags unchanged, and no callback will run.
+ * fd: never close it yourself; it is closed after connection_lost.  On
+ * failure the fd is still the caller's, open, with its flags unchanged,
+ * and no callback will run.
+ *
+ * What the transport does to the fd's open file description.  O_NONBLOCK
+ * belongs to the description, which a dup, a parent shell or a sibling in
+ * a pipeline may share; setting it would make their blocking I/O fail with
+ * EAGAIN.  So by default the transport reads and writes without blocking
+ * while leaving the description's status flags exactly as they were (spec
+ * X1-X3), choosing at connect, per fd (pl_transport_get_io_mode tells):
+ *
+ *   AF_UNIX stream socket  PL_IO_DONTWAIT: recv/sendmsg with MSG_DONTWAIT;
+ *                          the description is not touched.
+ *   anonymous pipe         PL_IO_NOWAIT: preadv2/pwritev2 with RWF_NOWAIT;
+ *                          the description is not touched.
+ *   FIFO; tty or pty       PL_IO_REOPENED: the file is opened again through
+ *   slave                  /proc/self/fd/N (O_NONBLOCK, O_NOCTTY) and the
+ *                          new, private description is put in fd's place
+ *                          (same number, same close-on-exec bit; the
+ *                          caller's description loses this process's
+ *                          reference but is otherwise left as it was).
+ *                          Also used for an anonymous pipe when the kernel
+ *                          refuses RWF_NOWAIT.
+ *   pty master, other      PL_IO_NONBLOCK: O_NONBLOCK is set on the shared
+ *   character devices,     description.  It is cleared again (if it was
+ *   or no /proc            clear before) only when the LAST transport of
+ *                          this process on that description is gone, so a
+ *                          read transport on a pty master and a write
+ *                          transport on its dup never pull the flag from
+ *                          under each other (spec X4).  Siblings are found
+ *                          with kcmp(KCMP_FILE); where the kernel refuses
+ *                          kcmp, transports on the same file are counted
+ *                          together.  While such a transport is connected,
+ *                          other processes sharing the description see
+ *                          O_NONBLOCK.
  *
  * connection_made runs in the next iteration; a read transport starts
  * reading only after it returns, unless it paused reading (spec C5).
@@ -321,15 +352,51 @@ typedef struct pl_protocol {
  * as a close (spec W7).
  *
  * Errors: -EBADF (not an open fd), PL_EFDKIND (regular file, directory,
- * block device, datagram socket, ...), PL_ENOTWATCHABLE (the backend cannot
- * poll this fd, e.g. /dev/null under epoll: spec C2), -EEXIST (the fd is
- * already owned by a transport or watched: spec C3), -EINVAL (NULL
- * arguments), -ENOMEM.
+ * block device, datagram socket, ...), PL_EDIRECTION (a write-only fd for
+ * a read transport, or a read-only fd for a write transport: spec R13),
+ * PL_ENOTWATCHABLE (the backend cannot poll this fd, e.g. /dev/null under
+ * epoll: spec C2), -EEXIST (the fd is already owned by a transport or
+ * watched: spec C3), -EINVAL (NULL arguments), -ENOMEM, or an error of
+ * fcntl when the O_NONBLOCK fallback cannot set the flag.
  */
 PL_EXPORT int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol,
                                    void *user, pl_transport **transport);
 PL_EXPORT int pl_connect_write_pipe(pl_loop *loop, int fd, const pl_protocol *protocol,
                                     void *user, pl_transport **transport);
+
+/* Flags for pl_connect_read_pipe_ex and pl_connect_write_pipe_ex. */
+enum pl_connect_flags {
+    /* The old behaviour of asyncio, libuv and Node: set O_NONBLOCK on the
+     * fd's (possibly shared) description and use plain read/write
+     * (PL_IO_NONBLOCK above, with the same last-transport restore).  For
+     * callers who want other holders of the description to see the flag. */
+    PL_CONNECT_SHARED_NONBLOCK = 1u << 0,
+};
+
+/* As pl_connect_read_pipe / pl_connect_write_pipe, with PL_CONNECT_* flags
+ * (0 gives the same transport).  -EINVAL for unknown flags (spec X5). */
+PL_EXPORT int pl_connect_read_pipe_ex(pl_loop *loop, int fd, unsigned flags,
+                                      const pl_protocol *protocol, void *user,
+                                      pl_transport **transport);
+PL_EXPORT int pl_connect_write_pipe_ex(pl_loop *loop, int fd, unsigned flags,
+                                       const pl_protocol *protocol, void *user,
+                                       pl_transport **transport);
+
+/* How a transport does non-blocking I/O; chosen at connect (see above). */
+enum pl_io_mode {
+    PL_IO_NOWAIT = 1,   /* preadv2/pwritev2 with RWF_NOWAIT */
+    PL_IO_DONTWAIT = 2, /* recv/sendmsg with MSG_DONTWAIT */
+    PL_IO_REOPENED = 3, /* a private description opened for the transport */
+    PL_IO_NONBLOCK = 4, /* O_NONBLOCK on the description; also the pipes the
+                           library makes for subprocesses, which nobody else
+                           holds */
+};
+
+/* The transport's PL_IO_* mode, for its whole life; -EINVAL for NULL. */
+PL_EXPORT int pl_transport_get_io_mode(const pl_transport *t);
+/* "rwf-nowait", "msg-dontwait", "reopened", "nonblock", or "unknown".
+ * Static storage. */
+PL_EXPORT const char *pl_io_mode_name(int mode);
 
 /*
  * Reading (read transports).  pause stops data_received at once, even for

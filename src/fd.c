@@ -1,9 +1,10 @@
 /* fd helpers: the one place where EINTR is retried and fds are classified. */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, preadv2, pwritev2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -74,23 +75,42 @@ ssize_t pl__writev(int fd, const struct iovec *iov, int iovcnt)
     return n < 0 ? -errno : n;
 }
 
-ssize_t pl__send(int fd, const void *buf, size_t len)
+ssize_t pl__read_nowait(int fd, void *buf, size_t len)
 {
+    struct iovec iov = {buf, len};
     ssize_t n;
     do
-        n = send(fd, buf, len, MSG_NOSIGNAL);
+        n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
     while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
 
-ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt)
+ssize_t pl__writev_nowait(int fd, const struct iovec *iov, int iovcnt)
+{
+    ssize_t n;
+    do
+        n = pwritev2(fd, iov, iovcnt, -1, RWF_NOWAIT);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t pl__recv(int fd, void *buf, size_t len, int flags)
+{
+    ssize_t n;
+    do
+        n = recv(fd, buf, len, flags);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt, int flags)
 {
     struct msghdr msg = {0};
     msg.msg_iov = (struct iovec *)(uintptr_t)iov;
     msg.msg_iovlen = (size_t)iovcnt;
     ssize_t n;
     do
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
     while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }

@@ -275,6 +275,30 @@ void pl__wq_free(struct pl__wq *q);
 int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
                          void *user, pl_transport **out);
 
+/* ---- non-blocking I/O without touching shared descriptions (iomode.c) -- */
+
+struct pl__shared;
+/* Choose how a transport does non-blocking I/O on fd (a PL__FD_* kind with
+ * file status flags status_flags) and set it up: *mode gets a PL_IO_*
+ * value; for PL_IO_NONBLOCK, *shared gets the counted description, to be
+ * given back with pl__shared_release just before fd is closed.  May put a
+ * private description in fd's place (PL_IO_REOPENED).  Returns 0 or -errno
+ * (only the O_NONBLOCK fallback can fail; fd is then as it was). */
+int pl__io_mode_choose(int fd, int kind, int status_flags, unsigned connect_flags,
+                       unsigned char *mode, struct pl__shared **shared);
+/* fd's transport is done with the description: the last one restores
+ * O_NONBLOCK as it was before the first. */
+void pl__shared_release(struct pl__shared *shared, int fd);
+
+/* Test hook: mechanisms to treat as refused by the kernel, so that tests
+ * reach the fallbacks on any machine.  0 in normal use. */
+enum {
+    PL__REFUSE_NOWAIT = 1u << 0, /* RWF_NOWAIT on pipes */
+    PL__REFUSE_REOPEN = 1u << 1, /* opening /proc/self/fd/N */
+    PL__REFUSE_KCMP = 1u << 2,   /* kcmp(KCMP_FILE) */
+};
+extern unsigned pl__io_refuse;
+
 /* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
 
 /* Restore the thread's SIGPIPE mask if this loop's run blocked it (a
@@ -299,8 +323,13 @@ int pl__pipe(int fds[2], int nonblock);
 ssize_t pl__read(int fd, void *buf, size_t len);
 ssize_t pl__write(int fd, const void *buf, size_t len);
 ssize_t pl__writev(int fd, const struct iovec *iov, int iovcnt);
-/* send()/sendmsg() with MSG_NOSIGNAL for sockets. */
-ssize_t pl__send(int fd, const void *buf, size_t len);
-ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt);
+/* preadv2/pwritev2 with RWF_NOWAIT at the current position (anonymous
+ * pipes: non-blocking without O_NONBLOCK on the shared description). */
+ssize_t pl__read_nowait(int fd, void *buf, size_t len);
+ssize_t pl__writev_nowait(int fd, const struct iovec *iov, int iovcnt);
+/* recv() and sendmsg() for stream sockets; sendmsg always adds
+ * MSG_NOSIGNAL.  flags: MSG_DONTWAIT or 0. */
+ssize_t pl__recv(int fd, void *buf, size_t len, int flags);
+ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt, int flags);
 
 #endif

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "internal.h"
 
@@ -28,9 +29,11 @@ struct pl_transport {
     const pl_protocol *protocol;
     void *user;
     int fd;
-    int orig_flags; /* file status flags to restore, or -1 */
+    struct pl__shared *shared; /* PL_IO_NONBLOCK on a caller's fd: the
+                                  description whose flag we counted */
     unsigned char is_read;
     unsigned char fd_kind;   /* PL__FD_* */
+    unsigned char io_mode;   /* PL_IO_* */
     unsigned char closing;   /* is_closing() */
     unsigned char cl_queued; /* connection_lost has been scheduled */
     unsigned char lost;      /* connection_lost has started */
@@ -68,12 +71,12 @@ static void connection_lost_cb(pl_loop *loop, void *arg)
     t->closing = 1;
     if (t->protocol->connection_lost)
         t->protocol->connection_lost(t, t->cl_error, t->user);
-    /* The fd goes only after the protocol has seen the loss, and gets its
-     * original flags back so a shared stdin/stdout is not left
-     * non-blocking (spec C6). */
+    /* The fd goes only after the protocol has seen the loss.  If we set
+     * O_NONBLOCK on a description others may hold, the last transport of
+     * this process on it takes the flag back (spec C6, X4). */
     pl__io_detach(t->loop, &t->io);
-    if (t->orig_flags >= 0)
-        fcntl(t->fd, F_SETFL, t->orig_flags);
+    if (t->shared)
+        pl__shared_release(t->shared, t->fd);
     pl__close(t->fd);
     t->fd = -1;
     pl__wq_free(&t->q);
@@ -183,7 +186,8 @@ void pl__sigpipe_release(pl_loop *loop)
 static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
 {
     if (t->fd_kind == PL__FD_SOCKET)
-        return pl__sendv(t->fd, iov, iovcnt);
+        return pl__sendv(t->fd, iov, iovcnt,
+                         t->io_mode == PL_IO_DONTWAIT ? MSG_DONTWAIT : 0);
     if (t->fd_kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
         return pl__writev(t->fd, iov, iovcnt);
 
@@ -198,8 +202,9 @@ static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
         was_blocked = sigpipe_block();
         per_write = 1;
     }
-    ssize_t n = iovcnt == 1 ? pl__write(t->fd, iov[0].iov_base, iov[0].iov_len)
-                            : pl__writev(t->fd, iov, iovcnt);
+    ssize_t n = t->io_mode == PL_IO_NOWAIT ? pl__writev_nowait(t->fd, iov, iovcnt)
+                : iovcnt == 1 ? pl__write(t->fd, iov[0].iov_base, iov[0].iov_len)
+                              : pl__writev(t->fd, iov, iovcnt);
     if (n == -EPIPE)
         sigpipe_consume(was_blocked);
     if (per_write)
@@ -250,11 +255,12 @@ static void connection_made_cb(pl_loop *loop, void *arg)
 }
 
 /* Make the transport for an fd already checked (kind, direction, owner,
- * watchability).  flags are its file status flags; restore says whether
- * they go back on the fd before it is closed (not for the library's own
- * pipes, which nobody else shares). */
+ * watchability).  flags are its file status flags.  own: a pipe the library
+ * made, which nobody else shares, so plain O_NONBLOCK is right and never
+ * needs undoing; otherwise connect_flags (PL_CONNECT_*) pick the I/O mode. */
 static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
-                 pl_transport **out, int is_read, int kind, int flags, int restore)
+                 pl_transport **out, int is_read, int kind, int flags, int own,
+                 unsigned connect_flags)
 {
     if (is_read && !pl__loop_read_buffer(loop))
         return -ENOMEM;
@@ -265,7 +271,6 @@ static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
     t->protocol = protocol;
     t->user = user;
     t->fd = fd;
-    t->orig_flags = restore ? flags : -1;
     t->is_read = (unsigned char)is_read;
     t->fd_kind = (unsigned char)kind;
     t->high = DEFAULT_HIGH;
@@ -279,10 +284,17 @@ static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
     err = pl__io_attach(loop, &t->io);
     if (err)
         goto fail_unreserve;
-    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        err = -errno;
-        goto fail_detach;
+    /* Last, so that a failure before it leaves the caller's fd untouched;
+     * only the O_NONBLOCK fallback can fail, and it then changed nothing. */
+    if (own) {
+        t->io_mode = PL_IO_NONBLOCK;
+        if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+            err = -errno;
+    } else {
+        err = pl__io_mode_choose(fd, kind, flags, connect_flags, &t->io_mode, &t->shared);
     }
+    if (err)
+        goto fail_detach;
     pl__call_soon_reserved(loop, connection_made_cb, t);
     pl__loop_handle_add(loop);
     *out = t;
@@ -297,10 +309,12 @@ fail:
     return err;
 }
 
-static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
-                        pl_transport **out, int is_read)
+static int connect_pipe(pl_loop *loop, int fd, unsigned connect_flags,
+                        const pl_protocol *protocol, void *user, pl_transport **out,
+                        int is_read)
 {
-    if (!loop || !protocol || !out)
+    if (!loop || !protocol || !out ||
+        (connect_flags & ~(unsigned)PL_CONNECT_SHARED_NONBLOCK))
         return -EINVAL;
     int kind = pl__fd_kind(fd);
     if (kind < 0)
@@ -317,7 +331,7 @@ static int connect_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void
         return PL_EDIRECTION;
     if (pl__io_probe(loop, fd) != 0)
         return PL_ENOTWATCHABLE;
-    return adopt(loop, fd, protocol, user, out, is_read, kind, flags, 1);
+    return adopt(loop, fd, protocol, user, out, is_read, kind, flags, 0, connect_flags);
 }
 
 int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
@@ -327,19 +341,33 @@ int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *
      * known and every backend can watch it, so none of the checks above
      * needs a syscall. */
     int flags = is_read ? O_RDONLY : O_WRONLY;
-    return adopt(loop, fd, protocol, user, out, is_read, PL__FD_PIPE, flags, 0);
+    return adopt(loop, fd, protocol, user, out, is_read, PL__FD_PIPE, flags, 1, 0);
 }
 
 int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
                          pl_transport **transport)
 {
-    return connect_pipe(loop, fd, protocol, user, transport, 1);
+    return connect_pipe(loop, fd, 0, protocol, user, transport, 1);
 }
 
 int pl_connect_write_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
                           pl_transport **transport)
 {
-    return connect_pipe(loop, fd, protocol, user, transport, 0);
+    return connect_pipe(loop, fd, 0, protocol, user, transport, 0);
+}
+
+int pl_connect_read_pipe_ex(pl_loop *loop, int fd, unsigned flags,
+                            const pl_protocol *protocol, void *user,
+                            pl_transport **transport)
+{
+    return connect_pipe(loop, fd, flags, protocol, user, transport, 1);
+}
+
+int pl_connect_write_pipe_ex(pl_loop *loop, int fd, unsigned flags,
+                             const pl_protocol *protocol, void *user,
+                             pl_transport **transport)
+{
+    return connect_pipe(loop, fd, flags, protocol, user, transport, 0);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -369,7 +397,10 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     if (t->closing || t->paused)
         return;
     char *buf = loop->read_buffer;
-    ssize_t n = pl__read(t->fd, buf, PL_READ_SIZE);
+    ssize_t n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
+                : t->io_mode == PL_IO_DONTWAIT
+                    ? pl__recv(t->fd, buf, PL_READ_SIZE, MSG_DONTWAIT)
+                    : pl__read(t->fd, buf, PL_READ_SIZE);
     if (n > 0) {
         if (t->protocol->data_received)
             t->protocol->data_received(t, buf, (size_t)n, t->user);
@@ -730,4 +761,9 @@ int pl_transport_set_protocol(pl_transport *t, const pl_protocol *protocol)
 int pl_transport_is_read(const pl_transport *t)
 {
     return t->is_read;
+}
+
+int pl_transport_get_io_mode(const pl_transport *t)
+{
+    return t ? t->io_mode : -EINVAL;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,9 @@ static void test_open_close(void *arg)
         check_end(pair.near, dir == PC_DIR_READ, dir == PC_DIR_WRITE);
         check_end(pair.far, dir == PC_DIR_WRITE, dir == PC_DIR_READ);
         PC_ASSERT_EQ_INT(isatty(pair.near), (kind->flags & PC_KIND_TTY) != 0);
+        unsigned ptn;
+        PC_ASSERT_EQ_INT(ioctl(pair.near, TIOCGPTN, &ptn) == 0,
+                         (kind->flags & PC_KIND_PTY_MASTER) != 0);
         char dir_path[sizeof pair.path] = "";
         if (kind->flags & PC_KIND_FIFO) {
             struct stat st;
