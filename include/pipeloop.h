@@ -322,16 +322,19 @@ typedef struct pl_protocol {
  *
  *   AF_UNIX stream socket  PL_IO_DONTWAIT: recv/sendmsg with MSG_DONTWAIT;
  *                          the description is not touched.
- *   anonymous pipe         PL_IO_NOWAIT: preadv2/pwritev2 with RWF_NOWAIT;
- *                          the description is not touched.
- *   FIFO; tty or pty       PL_IO_REOPENED: the file is opened again through
- *   slave                  /proc/self/fd/N (O_NONBLOCK, O_NOCTTY) and the
+ *   pipe, FIFO, tty or     PL_IO_REOPENED: the file is opened again through
+ *   pty slave              /proc/self/fd/N (O_NONBLOCK, O_NOCTTY) and the
  *                          new, private description is put in fd's place
  *                          (same number, same close-on-exec bit; the
  *                          caller's description loses this process's
- *                          reference but is otherwise left as it was).
- *                          Also used for an anonymous pipe when the kernel
- *                          refuses RWF_NOWAIT.
+ *                          reference but is otherwise left as it was,
+ *                          flags, O_ASYNC owner and all).
+ *   anonymous pipe that    PL_IO_NOWAIT: preadv2/pwritev2 with RWF_NOWAIT;
+ *   cannot be reopened     the description is not touched.  Second choice
+ *   (no /proc, EMFILE)     because the vectored calls cost about 1.25x
+ *                          read/write per 1-byte call (bench/nowait_cost);
+ *                          a FIFO cannot use it (the kernel answers
+ *                          EOPNOTSUPP).
  *   pty master, other      PL_IO_NONBLOCK: O_NONBLOCK is set on the shared
  *   character devices,     description.  It is cleared again (if it was
  *   or no /proc            clear before) only when the LAST transport of
