@@ -286,6 +286,9 @@ struct pl__shared;
  * (only the O_NONBLOCK fallback can fail; fd is then as it was). */
 int pl__io_mode_choose(int fd, int kind, int status_flags, unsigned connect_flags,
                        unsigned char *mode, struct pl__shared **shared);
+/* Find out once per process whether RWF_NOWAIT works on pipes (needs two
+ * spare fds; tried again later if there are none). */
+void pl__io_probe_nowait(void);
 /* fd's transport is done with the description: the last one restores
  * O_NONBLOCK as it was before the first. */
 void pl__shared_release(struct pl__shared *shared, int fd);

@@ -64,8 +64,6 @@ static atomic_int nowait_state;
 
 static int nowait_works(void)
 {
-    if (pl__io_refuse & PL__REFUSE_NOWAIT)
-        return 0;
     int state = atomic_load_explicit(&nowait_state, memory_order_relaxed);
     if (state)
         return state > 0;
@@ -84,6 +82,11 @@ static int nowait_works(void)
     pl__close(fds[1]);
     atomic_store_explicit(&nowait_state, state, memory_order_relaxed);
     return state > 0;
+}
+
+void pl__io_probe_nowait(void)
+{
+    (void)nowait_works();
 }
 
 static int is_anonymous_pipe(int fd)
@@ -271,7 +274,8 @@ int pl__io_mode_choose(int fd, int kind, int status_flags, unsigned connect_flag
             *mode = PL_IO_REOPENED;
             return 0;
         }
-        if (kind == PL__FD_PIPE && is_anonymous_pipe(fd) && nowait_works()) {
+        if (kind == PL__FD_PIPE && !(pl__io_refuse & PL__REFUSE_NOWAIT) &&
+            is_anonymous_pipe(fd) && nowait_works()) {
             *mode = PL_IO_NOWAIT;
             return 0;
         }

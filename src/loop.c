@@ -229,6 +229,10 @@ int pl_loop_new(pl_loop **out, unsigned flags)
     err = pl__io_set(loop, &loop->wakeup_io, PL__IO_IN);
     if (err)
         goto fail;
+    /* Learn now, while fds are to be had, whether RWF_NOWAIT works on
+     * pipes: a transport falls back to it when it finds no fd to reopen
+     * its pipe with (spec X1). */
+    pl__io_probe_nowait();
     pl_loop_update_time(loop);
     *out = loop;
     return 0;

@@ -58,6 +58,38 @@ static void loop_new_without_fds(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
+/* X1 with no spare fd: reopening the pipe needs one, so the transport
+ * takes RWF_NOWAIT instead (probed when the loop was made), still leaving
+ * the description's flags alone, and moves data. */
+static const pl_protocol quiet = {0};
+
+static void connect_without_spare_fd(void *arg)
+{
+    unsigned flags = *(const unsigned *)arg;
+    pl_loop *loop;
+    PC_ASSERT_OK(pl_loop_new(&loop, flags));
+    int fds[2];
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    int status = fcntl(fds[1], F_GETFL);
+    struct rlimit saved;
+    PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
+    set_fd_limit((rlim_t)lowest_free_fd());
+    pl_transport *t;
+    int err = pl_connect_write_pipe(loop, fds[1], &quiet, NULL, &t);
+    set_fd_limit(saved.rlim_cur);
+    PC_ASSERT_OK(err);
+    PC_ASSERT_EQ_INT(pl_transport_get_io_mode(t), PL_IO_NOWAIT);
+    PC_ASSERT_EQ_INT(fcntl(fds[1], F_GETFL), status);
+    PC_ASSERT_EQ_INT(pl_transport_write(t, "ok", 2), 2);
+    char buf[2];
+    PC_ASSERT_EQ_INT(read(fds[0], buf, 2), 2);
+    PC_ASSERT_EQ_MEM(buf, "ok", 2);
+    PC_ASSERT_OK(pl_transport_close(t));
+    while (pl_loop_close(loop) == -EBUSY)
+        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 1000), 0);
+    close(fds[0]);
+}
+
 struct spawn_state {
     int lost;
 };
@@ -230,6 +262,9 @@ __attribute__((constructor)) static void register_limit_tests(void)
         pc_test_add(name, loop_new_without_fds, (void *)&backend_flags[b], 0);
         snprintf(name, sizeof name, "S7.spawn-without-fds@%s", backend_names[b]);
         pc_test_add(name, spawn_without_fds, (void *)&backend_flags[b], 0);
+        snprintf(name, sizeof name, "X1.connect-without-spare-fd@pipe/%s",
+                 backend_names[b]);
+        pc_test_add(name, connect_without_spare_fd, (void *)&backend_flags[b], 0);
         snprintf(name, sizeof name, "R9.eintr-storm@pipe/%s", backend_names[b]);
         pc_test_add(name, eintr_storm, (void *)&backend_flags[b], 0);
     }

@@ -265,6 +265,46 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
     fprintf(out, "\n");
 }
 
+/* The I/O mode (pl_transport_get_io_mode) a default transport gets on the
+ * near end of each kind, read and write (spec X1-X4): which mechanism keeps
+ * the shared description untouched there. */
+static const char *io_mode_of(const pc_kind *kind, pc_dir dir)
+{
+    static const pl_protocol silent = {0};
+    pc_pair pair;
+    pl_loop *loop;
+    pl_transport *t;
+    if (pc_pair_open(kind, dir, 0, &pair) != 0)
+        return "-";
+    const char *name = "-";
+    if (pl_loop_new(&loop, 0) == 0) {
+        int err = dir == PC_DIR_READ
+                      ? pl_connect_read_pipe(loop, pair.near, &silent, NULL, &t)
+                      : pl_connect_write_pipe(loop, pair.near, &silent, NULL, &t);
+        if (err == 0) {
+            pair.near = -1;
+            name = pl_io_mode_name(pl_transport_get_io_mode(t));
+            pl_transport_abort(t);
+        }
+        while (pl_loop_close(loop) == -EBUSY)
+            pl_loop_run_once(loop, 100);
+    }
+    pc_pair_close(&pair);
+    return name;
+}
+
+static void print_io_modes(const struct cli *cli, FILE *out)
+{
+    fprintf(out, "I/O mode per kind, read end/write end (see pl_connect_read_pipe):\n");
+    for (size_t k = 0; k < cli->nkinds; k++) {
+        const pc_kind *kind = pc_kind_find(cli->kinds[k]);
+        if (kind)
+            fprintf(out, "  %-11s %s/%s\n", kind->name, io_mode_of(kind, PC_DIR_READ),
+                    io_mode_of(kind, PC_DIR_WRITE));
+    }
+    fprintf(out, "\n");
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
@@ -310,8 +350,10 @@ int main(int argc, char **argv)
         pc_options_free(&opts);
         return 1;
     }
-    if (!opts.tap)
+    if (!opts.tap) {
         print_table(&cli, results, stdout);
+        print_io_modes(&cli, stdout);
+    }
     pc_results_print_summary(results);
     size_t failed = 0;
     pc_results_totals(results, NULL, &failed, NULL);
