@@ -143,10 +143,17 @@ PL_EXPORT int pl_loop_run(pl_loop *loop);
  * I/O dispatch (spec L1).  Returns the number of callbacks run (fd, timer
  * and call_soon), -EBUSY when re-entered, or the -errno of a failed poll
  * (nothing ran; EINTR is not a failure).
+ *
+ * One call is a whole run of one iteration, like asyncio's
+ * loop.call_soon(loop.stop); loop.run_forever(): a stop requested before
+ * the call (which makes its wait zero) or inside it is consumed when it
+ * returns, so later calls wait normally.
  */
 PL_EXPORT int pl_loop_run_once(pl_loop *loop, int timeout_ms);
 
-/* Ask pl_loop_run() to return after the current iteration. */
+/* Ask pl_loop_run() to return after the current iteration; outside a run,
+ * the next pl_loop_run() or pl_loop_run_once() does one iteration without
+ * waiting and the stop is then used up. */
 PL_EXPORT void pl_loop_stop(pl_loop *loop);
 
 /*
@@ -284,7 +291,10 @@ typedef struct pl_transport pl_transport;
  *                           half open), connection_lost follows;
  *   pause_writing /         write transports, strictly alternating, PW first;
  *   resume_writing          PW runs synchronously inside write/writev/
- *                           set_write_buffer_limits, RW from the loop;
+ *                           set_write_buffer_limits; RW runs from the loop
+ *                           as the buffer drains, or synchronously inside
+ *                           set_write_buffer_limits when new limits put the
+ *                           size at or below low (spec F4, F6);
  *   connection_lost(error)  exactly once and last: 0 on EOF or close, a
  *                           negative code on error.  After it returns the
  *                           library frees the transport (unless referenced,
@@ -406,7 +416,13 @@ PL_EXPORT const char *pl_io_mode_name(int mode);
  * an event already collected in this iteration (spec L3, R4); resume starts
  * it again (an event already collected in this iteration may then be
  * delivered in this iteration).  Pausing twice, resuming twice, or
- * either on a closing transport is a no-op returning 0 (spec R5).
+ * either on a closing or closed transport (also after connection_lost, on
+ * a referenced one) is a no-op returning 0: nothing can be lost by it
+ * (spec R5), unlike a write (spec W6).
+ * End of input: a read of 0 bytes, and on a pty master also EIO, which
+ * Linux reads there once the slave side has closed (OURS, spec R11), gives
+ * eof_received and then connection_lost(0); any other read error gives
+ * connection_lost(-errno) without eof_received (spec R10).
  * is_reading: 1 after connect and resume, 0 after pause and once closing.
  * On a write transport all three return PL_EDIRECTION (spec R13).
  */
@@ -418,8 +434,11 @@ PL_EXPORT int pl_transport_is_reading(const pl_transport *t);
  * Writing (write transports).  Bytes the kernel takes now are sent at once;
  * the rest is copied into the transport's buffer and sent, in order, as the
  * reader drains (spec W2, W4).  Returns the number of bytes accepted (all of
- * them) or an error; a zero-length write does nothing (spec W3).  writev is
- * one write of the concatenation.  When the buffer grows strictly above the
+ * them) or an error; a zero-length write on an open transport does nothing,
+ * no syscall (spec W3), but after the end it is refused like any other
+ * (spec W6 comes first).  writev is one write of the concatenation, with
+ * any number of pieces: beyond IOV_MAX the kernel gets the first IOV_MAX
+ * and the rest is queued behind them (spec W4).  When the buffer grows strictly above the
  * high-water mark, pause_writing runs before write returns (spec F3).
  * A pipe whose reader has gone never raises SIGPIPE, and the process-wide
  * disposition is left alone (spec E3).  Mechanism: sockets are written with
@@ -444,8 +463,9 @@ PL_EXPORT int pl_transport_is_reading(const pl_transport *t);
  * pause_writing is held back until connection_made has been called (the
  * protocol hears connection_made first, spec C4).
  * Errors: PL_ECLOSED after close, write_eof, abort or connection_lost
- * (spec W6); PL_EDIRECTION on a read transport; -EINVAL (data NULL with a
- * length, iovcnt < 0 or > IOV_MAX); -ENOMEM (nothing was accepted).
+ * (spec W6), also for zero bytes; PL_EDIRECTION on a read transport;
+ * -EINVAL (data NULL with a length, a NULL piece with a length, iovcnt < 0,
+ * or lengths whose sum exceeds SSIZE_MAX); -ENOMEM (nothing was accepted).
  */
 PL_EXPORT ssize_t pl_transport_write(pl_transport *t, const void *data, size_t len);
 PL_EXPORT ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov,
@@ -579,8 +599,11 @@ typedef struct pl_stdio {
  */
 typedef struct pl_spawn_options {
     const char *file;      /* program; without a '/' it is searched in the
-                              PARENT's PATH (posix_spawnp), with one it is
-                              taken relative to cwd */
+                              PARENT's PATH (posix_spawnp); with one it is a
+                              path, and a relative one is resolved in the
+                              child after it moved to cwd: "./prog" with
+                              cwd "/srv" runs /srv/prog (without cwd, the
+                              parent's cwd) */
     char *const *argv;     /* NULL-terminated; NULL means { file, NULL } */
     char *const *env;      /* NULL-terminated "K=V" list that replaces the
                               environment; NULL: inherit the parent's */

@@ -390,6 +390,10 @@ int pl_loop_run_once(pl_loop *loop, int timeout_ms)
     if (loop->running)
         return -EBUSY;
     int ran = iterate(loop, timeout_ms);
+    /* One iteration is a whole run: a stop requested before or during it
+     * has had its effect (no wait, return after this iteration) and is
+     * consumed, as asyncio's run_forever clears _stopping on return. */
+    loop->stop = 0;
     pl__sigpipe_release(loop);
     return ran;
 }

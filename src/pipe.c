@@ -516,7 +516,9 @@ static ssize_t send_or_queue(pl_transport *t, const struct iovec *iov, int iovcn
     size_t sent = 0;
     int was_empty = t->q.len == 0;
     if (was_empty) {
-        ssize_t n = fd_writev(t, iov, iovcnt);
+        /* writev takes at most IOV_MAX pieces; the rest is queued below,
+         * so any count is one write of the concatenation (spec W4). */
+        ssize_t n = fd_writev(t, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
         if (n >= 0) {
             sent = (size_t)n;
         } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
@@ -554,7 +556,7 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
     int err = check_write(t);
     if (err)
         return err;
-    if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt > 0 && !iov))
+    if (iovcnt < 0 || (iovcnt > 0 && !iov))
         return -EINVAL;
     size_t total = 0;
     for (int i = 0; i < iovcnt; i++) {
@@ -564,8 +566,10 @@ ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov, int iovcnt
             return -EINVAL; /* the sum must not wrap */
         total += iov[i].iov_len;
     }
+    /* A write after the end is refused whatever its length (W6 before
+     * W3): it is a mistake in the caller that asyncio would hide. */
     if (t->closing)
-        return PL_ECLOSED; /* spec W6 */
+        return PL_ECLOSED;
     if (total == 0)
         return 0; /* spec W3: no syscall */
     return send_or_queue(t, iov, iovcnt, total, NULL);

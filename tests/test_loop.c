@@ -919,6 +919,38 @@ static void test_stop_before_run(void *arg)
     loop_done(loop);
 }
 
+/* run_once consumes a stop, like asyncio's run_forever: one asked for
+ * inside it, or before it, has had its effect when it returns, and the
+ * next run_once(-1) waits for its timer instead of returning at once. */
+static void test_stop_in_run_once(void *arg)
+{
+    pl_loop *loop = loop_open(arg);
+    int fired = 0;
+    PC_ASSERT_ERR(pl_call_soon(loop, stop_loop, &fired), 0);
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 1);
+    PC_ASSERT_EQ_INT(fired, 1);
+    int timer_fired = 0;
+    PC_ASSERT_ERR(pl_call_later(loop, 20, stop_loop, &timer_fired, NULL), 0);
+    /* With the stop still pending this would not wait and run nothing. */
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, -1), 1);
+    PC_ASSERT_EQ_INT(timer_fired, 1);
+
+    /* A stop before run_once: that call does not wait, and uses it up. */
+    pl_loop_stop(loop);
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, -1), 0);
+    PC_ASSERT_ERR(pl_call_later(loop, 20, stop_loop, &timer_fired, NULL), 0);
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, -1), 1);
+    PC_ASSERT_EQ_INT(timer_fired, 2);
+
+    /* The stop of run_once does not leak into a later pl_loop_run. */
+    struct spin_ctx ctx = {0, 3};
+    PC_ASSERT_ERR(pl_call_soon(loop, spin, &ctx), 0);
+    PC_ASSERT_ERR(pl_loop_run(loop), 0);
+    PC_ASSERT_EQ_INT(ctx.runs, 3);
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 1); /* drain the spin */
+    loop_done(loop);
+}
+
 /* ---- errors and version ------------------------------------------------------ */
 
 static void test_errors(void *arg)
@@ -972,6 +1004,7 @@ static const struct loop_test {
     {"loop.run-stop", test_run_stop},
     {"loop.stop-from-timer", test_stop_from_timer},
     {"loop.stop-before-run", test_stop_before_run},
+    {"loop.stop-in-run-once", test_stop_in_run_once},
 };
 
 __attribute__((constructor)) static void register_loop_tests(void)

@@ -499,6 +499,23 @@ static void test_env_cwd_pgroup(void *arg)
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bar:/:unset\n");
     rec_free(&r);
 
+    /* A relative program path with a '/' is resolved in the child after it
+     * changed to cwd: "./bin/sh" with cwd "/" is /bin/sh, whatever our own
+     * cwd is (ours has no bin/sh, or this would prove nothing). */
+    PC_ASSERT_NE_INT(access("./bin/sh", X_OK), 0);
+    char *pwd_argv[] = {S("sh"), S("-c"), S("pwd"), NULL};
+    pl_spawn_options rel;
+    memset(&rel, 0, sizeof rel);
+    rel.file = "./bin/sh";
+    rel.argv = pwd_argv;
+    rel.cwd = "/";
+    set_stdio(&rel, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+    PC_ASSERT_OK(rec_spawn(&r, loop, &rel));
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "/\n");
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    rec_free(&r);
+
     /* A new process group, led by the child; without the flag, ours. */
     char *sleep_argv[] = {S("sleep"), S("30"), NULL};
     pl_spawn_options s;
