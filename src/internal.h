@@ -14,6 +14,26 @@
 #define PL__CONTAINER_OF(ptr, type, member)                                              \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* ---- allocation (alloc.c) ---------------------------------------------- */
+
+/* malloc, calloc and realloc for everything the library allocates; free()
+ * as usual.  Test hooks: with pl__alloc_fail_at = N, the N-th call counted
+ * in pl__alloc_count (from when the test reset it) returns NULL, and the
+ * call sites ("file.c:line") seen meanwhile are kept in pl__alloc_sites. */
+void *pl__malloc_at(size_t size, const char *site);
+void *pl__calloc_at(size_t n, size_t size, const char *site);
+void *pl__realloc_at(void *p, size_t size, const char *site);
+#define PL__STRINGIFY(x) #x
+#define PL__SITE(line) __FILE__ ":" PL__STRINGIFY(line)
+#define pl__malloc(size) pl__malloc_at((size), PL__SITE(__LINE__))
+#define pl__calloc(n, size) pl__calloc_at((n), (size), PL__SITE(__LINE__))
+#define pl__realloc(p, size) pl__realloc_at((p), (size), PL__SITE(__LINE__))
+#define PL__ALLOC_SITES_MAX 64
+extern unsigned long pl__alloc_fail_at;
+extern unsigned long pl__alloc_count;
+extern const char *pl__alloc_sites[PL__ALLOC_SITES_MAX];
+extern size_t pl__alloc_nsites;
+
 /* ---- fd watching ------------------------------------------------------- */
 
 /* What an io watcher asks the backend for.  PL__IO_ERRONLY keeps the fd

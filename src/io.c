@@ -23,7 +23,7 @@ static int table_reserve(pl_loop *loop, int fd)
     size_t cap = loop->nios ? loop->nios : 64;
     while (cap < need)
         cap *= 2;
-    struct pl__io **ios = realloc(loop->ios, cap * sizeof *ios);
+    struct pl__io **ios = pl__realloc(loop->ios, cap * sizeof *ios);
     if (!ios)
         return -ENOMEM;
     for (size_t i = loop->nios; i < cap; i++)
@@ -189,7 +189,7 @@ static int watch_add(pl_loop *loop, int fd, pl_io_cb cb, void *user, int write)
         if (write ? w->writer != NULL : w->reader != NULL)
             return -EEXIST;
     } else {
-        w = calloc(1, sizeof *w);
+        w = pl__calloc(1, sizeof *w);
         if (!w)
             return -ENOMEM;
         pl__io_init(&w->io, fd, watch_cb);

@@ -189,7 +189,7 @@ static int shared_acquire(int fd, struct pl__shared **out)
     int created = !e;
     if (created) {
         int flags = fcntl(fd, F_GETFL);
-        e = flags < 0 ? NULL : calloc(1, sizeof *e);
+        e = flags < 0 ? NULL : pl__calloc(1, sizeof *e);
         if (!e) {
             err = flags < 0 ? -errno : -ENOMEM;
             goto out;
@@ -200,7 +200,7 @@ static int shared_acquire(int fd, struct pl__shared **out)
     }
     if (e->nfds == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 2;
-        int *fds = realloc(e->fds, cap * sizeof *fds);
+        int *fds = pl__realloc(e->fds, cap * sizeof *fds);
         if (!fds) {
             err = -ENOMEM;
             goto fail;

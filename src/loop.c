@@ -16,7 +16,7 @@
 static int queue_grow(struct pl__queue *q)
 {
     size_t cap = q->cap ? q->cap * 2 : 64;
-    struct pl__callback *items = malloc(cap * sizeof *items);
+    struct pl__callback *items = pl__malloc(cap * sizeof *items);
     if (!items)
         return -ENOMEM;
     for (size_t i = 0; i < q->len; i++)
@@ -205,7 +205,7 @@ int pl_loop_new(pl_loop **out, unsigned flags)
     int err = backend_from_flags(flags, &backend);
     if (err)
         return err;
-    pl_loop *loop = calloc(1, sizeof *loop);
+    pl_loop *loop = pl__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
     loop->backend = backend;
@@ -281,7 +281,7 @@ void pl__loop_handle_remove(pl_loop *loop)
 char *pl__loop_read_buffer(pl_loop *loop)
 {
     if (!loop->read_buffer)
-        loop->read_buffer = malloc(PL_READ_SIZE);
+        loop->read_buffer = pl__malloc(PL_READ_SIZE);
     return loop->read_buffer;
 }
 
@@ -292,7 +292,7 @@ int pl__loop_events_reserve(pl_loop *loop, size_t n)
     size_t cap = loop->events_cap ? loop->events_cap : 64;
     while (cap < n)
         cap *= 2;
-    struct pl__event *events = realloc(loop->events, cap * sizeof *events);
+    struct pl__event *events = pl__realloc(loop->events, cap * sizeof *events);
     if (!events)
         return -ENOMEM;
     loop->events = events;

@@ -264,7 +264,7 @@ static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
 {
     if (is_read && !pl__loop_read_buffer(loop))
         return -ENOMEM;
-    pl_transport *t = calloc(1, sizeof *t);
+    pl_transport *t = pl__calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
     t->loop = loop;

@@ -18,7 +18,7 @@ static int epoll_init(pl_loop *loop)
     int err = pl__loop_events_reserve(loop, EPOLL_BATCH);
     if (err)
         return err;
-    struct epoll_state *data = malloc(sizeof *data);
+    struct epoll_state *data = pl__malloc(sizeof *data);
     if (!data)
         return -ENOMEM;
     int fd = epoll_create1(EPOLL_CLOEXEC);

@@ -1,6 +1,7 @@
 /* The poll(2) backend: portable, and able to watch fds epoll refuses (for
  * example /dev/null).  A dense pollfd array plus an fd -> slot map keeps
  * updates O(1); removal swaps the last slot into the hole. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ struct poll_data {
 
 static int poll_init(pl_loop *loop)
 {
-    struct poll_data *data = calloc(1, sizeof *data);
+    struct poll_data *data = pl__calloc(1, sizeof *data);
     if (!data)
         return -ENOMEM;
     loop->backend_fd = -1;
@@ -55,7 +56,7 @@ static int map_reserve(struct poll_data *data, int fd)
     size_t cap = data->map_cap ? data->map_cap : 64;
     while (cap < need)
         cap *= 2;
-    int *map = realloc(data->slot_of_fd, cap * sizeof *map);
+    int *map = pl__realloc(data->slot_of_fd, cap * sizeof *map);
     if (!map)
         return -ENOMEM;
     for (size_t i = data->map_cap; i < cap; i++)
@@ -70,11 +71,9 @@ static int poll_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
 {
     struct poll_data *data = loop->backend_data;
     PL__UNUSED(old_events);
-    int err = map_reserve(data, fd);
-    if (err)
-        return err;
-    int slot = data->slot_of_fd[fd];
     if (new_events == 0) {
+        /* Removing never allocates, so it cannot fail. */
+        int slot = (size_t)fd < data->map_cap ? data->slot_of_fd[fd] : -1;
         if (slot < 0)
             return 0;
         size_t last = --data->len;
@@ -86,14 +85,23 @@ static int poll_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
         data->slot_of_fd[fd] = -1;
         return 0;
     }
+    int err = map_reserve(data, fd);
+    if (err)
+        return err;
+    int slot = data->slot_of_fd[fd];
     if (slot < 0) {
+        /* Room for this fd's event too, so that waiting never allocates
+         * (a full iteration cannot fail for want of memory). */
+        err = pl__loop_events_reserve(loop, data->len + 1);
+        if (err)
+            return err;
         if (data->len == data->cap) {
             size_t cap = data->cap ? data->cap * 2 : 64;
-            struct pollfd *fds = realloc(data->fds, cap * sizeof *fds);
+            struct pollfd *fds = pl__realloc(data->fds, cap * sizeof *fds);
             if (!fds)
                 return -ENOMEM;
             data->fds = fds;
-            uint32_t *gens = realloc(data->gens, cap * sizeof *gens);
+            uint32_t *gens = pl__realloc(data->gens, cap * sizeof *gens);
             if (!gens)
                 return -ENOMEM;
             data->gens = gens;
@@ -112,9 +120,7 @@ static int poll_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
 static int poll_wait_events(pl_loop *loop, int timeout_ms)
 {
     struct poll_data *data = loop->backend_data;
-    int err = pl__loop_events_reserve(loop, data->len);
-    if (err)
-        return err;
+    assert(loop->events_cap >= data->len); /* reserved by poll_update */
     int n = poll(data->fds, (nfds_t)data->len, timeout_ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;

@@ -635,7 +635,7 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     if (err)
         return err;
 
-    pl_process *p = calloc(1, sizeof *p);
+    pl_process *p = pl__calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
     p->loop = loop;

@@ -44,7 +44,7 @@ int pl_loop_add_signal(pl_loop *loop, int signum, pl_signal_cb cb, void *user)
     for (struct pl__signal *s = loop->signals; s; s = s->next)
         if (s->signum == signum)
             return -EEXIST;
-    struct pl__signal *s = malloc(sizeof *s);
+    struct pl__signal *s = pl__malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
 

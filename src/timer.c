@@ -85,15 +85,15 @@ static int grow(struct pl__timers *t)
     uint32_t cap = t->slots_cap ? t->slots_cap * 2 : 64;
     if (cap < t->slots_cap)
         return -ENOMEM;
-    struct pl__timer_slot *slots = realloc(t->slots, (size_t)cap * sizeof *slots);
+    struct pl__timer_slot *slots = pl__realloc(t->slots, (size_t)cap * sizeof *slots);
     if (!slots)
         return -ENOMEM;
     t->slots = slots;
-    struct pl__heap_entry *heap = realloc(t->heap, (size_t)cap * sizeof *heap);
+    struct pl__heap_entry *heap = pl__realloc(t->heap, (size_t)cap * sizeof *heap);
     if (!heap)
         return -ENOMEM;
     t->heap = heap;
-    uint32_t *free_list = realloc(t->free_list, (size_t)cap * sizeof *free_list);
+    uint32_t *free_list = pl__realloc(t->free_list, (size_t)cap * sizeof *free_list);
     if (!free_list)
         return -ENOMEM;
     t->free_list = free_list;

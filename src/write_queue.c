@@ -58,7 +58,7 @@ static int ring_grow(struct pl__wq *q, size_t need)
     size_t cap = q->cap ? q->cap : 4096;
     while (cap < need)
         cap *= 2;
-    char *data = malloc(cap);
+    char *data = pl__malloc(cap);
     if (!data)
         return -ENOMEM;
     struct iovec old[2];
@@ -102,7 +102,7 @@ static int seg_push(struct pl__wq *q, struct pl__wq_seg seg)
 {
     if (q->seg_count == q->seg_cap) {
         uint32_t cap = q->seg_cap ? q->seg_cap * 2 : 8;
-        struct pl__wq_seg *segs = malloc(cap * sizeof *segs);
+        struct pl__wq_seg *segs = pl__malloc(cap * sizeof *segs);
         if (!segs)
             return -ENOMEM;
         for (uint32_t k = 0; k < q->seg_count; k++)
@@ -126,7 +126,7 @@ int pl__wq_reserve_done(struct pl__wq *q)
     uint32_t cap = q->done_cap ? q->done_cap * 2 : 8;
     while (cap < need)
         cap *= 2;
-    struct pl__wq_done *dones = malloc(cap * sizeof *dones);
+    struct pl__wq_done *dones = pl__malloc(cap * sizeof *dones);
     if (!dones)
         return -ENOMEM;
     for (uint32_t k = 0; k < q->done_count; k++)
