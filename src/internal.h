@@ -330,6 +330,20 @@ void pl__sigpipe_release(pl_loop *loop);
 
 /* ---- fd helpers (fd.c) ------------------------------------------------- */
 
+/* Test hook for syscall faults (tests/fault_sys.c), NULL in normal use:
+ * called before each read and write of the helpers below, each poller
+ * registration (pl__io_set) and each fd the library makes (pipes, the
+ * wakeup eventfd, pidfds).  It returns 0 to let the call go on, after
+ * perhaps lowering *len (a short read or write), or -errno to fail the
+ * call with that error as if the kernel had answered it. */
+enum pl__sys_op {
+    PL__SYS_READ,        /* fd, &len */
+    PL__SYS_WRITE,       /* fd, &len (the sum of the pieces) */
+    PL__SYS_POLL_UPDATE, /* fd, NULL: adding or changing a registration */
+    PL__SYS_NEW_FD,      /* -1, NULL */
+};
+extern int (*pl__sys_fault)(enum pl__sys_op op, int fd, size_t *len);
+
 /* EINTR is retried in these, and only these, places. */
 int pl__close(int fd);
 /* Kinds of fd a pipe transport accepts. */

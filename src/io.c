@@ -57,7 +57,11 @@ int pl__io_attach(pl_loop *loop, struct pl__io *io)
 int pl__io_set(pl_loop *loop, struct pl__io *io, unsigned events)
 {
     if (events != io->registered) {
-        int err = loop->backend->update(loop, io->fd, io->gen, io->registered, events);
+        int err = events && pl__sys_fault
+                      ? pl__sys_fault(PL__SYS_POLL_UPDATE, io->fd, NULL)
+                      : 0;
+        if (!err)
+            err = loop->backend->update(loop, io->fd, io->gen, io->registered, events);
         if (err)
             return err;
         io->registered = events;

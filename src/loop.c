@@ -119,6 +119,11 @@ void pl__loop_wakeup(pl_loop *loop)
 
 static int wakeup_open(pl_loop *loop)
 {
+    if (pl__sys_fault) {
+        int err = pl__sys_fault(PL__SYS_NEW_FD, -1, NULL);
+        if (err)
+            return err;
+    }
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd >= 0) {
         loop->wakeup_fd[0] = loop->wakeup_fd[1] = fd;

@@ -666,9 +666,11 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     }
 
     if (pidfd_mode) {
-        long fd = syscall(SYS_pidfd_open, (long)p->pid, 0L);
+        err = pl__sys_fault ? pl__sys_fault(PL__SYS_NEW_FD, -1, NULL) : 0;
+        long fd = err ? -1 : syscall(SYS_pidfd_open, (long)p->pid, 0L);
         if (fd < 0) {
-            err = -errno;
+            if (!err)
+                err = -errno;
             goto fail_child;
         }
         p->pidfd_io.fd = (int)fd;
