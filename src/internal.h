@@ -17,9 +17,10 @@
 /* ---- allocation (alloc.c) ---------------------------------------------- */
 
 /* malloc, calloc and realloc for everything the library allocates; free()
- * as usual.  Test hooks: with pl__alloc_fail_at = N, the N-th call counted
- * in pl__alloc_count (from when the test reset it) returns NULL, and the
- * call sites ("file.c:line") seen meanwhile are kept in pl__alloc_sites. */
+ * as usual.  Test hooks: with pl__alloc_fail_at = N (not 0), calls are
+ * counted in pl__alloc_count (from when the test reset it), the N-th
+ * returns NULL, and the call sites ("file.c:line") seen are kept in
+ * pl__alloc_sites. */
 void *pl__malloc_at(size_t size, const char *site);
 void *pl__calloc_at(size_t n, size_t size, const char *site);
 void *pl__realloc_at(void *p, size_t size, const char *site);
