@@ -791,6 +791,44 @@ void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
 unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
 
 /* ------------------------------------------------------------------------ */
+/* Random operation sequences against a model (pipecheck --fuzz)             */
+
+/*
+ * pc_fuzz runs random sequences of operations on a write transport and a
+ * read transport of one kind and backend: writes of random sizes (copied,
+ * lent, writev), limit changes, write_eof, close and abort; pause, resume
+ * and close; a peer that reads, writes and closes the far ends at random;
+ * single loop iterations.  After every step, and when both are driven to
+ * their end, the callbacks, return values and byte streams must be ones an
+ * executable model of spec groups C R W F D E allows.  Each sequence runs
+ * in a child process (a crash or a hang counts as a divergence); sequence
+ * i is made from seed + i, so any one can be replayed.  A diverging
+ * sequence is shrunk (operations removed while it still diverges) and the
+ * shortest one is printed to log with what went wrong.
+ */
+typedef struct pc_fuzz_options {
+    double seconds;          /* run sequences for about this long (>= one) */
+    uint64_t seed;           /* first sequence's seed; 0: from the clock */
+    const char *const *kinds; /* kind names to use; NULL/0: every kind whose
+                                 far end is in this process */
+    size_t nkinds;
+    unsigned backends;       /* PL_LOOP_EPOLL | PL_LOOP_POLL; 0: both */
+    size_t max_ops;          /* operations per sequence, at most (0: 200) */
+    int stop_at_first;       /* stop after the first divergence */
+    FILE *log;               /* NULL: stderr */
+} pc_fuzz_options;
+
+typedef struct pc_fuzz_result {
+    uint64_t sequences;
+    uint64_t operations;
+    uint64_t divergences;
+} pc_fuzz_result;
+
+/* Returns 0 (see *out for divergences), -EINVAL if no kind or backend is
+ * left, or -ENOMEM. */
+int pc_fuzz(const pc_fuzz_options *options, pc_fuzz_result *out);
+
+/* ------------------------------------------------------------------------ */
 /* The spec's behaviour IDs                                                  */
 
 /* One behaviour of ../shared/spec/pipe-transports.md. */

@@ -48,6 +48,12 @@ uint64_t conform_peer_done(pc_peer *peer, int expect_error);
 void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
                             uint64_t total, unsigned timeout_ms);
 
+/* Run until the recorder has total bytes, release the (holding) writer,
+ * and stop right after the iteration in which t read the end of file:
+ * eof_received and connection_lost are queued, not yet run (spec R6). */
+void conform_drain_then_eof_read(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
+                                 uint64_t total, pl_transport *t);
+
 /* Bytes waiting in the kernel to be read from fd (FIONREAD). */
 size_t conform_unread(int fd);
 /* fd's O_NONBLOCK flag as 1/0; fails the test if fd is not open. */

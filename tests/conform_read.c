@@ -292,6 +292,32 @@ PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
     pc_recorder_free(rec);
 }
 
+/* R8: close() after the end of file was read but before eof_received ran
+ * (it is queued for the next iteration, R6): the caller closed, so it hears
+ * connection_lost(0) and no eof_received; abort() alike. */
+PC_CONFORMANCE(r8_close_after_eof, "R8", "close-after-eof-read-no-er", PC_NEEDS_READ, 0,
+               0, 0)
+{
+    const pc_impl *im = ctx->impl;
+    for (int use_abort = 0; use_abort < 2; use_abort++) {
+        pc_pair pair;
+        pc_recorder *rec;
+        pl_transport *t =
+            conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+        pc_peer *writer = conform_writer(&pair, ctx->seed, 1000, 100, 0, 1);
+        conform_drain_then_eof_read(ctx, rec, writer, 1000, t);
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+        PC_ASSERT_OK(use_abort ? im->abort(t) : im->close(t));
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+        PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), 1000);
+        pc_pair_close(&pair);
+        pc_recorder_free(rec);
+    }
+}
+
 /* R9: a second reader on a dup of the same pipe steals the bytes, so the
  * transport's read finds nothing (EAGAIN) whenever the thief runs first. */
 struct r9_state {

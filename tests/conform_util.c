@@ -128,3 +128,13 @@ void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
     PC_ASSERT_OK(pc_peer_release(writer));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), timeout_ms);
 }
+
+void conform_drain_then_eof_read(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
+                                 uint64_t total, pl_transport *t)
+{
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) >= total, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(pc_peer_release(writer));
+    /* is_closing turns 1 in the iteration that reads the end of file;
+     * eof_received is only queued then. */
+    PC_RUN_UNTIL(ctx->loop, ctx->impl->is_closing(t), CONFORM_WAIT_MS);
+}

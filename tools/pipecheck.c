@@ -14,7 +14,10 @@
 struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
+    int kinds_given;
     int epoll, poll;
+    double fuzz_seconds; /* --fuzz: 0 = run the matrix */
+    int fuzz_first;      /* --fuzz-first: stop at the first divergence */
 };
 
 static void usage(FILE *out)
@@ -33,6 +36,10 @@ static void usage(FILE *out)
         fprintf(out, ", %s", pc_kind_get(i)->name);
     fprintf(out, "\n"
                  "  --backend NAME        epoll, poll or all (default: all)\n"
+                 "  --fuzz SECONDS        instead of the matrix, run random operation\n"
+                 "                        sequences against the model for SECONDS\n"
+                 "                        (--seed S replays; --kinds, --backend apply)\n"
+                 "  --fuzz-first          with --fuzz: stop at the first divergence\n"
                  "\n"
                  "runner options:\n");
     pc_print_usage(out);
@@ -77,6 +84,7 @@ static int option_hook(const char *arg, const char *value, void *user)
             return -EINVAL;
         }
         cli->nkinds = 0;
+        cli->kinds_given = 1;
         const char *p = value;
         while (*p) {
             const char *comma = strchr(p, ',');
@@ -86,6 +94,20 @@ static int option_hook(const char *arg, const char *value, void *user)
             p += len + (comma ? 1 : 0);
         }
         return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--fuzz") == 0) {
+        char *end = NULL;
+        double seconds = value ? strtod(value, &end) : 0;
+        if (!value || end == value || *end || !(seconds > 0) || seconds > 1e6) {
+            fprintf(stderr, "pipecheck: --fuzz takes a number of seconds\n");
+            return -EINVAL;
+        }
+        cli->fuzz_seconds = seconds;
+        return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--fuzz-first") == 0) {
+        cli->fuzz_first = 1;
+        return PC_OPTION_TAKES_ARG;
     }
     if (strcmp(arg, "--backend") == 0) {
         if (value && strcmp(value, "all") == 0)
@@ -305,6 +327,35 @@ static void print_io_modes(const struct cli *cli, FILE *out)
     fprintf(out, "\n");
 }
 
+/* --fuzz: the summary line is the last line printed. */
+static int run_fuzz(const struct cli *cli, const pc_options *opts)
+{
+    const char *names[MAX_COLUMNS];
+    size_t n = 0;
+    for (size_t k = 0; cli->kinds_given && k < cli->nkinds; k++)
+        if (strcmp(cli->kinds[k], ANY_KIND) != 0)
+            names[n++] = cli->kinds[k];
+    pc_fuzz_options fo;
+    memset(&fo, 0, sizeof fo);
+    fo.seconds = cli->fuzz_seconds;
+    fo.seed = opts->seed_given ? opts->seed : 0;
+    fo.kinds = names;
+    fo.nkinds = n;
+    fo.backends = (cli->epoll ? PL_LOOP_EPOLL : 0u) | (cli->poll ? PL_LOOP_POLL : 0u);
+    fo.log = stdout;
+    fo.stop_at_first = cli->fuzz_first;
+    pc_fuzz_result r;
+    int err = pc_fuzz(&fo, &r);
+    if (err) {
+        fprintf(stderr, "pipecheck: --fuzz: %s\n", pl_strerror(err));
+        return err == -EINVAL ? 2 : 1;
+    }
+    printf("fuzz: %llu sequences, %llu operations, %llu divergences\n",
+           (unsigned long long)r.sequences, (unsigned long long)r.operations,
+           (unsigned long long)r.divergences);
+    return fflush(stdout) != 0 || r.divergences ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
@@ -325,6 +376,11 @@ int main(int argc, char **argv)
         usage(stdout);
         pc_options_free(&opts);
         return 0;
+    }
+    if (cli.fuzz_seconds > 0) {
+        int status = run_fuzz(&cli, &opts);
+        pc_options_free(&opts);
+        return status;
     }
     size_t selected = 0;
     if (select_tests(&opts, &cli, &selected) != 0) {
