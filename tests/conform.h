@@ -10,7 +10,7 @@
 /* Open a pair of the instance's kind (near end in direction dir), make a
  * recorder called label and connect a transport to the near end, which the
  * transport then owns (pair->near becomes -1).  Returns the transport. */
-pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
+pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec);
 
 /* A write transport whose kernel buffer is full and whose own buffer holds
@@ -19,7 +19,7 @@ pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_p
 struct conform_backlog {
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t;
+    pc_transport *t;
     uint64_t sent; /* pattern bytes written so far */
 };
 void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra);

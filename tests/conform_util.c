@@ -7,19 +7,19 @@
 
 #include "conform.h"
 
-pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
+pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec)
 {
     pc_ctx_open_pair(ctx, dir, 0, pair);
     *rec = pc_recorder_new(ctx->loop, label);
-    pl_transport *t = pc_ctx_connect(ctx, dir, pair->near, *rec);
+    pc_transport *t = pc_ctx_connect(ctx, dir, pair->near, *rec);
     pair->near = -1;
     return t;
 }
 
 void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b->pair);
     (void)pc_pair_shrink(&b->pair, PC_SHRINK_SIZE);
     b->rec = pc_recorder_new(ctx->loop, "write transport");
