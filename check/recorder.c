@@ -375,6 +375,14 @@ unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned time
     uint64_t deadline = pc_deadline_ms(timeout_ms);
     unsigned quiet = pc_scale_ms(quiet_ms);
     unsigned iterations = 0;
+    const pc_subject *s = pc_subject_current();
+    if (s->run_until_quiet) {
+        int r = s->run_until_quiet(loop, quiet, pc_scale_ms(timeout_ms));
+        if (r < 0)
+            PC_FAIL("%s: the loop did not go quiet within %u ms: %s", s->name,
+                    pc_scale_ms(timeout_ms), pl_err_name(r));
+        return (unsigned)r;
+    }
     for (;;) {
         if (monotonic_ms() >= deadline)
             PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));

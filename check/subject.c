@@ -246,6 +246,7 @@ const pc_subject pc_subject_pipeloop = {
     .loop_new = pipeloop_loop_new,
     .loop_close = pipeloop_loop_close,
     .step = pipeloop_step,
+    .run_until_quiet = NULL,
     .iteration = pipeloop_iteration,
     .is_running = pipeloop_is_running,
     .native_loop = pipeloop_native,

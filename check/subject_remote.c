@@ -584,8 +584,7 @@ static int spawn(struct remote_config *cfg, pc_loop *l)
 
 static int remote_loop_new(pc_loop **loop, const char *backend)
 {
-    const pc_subject *s = pc_subject_current();
-    struct remote_config *cfg = (struct remote_config *)s;
+    struct remote_config *cfg = pc_subject_current()->config;
     pc_loop *l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
@@ -677,6 +676,31 @@ static int remote_step(pc_loop *l, int timeout_ms)
         remote_fail(l, "protocol error: a step must end with 'done ITERATION COUNT'");
     }
     free(reply.body);
+    l->iteration = iteration;
+    return count > INT32_MAX ? INT32_MAX : (int)count;
+}
+
+static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeout_ms)
+{
+    char header[64];
+    snprintf(header, sizeof header, "quiet %u %u", quiet_ms, timeout_ms);
+    struct msg reply;
+    l->running++;
+    request(l, header, NULL, 0, -1, timeout_ms + STEP_GRACE_MS, &reply);
+    l->running--;
+    if (strncmp(reply.header, "err ", 4) == 0)
+        return result_of(l, &reply, NULL, 0);
+    uint64_t iteration, count;
+    char *p = reply.header;
+    size_t a, b, c;
+    const char *word = token(&p, &a);
+    const char *it = token(&p, &b);
+    const char *cnt = token(&p, &c);
+    int bad = a != 4 || strncmp(word, "done", 4) != 0 || parse_u64(it, b, &iteration) ||
+              parse_u64(cnt, c, &count);
+    free(reply.body);
+    if (bad)
+        remote_fail(l, "protocol error: quiet must end with 'done ITERATION COUNT'");
     l->iteration = iteration;
     return count > INT32_MAX ? INT32_MAX : (int)count;
 }
@@ -919,6 +943,7 @@ static const pc_subject remote_table = {
     .loop_new = remote_loop_new,
     .loop_close = remote_loop_close,
     .step = remote_step,
+    .run_until_quiet = remote_run_until_quiet,
     .iteration = remote_iteration,
     .is_running = remote_is_running,
     .native_loop = remote_native,

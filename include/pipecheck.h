@@ -734,6 +734,10 @@ typedef struct pc_subject {
      * timeout_ms for I/O.  Returns the callbacks it ran (0: a quiet
      * iteration) or -errno. */
     int (*step)(pc_loop *loop, int timeout_ms);
+    /* Optional: run until quiet_ms (already scaled) pass without a
+     * protocol callback, failing after timeout_ms (scaled); returns the
+     * iterations run or -ETIMEDOUT.  NULL: steps until a quiet one. */
+    int (*run_until_quiet)(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
     /* The number of iterations run so far (events carry it). */
     uint64_t (*iteration)(const pc_loop *loop);
     /* 1 while the loop runs a callback (inside step). */
@@ -945,6 +949,9 @@ size_t pc_spec_count(void);
 const pc_spec_item *pc_spec_get(size_t i);
 /* The item of an ID, or NULL. */
 const pc_spec_item *pc_spec_find(const char *id);
+/* Is the ID one the spec marks OURS (pipeloop differs from asyncio on
+ * purpose)?  1/0.  Another subject failing it "differs". */
+int pc_spec_is_ours(const char *id);
 
 /* ------------------------------------------------------------------------ */
 /* The conformance suite                                                     */
