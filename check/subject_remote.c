@@ -47,7 +47,10 @@ struct remote_config {
     char describe[512];
     char backends[64];
     char probe_error[512];
+    char executable[1024]; /* the interpreter the adapter reported */
     int probed;
+    int zygote_fd; /* SOCK_SEQPACKET to the forking adapter, or -1 */
+    pid_t zygote_pid;
 };
 
 static char python_path[1024] = "python3";
@@ -81,6 +84,7 @@ struct pc_transport {
 struct pc_loop {
     struct remote_config *cfg;
     pid_t pid;
+    int foreign; /* forked by the zygote: not our child to reap */
     int sock;
     uint64_t iteration;
     unsigned running; /* step requests being answered */
@@ -125,6 +129,11 @@ static void reap(pc_loop *l, int kill_it, int *status)
         return;
     if (kill_it)
         kill(l->pid, SIGKILL);
+    if (l->foreign) {
+        /* The zygote reaps it. */
+        l->pid = -1;
+        return;
+    }
     int st = 0;
     while (waitpid(l->pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -158,7 +167,7 @@ PC__NORETURN static void subject_gone(pc_loop *l, const char *while_doing)
 {
     /* Give an exiting process a moment to be reaped, then make sure. */
     int st = 0;
-    pid_t got = 0;
+    pid_t got = l->foreign ? -1 : 0;
     for (int i = 0; i < 40 && got == 0; i++) {
         got = waitpid(l->pid, &st, WNOHANG);
         if (got == 0) {
@@ -174,6 +183,8 @@ PC__NORETURN static void subject_gone(pc_loop *l, const char *while_doing)
         else
             snprintf(how, sizeof how, "was killed by signal %d (%s)", WTERMSIG(st),
                      strsignal(WTERMSIG(st)));
+    } else if (l->foreign) {
+        snprintf(how, sizeof how, "closed its socket (it exited or crashed)");
     } else {
         snprintf(how, sizeof how, "closed its socket and was killed");
     }
@@ -322,6 +333,17 @@ static void recv_frame(pc_loop *l, uint64_t deadline, const char *doing, struct 
         }
 }
 
+const char *pc__subject_report_kind(const char *type, size_t len)
+{
+    if (len == 3 && strncmp(type, "EXC", 3) == 0)
+        return "an exception";
+    if (len == 3 && strncmp(type, "LOG", 3) == 0)
+        return "a logged warning or error";
+    if (len == 4 && strncmp(type, "WARN", 4) == 0)
+        return "a Python warning";
+    return "a report";
+}
+
 /* ---- codes -------------------------------------------------------------- */
 
 /* "EPIPE" -> -EPIPE, "ECLOSED" -> PL_ECLOSED, "0" -> 0; unknown names and
@@ -408,8 +430,10 @@ static void dispatch_event(pc_loop *l, struct msg *m)
         p++;
     if (idlen == 1 && id[0] == '-') {
         /* Something the subject's loop reported on its own: an exception
-         * in a callback, a logged warning.  It fails the test. */
-        remote_fail(l, "the subject's loop reported %.*s: %s", (int)typelen, type, p);
+         * in a callback, a logged warning.  It fails the test: a behaviour
+         * of the subject, not a breach of the protocol. */
+        pc_fail(__FILE__, __LINE__, "%s: %s reported by the subject's loop: %s",
+                l->cfg->name, pc__subject_report_kind(type, typelen), p);
     }
     uint64_t tid;
     pc_transport *t = NULL;
@@ -515,10 +539,65 @@ static int64_t simple_op(const pc_transport *t, const char *op, const char *args
 
 /* ---- the subject's table ------------------------------------------------ */
 
-static int spawn(struct remote_config *cfg, pc_loop *l)
+/* Ask the zygote for a subject: it forks one that serves sv[1] and writes
+ * to this test's stderr. */
+static int spawn_from_zygote(struct remote_config *cfg, pc_loop *l)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    int fds[2] = {sv[1], 2};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof fds)];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {(void *)"spawn", 5};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control.buf;
+    mh.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    ssize_t n;
+    do
+        n = sendmsg(cfg->zygote_fd, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    int err = n < 0 ? -errno : 0;
+    close(sv[1]);
+    if (err) {
+        close(sv[0]);
+        return err;
+    }
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    l->cfg = cfg;
+    l->pid = 0; /* told in hello */
+    l->foreign = 1;
+    l->sock = sv[0];
+    return 0;
+}
+
+static int spawn_process(struct remote_config *cfg, pc_loop *l, int zygote);
+
+static int spawn(struct remote_config *cfg, pc_loop *l)
+{
+    if (cfg->zygote_fd >= 0)
+        return spawn_from_zygote(cfg, l);
+    return spawn_process(cfg, l, 0);
+}
+
+/* Start the adapter (or the exec: command) as our child; zygote: the
+ * forking adapter, on a SOCK_SEQPACKET socket. */
+static int spawn_process(struct remote_config *cfg, pc_loop *l, int zygote)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, (zygote ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0,
+                   sv) < 0)
         return -errno;
     char *argv[8];
     char mode[32];
@@ -529,11 +608,14 @@ static int spawn(struct remote_config *cfg, pc_loop *l)
         argv[3] = NULL;
     } else {
         snprintf(mode, sizeof mode, "%s", cfg->loop_kind);
-        argv[0] = python_path;
+        /* The interpreter the probe found, not a wrapper (pyenv's shim
+         * costs a shell per start). */
+        argv[0] = cfg->executable[0] ? cfg->executable : python_path;
         argv[1] = (char *)adapter_path();
         argv[2] = (char *)"--loop";
         argv[3] = mode;
-        argv[4] = NULL;
+        argv[4] = zygote ? (char *)"--zygote" : NULL;
+        argv[5] = NULL;
     }
     /* The environment, with the subject's fd named; made before fork so
      * that the child only calls async-signal-safe functions. */
@@ -575,7 +657,8 @@ static int spawn(struct remote_config *cfg, pc_loop *l)
     }
     free(envp);
     close(sv[1]);
-    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    if (!zygote)
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
     l->cfg = cfg;
     l->pid = pid;
     l->sock = sv[0];
@@ -608,6 +691,9 @@ static int remote_loop_new(pc_loop **loop, const char *backend)
     request(l, header, NULL, 0, -1, OP_WAIT_MS * 2, &reply);
     if (strncmp(reply.header, "hello ", 6) != 0)
         remote_fail(l, "refused to start: %s", reply.header);
+    const char *pid = strstr(reply.header, " pid=");
+    if (l->foreign && pid)
+        l->pid = (pid_t)atoi(pid + 5);
     free(reply.body);
     snprintf(header, sizeof header, "loop %s", backend);
     request(l, header, NULL, 0, -1, OP_WAIT_MS, &reply);
@@ -642,6 +728,7 @@ static int remote_loop_close(pc_loop *l)
         (void)poll(&p, 1, 100);
     }
     int status = 0;
+    int foreign = l->foreign;
     reap(l, 0, &status);
     pc_on_failure_remove(on_failure, l);
     while (l->transports) {
@@ -650,13 +737,27 @@ static int remote_loop_close(pc_loop *l)
         free(t);
     }
     free(l);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!foreign && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
         PC_FAIL("subject exited with status 0x%x after 'bye'", (unsigned)status);
     return 0;
 }
 
+/* A step or quiet span may not outlast the test: the runner would kill
+ * the test before the subject could answer. */
+static unsigned clamp_to_test(pc_loop *l, unsigned ms)
+{
+    uint64_t now = now_ms();
+    uint64_t left = l->test_deadline > now + 100 ? l->test_deadline - now - 100 : 0;
+    if (left == 0)
+        pc_fail(__FILE__, __LINE__,
+                "%s: the test's time limit is reached; stopped stepping the loop",
+                l->cfg->name);
+    return ms < left ? ms : (unsigned)left;
+}
+
 static int remote_step(pc_loop *l, int timeout_ms)
 {
+    timeout_ms = (int)clamp_to_test(l, timeout_ms < 0 ? 0u : (unsigned)timeout_ms);
     char header[64];
     snprintf(header, sizeof header, "step %d", timeout_ms);
     struct msg reply;
@@ -682,6 +783,7 @@ static int remote_step(pc_loop *l, int timeout_ms)
 
 static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeout_ms)
 {
+    timeout_ms = clamp_to_test(l, timeout_ms);
     char header[64];
     snprintf(header, sizeof header, "quiet %u %u", quiet_ms, timeout_ms);
     struct msg reply;
@@ -1013,6 +1115,7 @@ const pc_subject *pc__subject_remote(const char *spec)
     cfg->subject.backends = cfg->backends;
     cfg->subject.read_size = 256u * 1024u;
     cfg->subject.config = cfg;
+    cfg->zygote_fd = -1;
     remotes[nremotes++] = cfg;
     return &cfg->subject;
 }
@@ -1034,6 +1137,9 @@ static void parse_hello(struct remote_config *cfg, char *p)
             uint64_t v;
             if (parse_u64(tok + 10, len - 10, &v) == 0)
                 cfg->subject.read_size = (size_t)v;
+        } else if (len > 11 && strncmp(tok, "executable=", 11) == 0) {
+            snprintf(cfg->executable, sizeof cfg->executable, "%.*s", (int)(len - 11),
+                     tok + 11);
         } else if (len > 9 && strncmp(tok, "backends=", 9) == 0) {
             snprintf(cfg->backends, sizeof cfg->backends, "%.*s", (int)(len - 9),
                      tok + 9);
@@ -1060,7 +1166,7 @@ int pc_subject_probe(const pc_subject *subject, FILE *err)
     memset(&l, 0, sizeof l);
     l.sock = -1;
     l.test_deadline = now_ms() + pc_scale_ms(OP_WAIT_MS * 2);
-    int r = spawn(cfg, &l);
+    int r = spawn_process(cfg, &l, 0);
     if (r) {
         snprintf(cfg->probe_error, sizeof cfg->probe_error, "cannot start: %s",
                  strerror(-r));
@@ -1140,4 +1246,37 @@ const char *pc_subject_probe_error(const pc_subject *subject)
     if (subject == &pc_subject_pipeloop)
         return "";
     return ((const struct remote_config *)subject->config)->probe_error;
+}
+
+int pc_subject_start(const pc_subject *subject)
+{
+    if (subject == &pc_subject_pipeloop)
+        return 0;
+    struct remote_config *cfg = subject->config;
+    if (cfg->command || cfg->zygote_fd >= 0)
+        return 0; /* exec: subjects start once per test */
+    pc_loop l;
+    memset(&l, 0, sizeof l);
+    int err = spawn_process(cfg, &l, 1);
+    if (err)
+        return err;
+    cfg->zygote_fd = l.sock;
+    cfg->zygote_pid = l.pid;
+    return 0;
+}
+
+void pc_subject_stop(const pc_subject *subject)
+{
+    if (subject == &pc_subject_pipeloop)
+        return;
+    struct remote_config *cfg = subject->config;
+    if (cfg->zygote_fd < 0)
+        return;
+    /* The zygote ends when no one holds the control socket. */
+    close(cfg->zygote_fd);
+    cfg->zygote_fd = -1;
+    int st;
+    while (waitpid(cfg->zygote_pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    cfg->zygote_pid = -1;
 }

@@ -798,6 +798,15 @@ const char *pc_subject_python(void);
  * (uvloop not installed: -ENOENT).  pipeloop's is a no-op.
  */
 int pc_subject_probe(const pc_subject *subject, FILE *err);
+/*
+ * Optional, around a pc_run of many tests: keep one prepared subject
+ * process (asyncio/uvloop: an interpreter with the modules loaded) that
+ * forks a fresh subject for every test, instead of starting one per test.
+ * Tests still get a new process each.  pc_subject_stop ends it; call it
+ * after pc_run.  0 or -errno (then every test starts its own).
+ */
+int pc_subject_start(const pc_subject *subject);
+void pc_subject_stop(const pc_subject *subject);
 /* Why the last probe of subject failed ("" if it did not). */
 const char *pc_subject_probe_error(const pc_subject *subject);
 

@@ -316,7 +316,15 @@ static double monotonic_seconds(void)
  * breach, an exception its loop reported) rather than a behaviour. */
 static int subject_broke(const char *message)
 {
-    return strstr(message, "subject_remote.c:") != NULL;
+    return strstr(message, "subject_remote.c:") != NULL &&
+           strstr(message, "(last sent: '") != NULL;
+}
+
+/* An exception or warning the subject's loop reported on its own: never
+ * "differs", whatever the item. */
+static int subject_reported(const char *message)
+{
+    return strstr(message, "reported by the subject's loop") != NULL;
 }
 
 /* Run the instances column's subject can run and fill its cells. */
@@ -362,7 +370,9 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             close(null);
     }
     double start = monotonic_seconds();
+    (void)pc_subject_start(col->subject);
     int err = pc_run(opts, &col->results);
+    pc_subject_stop(col->subject);
     col->seconds = monotonic_seconds() - start;
     if (saved >= 0) {
         fflush(stdout);
@@ -386,6 +396,8 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
                 c->outcome = strncmp(res->message, "n/a", 3) == 0 ? OUT_NA : OUT_SKIP;
             else if (subject_broke(res->message))
                 c->outcome = OUT_FAIL, col->broken = 1;
+            else if (subject_reported(res->message))
+                c->outcome = OUT_FAIL;
             else if (col->subject != &pc_subject_pipeloop && pc_spec_is_ours(list[i].id))
                 c->outcome = OUT_DIFFERS;
             else

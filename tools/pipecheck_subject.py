@@ -101,10 +101,31 @@ class Channel:
         self.sock.sendall(struct.pack(">I", len(body)) + body)
 
 
+# OSError subclasses asyncio raises without an errno (BrokenPipeError()).
+ERRNO_OF_CLASS = (
+    (BrokenPipeError, errno.EPIPE),
+    (ConnectionResetError, errno.ECONNRESET),
+    (ConnectionAbortedError, errno.ECONNABORTED),
+    (ConnectionRefusedError, errno.ECONNREFUSED),
+    (TimeoutError, errno.ETIMEDOUT),
+)
+
+
+def errno_of(exc):
+    if isinstance(exc, OSError):
+        if exc.errno:
+            return exc.errno
+        for cls, number in ERRNO_OF_CLASS:
+            if isinstance(exc, cls):
+                return number
+    return None
+
+
 def code_of(exc):
     """The protocol's error name for an exception an operation raised."""
-    if isinstance(exc, OSError) and exc.errno:
-        return errno.errorcode.get(exc.errno, "EXCEPTION")
+    number = errno_of(exc)
+    if number is not None:
+        return errno.errorcode.get(number, "EXCEPTION")
     if isinstance(exc, (AttributeError, NotImplementedError)):
         return "EDIRECTION"
     if isinstance(exc, (ValueError, TypeError)):
@@ -158,8 +179,8 @@ class Recorder(asyncio.Protocol):
         self.lost = True
         if exc is None:
             code = "0"
-        elif isinstance(exc, OSError) and exc.errno:
-            code = errno.errorcode.get(exc.errno, "EXCEPTION")
+        elif errno_of(exc) is not None:
+            code = errno.errorcode.get(errno_of(exc), "EXCEPTION")
         else:
             code = "EXCEPTION"
         self._event("CL", code)
@@ -266,8 +287,10 @@ class Subject:
         else:
             describe = "asyncio on %s" % python
             backends = "epoll,poll"
-        self.ch.send("hello %d read_size=%d backends=%s caps=writev,buffer-limits "
-                     "describe=%s" % (PROTOCOL_VERSION, 256 * 1024, backends, describe))
+        self.ch.send("hello %d pid=%d executable=%s read_size=%d backends=%s "
+                     "caps=writev,buffer-limits describe=%s"
+                     % (PROTOCOL_VERSION, os.getpid(), sys.executable, 256 * 1024,
+                        backends, describe))
 
     def make_loop(self, backend):
         if self.kind == "uvloop":
@@ -483,14 +506,77 @@ class Subject:
         os._exit(0)
 
 
+def zygote(control_fd, kind):
+    """Fork a fresh subject for every test: one interpreter start per run.
+
+    pipecheck sends one datagram per test on control_fd (SOCK_SEQPACKET)
+    carrying two fds: the subject's end of that test's socketpair and the
+    test's stderr.  The child serves the test exactly as a subject started
+    on its own would; this process only forks and reaps.  It ends when every
+    sender has closed the control socket, killing children still running.
+    """
+    if kind == "uvloop":
+        try:
+            import uvloop  # noqa: F401  (preloaded for the children)
+        except ImportError:
+            pass  # each child says so in its hello
+    control = socket.socket(fileno=control_fd)
+    children = set()
+    while True:
+        for pid in list(children):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    children.discard(pid)
+            except ChildProcessError:
+                children.discard(pid)
+        data, anc, _flags, _addr = control.recvmsg(64, socket.CMSG_SPACE(4 * 4))
+        if not data:
+            break
+        fds = []
+        for level, kind_, payload in anc:
+            if level == socket.SOL_SOCKET and kind_ == socket.SCM_RIGHTS:
+                count = len(payload) // 4
+                fds.extend(struct.unpack("%di" % count, payload[:count * 4]))
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            os.dup2(fds[1], 1)
+            os.dup2(fds[1], 2)
+            os.close(fds[1])
+            serve_forever(fds[0], kind)
+            os._exit(0)
+        children.add(pid)
+        for fd in fds:
+            os.close(fd)
+    for pid in children:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--fd", type=int,
                         default=int(os.environ.get("PIPECHECK_SUBJECT_FD", "3")))
+    parser.add_argument("--zygote", action="store_true",
+                        help="fork a subject per test from this process")
     opts = parser.parse_args()
-    channel = Channel(opts.fd)
-    subject = Subject(channel, opts.loop)
+    if opts.zygote:
+        zygote(opts.fd, opts.loop)
+    else:
+        serve_forever(opts.fd, opts.loop)
+
+
+def serve_forever(fd, kind):
+    channel = Channel(fd)
+    subject = Subject(channel, kind)
 
     class ToBench(logging.Handler):
         def emit(self, record):
