@@ -28,28 +28,29 @@ struct cli {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: pipecheck [options] [GLOB...]\n"
-            "\n"
-            "Run the pipe-transport conformance suite over every pipe kind and poll\n"
-            "backend on this machine, against pipeloop or another implementation (a\n"
-            "subject), then print one row per behaviour of the spec with a cell per\n"
-            "kind and backend: pass, FAIL, diff (differs on an item the spec marks\n"
-            "OURS), skip, or n/a (does not apply, or the subject lacks what the test\n"
-            "needs).\n"
-            "\n"
-            "pipecheck options:\n"
-            "  --subject NAME        the implementation under test (default pipeloop):\n"
-            "                        pipeloop, asyncio (CPython's), uvloop, or\n"
-            "                        exec:CMD (your adapter; docs/subject-protocol.md)\n"
-            "  --compare LIST        several subjects, e.g. pipeloop,asyncio,uvloop: one\n"
-            "                        row per behaviour, one column per subject\n"
-            "  --python PATH         interpreter for asyncio/uvloop (default: python3\n"
-            "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
-            "                        /usr/bin/python3)\n"
-            "  --json FILE           every instance's result and duration, all subjects\n"
-            "  --kinds LIST          comma-separated kinds (default: all):\n"
-            "                        any (kind-independent tests)");
+    fprintf(
+        out,
+        "usage: pipecheck [options] [GLOB...]\n"
+        "\n"
+        "Run the pipe-transport conformance suite over every pipe kind and poll\n"
+        "backend on this machine, against pipeloop or another implementation (a\n"
+        "subject), then print one row per behaviour of the spec with a cell per\n"
+        "kind and backend: pass, FAIL, diff (differs on an item the spec marks\n"
+        "OURS), skip, or n/a (does not apply, or the subject lacks what the test\n"
+        "needs).\n"
+        "\n"
+        "pipecheck options:\n"
+        "  --subject NAME        the implementation under test (default pipeloop):\n"
+        "                        pipeloop, asyncio (CPython's), uvloop, or\n"
+        "                        exec:CMD (your adapter; docs/subject-protocol.md)\n"
+        "  --compare LIST        several subjects, e.g. pipeloop,asyncio,uvloop: one\n"
+        "                        row per behaviour, one column per subject\n"
+        "  --python PATH         interpreter for asyncio/uvloop (default: python3\n"
+        "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
+        "                        /usr/bin/python3)\n"
+        "  --json FILE           every instance's result and duration, all subjects\n"
+        "  --kinds LIST          comma-separated kinds (default: all):\n"
+        "                        any (kind-independent tests)");
     for (size_t i = 0; i < pc_kind_count(); i++)
         fprintf(out, ", %s", pc_kind_get(i)->name);
     fprintf(out, "\n"
@@ -246,8 +247,8 @@ static int collect_instances(const pc_options *opts, const struct cli *cli,
         struct instance *in = &list[n];
         if (flags & PC_TEST_HIDDEN)
             continue;
-        if (parse_name(name, in->id, sizeof in->id, in->kind, sizeof in->kind, in->backend,
-                       sizeof in->backend))
+        if (parse_name(name, in->id, sizeof in->id, in->kind, sizeof in->kind,
+                       in->backend, sizeof in->backend))
             continue;
         if (!kind_selected(cli, in->kind) || !backend_selected(cli, in->backend))
             continue;
@@ -496,7 +497,8 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
             print_cell(out, color, cells[c], outcome_word(cells[c]), 5);
             any_differs |= cells[c] == OUT_DIFFERS;
         }
-        fprintf(out, "  %s%s\n", item->meaning, pc_spec_is_ours(item->id) ? " (OURS)" : "");
+        fprintf(out, "  %s%s\n", item->meaning,
+                pc_spec_is_ours(item->id) ? " (OURS)" : "");
     }
     if (any_differs)
         fprintf(out, "\ndiff: behaves otherwise on an item the spec marks OURS (see "
@@ -509,8 +511,8 @@ struct tally {
     const char *first_failure;
 };
 
-static struct tally tally_of(const struct instance *list, size_t n, const struct column *col,
-                             const char *id)
+static struct tally tally_of(const struct instance *list, size_t n,
+                             const struct column *col, const char *id)
 {
     struct tally t;
     memset(&t, 0, sizeof t);
@@ -547,8 +549,8 @@ static struct tally tally_of(const struct instance *list, size_t n, const struct
 #define COMPARE_WIDTH 14
 
 /* Several subjects: a row per behaviour, a column per subject. */
-static void print_compare(const struct instance *list, size_t n, const struct column *cols,
-                          size_t ncols, FILE *out)
+static void print_compare(const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, FILE *out)
 {
     int color = isatty(fileno(out)) && !getenv("NO_COLOR");
     fprintf(out, "\n%-5s", "ID");
@@ -588,7 +590,8 @@ static void print_compare(const struct instance *list, size_t n, const struct co
             }
             print_cell(out, color, o, text, COMPARE_WIDTH);
         }
-        fprintf(out, "  %s%s\n", item->meaning, pc_spec_is_ours(item->id) ? " (OURS)" : "");
+        fprintf(out, "  %s%s\n", item->meaning,
+                pc_spec_is_ours(item->id) ? " (OURS)" : "");
     }
     fprintf(out, "\ndiffers: behaves otherwise on an item the spec marks OURS "
                  "(spec/pipe-transports.md; docs/findings.md)\n");
@@ -602,14 +605,14 @@ static void print_compare(const struct instance *list, size_t n, const struct co
         fprintf(out,
                 "%s: %s\n  %zu instances: %zu pass, %zu FAIL, %zu differ, %zu skip, %zu "
                 "n/a; %.1f s\n",
-                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.differs, t.skip,
-                t.na, cols[c].seconds);
+                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.differs,
+                t.skip, t.na, cols[c].seconds);
     }
 }
 
 /* The first failure of every FAIL row, one line each: why, briefly. */
-static void print_reasons(const struct instance *list, size_t n, const struct column *cols,
-                          size_t ncols, FILE *out)
+static void print_reasons(const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, FILE *out)
 {
     int header = 0;
     for (size_t c = 0; c < ncols; c++)
@@ -679,7 +682,8 @@ static int write_json(const char *path, const struct instance *list, size_t n,
         json_string(f, cols[c].spec);
         fprintf(f, ", \"describe\": ");
         json_string(f, cols[c].subject->describe);
-        fprintf(f, ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
+        fprintf(f,
+                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
         json_string(f, pc_subject_probe_error(cols[c].subject));
         fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
     }
@@ -693,9 +697,10 @@ static int write_json(const char *path, const struct instance *list, size_t n,
             json_string(f, list[i].name);
             fprintf(f, ", \"id\": ");
             json_string(f, list[i].id);
-            fprintf(f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
-                    pc_spec_is_ours(list[i].id) ? "true" : "false",
-                    outcome_json(cell->outcome), cell->seconds);
+            fprintf(
+                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+                pc_spec_is_ours(list[i].id) ? "true" : "false",
+                outcome_json(cell->outcome), cell->seconds);
             json_string(f, cell->message ? cell->message : "");
             fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
         }
@@ -753,17 +758,19 @@ int main(int argc, char **argv)
         }
         cols[ncols].subject = subject;
         cols[ncols].spec = cli.subjects[s];
-        cols[ncols].available = pc_subject_probe(subject, cli.compare ? NULL : stderr) == 0;
+        cols[ncols].available =
+            pc_subject_probe(subject, cli.compare ? NULL : stderr) == 0;
         ncols++;
     }
     if (opts.list) {
         for (size_t c = 0; c < ncols; c++)
             for (size_t i = 0; i < n; i++) {
-                const char *why =
-                    cols[c].available ? not_applicable(cols[c].subject, list[i].name) : "";
+                const char *why = cols[c].available
+                                      ? not_applicable(cols[c].subject, list[i].name)
+                                      : "";
                 if (!why)
-                    printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "", ncols > 1 ? " " : "",
-                           list[i].name);
+                    printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "",
+                           ncols > 1 ? " " : "", list[i].name);
             }
         status = 0;
         goto out;
@@ -782,8 +789,8 @@ int main(int argc, char **argv)
             failed = 1;
         /* Alone, any failure counts; side by side, pipeloop's failures and
          * subjects that broke (a crash, a hang, an exception). */
-        if (t.fail && (!cli.compare || cols[c].subject == &pc_subject_pipeloop ||
-                       cols[c].broken))
+        if (t.fail &&
+            (!cli.compare || cols[c].subject == &pc_subject_pipeloop || cols[c].broken))
             failed = 1;
     }
     if (!opts.tap) {
@@ -802,7 +809,8 @@ int main(int argc, char **argv)
         size_t pass = 0, fail = 0, skip = 0;
         for (size_t c = 0; c < ncols; c++) {
             struct tally t = tally_of(list, n, &cols[c], NULL);
-            pass += t.pass, fail += t.fail + t.differs, skip += t.skip + t.na + t.unavailable;
+            pass += t.pass, fail += t.fail + t.differs,
+                skip += t.skip + t.na + t.unavailable;
         }
         printf("%zu passed, %zu failed, %zu skipped\n", pass, fail, skip);
     }
