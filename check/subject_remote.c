@@ -55,9 +55,13 @@ struct remote_config {
 
 static char python_path[1024] = "python3";
 
+/* Set by pc_subject_set_python: then uvloop never falls back. */
+static int python_chosen;
+
 void pc_subject_set_python(const char *path)
 {
     snprintf(python_path, sizeof python_path, "%s", path ? path : "python3");
+    python_chosen = path != NULL;
 }
 
 const char *pc_subject_python(void)
@@ -1155,11 +1159,37 @@ static void parse_hello(struct remote_config *cfg, char *p)
     }
 }
 
+static int probe_once(struct remote_config *cfg, FILE *err);
+
+/* Debian's python3-uvloop serves /usr/bin/python3 only. */
+#define SYSTEM_PYTHON "/usr/bin/python3"
+
 int pc_subject_probe(const pc_subject *subject, FILE *err)
 {
     if (subject == &pc_subject_pipeloop)
         return 0;
     struct remote_config *cfg = subject->config;
+    int r = probe_once(cfg, NULL);
+    /* uvloop missing for the default python3 but present for the system
+     * interpreter: use that one, and the report names it. */
+    if (r && strcmp(cfg->loop_kind, "uvloop") == 0 && !python_chosen &&
+        access(SYSTEM_PYTHON, X_OK) == 0) {
+        char first[sizeof cfg->probe_error];
+        snprintf(first, sizeof first, "%s", cfg->probe_error);
+        snprintf(cfg->executable, sizeof cfg->executable, "%s", SYSTEM_PYTHON);
+        r = probe_once(cfg, NULL);
+        if (r) {
+            cfg->executable[0] = '\0';
+            snprintf(cfg->probe_error, sizeof cfg->probe_error, "%s", first);
+        }
+    }
+    if (r && err)
+        fprintf(err, "pipecheck: subject %s: %s\n", cfg->name, cfg->probe_error);
+    return r;
+}
+
+static int probe_once(struct remote_config *cfg, FILE *err)
+{
     /* Talk to it without a test around us: failures come back here
      * through the runner's outside-a-test path, so check by hand. */
     pc_loop l;

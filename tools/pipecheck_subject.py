@@ -329,13 +329,17 @@ class Subject:
             waiter = coro.send(None)
         except StopIteration:
             waiter = None
-        except BaseException:
+        except BaseException as exc:
             del self.recorders[tid]
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+            if isinstance(exc, ValueError):
+                # asyncio: "Pipe transport is for pipes/sockets only."
+                self.ch.send("err EFDKIND %s" % one_line(exc))
+                return
             raise
         transport = None
         frame = getattr(coro, "cr_frame", None)
