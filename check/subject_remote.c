@@ -1204,7 +1204,21 @@ static int probe_once(struct remote_config *cfg, FILE *err)
     }
     char header[32];
     snprintf(header, sizeof header, "hello %d", PROTOCOL_VERSION);
-    send_frame(&l, header, NULL, 0, -1);
+    /* By hand, not send_frame: a subject that cannot even start must be
+     * a message here, not a failed test outside any test. */
+    size_t hlen = strlen(header);
+    unsigned char frame[64] = {0, 0, 0, (unsigned char)hlen};
+    memcpy(frame + 4, header, hlen);
+    if (send(l.sock, frame, 4 + hlen, MSG_NOSIGNAL) != (ssize_t)(4 + hlen)) {
+        int st = 0;
+        reap(&l, 0, &st);
+        snprintf(cfg->probe_error, sizeof cfg->probe_error,
+                 "cannot start (exit status %d): %.200s %.200s",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                 cfg->command ? cfg->command : python_path,
+                 cfg->command ? "" : adapter_path());
+        goto fail;
+    }
     /* Read the answer by hand, so that a subject that cannot start is a
      * message here rather than an abort. */
     unsigned char prefix[4];
@@ -1242,7 +1256,15 @@ static int probe_once(struct remote_config *cfg, FILE *err)
         }
     }
     if (!body) {
-        reap(&l, 1, NULL);
+        int st = 0;
+        reap(&l, 1, &st);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+            snprintf(cfg->probe_error, sizeof cfg->probe_error,
+                     "cannot start: command not found: %.400s",
+                     cfg->command ? cfg->command
+                                  : (cfg->executable[0] ? cfg->executable : python_path));
+            goto fail;
+        }
         snprintf(cfg->probe_error, sizeof cfg->probe_error,
                  "no answer to hello (is the command right? for asyncio/uvloop: %.200s "
                  "%.200s)",

@@ -455,7 +455,11 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
     size_t ncols = cli->nkinds * nbackends;
     int color = isatty(fileno(out)) && !getenv("NO_COLOR");
 
-    fprintf(out, "\nsubject: %s\n", col->subject->describe);
+    if (col->available)
+        fprintf(out, "\nsubject: %s\n", col->subject->describe);
+    else
+        fprintf(out, "\nsubject: %s: unavailable: %s\n", col->spec,
+                pc_subject_probe_error(col->subject));
     /* Header: kinds over their backend columns. */
     fprintf(out, "%-5s", "");
     for (size_t k = 0; k < cli->nkinds; k++)
