@@ -22,7 +22,7 @@ asyncio  One _run_once of the loop, started the way the documentation says
          used (0 if a callback is ready, else min(T, the next timer)).
          Iteration numbers are exact.
 uvloop   One run_forever() call that ends at the first protocol callback
-         (which calls loop.stop()) or after min(T, 10 ms).  libuv's own
+         (which calls loop.stop()) or after min(T, 2 ms).  libuv's own
          iterations are not visible from Python: a step can span more than
          one, so "in the next iteration" facts (C4, R6, R8, D6) are only as
          exact as that; "quiet" is measured by the adapter with the loop's
@@ -51,7 +51,7 @@ import warnings
 
 PROTOCOL_VERSION = 1
 FRAME_MAX = 80 << 20
-UVLOOP_SLICE = 0.010
+UVLOOP_SLICE = 0.002
 
 
 class ProtocolError(Exception):
