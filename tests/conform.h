@@ -48,6 +48,13 @@ uint64_t conform_peer_done(pc_peer *peer, int expect_error);
 void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
                             uint64_t total, unsigned timeout_ms);
 
+/* Did rec's stream end the way R11 describes for another subject: a tty
+ * whose other side closed, read as CL(-EIO) with no ER?  pipeloop treats
+ * that as EOF (R11, OURS); a subject that does not is graded on it by
+ * R11's own test, so the tests of other behaviours look past it (and a
+ * test about EOF itself is n/a there).  Always 0 for pipeloop. */
+int conform_ended_in_tty_eio(const pc_ctx *ctx, const pc_recorder *rec);
+
 /* Bytes waiting in the kernel to be read from fd (FIONREAD). */
 size_t conform_unread(int fd);
 /* fd's O_NONBLOCK flag as 1/0; fails the test if fd is not open. */

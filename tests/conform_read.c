@@ -25,8 +25,10 @@ static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_ma
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), bytes);
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), bytes);
     PC_ASSERT_LE_SIZE(pc_recorder_max_chunk(rec), ctx->impl->read_size);
-    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    if (!conform_ended_in_tty_eio(ctx, rec)) {
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    }
     pc_pair_close(&pair);
     pc_recorder_free(rec);
 }
@@ -147,7 +149,8 @@ PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
     PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
     PC_ASSERT_OK(im->resume_reading(t));
     conform_drain_then_eof(ctx, rec, peer, total, CONFORM_WAIT_MS * 2);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    if (!conform_ended_in_tty_eio(ctx, rec))
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
     pc_pair_close(&pair);
     pc_recorder_free(rec);
@@ -185,6 +188,17 @@ PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0,
     pc_recorder_free(rec);
 }
 
+/* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
+ * test's behaviour is not what is being shown.  Close up, then n/a. */
+static void skip_tty_eio(pc_ctx *ctx, pc_pair *pair, pc_recorder *rec)
+{
+    pc_pair_close(pair);
+    pc_recorder_free(rec);
+    if (pc_loop_close(ctx->loop) == 0)
+        PC_SKIP("n/a: the tty's EOF came as CL(EIO) without ER, which R11 grades");
+    PC_FAIL("the loop would not close after the transport was lost");
+}
+
 PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0, 0)
 {
     pc_pair pair;
@@ -202,6 +216,8 @@ PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
     PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    if (conform_ended_in_tty_eio(ctx, rec))
+        skip_tty_eio(ctx, &pair, rec);
     PC_ASSERT_GT_UINT(pc_recorder_iteration_of(rec, PC_EV_ER), eof_iteration);
     /* One more quiet stretch: nothing may follow connection_lost (the
      * recorder fails the test if anything does). */
@@ -235,6 +251,8 @@ PC_CONFORMANCE(r7_er_return, "R7", "er-return-ignored", PC_NEEDS_READ, 0, 0, 0)
     pc_recorder_set_hooks(rec, &hooks, NULL);
     pc_peer *peer = conform_writer(&pair, ctx->seed, 1, 1, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 1, CONFORM_WAIT_MS);
+    if (conform_ended_in_tty_eio(ctx, rec))
+        skip_tty_eio(ctx, &pair, rec);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
