@@ -9,6 +9,7 @@
 
 struct instance {
     struct instance *next; /* all instances stay reachable until exit */
+    const char *name;      /* the registered name */
     const pc_conformance *test;
     const pc_kind *kind;
     const char *backend;
@@ -66,13 +67,21 @@ static void run_instance(void *arg)
     ctx.kind = in->kind;
     ctx.backend = in->backend;
     ctx.loop_flags = in->loop_flags;
-    ctx.impl = pc_impl_current();
+    ctx.impl = pc_subject_current();
     ctx.seed = pc_seed() ^ hash_name(pc_current_test());
-    PC_ASSERT_OK(pl_loop_new(&ctx.loop, ctx.loop_flags));
+    /* A test that needs what the subject lacks does not apply to it; the
+     * CLI reports such instances as n/a without running them. */
+    unsigned missing = in->test->caps & ~ctx.impl->caps;
+    if (missing)
+        PC_SKIP("n/a: %s lacks %s", ctx.impl->name,
+                pc_subject_cap_name(missing & -missing));
+    if (!pc_subject_has_backend(ctx.impl, ctx.backend))
+        PC_SKIP("n/a: %s has no %s backend", ctx.impl->name, ctx.backend);
+    PC_ASSERT_OK(pc_loop_new(&ctx.loop, ctx.backend));
     in->test->fn(&ctx);
-    int err = pl_loop_close(ctx.loop);
+    int err = pc_loop_close(ctx.loop);
     if (err)
-        PC_FAIL("pl_loop_close after the test: %s (a transport or watcher was left "
+        PC_FAIL("closing the loop after the test: %s (a transport or watcher was left "
                 "open)",
                 pl_err_name(err));
 }
@@ -93,7 +102,9 @@ static void add_instance(const pc_conformance *test, const pc_kind *kind, size_t
     else
         snprintf(name, sizeof name, "%s.%s@%s", test->id, test->slug, in->backend);
     /* The instance lives as long as the process: the runner keeps arg. */
-    if (pc_test_add(name, run_instance, in, 0) != 0) {
+    in->name = strdup(name);
+    if (!in->name || pc_test_add(name, run_instance, in, 0) != 0) {
+        free((char *)in->name);
         free(in);
         return;
     }
@@ -119,6 +130,17 @@ void pc_conformance_add(const pc_conformance *test)
     }
 }
 
+const pc_conformance *pc_conformance_of(const char *name, const char **backend)
+{
+    for (const struct instance *in = instances; in; in = in->next)
+        if (strcmp(in->name, name) == 0) {
+            if (backend)
+                *backend = in->backend;
+            return in->test;
+        }
+    return NULL;
+}
+
 void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair)
 {
     int err = pc_pair_open(ctx->kind, dir, flags, pair);
@@ -129,9 +151,9 @@ void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair)
         PC_FAIL("pc_pair_open(%s): %s", ctx->kind->name, pl_err_name(err));
 }
 
-pl_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec)
+pc_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec)
 {
-    pl_transport *t = NULL;
+    pc_transport *t = NULL;
     int err =
         dir == PC_DIR_READ
             ? ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, rec, &t)

@@ -1,4 +1,4 @@
-/* The recorder protocol, loop stepping and the implementation table. */
+/* The recorder protocol and loop stepping. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,56 +7,19 @@
 
 #include "pipecheck.h"
 
-/* ---- implementation table ---------------------------------------------- */
-
-const pc_impl pc_impl_pipeloop = {
-    "pipeloop",
-    pl_connect_read_pipe,
-    pl_connect_write_pipe,
-    pl_transport_pause_reading,
-    pl_transport_resume_reading,
-    pl_transport_is_reading,
-    pl_transport_write,
-    pl_transport_writev,
-    pl_transport_write_lent,
-    pl_transport_write_eof,
-    pl_transport_can_write_eof,
-    pl_transport_get_write_buffer_size,
-    pl_transport_set_write_buffer_limits,
-    pl_transport_get_write_buffer_limits,
-    pl_transport_close,
-    pl_transport_abort,
-    pl_transport_is_closing,
-    pl_transport_get_fd,
-    pl_transport_ref,
-    pl_transport_unref,
-};
-
-static const pc_impl *current_impl = &pc_impl_pipeloop;
-
-const pc_impl *pc_impl_current(void)
-{
-    return current_impl;
-}
-
-void pc_impl_set(const pc_impl *impl)
-{
-    current_impl = impl ? impl : &pc_impl_pipeloop;
-}
-
 /* ---- recorder ---------------------------------------------------------- */
 
 struct pc_recorder {
-    pl_loop *loop;
+    pc_loop *loop;
     char label[64];
-    pl_transport *transport;
+    pc_transport *transport;
     pc_event *events;
     size_t nevents, cap;
     size_t counts[PC_EV_RW + 1];
     uint64_t bytes;
     size_t max_chunk;
     int lost, error, paused, eof;
-    const pl_protocol *hooks;
+    const pc_protocol *hooks;
     void *hook_user;
     char *data;
     size_t data_len, data_max;
@@ -108,7 +71,7 @@ static void print_on_failure(void *arg)
     pc_recorder_print(arg, stderr);
 }
 
-pc_recorder *pc_recorder_new(pl_loop *loop, const char *label)
+pc_recorder *pc_recorder_new(pc_loop *loop, const char *label)
 {
     pc_recorder *rec = calloc(1, sizeof *rec);
     if (!rec)
@@ -130,7 +93,7 @@ void pc_recorder_free(pc_recorder *rec)
     free(rec);
 }
 
-void pc_recorder_set_hooks(pc_recorder *rec, const pl_protocol *hooks, void *hook_user)
+void pc_recorder_set_hooks(pc_recorder *rec, const pc_protocol *hooks, void *hook_user)
 {
     rec->hooks = hooks;
     rec->hook_user = hook_user;
@@ -155,7 +118,7 @@ static void violation(pc_recorder *rec, const char *what)
 
 static void record(pc_recorder *rec, pc_event_type type, size_t bytes, int error)
 {
-    uint64_t iter = pl_loop_iteration(rec->loop);
+    uint64_t iter = pc_loop_iteration(rec->loop);
     /* The state machine every transport must follow. */
     if (rec->lost)
         violation(rec, "a callback after connection_lost");
@@ -192,7 +155,7 @@ static void record(pc_recorder *rec, pc_event_type type, size_t bytes, int error
     rec->events[rec->nevents++] = (pc_event){type, iter, iter, 1, bytes, error};
 }
 
-static void rec_connection_made(pl_transport *t, void *user)
+static void rec_connection_made(pc_transport *t, void *user)
 {
     pc_recorder *rec = user;
     rec->transport = t;
@@ -201,7 +164,7 @@ static void rec_connection_made(pl_transport *t, void *user)
         rec->hooks->connection_made(t, rec->hook_user);
 }
 
-static void rec_data_received(pl_transport *t, const void *data, size_t len, void *user)
+static void rec_data_received(pc_transport *t, const void *data, size_t len, void *user)
 {
     pc_recorder *rec = user;
     record(rec, PC_EV_DR, len, 0);
@@ -234,7 +197,7 @@ static void rec_data_received(pl_transport *t, const void *data, size_t len, voi
         rec->hooks->data_received(t, data, len, rec->hook_user);
 }
 
-static int rec_eof_received(pl_transport *t, void *user)
+static int rec_eof_received(pc_transport *t, void *user)
 {
     pc_recorder *rec = user;
     record(rec, PC_EV_ER, 0, 0);
@@ -244,7 +207,7 @@ static int rec_eof_received(pl_transport *t, void *user)
     return 0;
 }
 
-static void rec_connection_lost(pl_transport *t, int error, void *user)
+static void rec_connection_lost(pc_transport *t, int error, void *user)
 {
     pc_recorder *rec = user;
     record(rec, PC_EV_CL, 0, error);
@@ -254,7 +217,7 @@ static void rec_connection_lost(pl_transport *t, int error, void *user)
         rec->hooks->connection_lost(t, error, rec->hook_user);
 }
 
-static void rec_pause_writing(pl_transport *t, void *user)
+static void rec_pause_writing(pc_transport *t, void *user)
 {
     pc_recorder *rec = user;
     record(rec, PC_EV_PW, 0, 0);
@@ -263,7 +226,7 @@ static void rec_pause_writing(pl_transport *t, void *user)
         rec->hooks->pause_writing(t, rec->hook_user);
 }
 
-static void rec_resume_writing(pl_transport *t, void *user)
+static void rec_resume_writing(pc_transport *t, void *user)
 {
     pc_recorder *rec = user;
     record(rec, PC_EV_RW, 0, 0);
@@ -272,7 +235,7 @@ static void rec_resume_writing(pl_transport *t, void *user)
         rec->hooks->resume_writing(t, rec->hook_user);
 }
 
-const pl_protocol pc_recorder_protocol = {
+const pc_protocol pc_recorder_protocol = {
     rec_connection_made, rec_data_received, rec_eof_received,
     rec_connection_lost, rec_pause_writing, rec_resume_writing,
 };
@@ -307,7 +270,7 @@ int pc_recorder_paused(const pc_recorder *rec)
     return rec->paused;
 }
 
-pl_transport *pc_recorder_transport(const pc_recorder *rec)
+pc_transport *pc_recorder_transport(const pc_recorder *rec)
 {
     return rec->transport;
 }
@@ -377,7 +340,7 @@ void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
         pc_fail(file, line, "pl_loop_run_once failed: %s", pl_err_name(r));
 }
 
-unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
+unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
 {
     uint64_t deadline = pc_deadline_ms(timeout_ms);
     unsigned quiet = pc_scale_ms(quiet_ms);
@@ -389,6 +352,45 @@ unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_m
         iterations++;
         if (r < 0)
             PC_FAIL("pl_loop_run_once failed: %s", pl_err_name(r));
+        if (r == 0)
+            return iterations;
+    }
+}
+
+void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file, int line,
+                        const char *what)
+{
+    uint64_t now = monotonic_ms();
+    if (now >= deadline)
+        pc_fail(file, line, "timed out waiting for: %s", what);
+    uint64_t left = deadline - now;
+    int r = pc_loop_step(loop, left > 60000 ? 60000 : (int)left);
+    if (r < 0)
+        pc_fail(file, line, "%s: one loop iteration failed: %s",
+                pc_subject_current()->name, pl_err_name(r));
+}
+
+unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
+{
+    uint64_t deadline = pc_deadline_ms(timeout_ms);
+    unsigned quiet = pc_scale_ms(quiet_ms);
+    unsigned iterations = 0;
+    const pc_subject *s = pc_subject_current();
+    if (s->run_until_quiet) {
+        int r = s->run_until_quiet(loop, quiet, pc_scale_ms(timeout_ms));
+        if (r < 0)
+            PC_FAIL("%s: the loop did not go quiet within %u ms: %s", s->name,
+                    pc_scale_ms(timeout_ms), pl_err_name(r));
+        return (unsigned)r;
+    }
+    for (;;) {
+        if (monotonic_ms() >= deadline)
+            PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));
+        int r = pc_loop_step(loop, (int)quiet);
+        iterations++;
+        if (r < 0)
+            PC_FAIL("%s: one loop iteration failed: %s", pc_subject_current()->name,
+                    pl_err_name(r));
         if (r == 0)
             return iterations;
     }

@@ -89,3 +89,15 @@ const pc_spec_item *pc_spec_find(const char *id)
             return &spec_items[i];
     return NULL;
 }
+
+int pc_spec_is_ours(const char *id)
+{
+    /* The items the spec marks OURS: product decisions where pipeloop
+     * deliberately differs from asyncio. */
+    static const char *const ours[] = {"L5", "C2", "C3", "C6", "R11",
+                                       "W6", "F6", "D5", "S4", "X1"};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strcmp(ours[i], id) == 0)
+            return 1;
+    return 0;
+}

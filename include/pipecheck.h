@@ -640,51 +640,212 @@ int pc_peer_wait(pc_peer *peer, pc_peer_result *out);
  */
 int pc_peer_stop(pc_peer *peer, pc_peer_result *out);
 
-/* ---- recorder, stepping, implementation table, conformance ---- */
+/* ---- subjects, recorder, stepping, conformance ---- */
 
 /* ------------------------------------------------------------------------ */
-/* Implementation table                                                      */
+/* Subjects: the implementation under test                                   */
 
 /*
- * The operations the conformance suite drives a transport through.  The
- * suite never calls pl_* transport functions directly, so another
- * implementation with the same behaviour contract can be plugged in by
- * filling this table (pc_impl_set) and delivering protocol callbacks as
- * pipeloop does.  Every entry has the meaning of the pl_* function of the
- * same name.
+ * The conformance suite drives pipe transports through a *subject*: a
+ * table of the operations it needs from an event loop and its pipe
+ * transports.  pipeloop is one subject, called in process (the default);
+ * others run in a subject process that the bench talks to over a
+ * socketpair (docs/subject-protocol.md): CPython's asyncio, uvloop, or any
+ * program that speaks the protocol.  The suite never calls pl_* transport
+ * functions itself, only these entries, and gets every protocol event
+ * through a pc_protocol (the recorder), so one test body grades them all.
+ *
+ *     const pc_subject *s = pc_subject_find("asyncio");   // or pipeloop
+ *     if (pc_subject_probe(s, stderr) == 0)               // starts it once
+ *         pc_subject_set(s);                              // before pc_run
+ *
+ * Handles are opaque: a pc_loop is one instance of the subject's loop (for
+ * pipeloop it *is* the pl_loop), a pc_transport one of its transports (for
+ * pipeloop the pl_transport).  A remote transport handle stays valid until
+ * its loop is closed; pipeloop's follows pl_transport_ref().
  */
-typedef struct pc_impl {
-    const char *name;
-    int (*connect_read_pipe)(pl_loop *loop, int fd, const pl_protocol *protocol,
-                             void *user, pl_transport **transport);
-    int (*connect_write_pipe)(pl_loop *loop, int fd, const pl_protocol *protocol,
-                              void *user, pl_transport **transport);
-    int (*pause_reading)(pl_transport *t);
-    int (*resume_reading)(pl_transport *t);
-    int (*is_reading)(const pl_transport *t);
-    ssize_t (*write)(pl_transport *t, const void *data, size_t len);
-    ssize_t (*writev)(pl_transport *t, const struct iovec *iov, int iovcnt);
-    ssize_t (*write_lent)(pl_transport *t, const void *data, size_t len,
-                          pl_write_done_cb done, void *user);
-    int (*write_eof)(pl_transport *t);
-    int (*can_write_eof)(const pl_transport *t);
-    size_t (*get_write_buffer_size)(const pl_transport *t);
-    int (*set_write_buffer_limits)(pl_transport *t, int64_t high, int64_t low);
-    int (*get_write_buffer_limits)(const pl_transport *t, size_t *high, size_t *low);
-    int (*close)(pl_transport *t);
-    int (*abort)(pl_transport *t);
-    int (*is_closing)(const pl_transport *t);
-    int (*get_fd)(const pl_transport *t);
-    void (*ref)(pl_transport *t);
-    void (*unref)(pl_transport *t);
-} pc_impl;
+typedef struct pc_loop pc_loop;
+typedef struct pc_transport pc_transport;
 
-/* pipeloop's own table, the default. */
-extern const pc_impl pc_impl_pipeloop;
-/* The table the suite uses now; never NULL. */
-const pc_impl *pc_impl_current(void);
-/* Replace the table (NULL restores pipeloop's); call before pc_run. */
-void pc_impl_set(const pc_impl *impl);
+/* pl_protocol typed on the opaque handle: what a subject delivers. */
+typedef struct pc_protocol {
+    void (*connection_made)(pc_transport *t, void *user);
+    void (*data_received)(pc_transport *t, const void *data, size_t len, void *user);
+    int (*eof_received)(pc_transport *t, void *user);
+    void (*connection_lost)(pc_transport *t, int error, void *user);
+    void (*pause_writing)(pc_transport *t, void *user);
+    void (*resume_writing)(pc_transport *t, void *user);
+} pc_protocol;
+
+typedef void (*pc_write_done_cb)(pc_transport *t, const void *data, size_t len,
+                                 int status, void *user);
+
+/*
+ * What a subject has (pc_subject.caps).  A conformance test declares what
+ * it needs (PC_CONFORMANCE_CAPS); on a subject that lacks it the instance
+ * is "n/a", never run and never a pass.
+ */
+enum pc_subject_caps {
+    /* Runs in the bench's process: fd numbers, pointers and C-level misuse
+     * (NULL arguments, a negative iovec count) mean the same on both
+     * sides; the fd table is shared, so the bench can watch an fd the
+     * transport owns being closed. */
+    PC_CAP_IN_PROCESS = 1u << 0,
+    /* write_lent: the transport sends the caller's memory and reports it. */
+    PC_CAP_LENT_WRITES = 1u << 1,
+    /* writev (for asyncio: writelines). */
+    PC_CAP_WRITEV = 1u << 2,
+    /* get_fd returns the caller's fd number. */
+    PC_CAP_GET_FD = 1u << 3,
+    /* set/get_write_buffer_limits. */
+    PC_CAP_BUFFER_LIMITS = 1u << 4,
+    /* Reads go into one loop-owned buffer, no allocation per read (R2). */
+    PC_CAP_LOOP_OWNED_READ_BUFFER = 1u << 5,
+    /* ref/unref keep a transport alive after connection_lost. */
+    PC_CAP_REF_UNREF = 1u << 6,
+    /* The bench can add its own fd watchers to the subject's loop
+     * (pl_loop_add_reader: R9's second reader, C3's refused watcher). */
+    PC_CAP_LOOP_WATCHERS = 1u << 7,
+    /* The loop's own close contract can be checked (L5). */
+    PC_CAP_LOOP_CLOSE = 1u << 8,
+    /* Subprocess transports (the S group). */
+    PC_CAP_SUBPROCESS = 1u << 9,
+    /* The transports are pipeloop's own: tests of its API beyond the
+     * subject table (I/O modes, connect flags: the X group) reach them
+     * with pc_transport_native and pc_pipeloop_connect. */
+    PC_CAP_PIPELOOP_API = 1u << 10,
+};
+
+/* "lent-writes", "writev", ... for PC_CAP_* bit cap; NULL if unknown. */
+const char *pc_subject_cap_name(unsigned cap);
+
+/*
+ * A subject.  Every operation has the meaning of the pl_* function of the
+ * same name (include/pipeloop.h), with the same return values: an error a
+ * subject reports is mapped to pipeloop's codes (docs/subject-protocol.md
+ * says how), and an exception a remote operation raises returns
+ * PC_EEXCEPTION with its text printed to the test's output.
+ */
+typedef struct pc_subject {
+    const char *name;     /* "pipeloop", "asyncio", "uvloop", "exec:CMD" */
+    const char *describe; /* what runs: interpreter, versions; set by probe */
+    unsigned caps;        /* PC_CAP_*; set by probe for remote subjects */
+    size_t read_size;     /* the largest data_received it promises (R1) */
+    const char *backends; /* comma-separated backends it has: "epoll,poll" */
+
+    /* A loop for backend ("epoll" or "poll").  Errors: -errno, or a
+     * failed test for a subject process that cannot be started. */
+    int (*loop_new)(pc_loop **loop, const char *backend);
+    /* Close it: -EBUSY (and nothing closed) while a transport is open. */
+    int (*loop_close)(pc_loop *loop);
+    /* Run one iteration of the subject's loop that waits at most
+     * timeout_ms for I/O.  Returns the callbacks it ran (0: a quiet
+     * iteration) or -errno. */
+    int (*step)(pc_loop *loop, int timeout_ms);
+    /* Optional: run until quiet_ms (already scaled) pass without a
+     * protocol callback, failing after timeout_ms (scaled); returns the
+     * iterations run or -ETIMEDOUT.  NULL: steps until a quiet one. */
+    int (*run_until_quiet)(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+    /* The number of iterations run so far (events carry it). */
+    uint64_t (*iteration)(const pc_loop *loop);
+    /* 1 while the loop runs a callback (inside step). */
+    int (*is_running)(const pc_loop *loop);
+    /* The pl_loop under a pipeloop loop; NULL for other subjects. */
+    pl_loop *(*native_loop)(pc_loop *loop);
+
+    int (*connect_read_pipe)(pc_loop *loop, int fd, const pc_protocol *protocol,
+                             void *user, pc_transport **transport);
+    int (*connect_write_pipe)(pc_loop *loop, int fd, const pc_protocol *protocol,
+                              void *user, pc_transport **transport);
+    int (*pause_reading)(pc_transport *t);
+    int (*resume_reading)(pc_transport *t);
+    int (*is_reading)(const pc_transport *t);
+    ssize_t (*write)(pc_transport *t, const void *data, size_t len);
+    ssize_t (*writev)(pc_transport *t, const struct iovec *iov, int iovcnt);
+    ssize_t (*write_lent)(pc_transport *t, const void *data, size_t len,
+                          pc_write_done_cb done, void *user);
+    int (*write_eof)(pc_transport *t);
+    int (*can_write_eof)(const pc_transport *t);
+    size_t (*get_write_buffer_size)(const pc_transport *t);
+    int (*set_write_buffer_limits)(pc_transport *t, int64_t high, int64_t low);
+    int (*get_write_buffer_limits)(const pc_transport *t, size_t *high, size_t *low);
+    int (*close)(pc_transport *t);
+    int (*abort)(pc_transport *t);
+    int (*is_closing)(const pc_transport *t);
+    int (*get_fd)(const pc_transport *t);
+    void (*ref)(pc_transport *t);
+    void (*unref)(pc_transport *t);
+
+    void *config; /* the subject's own data (remote: how to start it) */
+} pc_subject;
+
+/* The error an operation returns when the remote subject raised an
+ * exception it does not map to a code (the exception's text is printed). */
+#define PC_EEXCEPTION (-30100)
+
+/* pipeloop, in process: the default. */
+extern const pc_subject pc_subject_pipeloop;
+
+/*
+ * The subject called spec: "pipeloop", "asyncio", "uvloop" (run by the
+ * Python adapter tools/pipecheck_subject.py under pc_subject_python()), or
+ * "exec:CMD" (CMD run by /bin/sh -c, speaking docs/subject-protocol.md on
+ * the fd named by $PIPECHECK_SUBJECT_FD).  Remote subjects are made once
+ * per spec and live until exit.  NULL (and a message on stderr) for an
+ * unknown name or no memory.
+ */
+const pc_subject *pc_subject_find(const char *spec);
+/* The Python interpreter for asyncio/uvloop (default "python3" on PATH;
+ * NULL restores it).  Call before pc_subject_find. */
+void pc_subject_set_python(const char *path);
+const char *pc_subject_python(void);
+
+/*
+ * Start a remote subject once, shake hands and fill in describe, caps,
+ * read_size and backends.  0, or -errno with the reason written to err
+ * (uvloop not installed: -ENOENT).  pipeloop's is a no-op.
+ */
+int pc_subject_probe(const pc_subject *subject, FILE *err);
+/*
+ * Optional, around a pc_run of many tests: keep one prepared subject
+ * process (asyncio/uvloop: an interpreter with the modules loaded) that
+ * forks a fresh subject for every test, instead of starting one per test.
+ * Tests still get a new process each.  pc_subject_stop ends it; call it
+ * after pc_run.  0 or -errno (then every test starts its own).
+ */
+int pc_subject_start(const pc_subject *subject);
+void pc_subject_stop(const pc_subject *subject);
+/* Why the last probe of subject failed ("" if it did not). */
+const char *pc_subject_probe_error(const pc_subject *subject);
+
+/* The subject the suite uses now; never NULL. */
+const pc_subject *pc_subject_current(void);
+/* Replace it (NULL restores pipeloop); call before pc_run. */
+void pc_subject_set(const pc_subject *subject);
+/* Does the current subject have every PC_CAP_* in caps?  1/0. */
+int pc_subject_has(unsigned caps);
+/* Does subject have backend ("epoll")?  1/0. */
+int pc_subject_has_backend(const pc_subject *subject, const char *backend);
+
+/* Loop helpers over the current subject (pc_loop_new/close and the
+ * stepping below use them). */
+int pc_loop_new(pc_loop **loop, const char *backend);
+int pc_loop_close(pc_loop *loop);
+int pc_loop_step(pc_loop *loop, int timeout_ms);
+uint64_t pc_loop_iteration(const pc_loop *loop);
+int pc_loop_is_running(const pc_loop *loop);
+/* The pl_loop of a pipeloop loop, NULL for another subject's. */
+pl_loop *pc_loop_native(pc_loop *loop);
+/* The pl_transport of a pipeloop transport, NULL for another subject's. */
+pl_transport *pc_transport_native(pc_transport *t);
+/*
+ * pipeloop only: connect like the subject's connect_read_pipe (is_read 1)
+ * or connect_write_pipe, through pl_connect_*_pipe_ex with PL_CONNECT_*
+ * flags.  -ENOTSUP on another subject; otherwise what the library says.
+ */
+int pc_pipeloop_connect(pc_loop *loop, int fd, int is_read, unsigned flags,
+                        const pc_protocol *protocol, void *user,
+                        pc_transport **transport);
 
 /* ------------------------------------------------------------------------ */
 /* Recorder: a ready-made protocol that logs every callback                  */
@@ -719,20 +880,20 @@ typedef struct pc_recorder pc_recorder;
  * CL; no DR after ER; PW and RW alternate, PW first) and fails the test on
  * a violation, then calls the hook of the same name, if any.
  */
-extern const pl_protocol pc_recorder_protocol;
+extern const pc_protocol pc_recorder_protocol;
 
 /*
  * Make a recorder for one transport on loop.  label names it in the log.
  * While it exists, a failing test prints its event log (a pc_on_failure
  * hook).  Fails the test on allocation failure; never returns NULL.
  */
-pc_recorder *pc_recorder_new(pl_loop *loop, const char *label);
+pc_recorder *pc_recorder_new(pc_loop *loop, const char *label);
 /* Free it and remove its failure hook.  The transport must be gone (CL
  * seen) or never connected. */
 void pc_recorder_free(pc_recorder *rec);
 
 /* Call hooks->X(t, ..., hook_user) after logging each event X. */
-void pc_recorder_set_hooks(pc_recorder *rec, const pl_protocol *hooks, void *hook_user);
+void pc_recorder_set_hooks(pc_recorder *rec, const pc_protocol *hooks, void *hook_user);
 /* Keep up to max received bytes in memory (pc_recorder_data). */
 void pc_recorder_keep_data(pc_recorder *rec, size_t max);
 /* Check every received byte against the pattern of seed (pc_pattern_*):
@@ -747,8 +908,8 @@ int pc_recorder_lost(const pc_recorder *rec);         /* CL seen: 1/0 */
 int pc_recorder_error(const pc_recorder *rec);        /* CL's error */
 int pc_recorder_paused(const pc_recorder *rec);       /* PW without RW */
 /* The transport from connect (set by CM); stays valid after CL only if
- * referenced (pl_transport_ref). */
-pl_transport *pc_recorder_transport(const pc_recorder *rec);
+ * referenced (the subject's ref) or the subject is remote. */
+pc_transport *pc_recorder_transport(const pc_recorder *rec);
 const void *pc_recorder_data(const pc_recorder *rec, size_t *len);
 size_t pc_recorder_nevents(const pc_recorder *rec);
 const pc_event *pc_recorder_event(const pc_recorder *rec, size_t i);
@@ -767,14 +928,16 @@ void pc_recorder_print(const pc_recorder *rec, FILE *f);
  * Run loop iterations until cond is true; between checks the loop blocks
  * in its poll (never a sleep), at most until the deadline.  If timeout_ms
  * (scaled by pc_scale_ms) passes first, the test fails with the condition's
- * text and every live recorder's event log: it never hangs.
+ * text and every live recorder's event log: it never hangs.  loop is a
+ * pl_loop (pipeloop's own tests) or a pc_loop (any subject's).
  */
 #define PC_RUN_UNTIL(loop, cond, timeout_ms)                                             \
     do {                                                                                 \
         uint64_t pc__deadline = pc_deadline_ms(timeout_ms);                              \
         while (!(cond))                                                                  \
-            pc_step(loop, pc__deadline, __FILE__, __LINE__, #cond);                      \
+            PC__STEP(loop)(loop, pc__deadline, __FILE__, __LINE__, #cond);               \
     } while (0)
+#define PC__STEP(loop) _Generic((loop), pc_loop * : pc_loop_step_until, default : pc_step)
 
 /* The absolute CLOCK_MONOTONIC time in ms at which timeout_ms (scaled)
  * from now is over. */
@@ -783,12 +946,21 @@ uint64_t pc_deadline_ms(unsigned timeout_ms);
  * what (and file:line) if the deadline has passed. */
 void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
              const char *what);
+/* The same for a subject's loop. */
+void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file, int line,
+                        const char *what);
 /*
  * Run until an iteration waits quiet_ms without running any callback, or
  * fail after timeout_ms.  Returns the number of iterations run.  Use it to
  * show that something does NOT happen (no DR while paused).
  */
 unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+/* The same for a subject's loop; pc_run_until_quiet() takes either. */
+unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+#define pc_run_until_quiet(loop, quiet_ms, timeout_ms)                                   \
+    _Generic((loop), pc_loop *                                                           \
+             : pc_loop_run_until_quiet, default                                          \
+             : pc_run_until_quiet)(loop, quiet_ms, timeout_ms)
 
 /* ------------------------------------------------------------------------ */
 /* Random operation sequences against a model (pipecheck --fuzz)             */
@@ -807,15 +979,15 @@ unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_m
  * shortest one is printed to log with what went wrong.
  */
 typedef struct pc_fuzz_options {
-    double seconds;          /* run sequences for about this long (>= one) */
-    uint64_t seed;           /* first sequence's seed; 0: from the clock */
+    double seconds;           /* run sequences for about this long (>= one) */
+    uint64_t seed;            /* first sequence's seed; 0: from the clock */
     const char *const *kinds; /* kind names to use; NULL/0: every kind whose
                                  far end is in this process */
     size_t nkinds;
-    unsigned backends;       /* PL_LOOP_EPOLL | PL_LOOP_POLL; 0: both */
-    size_t max_ops;          /* operations per sequence, at most (0: 200) */
-    int stop_at_first;       /* stop after the first divergence */
-    FILE *log;               /* NULL: stderr */
+    unsigned backends; /* PL_LOOP_EPOLL | PL_LOOP_POLL; 0: both */
+    size_t max_ops;    /* operations per sequence, at most (0: 200) */
+    int stop_at_first; /* stop after the first divergence */
+    FILE *log;         /* NULL: stderr */
 } pc_fuzz_options;
 
 typedef struct pc_fuzz_result {
@@ -843,6 +1015,9 @@ size_t pc_spec_count(void);
 const pc_spec_item *pc_spec_get(size_t i);
 /* The item of an ID, or NULL. */
 const pc_spec_item *pc_spec_find(const char *id);
+/* Is the ID one the spec marks OURS (pipeloop differs from asyncio on
+ * purpose)?  1/0.  Another subject failing it "differs". */
+int pc_spec_is_ours(const char *id);
 
 /* ------------------------------------------------------------------------ */
 /* The conformance suite                                                     */
@@ -870,17 +1045,18 @@ typedef struct pc_conformance {
     unsigned excludes;
     unsigned timeout_ms; /* 0: the runner's default */
     void (*fn)(pc_ctx *ctx);
+    unsigned caps; /* PC_CAP_* a subject needs for the test to apply */
 } pc_conformance;
 
 /* What an instance body gets. */
 struct pc_ctx {
     const pc_conformance *test;
-    const pc_kind *kind; /* NULL for loop-only tests */
-    const char *backend; /* "epoll" or "poll" */
-    unsigned loop_flags; /* PL_LOOP_EPOLL or PL_LOOP_POLL */
-    pl_loop *loop;       /* made before the body; must close after it */
-    const pc_impl *impl; /* pc_impl_current() */
-    uint64_t seed;       /* pc_seed() mixed with the instance name */
+    const pc_kind *kind;    /* NULL for loop-only tests */
+    const char *backend;    /* "epoll" or "poll" */
+    unsigned loop_flags;    /* PL_LOOP_EPOLL or PL_LOOP_POLL */
+    pc_loop *loop;          /* made before the body; must close after it */
+    const pc_subject *impl; /* the subject under test: pc_subject_current() */
+    uint64_t seed;          /* pc_seed() mixed with the instance name */
 };
 
 /*
@@ -893,11 +1069,19 @@ size_t pc_conformance_count(void);
 const pc_conformance *pc_conformance_get(size_t i);
 /* Does the test apply to kind?  1 or 0. */
 int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
+/* The test of a registered instance name ("R4.slug@pipe/epoll"), or NULL
+ * for a name that is not a conformance instance.  *backend (may be NULL)
+ * is set to the instance's backend. */
+const pc_conformance *pc_conformance_of(const char *name, const char **backend);
 
 #define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)           \
+    PC_CONFORMANCE_CAPS(ident, id, slug, needs, requires, excludes, timeout_ms, 0u)
+/* The same for a test that needs subject capabilities (PC_CAP_*). */
+#define PC_CONFORMANCE_CAPS(ident, id, slug, needs, requires, excludes, timeout_ms,      \
+                            caps)                                                        \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
     static const pc_conformance pc__desc_##ident = {                                     \
-        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident};              \
+        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident, caps};        \
     __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
     {                                                                                    \
         pc_conformance_add(&pc__desc_##ident);                                           \
@@ -914,7 +1098,7 @@ void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair);
  * Connect a recorder-driven transport of direction dir to fd (which the
  * transport then owns), failing the test on error.  Returns the transport.
  */
-pl_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec);
+pc_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec);
 
 #ifdef __cplusplus
 }

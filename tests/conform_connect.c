@@ -17,7 +17,7 @@ PC_CONFORMANCE(c1_accepts, "C1", "accepts-kind", PC_NEEDS_READ, 0, 0, 0)
         pc_pair pair;
         pc_ctx_open_pair(ctx, dir, 0, &pair);
         pc_recorder *rec = pc_recorder_new(ctx->loop, d ? "write transport" : "read");
-        pl_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
+        pc_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
         pair.near = -1;
         PC_ASSERT_OK(ctx->impl->close(t));
         PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
@@ -33,7 +33,7 @@ static void expect_refused(pc_ctx *ctx, int fd, int want, const char *what)
 {
     int flags = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
     pc_recorder *rec = pc_recorder_new(ctx->loop, what);
-    pl_transport *t = NULL;
+    pc_transport *t = NULL;
     int err = ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, rec, &t);
     if (err != want)
         PC_FAIL("read connect of %s: expected %s, got %s", what, pl_err_name(want),
@@ -101,7 +101,7 @@ PC_CONFORMANCE(c2_devnull, "C2", "unwatchable-fd", PC_NEEDS_LOOP, 0, 0, 0)
     PC_ASSERT_GE_INT(fd, 0);
     int flags = fcntl(fd, F_GETFL);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "/dev/null reader");
-    pl_transport *t = NULL;
+    pc_transport *t = NULL;
     int err = ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, rec, &t);
     if (strcmp(ctx->backend, "epoll") == 0) {
         PC_ASSERT_ERR(err, PL_ENOTWATCHABLE);
@@ -127,25 +127,28 @@ static void c3_never(pl_loop *loop, int fd, unsigned events, void *user)
     PC_FAIL("a refused watcher ran");
 }
 
-PC_CONFORMANCE(c3_owner, "C3", "one-fd-one-owner", PC_NEEDS_READ, 0, 0, 0)
+/* In process only: a second connect must name the very same fd number. */
+PC_CONFORMANCE_CAPS(c3_owner, "C3", "one-fd-one-owner", PC_NEEDS_READ, 0, 0, 0,
+                    PC_CAP_IN_PROCESS | PC_CAP_LOOP_WATCHERS)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "owner");
     pc_recorder *other = pc_recorder_new(ctx->loop, "second owner");
     int fd = pair.near;
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, fd, rec);
+    pc_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, fd, rec);
     pair.near = -1;
-    pl_transport *t2 = NULL;
+    pc_transport *t2 = NULL;
     PC_ASSERT_ERR(
         ctx->impl->connect_read_pipe(ctx->loop, fd, &pc_recorder_protocol, other, &t2),
         -EEXIST);
     PC_ASSERT_ERR(
         ctx->impl->connect_write_pipe(ctx->loop, fd, &pc_recorder_protocol, other, &t2),
         -EEXIST);
-    PC_ASSERT_ERR(pl_loop_add_reader(ctx->loop, fd, c3_never, NULL), -EEXIST);
-    PC_ASSERT_ERR(pl_loop_add_writer(ctx->loop, fd, c3_never, NULL), -EEXIST);
-    PC_ASSERT_ERR(pl_loop_remove_reader(ctx->loop, fd), -ENOENT);
+    pl_loop *native = pc_loop_native(ctx->loop);
+    PC_ASSERT_ERR(pl_loop_add_reader(native, fd, c3_never, NULL), -EEXIST);
+    PC_ASSERT_ERR(pl_loop_add_writer(native, fd, c3_never, NULL), -EEXIST);
+    PC_ASSERT_ERR(pl_loop_remove_reader(native, fd), -ENOENT);
     /* The owner is untouched by the refusals. */
     pc_peer *peer = conform_writer(&pair, ctx->seed, 100, 100, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 100, CONFORM_WAIT_MS);
@@ -168,7 +171,7 @@ PC_CONFORMANCE(c4_cm_first, "C4", "cm-once-first-next-iteration", PC_NEEDS_READ,
     PC_ASSERT_EQ_INT(write(pair.far, buf, sizeof buf), (int)sizeof buf);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
     pc_recorder_expect_pattern(rec, ctx->seed);
-    uint64_t iteration = pl_loop_iteration(ctx->loop);
+    uint64_t iteration = pc_loop_iteration(ctx->loop);
     pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
     pair.near = -1;
     PC_ASSERT_EQ_SIZE(pc_recorder_nevents(rec), 0); /* not inside connect */
@@ -184,9 +187,9 @@ PC_CONFORMANCE(c4_cm_first, "C4", "cm-once-first-next-iteration", PC_NEEDS_READ,
     pc_recorder_free(rec);
 }
 
-static void c5_pause_in_cm(pl_transport *t, void *user)
+static void c5_pause_in_cm(pc_transport *t, void *user)
 {
-    const pc_impl *im = user;
+    const pc_subject *im = user;
     if (im->pause_reading(t) != 0)
         PC_FAIL("pause_reading inside connection_made failed");
 }
@@ -194,14 +197,14 @@ static void c5_pause_in_cm(pl_transport *t, void *user)
 PC_CONFORMANCE(c5_pause_in_cm, "C5", "pause-in-cm-sticks", PC_NEEDS_READ, 0,
                PC_KIND_CHILD, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
     PC_ASSERT_EQ_INT(write(pair.far, "early", 5), 5);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
-    static const pl_protocol hooks = {.connection_made = c5_pause_in_cm};
+    static const pc_protocol hooks = {.connection_made = c5_pause_in_cm};
     pc_recorder_set_hooks(rec, &hooks, (void *)im);
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pc_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
     pair.near = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
@@ -236,7 +239,7 @@ PC_CONFORMANCE(c6_flags, "C6", "flags-restored", PC_NEEDS_READ, 0, 0, 0)
         int shared = fcntl(pair.near, F_DUPFD_CLOEXEC, 0);
         PC_ASSERT_GE_INT(shared, 0);
         pc_recorder *rec = pc_recorder_new(ctx->loop, dir ? "write transport" : "read");
-        pl_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
+        pc_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
         pair.near = -1;
         PC_ASSERT_EQ_INT(fcntl(shared, F_GETFL), falls_back ? flags | O_NONBLOCK : flags);
         PC_ASSERT_OK(ctx->impl->close(t));
@@ -249,12 +252,14 @@ PC_CONFORMANCE(c6_flags, "C6", "flags-restored", PC_NEEDS_READ, 0, 0, 0)
     }
 }
 
-/* Misuse at connect time: NULL arguments are refused and leave the fd. */
-PC_CONFORMANCE(c1_null_args, "C1", "null-arguments", PC_NEEDS_READ, 0, 0, 0)
+/* Misuse at connect time: NULL arguments are refused and leave the fd.
+ * C-level misuse, so in process only. */
+PC_CONFORMANCE_CAPS(c1_null_args, "C1", "null-arguments", PC_NEEDS_READ, 0, 0, 0,
+                    PC_CAP_IN_PROCESS)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    pl_transport *t = NULL;
+    pc_transport *t = NULL;
     int flags = fcntl(pair.near, F_GETFL);
     PC_ASSERT_ERR(ctx->impl->connect_read_pipe(ctx->loop, pair.near, NULL, NULL, &t),
                   -EINVAL);

@@ -9,10 +9,10 @@
 
 PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t =
+    pc_transport *t =
         conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     size_t high = 0, low = 0;
     PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
@@ -38,10 +38,10 @@ PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 
 
 PC_CONFORMANCE(f2_invalid, "F2", "invalid-limits-refused", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t =
+    pc_transport *t =
         conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_OK(im->set_write_buffer_limits(t, 800, 200));
     PC_ASSERT_ERR(im->set_write_buffer_limits(t, 100, 200), -EINVAL);
@@ -89,7 +89,7 @@ static void finish(pc_ctx *ctx, struct conform_backlog *f)
 
 PC_CONFORMANCE(f3_pause, "F3", "pw-once-inside-write", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     struct conform_backlog f;
     conform_back_up(ctx, &f, 1);
     size_t size = im->get_write_buffer_size(f.t);
@@ -107,25 +107,26 @@ PC_CONFORMANCE(f3_pause, "F3", "pw-once-inside-write", PC_NEEDS_WRITE, 0, 0, 0)
 
 /* F4: RW comes from the loop (not inside a write) once size <= low. */
 struct f4_state {
-    const pc_impl *im;
+    const pc_subject *im;
+    pc_loop *loop;
     size_t size_at_rw;
     int running_at_rw;
 };
 
-static void f4_resume(pl_transport *t, void *user)
+static void f4_resume(pc_transport *t, void *user)
 {
     struct f4_state *s = user;
     s->size_at_rw = s->im->get_write_buffer_size(t);
-    s->running_at_rw = pl_loop_is_running(pl_transport_get_loop(t));
+    s->running_at_rw = pc_loop_is_running(s->loop);
 }
 
 PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     struct conform_backlog f;
     conform_back_up(ctx, &f, 1);
-    struct f4_state s = {im, (size_t)-1, 0};
-    static const pl_protocol hooks = {.resume_writing = f4_resume};
+    struct f4_state s = {im, ctx->loop, (size_t)-1, 0};
+    static const pc_protocol hooks = {.resume_writing = f4_resume};
     pc_recorder_set_hooks(f.rec, &hooks, &s);
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 2000, 1000));
     write_more(ctx, &f, 8000);
@@ -148,11 +149,11 @@ PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0
 
 PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     struct conform_backlog f;
     conform_back_up(ctx, &f, 1);
-    struct f4_state s = {im, (size_t)-1, 0};
-    static const pl_protocol hooks = {.resume_writing = f4_resume};
+    struct f4_state s = {im, ctx->loop, (size_t)-1, 0};
+    static const pc_protocol hooks = {.resume_writing = f4_resume};
     pc_recorder_set_hooks(f.rec, &hooks, &s);
     /* Something is buffered already: high 0 pauses at once (F6 too). */
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 0, PL_LIMIT_UNSET));
@@ -176,7 +177,7 @@ PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
 
 PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     struct conform_backlog f;
     conform_back_up(ctx, &f, 1);
     write_more(ctx, &f, 4000);
@@ -194,7 +195,7 @@ PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0,
 PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes", PC_NEEDS_WRITE,
                PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     struct conform_backlog f;
     conform_back_up(ctx, &f, 1);
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 100, 0));

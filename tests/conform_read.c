@@ -24,9 +24,11 @@ static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_ma
     conform_drain_then_eof(ctx, rec, peer, bytes, CONFORM_WAIT_MS * 4);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), bytes);
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), bytes);
-    PC_ASSERT_LE_SIZE(pc_recorder_max_chunk(rec), PL_READ_SIZE);
-    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_LE_SIZE(pc_recorder_max_chunk(rec), ctx->impl->read_size);
+    if (!conform_ended_in_tty_eio(ctx, rec)) {
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    }
     pc_pair_close(&pair);
     pc_recorder_free(rec);
 }
@@ -51,7 +53,7 @@ struct r2_state {
     size_t calls;
 };
 
-static void r2_data(pl_transport *t, const void *data, size_t len, void *user)
+static void r2_data(pc_transport *t, const void *data, size_t len, void *user)
 {
     struct r2_state *s = user;
     (void)t;
@@ -63,13 +65,14 @@ static void r2_data(pl_transport *t, const void *data, size_t len, void *user)
     s->calls++;
 }
 
-PC_CONFORMANCE(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE_CAPS(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0, 0,
+                    PC_CAP_LOOP_OWNED_READ_BUFFER)
 {
     pc_pair pair;
     pc_recorder *rec;
     conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     struct r2_state s = {0};
-    static const pl_protocol hooks = {.data_received = r2_data};
+    static const pc_protocol hooks = {.data_received = r2_data};
     pc_recorder_set_hooks(rec, &hooks, &s);
     /* Warm up (the recorder's log grows), then measure the heap in use. */
     pc_peer *peer = conform_writer(&pair, ctx->seed, 4 * MiB, 1000, 0, 1);
@@ -89,10 +92,10 @@ PC_CONFORMANCE(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0, 0)
 
 PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     im->ref(t);
     PC_ASSERT_EQ_INT(im->is_reading(t), 1);
     PC_ASSERT_EQ_INT(im->is_closing(t), 0);
@@ -130,10 +133,10 @@ PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
 
 PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     pc_recorder_expect_pattern(rec, ctx->seed);
     uint64_t total = 2 * MiB;
     pc_peer *peer = conform_writer(&pair, ctx->seed, total, 4096, 0, 1);
@@ -146,7 +149,8 @@ PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
     PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
     PC_ASSERT_OK(im->resume_reading(t));
     conform_drain_then_eof(ctx, rec, peer, total, CONFORM_WAIT_MS * 2);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    if (!conform_ended_in_tty_eio(ctx, rec))
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
     pc_pair_close(&pair);
     pc_recorder_free(rec);
@@ -154,10 +158,10 @@ PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0, 0)
 
 PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     im->ref(t);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     PC_ASSERT_ERR(im->pause_reading(t), 0);
@@ -184,6 +188,17 @@ PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0,
     pc_recorder_free(rec);
 }
 
+/* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
+ * test's behaviour is not what is being shown.  Close up, then n/a. */
+static void skip_tty_eio(pc_ctx *ctx, pc_pair *pair, pc_recorder *rec)
+{
+    pc_pair_close(pair);
+    pc_recorder_free(rec);
+    if (pc_loop_close(ctx->loop) == 0)
+        PC_SKIP("n/a: the tty's EOF came as CL(EIO) without ER, which R11 grades");
+    PC_FAIL("the loop would not close after the transport was lost");
+}
+
 PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0, 0)
 {
     pc_pair pair;
@@ -195,12 +210,14 @@ PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0
     /* The writer closes; once it is done, EOF waits in the pipe. */
     PC_ASSERT_OK(pc_peer_release(peer));
     conform_peer_done(peer, 0);
-    uint64_t eof_iteration = pl_loop_iteration(ctx->loop) + 1;
-    PC_ASSERT_OK(pl_loop_run_once(ctx->loop, (int)pc_scale_ms(CONFORM_WAIT_MS)));
+    uint64_t eof_iteration = pc_loop_iteration(ctx->loop) + 1;
+    PC_ASSERT_OK(pc_loop_step(ctx->loop, (int)pc_scale_ms(CONFORM_WAIT_MS)));
     /* That iteration read the EOF; ER and CL come later, not inside it. */
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
     PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    if (conform_ended_in_tty_eio(ctx, rec))
+        skip_tty_eio(ctx, &pair, rec);
     PC_ASSERT_GT_UINT(pc_recorder_iteration_of(rec, PC_EV_ER), eof_iteration);
     /* One more quiet stretch: nothing may follow connection_lost (the
      * recorder fails the test if anything does). */
@@ -218,7 +235,7 @@ PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0
     pc_recorder_free(rec);
 }
 
-static int r7_keep_open(pl_transport *t, void *user)
+static int r7_keep_open(pc_transport *t, void *user)
 {
     (void)t;
     (void)user;
@@ -230,10 +247,12 @@ PC_CONFORMANCE(r7_er_return, "R7", "er-return-ignored", PC_NEEDS_READ, 0, 0, 0)
     pc_pair pair;
     pc_recorder *rec;
     conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    static const pl_protocol hooks = {.eof_received = r7_keep_open};
+    static const pc_protocol hooks = {.eof_received = r7_keep_open};
     pc_recorder_set_hooks(rec, &hooks, NULL);
     pc_peer *peer = conform_writer(&pair, ctx->seed, 1, 1, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 1, CONFORM_WAIT_MS);
+    if (conform_ended_in_tty_eio(ctx, rec))
+        skip_tty_eio(ctx, &pair, rec);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
@@ -248,7 +267,7 @@ struct r8_state {
     int open_in_cl;
 };
 
-static void r8_lost(pl_transport *t, int error, void *user)
+static void r8_lost(pc_transport *t, int error, void *user)
 {
     struct r8_state *s = user;
     (void)t;
@@ -258,20 +277,20 @@ static void r8_lost(pl_transport *t, int error, void *user)
 
 PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
     struct r8_state s = {pair.near, 0};
-    static const pl_protocol hooks = {.connection_lost = r8_lost};
+    static const pc_protocol hooks = {.connection_lost = r8_lost};
     pc_recorder_set_hooks(rec, &hooks, &s);
-    pl_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pc_transport *t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
     pair.near = -1;
     im->ref(t);
     pc_peer *peer = conform_writer(&pair, ctx->seed, 4 * MiB, 8192, 0, 1);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) > 0, CONFORM_WAIT_MS);
     uint64_t at_close = pc_recorder_bytes(rec);
-    uint64_t iteration = pl_loop_iteration(ctx->loop);
+    uint64_t iteration = pc_loop_iteration(ctx->loop);
     PC_ASSERT_OK(im->close(t));
     PC_ASSERT_EQ_INT(im->is_closing(t), 1);
     PC_ASSERT_OK(im->close(t));
@@ -280,8 +299,11 @@ PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), at_close);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    PC_ASSERT_EQ_INT(s.open_in_cl, 1);
-    PC_ASSERT_EQ_INT(conform_fd_open(s.fd), 0);
+    if (pc_subject_has(PC_CAP_IN_PROCESS)) {
+        /* The fd numbers are the subject's only in process. */
+        PC_ASSERT_EQ_INT(s.open_in_cl, 1);
+        PC_ASSERT_EQ_INT(conform_fd_open(s.fd), 0);
+    }
     PC_ASSERT_OK(im->close(t));
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_CL), 1);
@@ -298,11 +320,11 @@ PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
 PC_CONFORMANCE(r8_close_after_eof, "R8", "close-after-eof-read-no-er", PC_NEEDS_READ, 0,
                0, 0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     for (int use_abort = 0; use_abort < 2; use_abort++) {
         pc_pair pair;
         pc_recorder *rec;
-        pl_transport *t =
+        pc_transport *t =
             conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
         PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
         pc_peer *writer = conform_writer(&pair, ctx->seed, 1000, 100, 0, 1);
@@ -311,7 +333,8 @@ PC_CONFORMANCE(r8_close_after_eof, "R8", "close-after-eof-read-no-er", PC_NEEDS_
         PC_ASSERT_OK(use_abort ? im->abort(t) : im->close(t));
         PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
         PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
-        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+        if (!conform_ended_in_tty_eio(ctx, rec)) /* graded by R11 */
+            PC_ASSERT_ERR(pc_recorder_error(rec), 0);
         PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), 1000);
         pc_pair_close(&pair);
         pc_recorder_free(rec);
@@ -345,12 +368,14 @@ static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
     PC_ASSERT_OK(fcntl(s.dup_fd, F_SETFL, O_NONBLOCK));
     pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
     if (thief_first)
-        PC_ASSERT_OK(pl_loop_add_reader(ctx->loop, s.dup_fd, r9_thief, &s));
+        PC_ASSERT_OK(
+            pl_loop_add_reader(pc_loop_native(ctx->loop), s.dup_fd, r9_thief, &s));
     pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
     pair.near = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     if (!thief_first)
-        PC_ASSERT_OK(pl_loop_add_reader(ctx->loop, s.dup_fd, r9_thief, &s));
+        PC_ASSERT_OK(
+            pl_loop_add_reader(pc_loop_native(ctx->loop), s.dup_fd, r9_thief, &s));
     /* One byte a round: exactly one of the two readers gets it. */
     for (int round = 0; round < 20; round++) {
         uint64_t before = pc_recorder_bytes(rec) + s.stolen;
@@ -362,7 +387,7 @@ static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
     /* EAGAIN produced no callback and did not stop reading. */
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
     PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
-    PC_ASSERT_OK(pl_loop_remove_reader(ctx->loop, s.dup_fd));
+    PC_ASSERT_OK(pl_loop_remove_reader(pc_loop_native(ctx->loop), s.dup_fd));
     close(s.dup_fd);
     uint64_t before = pc_recorder_bytes(rec);
     PC_ASSERT_EQ_INT(write(pair.far, "yz", 2), 2);
@@ -374,7 +399,9 @@ static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0, PC_KIND_CHILD, 0)
+/* The thief is a watcher on the subject's own loop. */
+PC_CONFORMANCE_CAPS(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0,
+                    PC_KIND_CHILD, 0, PC_CAP_LOOP_WATCHERS)
 {
     uint64_t stolen = 0;
     r9_round(ctx, 1, &stolen);
@@ -449,10 +476,10 @@ PC_CONFORMANCE(r12_fifo_no_writer, "R12", "fifo-never-had-writer", PC_NEEDS_READ
 PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_READ, 0, 0,
                0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
     struct iovec iov = {(void *)"ab", 2};
     size_t high = 0, low = 0;
     PC_ASSERT_ERR(im->write(t, "ab", 2), PL_EDIRECTION);
@@ -474,10 +501,10 @@ PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_REA
 PC_CONFORMANCE(r13_read_ops, "R13", "read-ops-on-write-transport", PC_NEEDS_WRITE, 0, 0,
                0)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_pair pair;
     pc_recorder *rec;
-    pl_transport *t =
+    pc_transport *t =
         conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
     PC_ASSERT_ERR(im->pause_reading(t), PL_EDIRECTION);
     PC_ASSERT_ERR(im->resume_reading(t), PL_EDIRECTION);

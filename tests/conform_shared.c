@@ -36,22 +36,25 @@ static int set_start_flags(int fd, int nonblocking)
     return flags;
 }
 
-static pl_transport *connect_flags(pc_ctx *ctx, pc_dir dir, int fd, unsigned flags,
+static pc_transport *connect_flags(pc_ctx *ctx, pc_dir dir, int fd, unsigned flags,
                                    pc_recorder *rec)
 {
-    pl_transport *t = NULL;
-    int err = dir == PC_DIR_READ
-                  ? pl_connect_read_pipe_ex(ctx->loop, fd, flags, &pc_recorder_protocol,
-                                            rec, &t)
-                  : pl_connect_write_pipe_ex(ctx->loop, fd, flags, &pc_recorder_protocol,
-                                             rec, &t);
+    pc_transport *t = NULL;
+    int err = pc_pipeloop_connect(ctx->loop, fd, dir == PC_DIR_READ, flags,
+                                  &pc_recorder_protocol, rec, &t);
     if (err)
         PC_FAIL("connect with flags %#x on %s: %s", flags, ctx->kind->name,
                 pl_err_name(err));
     return t;
 }
 
-static void close_and_wait(pc_ctx *ctx, pl_transport *t, pc_recorder *rec)
+/* The I/O mode of a pipeloop transport. */
+static int io_mode(pc_transport *t)
+{
+    return pl_transport_get_io_mode(pc_transport_native(t));
+}
+
+static void close_and_wait(pc_ctx *ctx, pc_transport *t, pc_recorder *rec)
 {
     PC_ASSERT_OK(ctx->impl->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
@@ -86,7 +89,7 @@ static void x1_one(pc_ctx *ctx, pc_dir dir, int start_nonblocking)
     int flags = set_start_flags(pair.near, start_nonblocking);
     int witness = dup_cloexec(pair.near);
     pc_recorder *rec = pc_recorder_new(ctx->loop, dir ? "write transport" : "read");
-    pl_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
+    pc_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
     pair.near = -1;
     PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
@@ -131,6 +134,8 @@ PC_CONFORMANCE(x1_flags_untouched, "X1", "flags-never-change", PC_NEEDS_READ, 0,
      * which must hold through partial writes and EAGAIN as well. */
     static const unsigned refusals[] = {0, PL__REFUSE_REOPEN};
     for (size_t r = 0; r < sizeof refusals / sizeof refusals[0]; r++) {
+        if (refusals[r] && !pc_subject_has(PC_CAP_PIPELOOP_API))
+            continue; /* the hook is pipeloop's */
         if (expected_mode(ctx->kind, refusals[r]) == PL_IO_NONBLOCK)
             continue; /* no private mechanism left (X4) */
         pl__io_refuse = refusals[r];
@@ -145,7 +150,8 @@ PC_CONFORMANCE(x1_flags_untouched, "X1", "flags-never-change", PC_NEEDS_READ, 0,
 /* The mechanism is chosen at connect and reported, the fd number the
  * caller gave stays the transport's, and a refused mechanism falls back to
  * the next one (a test hook plays the kernel that refuses). */
-PC_CONFORMANCE(x1_io_mode, "X1", "io-mode-reported", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE_CAPS(x1_io_mode, "X1", "io-mode-reported", PC_NEEDS_READ, 0, 0, 0,
+                    PC_CAP_PIPELOOP_API)
 {
     static const unsigned refusals[] = {0, PL__REFUSE_NOWAIT, PL__REFUSE_REOPEN,
                                         PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN};
@@ -157,9 +163,9 @@ PC_CONFORMANCE(x1_io_mode, "X1", "io-mode-reported", PC_NEEDS_READ, 0, 0, 0)
             pc_ctx_open_pair(ctx, dir, 0, &pair);
             int fd = pair.near;
             pc_recorder *rec = pc_recorder_new(ctx->loop, d ? "write transport" : "read");
-            pl_transport *t = pc_ctx_connect(ctx, dir, fd, rec);
+            pc_transport *t = pc_ctx_connect(ctx, dir, fd, rec);
             pair.near = -1;
-            int mode = pl_transport_get_io_mode(t);
+            int mode = io_mode(t);
             if (mode != expected_mode(ctx->kind, refusals[r]))
                 PC_FAIL("refusing %#x, the %s end got %s, expected %s", refusals[r],
                         d ? "write" : "read", pl_io_mode_name(mode),
@@ -261,7 +267,7 @@ PC_CONFORMANCE(x2_blocking_sibling, "X2", "other-process-still-blocks", PC_NEEDS
         set_start_flags(pair.near, 0);
         int shared = dup_cloexec(pair.near);
         pc_recorder *rec = pc_recorder_new(ctx->loop, d ? "write transport" : "read");
-        pl_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
+        pc_transport *t = pc_ctx_connect(ctx, dir, pair.near, rec);
         pair.near = -1;
         PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
         /* More than the kernel holds: a blocking write must wait. */
@@ -324,17 +330,22 @@ static void x3_scenario(pc_ctx *ctx, pc_dir second_dir, int expect_shared)
     pc_dir first_dir = bidirectional(ctx->kind) ? (pc_dir)!second_dir : second_dir;
     pc_recorder *rec1 = pc_recorder_new(ctx->loop, "first transport");
     pc_recorder *rec2 = pc_recorder_new(ctx->loop, "second transport");
-    pl_transport *first = pc_ctx_connect(ctx, first_dir, pair.near, rec1);
+    pc_transport *first = pc_ctx_connect(ctx, first_dir, pair.near, rec1);
     pair.near = -1;
-    pl_transport *second = pc_ctx_connect(ctx, second_dir, second_fd, rec2);
+    pc_transport *second = pc_ctx_connect(ctx, second_dir, second_fd, rec2);
     PC_RUN_UNTIL(ctx->loop,
                  pc_recorder_count(rec1, PC_EV_CM) + pc_recorder_count(rec2, PC_EV_CM) ==
                      2,
                  CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_INT(conform_nonblocking(witness), expect_shared);
+    /* The flag is pipeloop's business (X1, X4); for any subject the
+     * behaviour below is what counts. */
+    int native = pc_subject_has(PC_CAP_PIPELOOP_API);
+    if (native)
+        PC_ASSERT_EQ_INT(conform_nonblocking(witness), expect_shared);
     close_and_wait(ctx, first, rec1);
     /* The first one's close must not take the flag from the second. */
-    PC_ASSERT_EQ_INT(conform_nonblocking(witness), expect_shared);
+    if (native)
+        PC_ASSERT_EQ_INT(conform_nonblocking(witness), expect_shared);
     if (second_dir == PC_DIR_WRITE) {
         char *buf = malloc(MIB);
         PC_ASSERT_NOT_NULL(buf);
@@ -358,10 +369,13 @@ static void x3_scenario(pc_ctx *ctx, pc_dir second_dir, int expect_shared)
             PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec2), CONFORM_WAIT_MS);
         PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec2), MIB);
         PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), MIB);
-        PC_ASSERT_EQ_INT(pc_recorder_error(rec2), 0);
+        /* A subject that reads a pty's end as EIO is graded on that by R11. */
+        if (!conform_ended_in_tty_eio(ctx, rec2))
+            PC_ASSERT_EQ_INT(pc_recorder_error(rec2), 0);
     }
     /* Both gone: the description has its flags as they were. */
-    PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
+    if (native)
+        PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
     close(witness);
     pc_pair_close(&pair);
     pc_recorder_free(rec1);
@@ -387,8 +401,8 @@ PC_CONFORMANCE(x3_close_first_reader_goes_on, "X3", "close-one-other-reads",
  * MSG_DONTWAIT cannot be refused) falls back to
  * O_NONBLOCK on the shared description, counted per description, with
  * kcmp and (second round) without it. */
-PC_CONFORMANCE(x4_last_sibling_restores, "X4", "last-sibling-restores", PC_NEEDS_READ, 0,
-               PC_KIND_SOCKET, 0)
+PC_CONFORMANCE_CAPS(x4_last_sibling_restores, "X4", "last-sibling-restores",
+                    PC_NEEDS_READ, 0, PC_KIND_SOCKET, 0, PC_CAP_PIPELOOP_API)
 {
     static const unsigned refusals[] = {PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN,
                                         PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN |
@@ -404,8 +418,8 @@ PC_CONFORMANCE(x4_last_sibling_restores, "X4", "last-sibling-restores", PC_NEEDS
 /* The flag comes back exactly as it was before the first transport,
  * whichever it was, and only after the last one (three transports: the
  * near end and two dups). */
-PC_CONFORMANCE(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_READ, 0,
-               PC_KIND_SOCKET, 0)
+PC_CONFORMANCE_CAPS(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_READ, 0,
+                    PC_KIND_SOCKET, 0, PC_CAP_PIPELOOP_API)
 {
     pl__io_refuse = PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN;
     for (int start_nonblocking = 0; start_nonblocking < 2; start_nonblocking++) {
@@ -416,11 +430,11 @@ PC_CONFORMANCE(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_READ,
         int fds[3] = {pair.near, dup_cloexec(pair.near), dup_cloexec(pair.near)};
         pair.near = -1;
         pc_recorder *recs[3];
-        pl_transport *ts[3];
+        pc_transport *ts[3];
         for (int i = 0; i < 3; i++) {
             recs[i] = pc_recorder_new(ctx->loop, "read transport");
             ts[i] = pc_ctx_connect(ctx, PC_DIR_READ, fds[i], recs[i]);
-            PC_ASSERT_EQ_INT(pl_transport_get_io_mode(ts[i]), PL_IO_NONBLOCK);
+            PC_ASSERT_EQ_INT(io_mode(ts[i]), PL_IO_NONBLOCK);
             PC_ASSERT_EQ_INT(conform_nonblocking(witness), 1);
         }
         for (int i = 0; i < 3; i++) {
@@ -440,8 +454,8 @@ PC_CONFORMANCE(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_READ,
 /* PL_CONNECT_SHARED_NONBLOCK: O_NONBLOCK on the description while
  * connected, the original flags after; unknown flags are refused and leave
  * the fd as it was. */
-PC_CONFORMANCE(x5_shared_nonblock_flag, "X5", "connect-flag-sets-shared", PC_NEEDS_READ,
-               0, 0, 0)
+PC_CONFORMANCE_CAPS(x5_shared_nonblock_flag, "X5", "connect-flag-sets-shared",
+                    PC_NEEDS_READ, 0, 0, 0, PC_CAP_PIPELOOP_API)
 {
     for (int d = 0; d < 2; d++) {
         pc_dir dir = d ? PC_DIR_WRITE : PC_DIR_READ;
@@ -449,16 +463,16 @@ PC_CONFORMANCE(x5_shared_nonblock_flag, "X5", "connect-flag-sets-shared", PC_NEE
         pc_ctx_open_pair(ctx, dir, 0, &pair);
         int flags = set_start_flags(pair.near, 0);
         int witness = dup_cloexec(pair.near);
-        pl_transport *t = NULL;
-        PC_ASSERT_ERR(pl_connect_read_pipe_ex(ctx->loop, pair.near, 1u << 7,
-                                              &pc_recorder_protocol, NULL, &t),
+        pc_transport *t = NULL;
+        PC_ASSERT_ERR(pc_pipeloop_connect(ctx->loop, pair.near, 1, 1u << 7,
+                                          &pc_recorder_protocol, NULL, &t),
                       -EINVAL);
         PC_ASSERT_NULL(t);
         PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
         pc_recorder *rec = pc_recorder_new(ctx->loop, d ? "write transport" : "read");
         t = connect_flags(ctx, dir, pair.near, PL_CONNECT_SHARED_NONBLOCK, rec);
         pair.near = -1;
-        PC_ASSERT_EQ_INT(pl_transport_get_io_mode(t), PL_IO_NONBLOCK);
+        PC_ASSERT_EQ_INT(io_mode(t), PL_IO_NONBLOCK);
         PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags | O_NONBLOCK);
         PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
         if (dir == PC_DIR_WRITE) {

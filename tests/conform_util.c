@@ -7,19 +7,19 @@
 
 #include "conform.h"
 
-pl_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
+pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec)
 {
     pc_ctx_open_pair(ctx, dir, 0, pair);
     *rec = pc_recorder_new(ctx->loop, label);
-    pl_transport *t = pc_ctx_connect(ctx, dir, pair->near, *rec);
+    pc_transport *t = pc_ctx_connect(ctx, dir, pair->near, *rec);
     pair->near = -1;
     return t;
 }
 
 void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 {
-    const pc_impl *im = ctx->impl;
+    const pc_subject *im = ctx->impl;
     pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &b->pair);
     (void)pc_pair_shrink(&b->pair, PC_SHRINK_SIZE);
     b->rec = pc_recorder_new(ctx->loop, "write transport");
@@ -98,6 +98,13 @@ uint64_t conform_peer_done(pc_peer *peer, int expect_error)
     return r.bytes;
 }
 
+int conform_ended_in_tty_eio(const pc_ctx *ctx, const pc_recorder *rec)
+{
+    return ctx->impl != &pc_subject_pipeloop && ctx->kind &&
+           (ctx->kind->flags & PC_KIND_TTY) && pc_recorder_lost(rec) &&
+           pc_recorder_error(rec) == -EIO && pc_recorder_count(rec, PC_EV_ER) == 0;
+}
+
 size_t conform_unread(int fd)
 {
     int n = 0;
@@ -130,7 +137,7 @@ void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
 }
 
 void conform_drain_then_eof_read(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
-                                 uint64_t total, pl_transport *t)
+                                 uint64_t total, pc_transport *t)
 {
     PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) >= total, CONFORM_WAIT_MS);
     PC_ASSERT_OK(pc_peer_release(writer));

@@ -193,20 +193,20 @@ static void pump(struct stream *s)
         PC_ASSERT_OK(pl_transport_close(s->w));
 }
 
-static void w_made(pl_transport *t, void *user)
+static void w_made(pc_transport *t, void *user)
 {
     struct stream *s = user;
-    s->w = t;
+    s->w = pc_transport_native(t);
     pump(s);
 }
 
-static void w_pause(pl_transport *t, void *user)
+static void w_pause(pc_transport *t, void *user)
 {
     (void)t;
     ((struct stream *)user)->paused = 1;
 }
 
-static void w_resume(pl_transport *t, void *user)
+static void w_resume(pc_transport *t, void *user)
 {
     (void)t;
     struct stream *s = user;
@@ -221,19 +221,20 @@ static void resume_later(pl_loop *loop, void *user)
 }
 
 /* The reader pauses now and then and resumes from a later iteration. */
-static void r_data(pl_transport *t, const void *data, size_t len, void *user)
+static void r_data(pc_transport *pt, const void *data, size_t len, void *user)
 {
     (void)data, (void)len;
     struct stream *s = user;
+    pl_transport *t = pc_transport_native(pt);
     if (++s->dr_calls % 7 == 0) {
         PC_ASSERT_OK(pl_transport_pause_reading(t));
         PC_ASSERT_OK(pl_call_soon(pl_transport_get_loop(t), resume_later, t));
     }
 }
 
-static const pl_protocol writer_hooks = {
+static const pc_protocol writer_hooks = {
     .connection_made = w_made, .pause_writing = w_pause, .resume_writing = w_resume};
-static const pl_protocol reader_hooks = {.data_received = r_data};
+static const pc_protocol reader_hooks = {.data_received = r_data};
 
 enum stream_kind { STREAM_PIPE, STREAM_PIPE_NOWAIT, STREAM_SOCKET };
 
@@ -255,32 +256,53 @@ static void open_stream_fds(enum stream_kind kind, int *rfd, int *wfd)
     *wfd = fds[1];
 }
 
+/* A pipeloop loop the recorders can use (they take the bench's pc_loop);
+ * returns the library's own. */
+static pl_loop *new_loop(unsigned backend, pc_loop **bench_loop)
+{
+    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(
+        bench_loop, backend == PL_LOOP_POLL ? "poll" : "epoll"));
+    return pc_loop_native(*bench_loop);
+}
+
+/* A transport driving a recorder. */
+static pl_transport *connect_recorded(pc_loop *loop, int fd, int is_read,
+                                      pc_recorder *rec)
+{
+    pc_transport *t;
+    PC_ASSERT_OK(is_read ? pc_subject_pipeloop.connect_read_pipe(
+                               loop, fd, &pc_recorder_protocol, rec, &t)
+                         : pc_subject_pipeloop.connect_write_pipe(
+                               loop, fd, &pc_recorder_protocol, rec, &t));
+    return pc_transport_native(t);
+}
+
 /* Connect reader and writer recorders (hooks as given) on one loop. */
-static void connect_both(pl_loop *loop, int rfd, int wfd, pc_recorder *rrec,
+static void connect_both(pc_loop *loop, int rfd, int wfd, pc_recorder *rrec,
                          pc_recorder *wrec, pl_transport **r, pl_transport **w)
 {
-    PC_ASSERT_OK(pl_connect_read_pipe(loop, rfd, &pc_recorder_protocol, rrec, r));
-    PC_ASSERT_OK(pl_connect_write_pipe(loop, wfd, &pc_recorder_protocol, wrec, w));
+    *r = connect_recorded(loop, rfd, 1, rrec);
+    *w = connect_recorded(loop, wfd, 0, wrec);
 }
 
 static void transfer(void *arg)
 {
     const struct transfer_case *c = arg;
     pc_set_timeout_ms(60000);
-    pl_loop *loop;
-    PC_ASSERT_OK(pl_loop_new(&loop, c->backend));
+    pc_loop *bench_loop;
+    pl_loop *loop = new_loop(c->backend, &bench_loop);
     int rfd, wfd;
     open_stream_fds(c->kind, &rfd, &wfd);
     static struct stream s;
     memset(&s, 0, sizeof s);
     s.total = 4u << 20;
-    pc_recorder *rrec = pc_recorder_new(loop, "read transport");
-    pc_recorder *wrec = pc_recorder_new(loop, "write transport");
+    pc_recorder *rrec = pc_recorder_new(bench_loop, "read transport");
+    pc_recorder *wrec = pc_recorder_new(bench_loop, "write transport");
     pc_recorder_expect_pattern(rrec, seed_of_stream());
     pc_recorder_set_hooks(rrec, &reader_hooks, &s);
     pc_recorder_set_hooks(wrec, &writer_hooks, &s);
     pl_transport *r, *w;
-    connect_both(loop, rfd, wfd, rrec, wrec, &r, &w);
+    connect_both(bench_loop, rfd, wfd, rrec, wrec, &r, &w);
     if (c->kind == STREAM_PIPE_NOWAIT)
         PC_ASSERT_EQ_INT(pl_transport_get_io_mode(r), PL_IO_NOWAIT);
     hook_reset(rfd, wfd, 40);
@@ -312,26 +334,25 @@ static void transfer(void *arg)
 
 /* EIO on a read after some data: the data before it arrived in order, then
  * CL(-EIO), without eof_received (spec R10). */
-static void count_read(pl_transport *t, const void *data, size_t len, void *user)
+static void count_read(pc_transport *t, const void *data, size_t len, void *user)
 {
     (void)t, (void)data, (void)user;
     hook.read_budget -= len;
 }
 
-static const pl_protocol budget_hooks = {.data_received = count_read};
+static const pc_protocol budget_hooks = {.data_received = count_read};
 
 static void read_eio(void *arg)
 {
     const struct transfer_case *c = arg;
-    pl_loop *loop;
-    PC_ASSERT_OK(pl_loop_new(&loop, c->backend));
+    pc_loop *bench_loop;
+    pl_loop *loop = new_loop(c->backend, &bench_loop);
     int rfd, wfd;
     open_stream_fds(c->kind, &rfd, &wfd);
-    pc_recorder *rec = pc_recorder_new(loop, "read transport");
+    pc_recorder *rec = pc_recorder_new(bench_loop, "read transport");
     pc_recorder_expect_pattern(rec, 11);
     pc_recorder_set_hooks(rec, &budget_hooks, NULL);
-    pl_transport *t;
-    PC_ASSERT_OK(pl_connect_read_pipe(loop, rfd, &pc_recorder_protocol, rec, &t));
+    (void)connect_recorded(bench_loop, rfd, 1, rec);
     hook_reset(rfd, -1, 20);
     hook.fail_read_error = -EIO;
     hook.read_budget = 3000;
@@ -367,13 +388,13 @@ static void probe_done(pl_transport *t, const void *data, size_t len, int status
 
 static void write_error_case(unsigned backend, enum stream_kind kind, int error)
 {
-    pl_loop *loop;
-    PC_ASSERT_OK(pl_loop_new(&loop, backend));
+    pc_loop *bench_loop;
+    pl_loop *loop = new_loop(backend, &bench_loop);
     int rfd, wfd;
     open_stream_fds(kind, &rfd, &wfd);
-    pc_recorder *rec = pc_recorder_new(loop, "write transport");
+    pc_recorder *rec = pc_recorder_new(bench_loop, "write transport");
     pl_transport *t;
-    PC_ASSERT_OK(pl_connect_write_pipe(loop, wfd, &pc_recorder_protocol, rec, &t));
+    t = connect_recorded(bench_loop, wfd, 0, rec);
     PC_RUN_UNTIL(loop, pc_recorder_count(rec, PC_EV_CM) == 1, WAIT_MS);
     hook_reset(-1, wfd, 0);
     hook.fail_write_error = -EAGAIN; /* the kernel is "full": all is queued */
@@ -413,14 +434,14 @@ static void poll_update_error(void *arg)
     const struct transfer_case *c = arg;
     static const int errors[] = {-ENOMEM, -ENOSPC};
     for (size_t e = 0; e < 2; e++) {
-        pl_loop *loop;
-        PC_ASSERT_OK(pl_loop_new(&loop, c->backend));
+        pc_loop *bench_loop;
+        pl_loop *loop = new_loop(c->backend, &bench_loop);
         int rfd, wfd;
         open_stream_fds(c->kind, &rfd, &wfd);
-        pc_recorder *rrec = pc_recorder_new(loop, "read transport");
-        pc_recorder *wrec = pc_recorder_new(loop, "write transport");
+        pc_recorder *rrec = pc_recorder_new(bench_loop, "read transport");
+        pc_recorder *wrec = pc_recorder_new(bench_loop, "write transport");
         pl_transport *r, *w;
-        connect_both(loop, rfd, wfd, rrec, wrec, &r, &w);
+        connect_both(bench_loop, rfd, wfd, rrec, wrec, &r, &w);
         hook_reset(rfd, wfd, 0);
         hook.poll_error = errors[e];
         /* Both start watching in connection_made's iteration. */

@@ -1,9 +1,12 @@
-/* pipecheck: run the conformance matrix on this machine and print which
- * behaviour holds where. */
+/* pipecheck: run the conformance matrix on this machine, against pipeloop
+ * or another implementation (a subject), and print which behaviour holds
+ * where; --compare puts several subjects side by side. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pipecheck.h>
@@ -11,27 +14,46 @@
 #define MAX_COLUMNS 32
 #define ANY_KIND "any"
 
+#define MAX_SUBJECTS 8
+
 struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
     int kinds_given;
     int epoll, poll;
-    double fuzz_seconds; /* --fuzz: 0 = run the matrix */
-    int fuzz_first;      /* --fuzz-first: stop at the first divergence */
+    double fuzz_seconds;          /* --fuzz: 0 = run the matrix */
+    int fuzz_first;               /* --fuzz-first: stop at the first divergence */
+    char *subjects[MAX_SUBJECTS]; /* --subject or --compare; owned */
+    size_t nsubjects;
+    int compare;
+    const char *json_path;
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: pipecheck [options] [GLOB...]\n"
-            "\n"
-            "Run pipeloop's conformance suite over every pipe kind and poll backend\n"
-            "on this machine, then print one row per behaviour of the spec with a\n"
-            "cell per kind and backend: pass, FAIL, skip, or n/a (does not apply).\n"
-            "\n"
-            "pipecheck options:\n"
-            "  --kinds LIST          comma-separated kinds (default: all):\n"
-            "                        any (kind-independent tests)");
+    fprintf(
+        out,
+        "usage: pipecheck [options] [GLOB...]\n"
+        "\n"
+        "Run the pipe-transport conformance suite over every pipe kind and poll\n"
+        "backend on this machine, against pipeloop or another implementation (a\n"
+        "subject), then print one row per behaviour of the spec with a cell per\n"
+        "kind and backend: pass, FAIL, diff (differs on an item the spec marks\n"
+        "OURS), skip, or n/a (does not apply, or the subject lacks what the test\n"
+        "needs).\n"
+        "\n"
+        "pipecheck options:\n"
+        "  --subject NAME        the implementation under test (default pipeloop):\n"
+        "                        pipeloop, asyncio (CPython's), uvloop, or\n"
+        "                        exec:CMD (your adapter; docs/subject-protocol.md)\n"
+        "  --compare LIST        several subjects, e.g. pipeloop,asyncio,uvloop: one\n"
+        "                        row per behaviour, one column per subject\n"
+        "  --python PATH         interpreter for asyncio/uvloop (default: python3\n"
+        "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
+        "                        /usr/bin/python3)\n"
+        "  --json FILE           every instance's result and duration, all subjects\n"
+        "  --kinds LIST          comma-separated kinds (default: all):\n"
+        "                        any (kind-independent tests)");
     for (size_t i = 0; i < pc_kind_count(); i++)
         fprintf(out, ", %s", pc_kind_get(i)->name);
     fprintf(out, "\n"
@@ -46,13 +68,17 @@ static void usage(FILE *out)
     fprintf(out, "\n"
                  "examples:\n"
                  "  pipecheck                          the whole matrix\n"
+                 "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
+                 "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
                  "  pipecheck --kinds fifo,pty --backend poll\n"
                  "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
                  "  pipecheck --tap | prove -e cat -   TAP for prove\n"
                  "  pipecheck --junit report.xml       JUnit XML with durations\n"
                  "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
                  "\n"
-                 "Exit status: 0 when nothing failed, 1 on failures, 2 on bad usage.\n");
+                 "Exit status: 0 when nothing failed (differs and n/a are not failures;\n"
+                 "with --compare only pipeloop's failures and broken subjects count), 1\n"
+                 "on failures, 2 on bad usage.\n");
 }
 
 static int add_kind(struct cli *cli, const char *name, size_t len)
@@ -75,9 +101,60 @@ static int add_kind(struct cli *cli, const char *name, size_t len)
     return 0;
 }
 
+static int add_subjects(struct cli *cli, const char *list)
+{
+    for (size_t i = 0; i < cli->nsubjects; i++)
+        free(cli->subjects[i]);
+    cli->nsubjects = 0;
+    const char *p = list;
+    while (*p) {
+        /* exec:CMD may contain commas only as the last item. */
+        const char *comma = strncmp(p, "exec:", 5) == 0 ? NULL : strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || cli->nsubjects == MAX_SUBJECTS) {
+            fprintf(stderr, "pipecheck: bad subject list '%s'\n", list);
+            return -EINVAL;
+        }
+        cli->subjects[cli->nsubjects] = strndup(p, len);
+        if (!cli->subjects[cli->nsubjects])
+            return -ENOMEM;
+        cli->nsubjects++;
+        p += len + (comma ? 1 : 0);
+    }
+    return cli->nsubjects ? 0 : -EINVAL;
+}
+
 static int option_hook(const char *arg, const char *value, void *user)
 {
     struct cli *cli = user;
+    if (strcmp(arg, "--subject") == 0 || strcmp(arg, "--compare") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: %s needs a value\n", arg);
+            return -EINVAL;
+        }
+        cli->compare = strcmp(arg, "--compare") == 0;
+        if (!cli->compare && (strchr(value, ',') && strncmp(value, "exec:", 5) != 0)) {
+            fprintf(stderr, "pipecheck: --subject takes one name (see --compare)\n");
+            return -EINVAL;
+        }
+        return add_subjects(cli, value) < 0 ? -EINVAL : PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--python") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: --python needs a path\n");
+            return -EINVAL;
+        }
+        pc_subject_set_python(value);
+        return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--json") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: --json needs a file name\n");
+            return -EINVAL;
+        }
+        cli->json_path = value;
+        return PC_OPTION_TAKES_VALUE;
+    }
     if (strcmp(arg, "--kinds") == 0) {
         if (!value) {
             fprintf(stderr, "pipecheck: --kinds needs a list\n");
@@ -167,59 +244,229 @@ static int backend_selected(const struct cli *cli, const char *backend)
            (strcmp(backend, "poll") == 0 && cli->poll);
 }
 
+/* ---- the instances -------------------------------------------------------- */
+
 /*
  * The matrix is the spec-named tests on the selected kinds and backends,
- * further narrowed by any --filter the user gave.  The runner ORs its
- * filters, so the intersection is handed to it as exact names.
+ * further narrowed by any --filter the user gave.  Every subject gets a
+ * result for every one of them: run, or n/a without running.
  */
-static int select_tests(pc_options *opts, const struct cli *cli, size_t *count)
+struct instance {
+    const char *name;
+    char id[16], kind[32], backend[16];
+};
+
+static int collect_instances(const pc_options *opts, const struct cli *cli,
+                             struct instance **out, size_t *count)
 {
-    pc_options user = *opts;
-    char **saved = opts->filters;
-    size_t nsaved = opts->filter_count;
-    opts->filters = NULL;
-    opts->filter_count = 0;
-    int err = 0;
-    *count = 0;
-    for (size_t i = 0; i < pc_test_count() && !err; i++) {
+    struct instance *list = calloc(pc_test_count() + 1, sizeof *list);
+    if (!list)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < pc_test_count(); i++) {
         const char *name = pc_test_name(i);
         unsigned flags = pc_test_flags(i);
-        char id[16], kind[32], backend[16];
+        struct instance *in = &list[n];
         if (flags & PC_TEST_HIDDEN)
             continue;
-        if (parse_name(name, id, sizeof id, kind, sizeof kind, backend, sizeof backend))
+        if (parse_name(name, in->id, sizeof in->id, in->kind, sizeof in->kind,
+                       in->backend, sizeof in->backend))
             continue;
-        if (!kind_selected(cli, kind) || !backend_selected(cli, backend))
+        if (!kind_selected(cli, in->kind) || !backend_selected(cli, in->backend))
             continue;
-        if (nsaved && !pc_options_match(&user, name, flags))
+        if (opts->filter_count && !pc_options_match(opts, name, flags))
             continue;
-        err = pc_options_add_filter(opts, name);
-        (*count)++;
+        in->name = name;
+        n++;
     }
-    for (size_t i = 0; i < nsaved; i++)
-        free(saved[i]);
-    free(saved);
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+/* What one instance gave for one subject, worst last. */
+enum outcome { OUT_NA, OUT_UNAVAILABLE, OUT_SKIP, OUT_PASS, OUT_DIFFERS, OUT_FAIL };
+
+struct cell {
+    enum outcome outcome;
+    double seconds;
+    const char *message; /* borrowed from the results, or static */
+};
+
+struct column {
+    const pc_subject *subject;
+    const char *spec;
+    int available;
+    pc_results *results;
+    struct cell *cells; /* one per instance */
+    double seconds;     /* wall time of its run */
+    int broken;         /* a failure came from the subject itself */
+};
+
+/* Why a subject cannot run an instance, or NULL if it can. */
+static const char *not_applicable(const pc_subject *subject, const char *name)
+{
+    const char *backend = NULL;
+    const pc_conformance *test = pc_conformance_of(name, &backend);
+    if (!test)
+        return subject == &pc_subject_pipeloop ? NULL
+                                               : "n/a: a pipeloop-only test (pl_* API)";
+    unsigned missing = test->caps & ~subject->caps;
+    if (missing)
+        return "n/a: the subject lacks a capability the test needs";
+    if (!pc_subject_has_backend(subject, backend))
+        return "n/a: the subject has no such backend";
+    return NULL;
+}
+
+static void clear_filters(pc_options *opts)
+{
+    for (size_t i = 0; i < opts->filter_count; i++)
+        free(opts->filters[i]);
+    free(opts->filters);
+    opts->filters = NULL;
+    opts->filter_count = 0;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A failure that the subject's own code caused (crash, hang, protocol
+ * breach, an exception its loop reported) rather than a behaviour. */
+static int subject_broke(const char *message)
+{
+    return strstr(message, "subject_remote.c:") != NULL &&
+           strstr(message, "(last sent: '") != NULL;
+}
+
+/* An exception or warning the subject's loop reported on its own: never
+ * "differs", whatever the item. */
+static int subject_reported(const char *message)
+{
+    return strstr(message, "reported by the subject's loop") != NULL;
+}
+
+/* Run the instances column's subject can run and fill its cells. */
+static int run_column(pc_options *opts, const struct instance *list, size_t n,
+                      struct column *col, int quiet_runner)
+{
+    col->cells = calloc(n ? n : 1, sizeof *col->cells);
+    if (!col->cells)
+        return -ENOMEM;
+    clear_filters(opts);
+    size_t runnable = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!col->available) {
+            col->cells[i].outcome = OUT_UNAVAILABLE;
+            col->cells[i].message = pc_subject_probe_error(col->subject);
+            continue;
+        }
+        const char *why = not_applicable(col->subject, list[i].name);
+        if (why) {
+            col->cells[i].outcome = OUT_NA;
+            col->cells[i].message = why;
+            continue;
+        }
+        if (pc_options_add_filter(opts, list[i].name) != 0)
+            return -ENOMEM;
+        col->cells[i].outcome = OUT_NA;
+        col->cells[i].message = "n/a: no result";
+        runnable++;
+    }
+    if (runnable == 0)
+        return 0;
+    pc_subject_set(col->subject);
+    /* With several subjects, the runner's line per failure would bury the
+     * table: its output goes away and the table says why instead. */
+    int saved = -1;
+    if (quiet_runner) {
+        fflush(stdout);
+        saved = dup(1);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (saved >= 0 && null >= 0)
+            dup2(null, 1);
+        if (null >= 0)
+            close(null);
+    }
+    double start = monotonic_seconds();
+    (void)pc_subject_start(col->subject);
+    int err = pc_run(opts, &col->results);
+    pc_subject_stop(col->subject);
+    col->seconds = monotonic_seconds() - start;
+    if (saved >= 0) {
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+    }
+    pc_subject_set(NULL);
+    if (!col->results)
+        return err ? err : -EIO;
+    for (size_t r = 0; r < pc_results_count(col->results); r++) {
+        const pc_result *res = pc_results_get(col->results, r);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].name, res->name) != 0)
+                continue;
+            struct cell *c = &col->cells[i];
+            c->seconds = res->seconds;
+            c->message = res->message;
+            if (res->status == PC_PASS)
+                c->outcome = OUT_PASS;
+            else if (res->status == PC_SKIP)
+                c->outcome = strncmp(res->message, "n/a", 3) == 0 ? OUT_NA : OUT_SKIP;
+            else if (subject_broke(res->message))
+                c->outcome = OUT_FAIL, col->broken = 1;
+            else if (subject_reported(res->message))
+                c->outcome = OUT_FAIL;
+            else if (col->subject != &pc_subject_pipeloop && pc_spec_is_ours(list[i].id))
+                c->outcome = OUT_DIFFERS;
+            else
+                c->outcome = OUT_FAIL;
+            break;
+        }
+    }
     return err;
 }
 
-enum cell { CELL_NA, CELL_SKIP, CELL_PASS, CELL_FAIL };
+/* ---- printing ------------------------------------------------------------ */
 
-static const char *cell_text(enum cell c)
+static const char *outcome_word(enum outcome o)
 {
-    switch (c) {
-    case CELL_PASS:
+    switch (o) {
+    case OUT_PASS:
         return "pass";
-    case CELL_FAIL:
+    case OUT_FAIL:
         return "FAIL";
-    case CELL_SKIP:
+    case OUT_DIFFERS:
+        return "diff";
+    case OUT_SKIP:
         return "skip";
-    case CELL_NA:
+    case OUT_UNAVAILABLE:
+        return "unav";
+    case OUT_NA:
         break;
     }
     return "n/a";
 }
 
-static void print_table(const struct cli *cli, const pc_results *results, FILE *out)
+static void print_cell(FILE *out, int color, enum outcome o, const char *text, int width)
+{
+    if (color && o == OUT_FAIL)
+        fprintf(out, " \033[1;31m%-*s\033[0m", width, text);
+    else if (color && o == OUT_PASS)
+        fprintf(out, " \033[32m%-*s\033[0m", width, text);
+    else if (color && o == OUT_DIFFERS)
+        fprintf(out, " \033[33m%-*s\033[0m", width, text);
+    else
+        fprintf(out, " %-*s", width, text);
+}
+
+/* One subject: a row per behaviour, a cell per kind and backend. */
+static void print_matrix(const struct cli *cli, const struct instance *list, size_t n,
+                         const struct column *col, FILE *out)
 {
     const char *backend_names[2];
     size_t nbackends = 0;
@@ -230,8 +477,13 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
     size_t ncols = cli->nkinds * nbackends;
     int color = isatty(fileno(out)) && !getenv("NO_COLOR");
 
+    if (col->available)
+        fprintf(out, "\nsubject: %s\n", col->subject->describe);
+    else
+        fprintf(out, "\nsubject: %s: unavailable: %s\n", col->spec,
+                pc_subject_probe_error(col->subject));
     /* Header: kinds over their backend columns. */
-    fprintf(out, "\n%-5s", "");
+    fprintf(out, "%-5s", "");
     for (size_t k = 0; k < cli->nkinds; k++)
         fprintf(out, " %-*.*s", (int)(6 * nbackends - 1), (int)(6 * nbackends - 1),
                 cli->kinds[k]);
@@ -241,29 +493,23 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
     fprintf(out, "  meaning\n");
 
     const char *section = NULL;
+    int any_differs = 0;
     for (size_t s = 0; s < pc_spec_count(); s++) {
         const pc_spec_item *item = pc_spec_get(s);
-        enum cell cells[MAX_COLUMNS * 2];
+        enum outcome cells[MAX_COLUMNS * 2];
         int any = 0;
         for (size_t c = 0; c < ncols; c++)
-            cells[c] = CELL_NA;
-        for (size_t r = 0; r < pc_results_count(results); r++) {
-            const pc_result *res = pc_results_get(results, r);
-            char id[16], kind[32], backend[16];
-            if (parse_name(res->name, id, sizeof id, kind, sizeof kind, backend,
-                           sizeof backend) ||
-                strcmp(id, item->id) != 0)
+            cells[c] = OUT_NA;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].id, item->id) != 0)
                 continue;
+            any = 1;
             for (size_t c = 0; c < ncols; c++) {
-                if (strcmp(cli->kinds[c / nbackends], kind) != 0 ||
-                    strcmp(backend_names[c % nbackends], backend) != 0)
+                if (strcmp(cli->kinds[c / nbackends], list[i].kind) != 0 ||
+                    strcmp(backend_names[c % nbackends], list[i].backend) != 0)
                     continue;
-                enum cell v = res->status == PC_PASS   ? CELL_PASS
-                              : res->status == PC_SKIP ? CELL_SKIP
-                                                       : CELL_FAIL;
-                if (v > cells[c])
-                    cells[c] = v;
-                any = 1;
+                if (col->cells[i].outcome > cells[c])
+                    cells[c] = col->cells[i].outcome;
             }
         }
         if (!any)
@@ -274,16 +520,15 @@ static void print_table(const struct cli *cli, const pc_results *results, FILE *
         }
         fprintf(out, "%-5s", item->id);
         for (size_t c = 0; c < ncols; c++) {
-            const char *text = cell_text(cells[c]);
-            if (color && cells[c] == CELL_FAIL)
-                fprintf(out, " \033[1;31m%-5s\033[0m", text);
-            else if (color && cells[c] == CELL_PASS)
-                fprintf(out, " \033[32m%-5s\033[0m", text);
-            else
-                fprintf(out, " %-5s", text);
+            print_cell(out, color, cells[c], outcome_word(cells[c]), 5);
+            any_differs |= cells[c] == OUT_DIFFERS;
         }
-        fprintf(out, "  %s\n", item->meaning);
+        fprintf(out, "  %s%s\n", item->meaning,
+                pc_spec_is_ours(item->id) ? " (OURS)" : "");
     }
+    if (any_differs)
+        fprintf(out, "\ndiff: behaves otherwise on an item the spec marks OURS (see "
+                     "spec/pipe-transports.md and docs/findings.md)\n");
     fprintf(out, "\n");
 }
 
@@ -356,6 +601,211 @@ static int run_fuzz(const struct cli *cli, const pc_options *opts)
     return fflush(stdout) != 0 || r.divergences ? 1 : 0;
 }
 
+struct tally {
+    size_t run, pass, fail, differs, skip, na, unavailable;
+    const char *first_failure;
+};
+
+static struct tally tally_of(const struct instance *list, size_t n,
+                             const struct column *col, const char *id)
+{
+    struct tally t;
+    memset(&t, 0, sizeof t);
+    for (size_t i = 0; i < n; i++) {
+        if (id && strcmp(list[i].id, id) != 0)
+            continue;
+        const struct cell *c = &col->cells[i];
+        switch (c->outcome) {
+        case OUT_PASS:
+            t.run++, t.pass++;
+            break;
+        case OUT_FAIL:
+            t.run++, t.fail++;
+            if (!t.first_failure)
+                t.first_failure = list[i].name;
+            break;
+        case OUT_DIFFERS:
+            t.run++, t.differs++;
+            break;
+        case OUT_SKIP:
+            t.run++, t.skip++;
+            break;
+        case OUT_UNAVAILABLE:
+            t.unavailable++;
+            break;
+        case OUT_NA:
+            t.na++;
+            break;
+        }
+    }
+    return t;
+}
+
+#define COMPARE_WIDTH 14
+
+/* Several subjects: a row per behaviour, a column per subject. */
+static void print_compare(const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, FILE *out)
+{
+    int color = isatty(fileno(out)) && !getenv("NO_COLOR");
+    fprintf(out, "\n%-5s", "ID");
+    for (size_t c = 0; c < ncols; c++)
+        fprintf(out, " %-*.*s", COMPARE_WIDTH, COMPARE_WIDTH, cols[c].spec);
+    fprintf(out, "  meaning\n");
+    const char *section = NULL;
+    for (size_t s = 0; s < pc_spec_count(); s++) {
+        const pc_spec_item *item = pc_spec_get(s);
+        int any = 0;
+        for (size_t i = 0; i < n && !any; i++)
+            any = strcmp(list[i].id, item->id) == 0;
+        if (!any)
+            continue;
+        if (!section || strcmp(section, item->section) != 0) {
+            section = item->section;
+            fprintf(out, "%s\n", section);
+        }
+        fprintf(out, "%-5s", item->id);
+        for (size_t c = 0; c < ncols; c++) {
+            struct tally t = tally_of(list, n, &cols[c], item->id);
+            char text[64];
+            enum outcome o;
+            if (t.unavailable) {
+                o = OUT_UNAVAILABLE, snprintf(text, sizeof text, "unavailable");
+            } else if (t.run == 0) {
+                o = OUT_NA, snprintf(text, sizeof text, "n/a");
+            } else if (t.fail) {
+                o = OUT_FAIL;
+                snprintf(text, sizeof text, "FAIL %zu of %zu", t.fail, t.run);
+            } else if (t.differs) {
+                o = OUT_DIFFERS, snprintf(text, sizeof text, "differs");
+            } else if (t.pass) {
+                o = OUT_PASS, snprintf(text, sizeof text, "pass");
+            } else {
+                o = OUT_SKIP, snprintf(text, sizeof text, "skip");
+            }
+            print_cell(out, color, o, text, COMPARE_WIDTH);
+        }
+        fprintf(out, "  %s%s\n", item->meaning,
+                pc_spec_is_ours(item->id) ? " (OURS)" : "");
+    }
+    fprintf(out, "\ndiffers: behaves otherwise on an item the spec marks OURS "
+                 "(spec/pipe-transports.md; docs/findings.md)\n");
+    for (size_t c = 0; c < ncols; c++) {
+        if (!cols[c].available) {
+            fprintf(out, "%s: unavailable: %s\n", cols[c].spec,
+                    pc_subject_probe_error(cols[c].subject));
+            continue;
+        }
+        struct tally t = tally_of(list, n, &cols[c], NULL);
+        fprintf(out,
+                "%s: %s\n  %zu instances: %zu pass, %zu FAIL, %zu differ, %zu skip, %zu "
+                "n/a; %.1f s\n",
+                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.differs,
+                t.skip, t.na, cols[c].seconds);
+    }
+}
+
+/* The first failure of every FAIL row, one line each: why, briefly. */
+static void print_reasons(const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, FILE *out)
+{
+    int header = 0;
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t s = 0; s < pc_spec_count(); s++) {
+            const char *id = pc_spec_get(s)->id;
+            for (size_t i = 0; i < n; i++) {
+                if (strcmp(list[i].id, id) != 0 || cols[c].cells[i].outcome != OUT_FAIL)
+                    continue;
+                if (!header)
+                    fprintf(out, "\nfirst failure of each FAIL cell:\n"), header = 1;
+                const char *m = cols[c].cells[i].message;
+                const char *nl = strchr(m, '\n');
+                fprintf(out, "  %s %s: %.*s\n", cols[c].spec, list[i].name,
+                        (int)(nl ? nl - m : (ptrdiff_t)strlen(m)), m);
+                break;
+            }
+        }
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static const char *outcome_json(enum outcome o)
+{
+    switch (o) {
+    case OUT_PASS:
+        return "pass";
+    case OUT_FAIL:
+        return "fail";
+    case OUT_DIFFERS:
+        return "differs";
+    case OUT_SKIP:
+        return "skip";
+    case OUT_UNAVAILABLE:
+        return "unavailable";
+    case OUT_NA:
+        break;
+    }
+    return "n/a";
+}
+
+static int write_json(const char *path, const struct instance *list, size_t n,
+                      const struct column *cols, size_t ncols)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "pipecheck: %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    fprintf(f, "{\n  \"subjects\": [\n");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, "    {\"name\": ");
+        json_string(f, cols[c].spec);
+        fprintf(f, ", \"describe\": ");
+        json_string(f, cols[c].subject->describe);
+        fprintf(f,
+                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
+        json_string(f, pc_subject_probe_error(cols[c].subject));
+        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"results\": [\n");
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t i = 0; i < n; i++) {
+            const struct cell *cell = &cols[c].cells[i];
+            fprintf(f, "    {\"subject\": ");
+            json_string(f, cols[c].spec);
+            fprintf(f, ", \"test\": ");
+            json_string(f, list[i].name);
+            fprintf(f, ", \"id\": ");
+            json_string(f, list[i].id);
+            fprintf(
+                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+                pc_spec_is_ours(list[i].id) ? "true" : "false",
+                outcome_json(cell->outcome), cell->seconds);
+            json_string(f, cell->message ? cell->message : "");
+            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
+        }
+    fprintf(f, "  ]\n}\n");
+    int err = ferror(f) ? -EIO : 0;
+    if (fclose(f) != 0 && !err)
+        err = -errno;
+    return err;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
@@ -367,53 +817,113 @@ int main(int argc, char **argv)
 
     pc_options opts;
     pc_options_init(&opts);
+    int status = 1;
+    struct instance *list = NULL;
+    struct column cols[MAX_SUBJECTS];
+    size_t ncols = 0;
+    memset(cols, 0, sizeof cols);
     int err = pc_options_parse(&opts, argc, argv, option_hook, &cli);
     if (err) {
-        pc_options_free(&opts);
-        return err == -EINVAL ? 2 : 1;
+        status = err == -EINVAL ? 2 : 1;
+        goto out;
     }
     if (opts.help) {
         usage(stdout);
-        pc_options_free(&opts);
-        return 0;
+        status = 0;
+        goto out;
     }
     if (cli.fuzz_seconds > 0) {
-        int status = run_fuzz(&cli, &opts);
-        pc_options_free(&opts);
-        return status;
+        status = run_fuzz(&cli, &opts);
+        goto out;
     }
-    size_t selected = 0;
-    if (select_tests(&opts, &cli, &selected) != 0) {
+    if (cli.nsubjects == 0 && add_subjects(&cli, "pipeloop") != 0)
+        goto out;
+    size_t n = 0;
+    if (collect_instances(&opts, &cli, &list, &n) != 0) {
         fprintf(stderr, "pipecheck: out of memory\n");
-        pc_options_free(&opts);
-        return 1;
+        goto out;
     }
-    if (selected == 0) {
+    if (n == 0) {
         fprintf(stderr, "pipecheck: no test matches the given kinds, backends and "
                         "filters\n");
-        pc_options_free(&opts);
-        return 2;
+        status = 2;
+        goto out;
+    }
+    for (size_t s = 0; s < cli.nsubjects; s++) {
+        const pc_subject *subject = pc_subject_find(cli.subjects[s]);
+        if (!subject) {
+            status = 2;
+            goto out;
+        }
+        cols[ncols].subject = subject;
+        cols[ncols].spec = cli.subjects[s];
+        cols[ncols].available =
+            pc_subject_probe(subject, cli.compare ? NULL : stderr) == 0;
+        ncols++;
     }
     if (opts.list) {
-        pc_list_tests(&opts, stdout);
-        pc_options_free(&opts);
-        return 0;
+        for (size_t c = 0; c < ncols; c++)
+            for (size_t i = 0; i < n; i++) {
+                const char *why = cols[c].available
+                                      ? not_applicable(cols[c].subject, list[i].name)
+                                      : "";
+                if (!why)
+                    printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "",
+                           ncols > 1 ? " " : "", list[i].name);
+            }
+        status = 0;
+        goto out;
     }
-    pc_results *results = NULL;
-    err = pc_run(&opts, &results);
-    if (!results) {
-        fprintf(stderr, "pipecheck: %s\n", pl_strerror(err));
-        pc_options_free(&opts);
-        return 1;
+    int failed = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        if (cli.compare)
+            fprintf(stderr, "pipecheck: running %s...\n", cols[c].spec);
+        err = run_column(&opts, list, n, &cols[c], cli.compare && !opts.verbose);
+        if (err < 0 && !cols[c].results && err != -ENOENT) {
+            fprintf(stderr, "pipecheck: %s: %s\n", cols[c].spec, pl_strerror(err));
+            goto out;
+        }
+        struct tally t = tally_of(list, n, &cols[c], NULL);
+        if (!cols[c].available && !cli.compare)
+            failed = 1;
+        /* Alone, any failure counts; side by side, pipeloop's failures and
+         * subjects that broke (a crash, a hang, an exception). */
+        if (t.fail &&
+            (!cli.compare || cols[c].subject == &pc_subject_pipeloop || cols[c].broken))
+            failed = 1;
     }
     if (!opts.tap) {
-        print_table(&cli, results, stdout);
-        print_io_modes(&cli, stdout);
+        if (cli.compare) {
+            print_compare(list, n, cols, ncols, stdout);
+            print_reasons(list, n, cols, ncols, stdout);
+        } else {
+            print_matrix(&cli, list, n, &cols[0], stdout);
+            if (cols[0].subject == &pc_subject_pipeloop && cols[0].results)
+                print_io_modes(&cli, stdout);
+        }
     }
-    pc_results_print_summary(results);
-    size_t failed = 0;
-    pc_results_totals(results, NULL, &failed, NULL);
-    pc_results_free(results);
+    if (cli.json_path && write_json(cli.json_path, list, n, cols, ncols) != 0)
+        failed = 1;
+    if (!cli.compare && cols[0].results) {
+        pc_results_print_summary(cols[0].results);
+    } else if (cli.compare) {
+        size_t pass = 0, fail = 0, skip = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            struct tally t = tally_of(list, n, &cols[c], NULL);
+            pass += t.pass, fail += t.fail + t.differs,
+                skip += t.skip + t.na + t.unavailable;
+        }
+        printf("%zu passed, %zu failed, %zu skipped\n", pass, fail, skip);
+    }
+    status = failed ? 1 : 0;
+out:
+    for (size_t c = 0; c < ncols; c++) {
+        pc_results_free(cols[c].results);
+        free(cols[c].cells);
+    }
+    for (size_t s = 0; s < cli.nsubjects; s++)
+        free(cli.subjects[s]);
+    free(list);
     pc_options_free(&opts);
-    return failed || err ? 1 : 0;
+    return status;
 }

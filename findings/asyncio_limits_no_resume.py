@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""asyncio: raising the write buffer limits of a paused transport so that
+the buffer is below the new low-water mark does not call resume_writing
+(spec F6, OURS).
+
+set_write_buffer_limits() calls _maybe_pause_protocol() (so lowering the
+limits pauses at once) but never _maybe_resume_protocol(): the protocol
+stays paused until the buffer drains further, which never happens if the
+protocol waits for resume_writing before writing more and the reader waits
+for more data.  uvloop resumes at once.
+
+Exit 0: reproduced.  Exit 1: not reproduced.
+"""
+import asyncio
+import fcntl
+import os
+import sys
+
+loop = asyncio.new_event_loop()
+r, w = os.pipe()
+fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: a small pipe fills at once
+calls = []
+
+
+class Proto(asyncio.Protocol):
+    def pause_writing(self):
+        calls.append("pause")
+
+    def resume_writing(self):
+        calls.append("resume")
+
+
+transport, _ = loop.run_until_complete(
+    loop.connect_write_pipe(Proto, os.fdopen(w, "wb", 0)))
+transport.set_write_buffer_limits(high=1 << 30)
+transport.write(b"x" * 200000)  # kernel full, the rest buffered
+size = transport.get_write_buffer_size()
+transport.set_write_buffer_limits(high=size - 1, low=0)  # pauses at once
+transport.set_write_buffer_limits(high=size * 4, low=size)  # size <= low now
+print("buffered %d; protocol calls: %s" % (size, calls))
+transport.abort()
+loop.call_soon(loop.stop)
+loop.run_forever()
+loop.close()
+os.close(r)
+sys.exit(0 if calls == ["pause"] else 1)

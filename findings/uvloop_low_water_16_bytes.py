@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""uvloop: the default low-water mark of a write pipe transport is 16 bytes,
+not 16 KiB (spec F1).
+
+get_write_buffer_limits() answers (16, 65536): the high mark is 64 KiB as in
+asyncio, but the low mark lacks the "* 1024".  A paused protocol is resumed
+only when the buffer is almost empty, so writers stall in pause_writing far
+longer than with asyncio (16384).
+
+Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
+"""
+import os
+import sys
+
+try:
+    import uvloop
+except ImportError:
+    sys.exit(77)
+import asyncio
+
+loop = uvloop.new_event_loop()
+r, w = os.pipe()
+transport, _ = loop.run_until_complete(
+    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+limits = transport.get_write_buffer_limits()
+print("uvloop %s: (low, high) = %r" % (uvloop.__version__, limits))
+transport.close()
+loop.run_until_complete(asyncio.sleep(0))
+loop.close()
+os.close(r)
+sys.exit(0 if limits[0] == 16 else 1)

@@ -1,0 +1,269 @@
+/* Subjects: the wire protocol against subjects that break it (crash, exit,
+ * hang, garbage, nonsense events), loop reports, and CPython's asyncio
+ * through the shipped adapter.  A broken subject must fail the test it is
+ * in with a clear message, never hang or crash the run, and leave no
+ * process behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pipecheck.h>
+
+#ifndef PIPECHECK_SOURCE_DIR
+#define PIPECHECK_SOURCE_DIR "."
+#endif
+
+extern char **environ;
+
+/* Where the fake subject of mode writes its pid: named by the outer test
+ * (PIPECHECK_FAKE_TAG, inherited by the inner run). */
+static void pid_file(char *buf, size_t len, const char *mode)
+{
+    const char *tag = getenv("PIPECHECK_FAKE_TAG");
+    snprintf(buf, len, "/tmp/pipecheck-fake-%s-%s", mode, tag ? tag : "none");
+}
+
+/* Connect a read pipe to a fake subject in mode and step its loop: the
+ * fake misbehaves at the step. */
+static void drive_fake(const char *mode)
+{
+    /* Room for a slow interpreter start on a loaded machine; a hang is
+     * found when this runs out. */
+    pc_set_timeout_ms(6000);
+    char pidfile[128], spec[1024];
+    pid_file(pidfile, sizeof pidfile, mode);
+    snprintf(spec, sizeof spec,
+             "exec:exec python3 %s/tests/subjects/fake_subject.py %s %s",
+             PIPECHECK_SOURCE_DIR, mode, pidfile);
+    const pc_subject *s = pc_subject_find(spec);
+    PC_ASSERT_NOT_NULL(s);
+    pc_subject_set(s);
+    pc_loop *loop = NULL;
+    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    int p[2];
+    PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
+    pc_recorder *rec = pc_recorder_new(loop, "fake read transport");
+    pc_transport *t = NULL;
+    PC_ASSERT_OK(s->connect_read_pipe(loop, p[0], &pc_recorder_protocol, rec, &t));
+    PC_RUN_UNTIL(loop, pc_recorder_lost(rec), 5000);
+    PC_FAIL("the fake subject in mode %s behaved", mode);
+}
+
+PC_TEST_FLAGS(fake_crash, "subject-guard.crash", PC_TEST_HIDDEN)
+{
+    drive_fake("crash");
+}
+
+PC_TEST_FLAGS(fake_exit, "subject-guard.exit", PC_TEST_HIDDEN)
+{
+    drive_fake("exit");
+}
+
+PC_TEST_FLAGS(fake_hang, "subject-guard.hang", PC_TEST_HIDDEN)
+{
+    drive_fake("hang");
+}
+
+PC_TEST_FLAGS(fake_garbage, "subject-guard.garbage", PC_TEST_HIDDEN)
+{
+    drive_fake("garbage");
+}
+
+PC_TEST_FLAGS(fake_bad_event, "subject-guard.bad-event", PC_TEST_HIDDEN)
+{
+    drive_fake("bad-event");
+}
+
+PC_TEST_FLAGS(fake_report, "subject-guard.report", PC_TEST_HIDDEN)
+{
+    drive_fake("report");
+}
+
+/* Run this binary on one hidden test; collect its output and status. */
+static char *run_inner(const char *name, int *status)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    PC_ASSERT_GT_INT(n, 0);
+    exe[n] = '\0';
+    int fds[2];
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    posix_spawn_file_actions_t actions;
+    PC_ASSERT_EQ_INT(posix_spawn_file_actions_init(&actions), 0);
+    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 1), 0);
+    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 2), 0);
+    char *argv[] = {exe, (char *)"--filter", (char *)name, NULL};
+    pid_t pid;
+    int err = posix_spawn(&pid, exe, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (err) {
+        close(fds[0]);
+        PC_FAIL("posix_spawn: %s", strerror(err));
+    }
+    size_t len = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    PC_ASSERT_NOT_NULL(text);
+    for (;;) {
+        if (cap - len < 4096) {
+            cap *= 2;
+            text = realloc(text, cap);
+            PC_ASSERT_NOT_NULL(text);
+        }
+        ssize_t r = read(fds[0], text + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    text[len] = '\0';
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        PC_ASSERT_EQ_INT(errno, EINTR);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return text;
+}
+
+/* The inner run fails its test with `needle` in the message, in bounded
+ * time, and the fake subject process is gone afterwards. */
+static void expect_subject_failure(const char *mode, const char *needle)
+{
+    if (system("python3 -c '' >/dev/null 2>&1") != 0)
+        PC_SKIP("no python3 on PATH for the fake subject");
+    char name[64], pidfile[128], tag[32];
+    snprintf(name, sizeof name, "subject-guard.%s", mode);
+    snprintf(tag, sizeof tag, "%d", (int)getpid());
+    PC_ASSERT_OK(setenv("PIPECHECK_FAKE_TAG", tag, 1));
+    int status;
+    char *out = run_inner(name, &status);
+    if (status != 1 || strstr(out, needle) == NULL ||
+        strstr(out, "subject exec:") == NULL)
+        PC_FAIL("expected a failed test naming the subject and \"%s\" (status %d):\n%s",
+                needle, status, out);
+    free(out);
+    /* The fake process must be gone: killed and reaped by the failing
+     * test, not left running or a zombie. */
+    pid_file(pidfile, sizeof pidfile, mode);
+    FILE *f = fopen(pidfile, "r");
+    PC_ASSERT_NOT_NULL(f);
+    int pid = 0;
+    PC_ASSERT_EQ_INT(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    unlink(pidfile);
+    PC_ASSERT_GT_INT(pid, 1);
+    PC_ASSERT_EQ_INT(kill(pid, 0), -1);
+    PC_ASSERT_EQ_INT(errno, ESRCH);
+}
+
+PC_TEST(subject_crash, "subject.bad-subject-crashes")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("crash", "killed by signal 9");
+}
+
+PC_TEST(subject_exit, "subject.bad-subject-exits")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("exit", "exited with status 3");
+}
+
+PC_TEST(subject_hang, "subject.bad-subject-hangs")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("hang", "(hung?)");
+}
+
+PC_TEST(subject_garbage, "subject.bad-subject-writes-garbage")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("garbage", "garbage on the socket");
+}
+
+PC_TEST(subject_bad_event, "subject.bad-subject-breaks-protocol")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("bad-event",
+                           "protocol error: an event for an unknown transport");
+}
+
+PC_TEST(subject_report, "subject.loop-report-fails-test")
+{
+    pc_set_timeout_ms(30000);
+    expect_subject_failure("report", "an exception reported by the subject's loop: "
+                                     "Exception in callback: boom");
+}
+
+/* ---- the shipped adapter, with CPython's asyncio -------------------------- */
+
+struct nested {
+    const pc_subject *s;
+    size_t calls;
+    int paused_inside;
+};
+
+static void pause_on_data(pc_transport *t, const void *data, size_t len, void *user)
+{
+    struct nested *n = user;
+    (void)data;
+    (void)len;
+    /* An operation from inside the subject's callback: the subject waits
+     * for our "return" and serves this meanwhile. */
+    if (n->calls++ == 0 && n->s->pause_reading(t) == 0 && n->s->is_reading(t) == 0)
+        n->paused_inside = 1;
+}
+
+PC_TEST(subject_asyncio, "subject.asyncio-adapter")
+{
+    pc_set_timeout_ms(20000);
+    const pc_subject *s = pc_subject_find("asyncio");
+    PC_ASSERT_NOT_NULL(s);
+    if (pc_subject_probe(s, stderr) != 0)
+        PC_SKIP("no usable python3 for the asyncio adapter: %s",
+                pc_subject_probe_error(s));
+    PC_ASSERT(strstr(s->describe, "asyncio on CPython") != NULL);
+    PC_ASSERT(s->caps & PC_CAP_WRITEV);
+    PC_ASSERT_EQ_INT(s->caps & PC_CAP_IN_PROCESS, 0);
+    PC_ASSERT_EQ_INT(pc_subject_has_backend(s, "poll"), 1);
+    pc_subject_set(s);
+    pc_loop *loop = NULL;
+    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+
+    int p[2];
+    PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
+    pc_recorder *rec = pc_recorder_new(loop, "asyncio read transport");
+    struct nested n = {s, 0, 0};
+    static const pc_protocol hooks = {.data_received = pause_on_data};
+    pc_recorder_set_hooks(rec, &hooks, &n);
+    pc_transport *t = NULL;
+    PC_ASSERT_OK(s->connect_read_pipe(loop, p[0], &pc_recorder_protocol, rec, &t));
+    /* The bench's copy went to the subject: only the subject has it now. */
+    PC_ASSERT_EQ_INT(fcntl(p[0], F_GETFD), -1);
+    /* An operation the transport does not have raises in Python: a clear
+     * error code, not a broken subject. */
+    PC_ASSERT_ERR(s->write(t, "x", 1), PL_EDIRECTION);
+    PC_ASSERT_EQ_INT(write(p[1], "abc", 3), 3);
+    PC_RUN_UNTIL(loop, n.calls == 1, 5000);
+    PC_ASSERT_EQ_INT(n.paused_inside, 1);
+    PC_ASSERT_EQ_INT(write(p[1], "def", 3), 3);
+    pc_run_until_quiet(loop, 50, 5000);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 3); /* paused from inside */
+    /* Closing the loop with the transport open is refused. */
+    PC_ASSERT_ERR(pc_loop_close(loop), -EBUSY);
+    PC_ASSERT_OK(s->resume_reading(t));
+    close(p[1]);
+    PC_RUN_UNTIL(loop, pc_recorder_lost(rec), 5000);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 6);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM DR ER CL");
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_recorder_free(rec);
+    PC_ASSERT_OK(pc_loop_close(loop));
+    pc_subject_set(NULL);
+}
