@@ -278,6 +278,7 @@ typedef struct pc_options {
     uint64_t seed;
     double timeout_multiplier; /* default $PIPECHECK_TIMEOUT_MULTIPLIER or 1 */
     int list;                  /* --list was given (pc_main lists and exits) */
+    int version;               /* --version was given: print it, run nothing */
     int tap;                   /* TAP version 13 on stdout */
     const char *junit_path;    /* JUnit XML file; borrowed, NULL for none */
     int no_fork;               /* run in this process: no isolation */
@@ -312,7 +313,8 @@ enum pc_option_result {
  * A hook for options pc_options_parse() does not know, so that a CLI can add
  * its own ("--kinds LIST").  arg is the option ("--kinds") or a positional
  * argument.  value is the text after '=' for "--kinds=LIST", else the next
- * argv element (NULL if none); the hook says whether it used it.  Return a
+ * argv element (NULL if none, or if it starts with '-' and is not "-"
+ * alone: an option is never a value); the hook says whether it used it.  Return a
  * pc_option_result, or a negative number for a bad value, after printing
  * a message to stderr.
  */
@@ -322,8 +324,12 @@ typedef int (*pc_option_hook)(const char *arg, const char *value, void *user);
  * Parse argv[1..argc-1] into opts (argv[0] sets opts->program): the options
  * pc_print_usage() lists, "--opt=value" forms, "--" ending options, and bare
  * arguments as filters.  Unknown options and bare arguments go to extra
- * first (may be NULL).  --help only sets opts->help; nothing is printed or
- * run.  Later options override earlier ones; filters add up.
+ * first (may be NULL).  --help and --version only set opts->help and
+ * opts->version; nothing is printed or run.  Later options override earlier
+ * ones; filters add up.  Short options combine ("-lv", "-vj2").  A value is
+ * never taken from a next argument that is itself an option ("--junit
+ * --filter X" is a usage error, not a file called "--filter"); a value that
+ * starts with '-' is written inline ("--filter=-x").
  * Returns 0, -EINVAL on a usage error (a message naming the argument is
  * printed to stderr), or -ENOMEM.
  */
@@ -361,15 +367,52 @@ typedef struct pc_results pc_results;
  * tests finish, failures (every test with verbose) or TAP records, and at
  * the end writes the JUnit file; it does NOT print the closing line (see
  * pc_results_print_summary).  Nothing selected is not an error (a warning
- * is printed).  Returns 0 with *out set (free it with pc_results_free), or:
- * -EEXIST (two tests share a name), an error from registration, -ENOMEM
- * (*out NULL in these cases); or -errno from writing the JUnit file (*out
- * is still set).  Not reentrant; call from one thread.
+ * is printed).
+ *
+ * Output: on a terminal (and without $CI) a one-line progress display
+ * "[done/total] N failed  name" appears once the run has taken a second;
+ * PASS/FAIL words are coloured on a terminal unless $NO_COLOR is set (and
+ * not empty) or TERM=dumb.  Neither ever appears when stdout is not a
+ * terminal or with --tap.  TAP output starts with "pragma +strict" (except
+ * with --no-fork, where tests print on the same stdout): every line is TAP.
+ * Test output goes into reports with bytes that are not valid UTF-8 (or
+ * not allowed in XML) replaced, so the JUnit file always parses.
+ *
+ * SIGINT or SIGTERM during a forked run stops it: no further test starts,
+ * the running tests' process groups are killed and recorded as stopped
+ * (JUnit "error" entries, with an "interrupted" property; TAP "Bail out!"),
+ * the JUnit file is written, and pc_run returns the partial results
+ * (pc_results_interrupted).  A second signal ends the process at once.
+ *
+ * Returns 0 with *out set (free it with pc_results_free), or: -errno if
+ * the JUnit file cannot be opened for writing (checked before any test
+ * runs), -EEXIST (two tests share a name), an error from registration,
+ * -ENOMEM (*out NULL in these cases); or -errno from writing the JUnit file
+ * (*out is still set).  Not reentrant; call from one thread.
  */
 int pc_run(const pc_options *opts, pc_results **out);
 
-/* The closing line on stdout, exactly "N passed, N failed, N skipped". */
+/*
+ * The closing line on stdout, exactly "N passed, N failed, N skipped"; in a
+ * --tap run "# N passed, N failed, N skipped", so that every line on stdout
+ * is TAP.  After an interruption (pc_results_interrupted) a line before it
+ * says how many tests were stopped and how many never started.
+ */
 void pc_results_print_summary(const pc_results *results);
+
+/* The signal (SIGINT or SIGTERM) that interrupted the run, or 0 if it ran
+ * to the end. */
+int pc_results_interrupted(const pc_results *results);
+
+/*
+ * The exit status for a program that ran tests: flushes stdout, then
+ * 128 + the signal if the run was interrupted (130 for SIGINT, 143 for
+ * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed, or
+ * anything written to stdout was lost (e.g. stdout is /dev/full; a message
+ * on stderr says so); else 0.  results may be NULL (nothing ran: --help,
+ * --list).
+ */
+int pc_exit_status(const pc_results *results, int run_error);
 
 /* The number of test runs in results, in the order they finished. */
 size_t pc_results_count(const pc_results *results);
@@ -382,8 +425,10 @@ void pc_results_totals(const pc_results *results, size_t *passed, size_t *failed
 void pc_results_free(pc_results *results);
 
 /*
- * parse + (help | list | run + summary).  Returns the exit status: 0 if
- * nothing failed (skips are fine), 1 on failures or errors, 2 on bad usage.
+ * parse + (help | version | list | run + summary).  Returns the exit
+ * status: 0 if nothing failed (skips are fine), 1 on failures or errors
+ * (including lost stdout output), 2 on bad usage, 130/143 when SIGINT or
+ * SIGTERM interrupted the run (see pc_exit_status).
  */
 int pc_main(int argc, char **argv);
 

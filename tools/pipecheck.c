@@ -41,18 +41,28 @@ static void usage(FILE *out)
                  "  pipecheck                          the whole matrix\n"
                  "  pipecheck --kinds fifo,pty --backend poll\n"
                  "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
-                 "  pipecheck --tap | prove -e cat -   TAP for prove\n"
+                 "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
                  "  pipecheck --junit report.xml       JUnit XML with durations\n"
                  "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
                  "\n"
-                 "Exit status: 0 when nothing failed, 1 on failures, 2 on bad usage.\n");
+                 "Exit status: 0 when nothing failed, 1 on failures, 2 on bad usage,\n"
+                 "130/143 when SIGINT/SIGTERM stopped the run (the partial table is\n"
+                 "printed and the JUnit file written).\n");
 }
 
 static int add_kind(struct cli *cli, const char *name, size_t len)
 {
     char buf[32];
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0) {
+        fprintf(stderr, "pipecheck: --kinds has an empty kind name (see --help)\n");
         return -EINVAL;
+    }
+    if (len >= sizeof buf) {
+        fprintf(stderr,
+                "pipecheck: --kinds: no kind has a name that long: '%.*s' (see --help)\n",
+                (int)len, name);
+        return -EINVAL;
+    }
     memcpy(buf, name, len);
     buf[len] = '\0';
     if (strcmp(buf, ANY_KIND) != 0 && !pc_kind_find(buf)) {
@@ -78,12 +88,16 @@ static int option_hook(const char *arg, const char *value, void *user)
         }
         cli->nkinds = 0;
         const char *p = value;
-        while (*p) {
+        if (*p == '\0')
+            return add_kind(cli, p, 0);
+        for (;;) {
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             if (add_kind(cli, p, len) < 0)
                 return -EINVAL;
-            p += len + (comma ? 1 : 0);
+            if (!comma)
+                break;
+            p = comma + 1;
         }
         return PC_OPTION_TAKES_VALUE;
     }
@@ -281,10 +295,13 @@ int main(int argc, char **argv)
         pc_options_free(&opts);
         return err == -EINVAL ? 2 : 1;
     }
-    if (opts.help) {
-        usage(stdout);
+    if (opts.help || opts.version) {
+        if (opts.help)
+            usage(stdout);
+        else
+            printf("pipecheck %s\n", pl_version_string());
         pc_options_free(&opts);
-        return 0;
+        return pc_exit_status(NULL, 0);
     }
     size_t selected = 0;
     if (select_tests(&opts, &cli, &selected) != 0) {
@@ -301,7 +318,7 @@ int main(int argc, char **argv)
     if (opts.list) {
         pc_list_tests(&opts, stdout);
         pc_options_free(&opts);
-        return 0;
+        return pc_exit_status(NULL, 0);
     }
     pc_results *results = NULL;
     err = pc_run(&opts, &results);
@@ -313,9 +330,8 @@ int main(int argc, char **argv)
     if (!opts.tap)
         print_table(&cli, results, stdout);
     pc_results_print_summary(results);
-    size_t failed = 0;
-    pc_results_totals(results, NULL, &failed, NULL);
+    int status = pc_exit_status(results, err);
     pc_results_free(results);
     pc_options_free(&opts);
-    return failed || err ? 1 : 0;
+    return status;
 }
