@@ -241,9 +241,9 @@ static int missing_value(const pc_options *opts, const char *option, const char 
 {
     if (next != NULL) {
         fprintf(stderr,
-                "%s: %s needs a value, not the option '%s' (write %s=VALUE for a "
+                "%s: %s needs a value, not the option '%s' (write %s%sVALUE for a "
                 "value that starts with '-')\n",
-                opts->program, option, next, option);
+                opts->program, option, next, option, option[1] == '-' ? "=" : "");
         return -EINVAL;
     }
     return usage_error(opts, "%s needs a value", option);
