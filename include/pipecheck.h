@@ -861,15 +861,15 @@ enum pc_conformance_needs {
 
 /*
  * One test body, run over every pipe kind it applies to and both backends.
- * A kind applies when it has every PC_KIND_* flag in requires and none in
+ * A kind applies when it has every PC_KIND_* flag in required and none in
  * excludes.  Instances are named "ID.slug@kind/backend" (or
  * "ID.slug@backend" for loop-only tests).
  */
 typedef struct pc_conformance {
-    const char *id;   /* spec ID, e.g. "R4" */
-    const char *slug; /* e.g. "pause-stops-data" */
-    unsigned needs;   /* PC_NEEDS_* */
-    unsigned requires;
+    const char *id;    /* spec ID, e.g. "R4" */
+    const char *slug;  /* e.g. "pause-stops-data" */
+    unsigned needs;    /* PC_NEEDS_* */
+    unsigned required; /* PC_KIND_* flags a kind must have */
     unsigned excludes;
     unsigned timeout_ms; /* 0: the runner's default */
     void (*fn)(pc_ctx *ctx);
@@ -897,10 +897,10 @@ const pc_conformance *pc_conformance_get(size_t i);
 /* Does the test apply to kind?  1 or 0. */
 int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
 
-#define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)           \
+#define PC_CONFORMANCE(ident, id, slug, needs, required, excludes, timeout_ms)           \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
     static const pc_conformance pc__desc_##ident = {                                     \
-        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident};              \
+        id, slug, needs, required, excludes, timeout_ms, pc__conf_##ident};              \
     __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
     {                                                                                    \
         pc_conformance_add(&pc__desc_##ident);                                           \
