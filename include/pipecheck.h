@@ -20,6 +20,12 @@
  * checks after it (open fds, child processes, the flags of fds 0-2, the
  * SIGPIPE disposition).
  * Functions return 0 or a count on success and -errno on failure.
+ *
+ * Guide: docs/guide.md (kinds, peers, recorder, PC_RUN_UNTIL, the matrix,
+ * with examples/pipecheck/ as a complete example).  Behaviour IDs in test
+ * names ("R4" in "R4.pause-stops-data@fifo/poll"): docs/behaviours.md.
+ * Installed with pipeloop: pkg-config pipecheck, or find_package(pipeloop)
+ * and the target pipeloop::pipecheck (pipeloop::pipecheck_static).
  */
 #ifndef PIPECHECK_H
 #define PIPECHECK_H
@@ -834,7 +840,8 @@ unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_m
 /* ------------------------------------------------------------------------ */
 /* The spec's behaviour IDs                                                  */
 
-/* One behaviour of ../shared/spec/pipe-transports.md. */
+/* One behaviour of the catalogue, docs/behaviours.md in the source tree
+ * (what each ID means and where asyncio differs). */
 typedef struct pc_spec_item {
     const char *id;      /* "R4" */
     const char *section; /* "Read transport" */
