@@ -4,7 +4,7 @@
  *
  *     cc relay.c relay_test.c $(pkg-config --cflags --libs pipecheck) -o relay-tests
  *     ./relay-tests              # every test, each in its own process
- *     ./relay-tests -v 'RELAY1.*@socketpair/*'
+ *     ./relay-tests -v 'RELAY1.*@socketpair*'
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
