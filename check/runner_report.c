@@ -168,8 +168,9 @@ void pc_results_print_summary(const pc_results *results)
         printf("%sinterrupted by %s: %zu test%s stopped, %zu not started\n",
                results->tap ? "# " : "",
                pc__signal_name(results->interrupted, name, sizeof name),
-               results->stopped_count, results->stopped_count == 1 ? "" : "s",
-               results->not_started);
+               pc_results_stopped_count(results),
+               pc_results_stopped_count(results) == 1 ? "" : "s",
+               pc_results_not_started(results));
     }
     /* In TAP mode every line on stdout is TAP: the count is a comment. */
     printf("%s%zu passed, %zu failed, %zu skipped\n", results && results->tap ? "# " : "",
@@ -180,6 +181,25 @@ void pc_results_print_summary(const pc_results *results)
 int pc_results_interrupted(const pc_results *results)
 {
     return results ? results->interrupted : 0;
+}
+
+size_t pc_results_stopped_count(const pc_results *results)
+{
+    return results ? results->stopped_count : 0;
+}
+
+size_t pc_results_not_started(const pc_results *results)
+{
+    return results ? results->not_started : 0;
+}
+
+const char *pc_results_stopped_name(const pc_results *results, size_t i, double *seconds)
+{
+    if (results == NULL || i >= results->stopped_count)
+        return NULL;
+    if (seconds != NULL)
+        *seconds = results->stopped[i].seconds;
+    return results->stopped[i].name;
 }
 
 int pc_exit_status(const pc_results *results, int run_error)
@@ -360,14 +380,15 @@ void pc__report_interrupted(struct pc__reporter *rep, const pc_results *r)
     char name[32];
     pc__signal_name(r->interrupted, name, sizeof name);
     clear_progress(rep);
-    for (size_t i = 0; i < r->stopped_count; i++) {
+    for (size_t i = 0; i < pc_results_stopped_count(r); i++) {
+        double seconds = 0;
+        const char *test = pc_results_stopped_name(r, i, &seconds);
         if (rep->opts->tap) {
             fputs("# stopped while running: ", stdout);
-            print_tap_name(r->stopped[i].name);
+            print_tap_name(test);
             putchar('\n');
         } else {
-            printf("STOPPED %s (%.2f s): running when %s arrived\n", r->stopped[i].name,
-                   r->stopped[i].seconds, name);
+            printf("STOPPED %s (%.2f s): running when %s arrived\n", test, seconds, name);
             print_indented(r->stopped[i].output, "    ");
         }
     }

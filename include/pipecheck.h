@@ -409,6 +409,14 @@ void pc_results_print_summary(const pc_results *results);
 /* The signal (SIGINT or SIGTERM) that interrupted the run, or 0 if it ran
  * to the end. */
 int pc_results_interrupted(const pc_results *results);
+/* After an interruption: the tests that were running and were stopped (no
+ * outcome: they are not in pc_results_get or the totals), and the runs
+ * that never started.  0 for a run that was not interrupted. */
+size_t pc_results_stopped_count(const pc_results *results);
+size_t pc_results_not_started(const pc_results *results);
+/* The name of stopped test i (NULL if out of range) and, if seconds is not
+ * NULL, how long it had run. */
+const char *pc_results_stopped_name(const pc_results *results, size_t i, double *seconds);
 
 /*
  * The exit status for a program that ran tests: flushes stdout, then
