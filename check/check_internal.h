@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "pipecheck.h"
@@ -100,11 +101,30 @@ PC__PRINTF(3, 4) void pc__append(char *msg, size_t size, const char *fmt, ...);
 
 /* ---- results and output (runner_report.c) ---- */
 
+/* A test that was running when the run was interrupted: no outcome. */
+struct pc__stopped {
+    char *name;
+    char *output;
+    double seconds;
+};
+
 struct pc_results {
     pc_result *items;
     size_t count, cap;
     size_t passed, failed, skipped;
+    int tap;         /* the run printed TAP: the summary is a comment */
+    int interrupted; /* the signal that stopped the run, or 0 */
+    struct pc__stopped *stopped;
+    size_t stopped_count;
+    size_t not_started; /* runs never started because of the interruption */
 };
+
+/* Record a test stopped by an interruption.  0 or -ENOMEM. */
+int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
+                            double seconds);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t pc__now_ns(void);
 
 /* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
 int pc__results_add(pc_results *r, const char *name, pc_status status,
@@ -114,19 +134,29 @@ int pc__results_add(pc_results *r, const char *name, pc_status status,
 struct pc__reporter {
     const pc_options *opts;
     size_t total, done;
-    int progress; /* draw a \r progress line */
+    size_t failed;
+    int progress; /* draw a \r progress line (a terminal, after a second) */
     int colour;
     int progress_shown;
+    uint64_t start_ns;
+    const char *current; /* the test started last, for the progress line */
 };
 
 void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t total,
                       unsigned jobs, uint64_t seed);
+/* A test started (name), or a tick (NULL): redraw the progress line. */
 void pc__report_progress(struct pc__reporter *rep, const char *name);
+/* The run was interrupted: name the stopped tests; TAP "Bail out!". */
+void pc__report_interrupted(struct pc__reporter *rep, const pc_results *r);
 void pc__report_result(struct pc__reporter *rep, const pc_result *result);
 /* --no-fork ended early: TAP "Bail out!". */
 void pc__report_bail_out(struct pc__reporter *rep, const char *why);
 void pc__report_end(struct pc__reporter *rep);
-/* Write the JUnit XML file.  Returns 0 or -errno (message printed). */
-int pc__junit_write(const char *path, const pc_results *r, uint64_t seed);
+/* Open the JUnit file before the run, so a bad path stops it before any
+ * test runs.  NULL (message printed) on error, errno set. */
+FILE *pc__junit_open(const char *path);
+/* Write the JUnit XML to f and close it.  Returns 0 or -EIO (message
+ * printed). */
+int pc__junit_write(FILE *f, const char *path, const pc_results *r, uint64_t seed);
 
 #endif /* PIPECHECK_CHECK_INTERNAL_H */

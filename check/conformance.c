@@ -43,7 +43,7 @@ int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind)
         return kind == NULL;
     if (!kind)
         return 0;
-    return (kind->flags & test->requires) == test->requires &&
+    return (kind->flags & test->required) == test->required &&
            (kind->flags & test->excludes) == 0;
 }
 

@@ -129,7 +129,7 @@ static int check_unique_names(void)
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
-static uint64_t now_ns(void)
+uint64_t pc__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -219,16 +219,31 @@ static int pidfd_open_or_none(pid_t pid)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Signals to the runner: kill the running tests' process groups, so that   */
-/* ^C never leaves tests behind, then die of the signal as usual.           */
+/* Signals to the runner.  SIGINT and SIGTERM interrupt the run: no new     */
+/* test starts, the running ones' process groups are killed, and pc_run     */
+/* returns the partial results (the loop learns of it through a pipe, so a  */
+/* signal between two polls is never missed).  A second one, or SIGHUP or   */
+/* SIGQUIT, kills the running groups and ends the process at once.          */
 
 static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define FATAL_COUNT (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction saved_actions[FATAL_COUNT];
 static volatile sig_atomic_t running_groups[MAX_SLOTS];
+static volatile sig_atomic_t interrupt_signal;
+static volatile sig_atomic_t interrupt_wake_fd = -1;
 
 static void on_fatal_signal(int sig)
 {
+    int saved_errno = errno;
+    if ((sig == SIGINT || sig == SIGTERM) && interrupt_signal == 0 &&
+        interrupt_wake_fd >= 0) {
+        interrupt_signal = sig;
+        if (write(interrupt_wake_fd, "!", 1) < 0) {
+            /* Full: the loop is awake anyway. */
+        }
+        errno = saved_errno;
+        return;
+    }
     for (size_t i = 0; i < MAX_SLOTS; i++)
         if (running_groups[i] > 0)
             kill(-(pid_t)running_groups[i], SIGKILL);
@@ -236,6 +251,7 @@ static void on_fatal_signal(int sig)
         if (fatal_signals[i] == sig)
             sigaction(sig, &saved_actions[i], NULL);
     raise(sig);
+    errno = saved_errno;
 }
 
 static void fatal_signals_catch(void)
@@ -470,7 +486,7 @@ static void slot_start(struct run *run, struct slot *s, const struct test *t)
     s->test = t;
     s->pidfd = s->result_fd = s->capture_fd = -1;
     s->timeout_ms = pc_scale_ms(PC_DEFAULT_TIMEOUT_MS);
-    s->start_ns = now_ns();
+    s->start_ns = pc__now_ns();
     pc__report_progress(&run->reporter, t->name);
 
     int pipe_fds[2] = {-1, -1};
@@ -516,24 +532,36 @@ static void slot_start(struct run *run, struct slot *s, const struct test *t)
     running_groups[s - run->slots] = pid;
 }
 
-/* The test's process has exited (or timed_out): kill its process group,
- * reap it, collect its outcome and output, and record the result. */
-static void slot_finish(struct run *run, struct slot *s, int timed_out)
+enum finish_reason { FINISH_EXITED, FINISH_TIMED_OUT, FINISH_INTERRUPTED };
+
+/* The test's process has exited, timed out, or the run was interrupted:
+ * kill its process group, reap it, collect its outcome and output, and
+ * record the result (an interrupted test is recorded as stopped, without
+ * an outcome, unless it had already reported a failure). */
+static void slot_finish(struct run *run, struct slot *s, enum finish_reason why)
 {
     kill(-s->pid, SIGKILL);
-    if (timed_out)
+    if (why != FINISH_EXITED)
         kill(s->pid, SIGKILL); /* in case it left its group */
     int status = 0;
     while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
         continue;
     running_groups[s - run->slots] = 0;
-    double seconds = (double)(now_ns() - s->start_ns) / 1e9;
+    double seconds = (double)(pc__now_ns() - s->start_ns) / 1e9;
     if (s->result_fd >= 0)
         slot_read_results(s);
 
     char message[PC__MESSAGE_MAX];
     pc_status outcome = PC_FAIL;
-    if (timed_out && !(s->have_outcome && s->status == PC_FAIL)) {
+    int failed_already = s->have_outcome && s->status == PC_FAIL;
+    char *output = capture_read(s->capture_fd);
+    if (why == FINISH_INTERRUPTED && !failed_already) {
+        if (pc__results_add_stopped(run->results, s->test->name, output ? output : "",
+                                    seconds) < 0)
+            run->error = -ENOMEM;
+        goto done;
+    }
+    if (why != FINISH_EXITED && !failed_already) {
         snprintf(message, sizeof message, "timeout after %u ms", s->timeout_ms);
     } else if (s->have_outcome) {
         outcome = s->status;
@@ -549,10 +577,9 @@ static void slot_finish(struct run *run, struct slot *s, int timed_out)
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                  s->protocol_error ? " (garbled result pipe)" : "");
     }
-    char *output = capture_read(s->capture_fd);
     record(run, s->test->name, outcome, message, output ? output : "", seconds);
+done:
     free(output);
-
     close(s->capture_fd);
     if (s->result_fd >= 0)
         close(s->result_fd);
@@ -563,29 +590,43 @@ static void slot_finish(struct run *run, struct slot *s, int timed_out)
     s->active = 0;
 }
 
+/* While the progress line is shown, redraw it this often. */
+#define PROGRESS_TICK_MS 250
+
 static void run_forked(struct run *run, struct test *const *list, size_t total)
 {
     size_t next = 0;
     unsigned running = 0;
-    struct pollfd *pfds = calloc(2u * run->slot_count, sizeof *pfds);
-    unsigned *owner = calloc(2u * run->slot_count, sizeof *owner);
+    int wake[2] = {-1, -1};
+    struct pollfd *pfds = calloc(2u * run->slot_count + 1, sizeof *pfds);
+    unsigned *owner = calloc(2u * run->slot_count + 1, sizeof *owner);
     if (pfds == NULL || owner == NULL) {
         run->error = -ENOMEM;
         goto out;
     }
+    /* Made after the fd baseline, so every test process closes it. */
+    if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        run->error = -errno;
+        goto out;
+    }
+    interrupt_signal = 0;
+    interrupt_wake_fd = wake[1];
     fatal_signals_catch();
     for (;;) {
-        for (unsigned i = 0; i < run->slot_count && next < total && !run->error; i++)
+        for (unsigned i = 0;
+             i < run->slot_count && next < total && !run->error && !interrupt_signal; i++)
             if (!run->slots[i].active) {
                 slot_start(run, &run->slots[i], list[next++]);
                 running += (unsigned)run->slots[i].active;
             }
-        if (running == 0)
+        if (running == 0 || interrupt_signal)
             break;
 
         nfds_t n = 0;
         int tick = 0;
-        uint64_t now = now_ns(), wait_ns = UINT64_MAX;
+        uint64_t now = pc__now_ns(), wait_ns = UINT64_MAX;
+        pfds[n] = (struct pollfd){.fd = wake[0], .events = POLLIN};
+        owner[n++] = UINT32_MAX;
         for (unsigned i = 0; i < run->slot_count; i++) {
             struct slot *s = &run->slots[i];
             if (!s->active)
@@ -609,35 +650,58 @@ static void run_forked(struct run *run, struct test *const *list, size_t total)
         uint64_t wait_ms = (wait_ns + 999999u) / 1000000u;
         if (tick && wait_ms > FALLBACK_TICK_MS)
             wait_ms = FALLBACK_TICK_MS;
+        if (run->reporter.progress && wait_ms > PROGRESS_TICK_MS)
+            wait_ms = PROGRESS_TICK_MS;
         if (poll(pfds, n, wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms) < 0 &&
             errno != EINTR) {
             run->error = -errno;
             break;
         }
-        for (nfds_t k = 0; k < n; k++)
+        if (interrupt_signal)
+            break;
+        if (pfds[0].revents) {
+            /* A test process caught a signal meant for the runner before
+             * it restored the default handlers: it wrote here. */
+            char drain[64];
+            while (read(wake[0], drain, sizeof drain) > 0)
+                continue;
+        }
+        for (nfds_t k = 1; k < n; k++)
             if (pfds[k].revents && pfds[k].fd == run->slots[owner[k]].result_fd)
                 slot_read_results(&run->slots[owner[k]]);
-        now = now_ns();
+        now = pc__now_ns();
         for (unsigned i = 0; i < run->slot_count; i++) {
             struct slot *s = &run->slots[i];
             if (!s->active)
                 continue;
             uint64_t deadline = s->start_ns + (uint64_t)s->timeout_ms * 1000000u;
             if (slot_exited(s))
-                slot_finish(run, s, 0);
+                slot_finish(run, s, FINISH_EXITED);
             else if (now >= deadline)
-                slot_finish(run, s, 1);
+                slot_finish(run, s, FINISH_TIMED_OUT);
             else
                 continue;
             running--;
         }
+        pc__report_progress(&run->reporter, NULL);
     }
-    /* Only after an internal error: leave nothing running. */
+    /* Interrupted, or after an internal error: leave nothing running. */
     for (unsigned i = 0; i < run->slot_count; i++)
         if (run->slots[i].active)
-            slot_finish(run, &run->slots[i], 1);
+            slot_finish(run, &run->slots[i],
+                        interrupt_signal ? FINISH_INTERRUPTED : FINISH_TIMED_OUT);
+    if (interrupt_signal) {
+        run->results->interrupted = interrupt_signal;
+        run->results->not_started = total - next;
+        pc__report_interrupted(&run->reporter, run->results);
+    }
     fatal_signals_restore();
+    interrupt_wake_fd = -1;
 out:
+    if (wake[0] >= 0) {
+        close(wake[0]);
+        close(wake[1]);
+    }
     free(pfds);
     free(owner);
 }
@@ -684,9 +748,9 @@ static void run_in_process(struct run *run, struct test *const *list, size_t tot
         pc__test.hooks_at_start = pc__hooks_count();
         pc__escape_message[0] = '\0';
         fflush(NULL);
-        uint64_t start = now_ns();
+        uint64_t start = pc__now_ns();
         pc_status status = run_in_process_once(t, &baseline);
-        double seconds = (double)(now_ns() - start) / 1e9;
+        double seconds = (double)(pc__now_ns() - start) / 1e9;
         fflush(NULL);
         pc__hooks_truncate(pc__test.hooks_at_start);
         pc__test.name = NULL;
@@ -716,6 +780,10 @@ int pc_run(const pc_options *opts, pc_results **out)
     int err = check_unique_names();
     if (err < 0)
         return err;
+    /* A JUnit path that cannot be written stops the run before it starts. */
+    FILE *junit = NULL;
+    if (opts->junit_path != NULL && (junit = pc__junit_open(opts->junit_path)) == NULL)
+        return -errno;
 
     struct run run;
     memset(&run, 0, sizeof run);
@@ -740,8 +808,11 @@ int pc_run(const pc_options *opts, pc_results **out)
         free(list);
         free(run.results);
         free(run.slots);
+        if (junit != NULL)
+            fclose(junit);
         return err;
     }
+    run.results->tap = opts->tap;
     size_t n = 0;
     for (size_t r = 0; r < repeat; r++)
         for (size_t i = 0; i < test_count; i++)
@@ -779,8 +850,8 @@ int pc_run(const pc_options *opts, pc_results **out)
     inherited_fds = NULL;
     inherited_count = 0;
     err = run.error;
-    if (opts->junit_path != NULL) {
-        int junit_err = pc__junit_write(opts->junit_path, run.results, seed);
+    if (junit != NULL) {
+        int junit_err = pc__junit_write(junit, opts->junit_path, run.results, seed);
         if (err == 0)
             err = junit_err;
     }
@@ -797,28 +868,24 @@ int pc_main(int argc, char **argv)
         pc_options_free(&opts);
         return 2;
     }
-    if (opts.help) {
-        printf("usage: %s [options] [GLOB...]\n\noptions:\n", opts.program);
-        pc_print_usage(stdout);
+    if (opts.help || opts.version || opts.list) {
+        if (opts.help) {
+            printf("usage: %s [options] [GLOB...]\n\noptions:\n", opts.program);
+            pc_print_usage(stdout);
+        } else if (opts.version) {
+            printf("%s (pipecheck) %s\n", opts.program, pl_version_string());
+        } else {
+            pc_list_tests(&opts, stdout);
+        }
         pc_options_free(&opts);
-        return 0;
-    }
-    if (opts.list) {
-        pc_list_tests(&opts, stdout);
-        pc_options_free(&opts);
-        return 0;
+        return pc_exit_status(NULL, 0);
     }
     pc_results *results;
     err = pc_run(&opts, &results);
-    int status = err < 0 ? 1 : 0;
-    if (results != NULL) {
-        size_t failed;
-        pc_results_totals(results, NULL, &failed, NULL);
-        if (failed > 0)
-            status = 1;
+    if (results != NULL)
         pc_results_print_summary(results);
-        pc_results_free(results);
-    }
+    int status = pc_exit_status(results, err);
+    pc_results_free(results);
     pc_options_free(&opts);
     return status;
 }

@@ -113,7 +113,10 @@ void pc_print_usage(FILE *out)
         "      --timeout-multiplier X  multiply every timeout by X (default:\n"
         "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
         "  -v, --verbose             print every test, not only failures\n"
-        "  -h, --help                show this help\n",
+        "  -h, --help                show this help\n"
+        "      --version             print the version and exit\n"
+        "Short options combine: -lv is -l -v; -vj2 is -v -j 2.  An option's value\n"
+        "never starts with '-' unless written inline: --filter=-x.\n",
         out);
 }
 
@@ -130,6 +133,7 @@ enum option_id {
     OPT_MULTIPLIER,
     OPT_VERBOSE,
     OPT_HELP,
+    OPT_VERSION,
 };
 
 static const struct option_spec {
@@ -144,6 +148,7 @@ static const struct option_spec {
     {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
     {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
     {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
+    {"--version", 0, 0, OPT_VERSION},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -191,6 +196,9 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
     case OPT_HELP:
         opts->help = 1;
         return 0;
+    case OPT_VERSION:
+        opts->version = 1;
+        return 0;
     case OPT_FILTER:
         return pc_options_add_filter(opts, value);
     case OPT_JUNIT:
@@ -218,6 +226,29 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
     return -EINVAL;
 }
 
+/* The next argument as an option's value: NULL if there is none or it is
+ * itself an option ("--junit --filter X" must not write a file called
+ * "--filter").  "-" alone is a value.  A value that starts with '-' can be
+ * given inline: --filter=-x. */
+static const char *value_from(const char *next)
+{
+    if (next == NULL || (next[0] == '-' && next[1] != '\0'))
+        return NULL;
+    return next;
+}
+
+static int missing_value(const pc_options *opts, const char *option, const char *next)
+{
+    if (next != NULL) {
+        fprintf(stderr,
+                "%s: %s needs a value, not the option '%s' (write %s%sVALUE for a "
+                "value that starts with '-')\n",
+                opts->program, option, next, option, option[1] == '-' ? "=" : "");
+        return -EINVAL;
+    }
+    return usage_error(opts, "%s needs a value", option);
+}
+
 /* Offer arg (with its value: inline after '=', else the next argument) to
  * the caller's hook.  Returns how many argv elements were used, or < 0. */
 static int offer(pc_options *opts, pc_option_hook extra, void *user, const char *arg,
@@ -226,7 +257,7 @@ static int offer(pc_options *opts, pc_option_hook extra, void *user, const char 
     if (extra == NULL)
         return 0;
     char name[256];
-    const char *value = next;
+    const char *value = value_from(next);
     if (inline_value != NULL) {
         size_t len = (size_t)(inline_value - 1 - arg);
         if (len >= sizeof name)
@@ -240,13 +271,67 @@ static int offer(pc_options *opts, pc_option_hook extra, void *user, const char 
     if (taken < 0)
         return -EINVAL;
     if (taken == PC_OPTION_TAKES_VALUE && value == NULL)
-        return usage_error(opts, "%s needs a value", arg);
+        return missing_value(opts, arg, next);
     if (inline_value != NULL) {
         if (taken == PC_OPTION_TAKES_ARG)
             return usage_error(opts, "%s takes no value", arg);
         return taken == PC_OPTION_UNKNOWN ? 0 : 1;
     }
     return taken == PC_OPTION_TAKES_VALUE ? 2 : taken == PC_OPTION_TAKES_ARG ? 1 : 0;
+}
+
+static const struct option_spec *find_long(const char *arg, const char **inline_value)
+{
+    for (size_t s = 0; s < sizeof option_specs / sizeof option_specs[0]; s++) {
+        const struct option_spec *o = &option_specs[s];
+        size_t len = strlen(o->long_name);
+        if (strncmp(arg, o->long_name, len) == 0 &&
+            (arg[len] == '\0' || arg[len] == '=')) {
+            *inline_value = arg[len] == '=' ? arg + len + 1 : NULL;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+static const struct option_spec *find_short(char c)
+{
+    for (size_t s = 0; s < sizeof option_specs / sizeof option_specs[0]; s++)
+        if (option_specs[s].short_name == c)
+            return &option_specs[s];
+    return NULL;
+}
+
+/* A cluster of short options: "-lv", "-j2", "-vj2", "-vj 2".  Returns how
+ * many argv elements were used (1 or 2), or < 0. */
+static int parse_short(pc_options *opts, const char *arg, const char *next)
+{
+    for (size_t i = 1; arg[i] != '\0'; i++) {
+        const struct option_spec *spec = find_short(arg[i]);
+        if (spec == NULL) {
+            char option[3] = {'-', arg[i], '\0'};
+            if (i == 1 && arg[2] == '\0')
+                return usage_error(opts, "unknown option '%s'", arg);
+            fprintf(stderr, "%s: unknown option '%s' in '%s' (see --help)\n",
+                    opts->program, option, arg);
+            return -EINVAL;
+        }
+        if (!spec->takes_value) {
+            int err = apply(opts, spec, NULL);
+            if (err < 0)
+                return err;
+            continue;
+        }
+        char option[3] = {'-', spec->short_name, '\0'};
+        const char *value = arg[i + 1] != '\0' ? arg + i + 1 : value_from(next);
+        if (value == NULL)
+            return missing_value(opts, option, next);
+        int err = apply(opts, spec, value);
+        if (err < 0)
+            return err;
+        return arg[i + 1] != '\0' ? 1 : 2;
+    }
+    return 1;
 }
 
 int pc_options_parse(pc_options *opts, int argc, char **argv, pc_option_hook extra,
@@ -271,26 +356,19 @@ int pc_options_parse(pc_options *opts, int argc, char **argv, pc_option_hook ext
                 return -ENOMEM;
             continue;
         }
-        /* Find the spec: "--name", "--name=value", "-x", "-xVALUE". */
         const struct option_spec *spec = NULL;
         const char *inline_value = NULL;
-        for (size_t s = 0; s < sizeof option_specs / sizeof option_specs[0]; s++) {
-            const struct option_spec *o = &option_specs[s];
-            size_t len = strlen(o->long_name);
-            if (strncmp(arg, o->long_name, len) == 0 &&
-                (arg[len] == '\0' || arg[len] == '=')) {
-                spec = o;
-                inline_value = arg[len] == '=' ? arg + len + 1 : NULL;
-                break;
-            }
-            if (o->short_name && arg[1] == o->short_name &&
-                (arg[2] == '\0' || o->takes_value)) {
-                spec = o;
-                inline_value = arg[2] != '\0' ? arg + 2 : NULL;
-                break;
-            }
+        if (arg[1] == '-')
+            spec = find_long(arg, &inline_value);
+        else if (find_short(arg[1]) != NULL) {
+            int used = parse_short(opts, arg, next);
+            if (used < 0)
+                return used;
+            i += used - 1;
+            continue;
         }
         if (spec == NULL) {
+            /* Not ours: the caller's hook may know it. */
             const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
             int used = offer(opts, extra, user, arg, eq ? eq + 1 : NULL, next);
             if (used < 0)
@@ -302,9 +380,9 @@ int pc_options_parse(pc_options *opts, int argc, char **argv, pc_option_hook ext
         }
         const char *value = NULL;
         if (spec->takes_value) {
-            value = inline_value ? inline_value : next;
+            value = inline_value ? inline_value : value_from(next);
             if (value == NULL)
-                return usage_error(opts, "%s needs a value", spec->long_name);
+                return missing_value(opts, spec->long_name, next);
             if (inline_value == NULL)
                 i++;
         } else if (inline_value != NULL) {

@@ -10,6 +10,54 @@
 
 #include "check_internal.h"
 
+/* What stands for a byte that is not part of valid UTF-8: U+FFFD. */
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/*
+ * The length of the UTF-8 sequence for one non-ASCII character at s (s[0]
+ * >= 0x80), or 0 if the bytes there are not one: a stray continuation
+ * byte, a truncated or overlong sequence, a surrogate, a code point above
+ * U+10FFFF, or U+FFFE/U+FFFF (which XML 1.0 does not allow either).  Test
+ * output is whatever a test printed, so the reports must not pass it on
+ * unchecked.
+ */
+static size_t utf8_char_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07u;
+    else
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0u) != 0x80u) /* also stops at the NUL */
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+        return 0;
+    return len;
+}
+
+/* Write the character at *s (non-ASCII) or U+FFFD for a bad byte; advance
+ * *s past what was used, less one (the caller's loop adds it). */
+static void put_non_ascii(FILE *f, const char **s)
+{
+    size_t len = utf8_char_len((const unsigned char *)*s);
+    if (len == 0) {
+        fputs(REPLACEMENT, f);
+        return;
+    }
+    fwrite(*s, 1, len, f);
+    *s += len - 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Results                                                                   */
 
@@ -51,6 +99,27 @@ int pc__results_add(pc_results *r, const char *name, pc_status status,
     return 0;
 }
 
+int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
+                            double seconds)
+{
+    struct pc__stopped *bigger =
+        realloc(r->stopped, (r->stopped_count + 1) * sizeof *bigger);
+    if (bigger == NULL)
+        return -ENOMEM;
+    r->stopped = bigger;
+    struct pc__stopped *t = &r->stopped[r->stopped_count];
+    t->name = copy_or_empty(name);
+    t->output = copy_or_empty(output);
+    t->seconds = seconds;
+    if (t->name == NULL || t->output == NULL) {
+        free(t->name);
+        free(t->output);
+        return -ENOMEM;
+    }
+    r->stopped_count++;
+    return 0;
+}
+
 size_t pc_results_count(const pc_results *results)
 {
     return results ? results->count : 0;
@@ -81,6 +150,11 @@ void pc_results_free(pc_results *results)
         free((char *)results->items[i].message);
         free((char *)results->items[i].output);
     }
+    for (size_t i = 0; i < results->stopped_count; i++) {
+        free(results->stopped[i].name);
+        free(results->stopped[i].output);
+    }
+    free(results->stopped);
     free(results->items);
     free(results);
 }
@@ -89,8 +163,56 @@ void pc_results_print_summary(const pc_results *results)
 {
     size_t passed, failed, skipped;
     pc_results_totals(results, &passed, &failed, &skipped);
-    printf("%zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
+    if (results != NULL && results->interrupted) {
+        char name[32];
+        printf("%sinterrupted by %s: %zu test%s stopped, %zu not started\n",
+               results->tap ? "# " : "",
+               pc__signal_name(results->interrupted, name, sizeof name),
+               pc_results_stopped_count(results),
+               pc_results_stopped_count(results) == 1 ? "" : "s",
+               pc_results_not_started(results));
+    }
+    /* In TAP mode every line on stdout is TAP: the count is a comment. */
+    printf("%s%zu passed, %zu failed, %zu skipped\n", results && results->tap ? "# " : "",
+           passed, failed, skipped);
     fflush(stdout);
+}
+
+int pc_results_interrupted(const pc_results *results)
+{
+    return results ? results->interrupted : 0;
+}
+
+size_t pc_results_stopped_count(const pc_results *results)
+{
+    return results ? results->stopped_count : 0;
+}
+
+size_t pc_results_not_started(const pc_results *results)
+{
+    return results ? results->not_started : 0;
+}
+
+const char *pc_results_stopped_name(const pc_results *results, size_t i, double *seconds)
+{
+    if (results == NULL || i >= results->stopped_count)
+        return NULL;
+    if (seconds != NULL)
+        *seconds = results->stopped[i].seconds;
+    return results->stopped[i].name;
+}
+
+int pc_exit_status(const pc_results *results, int run_error)
+{
+    int lost = fflush(stdout) != 0 || ferror(stdout);
+    if (lost)
+        fprintf(stderr,
+                "pipecheck: writing to stdout failed: the output is incomplete\n");
+    if (results != NULL && results->interrupted)
+        return 128 + results->interrupted;
+    size_t failed = 0;
+    pc_results_totals(results, NULL, &failed, NULL);
+    return run_error < 0 || failed > 0 || lost ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -111,10 +233,14 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
     const char *ci = getenv("CI"), *no_colour = getenv("NO_COLOR");
     const char *term = getenv("TERM");
     rep->progress = tty && !opts->tap && (ci == NULL || *ci == '\0');
+    rep->start_ns = pc__now_ns();
     rep->colour = tty && !opts->tap && (no_colour == NULL || *no_colour == '\0') &&
                   !(term != NULL && strcmp(term, "dumb") == 0);
     if (opts->tap) {
-        printf("TAP version 13\n1..%zu\n", total);
+        /* pragma +strict: a consumer must reject any line that is not TAP.
+         * With --no-fork the tests print on this stdout, so not then. */
+        printf("TAP version 13\n%s1..%zu\n", opts->no_fork ? "" : "pragma +strict\n",
+               total);
         printf("# %zu test%s, %u job%s, seed %" PRIu64 "\n", total, total == 1 ? "" : "s",
                jobs, jobs == 1 ? "" : "s", seed);
     } else {
@@ -133,16 +259,23 @@ static void clear_progress(struct pc__reporter *rep)
     }
 }
 
+/* Progress only once the run has taken this long: short runs print
+ * nothing but their results. */
+#define PROGRESS_AFTER_NS 1000000000u
+
 void pc__report_progress(struct pc__reporter *rep, const char *name)
 {
-    if (!rep->progress)
+    if (name != NULL)
+        rep->current = name;
+    if (!rep->progress || pc__now_ns() - rep->start_ns < PROGRESS_AFTER_NS)
         return;
     struct winsize ws;
     int width = 80;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
         width = ws.ws_col;
     char line[512];
-    snprintf(line, sizeof line, "[%zu/%zu] %s", rep->done, rep->total, name);
+    snprintf(line, sizeof line, "[%zu/%zu] %zu failed  %s", rep->done, rep->total,
+             rep->failed, rep->current ? rep->current : "");
     if ((size_t)width - 1 < sizeof line)
         line[width - 1] = '\0';
     printf("\r\033[K%s", line);
@@ -175,6 +308,8 @@ static void print_yaml_string(const char *s)
             fputs("\\t", stdout);
         else if (c < 0x20 || c == 0x7f)
             printf("\\x%02x", c);
+        else if (c >= 0x80)
+            put_non_ascii(stdout, &s);
         else
             putchar(c);
     }
@@ -185,9 +320,14 @@ static void print_yaml_string(const char *s)
 static void print_tap_name(const char *name)
 {
     for (; *name != '\0'; name++) {
-        if (*name == '#' || *name == '\\')
+        unsigned char c = (unsigned char)*name;
+        if (c >= 0x80) {
+            put_non_ascii(stdout, &name);
+            continue;
+        }
+        if (c == '#' || c == '\\')
             putchar('\\');
-        putchar(*name == '\n' ? ' ' : *name);
+        putchar(c < 0x20 || c == 0x7f ? ' ' : c);
     }
 }
 
@@ -216,6 +356,7 @@ static void report_tap(struct pc__reporter *rep, const pc_result *r)
 void pc__report_result(struct pc__reporter *rep, const pc_result *r)
 {
     rep->done++;
+    rep->failed += r->status == PC_FAIL;
     clear_progress(rep);
     if (rep->opts->tap) {
         report_tap(rep, r);
@@ -230,6 +371,29 @@ void pc__report_result(struct pc__reporter *rep, const pc_result *r)
                r->message);
         print_indented(r->output, "    ");
     }
+    fflush(stdout);
+    pc__report_progress(rep, NULL);
+}
+
+void pc__report_interrupted(struct pc__reporter *rep, const pc_results *r)
+{
+    char name[32];
+    pc__signal_name(r->interrupted, name, sizeof name);
+    clear_progress(rep);
+    for (size_t i = 0; i < pc_results_stopped_count(r); i++) {
+        double seconds = 0;
+        const char *test = pc_results_stopped_name(r, i, &seconds);
+        if (rep->opts->tap) {
+            fputs("# stopped while running: ", stdout);
+            print_tap_name(test);
+            putchar('\n');
+        } else {
+            printf("STOPPED %s (%.2f s): running when %s arrived\n", test, seconds, name);
+            print_indented(r->stopped[i].output, "    ");
+        }
+    }
+    if (rep->opts->tap)
+        printf("Bail out! interrupted by %s\n", name);
     fflush(stdout);
 }
 
@@ -253,7 +417,8 @@ void pc__report_end(struct pc__reporter *rep)
 /* JUnit XML                                                                 */
 
 /* Text or attribute content.  Control characters are not allowed in XML
- * 1.0 even as references, so they are shown as \xNN. */
+ * 1.0 even as references, so they are shown as \xNN; bytes that are not
+ * valid UTF-8 become U+FFFD, so the file always parses. */
 static void xml_escape(FILE *f, const char *s)
 {
     for (; *s != '\0'; s++) {
@@ -282,6 +447,8 @@ static void xml_escape(FILE *f, const char *s)
         default:
             if (c < 0x20 || c == 0x7f)
                 fprintf(f, "\\x%02x", c);
+            else if (c >= 0x80)
+                put_non_ascii(f, &s);
             else
                 fputc(c, f);
         }
@@ -304,30 +471,63 @@ static void xml_classname(FILE *f, const char *name)
     xml_escape(f, cls);
 }
 
-int pc__junit_write(const char *path, const pc_results *r, uint64_t seed)
+FILE *pc__junit_open(const char *path)
 {
     FILE *f = fopen(path, "we");
-    if (f == NULL) {
-        int err = errno;
-        fprintf(stderr, "pipecheck: cannot write %s: %s\n", path, strerror(err));
-        return -err;
-    }
+    if (f == NULL)
+        fprintf(stderr, "pipecheck: cannot write the JUnit file %s: %s\n", path,
+                strerror(errno));
+    return f;
+}
+
+int pc__junit_write(FILE *f, const char *path, const pc_results *r, uint64_t seed)
+{
     double total = 0;
     for (size_t i = 0; i < r->count; i++)
         total += r->items[i].seconds;
+    for (size_t i = 0; i < r->stopped_count; i++)
+        total += r->stopped[i].seconds;
+    /* Tests stopped by an interruption never finished: JUnit's "error". */
+    size_t tests = r->count + r->stopped_count;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f,
-            "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+            "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
             "time=\"%.3f\">\n",
-            r->count, r->failed, r->skipped, total);
+            tests, r->failed, r->stopped_count, r->skipped, total);
+    fprintf(
+        f,
+        "  <testsuite name=\"pipeloop\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+        "skipped=\"%zu\" time=\"%.3f\">\n",
+        tests, r->failed, r->stopped_count, r->skipped, total);
     fprintf(f,
-            "  <testsuite name=\"pipeloop\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-            "skipped=\"%zu\" time=\"%.3f\">\n",
-            r->count, r->failed, r->skipped, total);
-    fprintf(f,
-            "    <properties>\n      <property name=\"seed\" value=\"%" PRIu64 "\"/>\n"
-            "    </properties>\n",
+            "    <properties>\n      <property name=\"seed\" value=\"%" PRIu64 "\"/>\n",
             seed);
+    char signame[32] = "";
+    if (r->interrupted) {
+        pc__signal_name(r->interrupted, signame, sizeof signame);
+        fprintf(f,
+                "      <property name=\"interrupted\" value=\"%s\"/>\n"
+                "      <property name=\"not-started\" value=\"%zu\"/>\n",
+                signame, r->not_started);
+    }
+    fputs("    </properties>\n", f);
+    for (size_t i = 0; i < r->stopped_count; i++) {
+        const struct pc__stopped *t = &r->stopped[i];
+        fputs("    <testcase classname=\"", f);
+        xml_classname(f, t->name);
+        fputs("\" name=\"", f);
+        xml_escape(f, t->name);
+        fprintf(f,
+                "\" time=\"%.3f\">\n      <error type=\"interrupted\" "
+                "message=\"stopped by %s while running\"/>\n",
+                t->seconds, signame);
+        if (t->output[0] != '\0') {
+            fputs("      <system-out>", f);
+            xml_escape(f, t->output);
+            fputs("</system-out>\n", f);
+        }
+        fputs("    </testcase>\n", f);
+    }
     for (size_t i = 0; i < r->count; i++) {
         const pc_result *t = &r->items[i];
         fputs("    <testcase classname=\"", f);

@@ -69,10 +69,19 @@ const char *pc_subject_python(void)
     return python_path;
 }
 
+/* $PIPECHECK_ADAPTER, else the source tree's copy (a build directory's
+ * pipecheck), else the installed one (an installed pipecheck whose source
+ * tree is gone). */
 static const char *adapter_path(void)
 {
     const char *env = getenv("PIPECHECK_ADAPTER");
-    return env && *env ? env : PIPECHECK_ADAPTER;
+    if (env && *env)
+        return env;
+#ifdef PIPECHECK_ADAPTER_INSTALLED
+    if (access(PIPECHECK_ADAPTER, R_OK) != 0)
+        return PIPECHECK_ADAPTER_INSTALLED;
+#endif
+    return PIPECHECK_ADAPTER;
 }
 
 /* ---- handles ------------------------------------------------------------ */

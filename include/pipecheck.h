@@ -20,6 +20,12 @@
  * checks after it (open fds, child processes, the flags of fds 0-2, the
  * SIGPIPE disposition).
  * Functions return 0 or a count on success and -errno on failure.
+ *
+ * Guide: docs/guide.md (kinds, peers, recorder, PC_RUN_UNTIL, the matrix,
+ * with examples/pipecheck/ as a complete example).  Behaviour IDs in test
+ * names ("R4" in "R4.pause-stops-data@fifo/poll"): docs/behaviours.md.
+ * Installed with pipeloop: pkg-config pipecheck, or find_package(pipeloop)
+ * and the target pipeloop::pipecheck (pipeloop::pipecheck_static).
  */
 #ifndef PIPECHECK_H
 #define PIPECHECK_H
@@ -278,6 +284,7 @@ typedef struct pc_options {
     uint64_t seed;
     double timeout_multiplier; /* default $PIPECHECK_TIMEOUT_MULTIPLIER or 1 */
     int list;                  /* --list was given (pc_main lists and exits) */
+    int version;               /* --version was given: print it, run nothing */
     int tap;                   /* TAP version 13 on stdout */
     const char *junit_path;    /* JUnit XML file; borrowed, NULL for none */
     int no_fork;               /* run in this process: no isolation */
@@ -312,7 +319,8 @@ enum pc_option_result {
  * A hook for options pc_options_parse() does not know, so that a CLI can add
  * its own ("--kinds LIST").  arg is the option ("--kinds") or a positional
  * argument.  value is the text after '=' for "--kinds=LIST", else the next
- * argv element (NULL if none); the hook says whether it used it.  Return a
+ * argv element (NULL if none, or if it starts with '-' and is not "-"
+ * alone: an option is never a value); the hook says whether it used it.  Return a
  * pc_option_result, or a negative number for a bad value, after printing
  * a message to stderr.
  */
@@ -322,8 +330,12 @@ typedef int (*pc_option_hook)(const char *arg, const char *value, void *user);
  * Parse argv[1..argc-1] into opts (argv[0] sets opts->program): the options
  * pc_print_usage() lists, "--opt=value" forms, "--" ending options, and bare
  * arguments as filters.  Unknown options and bare arguments go to extra
- * first (may be NULL).  --help only sets opts->help; nothing is printed or
- * run.  Later options override earlier ones; filters add up.
+ * first (may be NULL).  --help and --version only set opts->help and
+ * opts->version; nothing is printed or run.  Later options override earlier
+ * ones; filters add up.  Short options combine ("-lv", "-vj2").  A value is
+ * never taken from a next argument that is itself an option ("--junit
+ * --filter X" is a usage error, not a file called "--filter"); a value that
+ * starts with '-' is written inline ("--filter=-x").
  * Returns 0, -EINVAL on a usage error (a message naming the argument is
  * printed to stderr), or -ENOMEM.
  */
@@ -361,15 +373,60 @@ typedef struct pc_results pc_results;
  * tests finish, failures (every test with verbose) or TAP records, and at
  * the end writes the JUnit file; it does NOT print the closing line (see
  * pc_results_print_summary).  Nothing selected is not an error (a warning
- * is printed).  Returns 0 with *out set (free it with pc_results_free), or:
- * -EEXIST (two tests share a name), an error from registration, -ENOMEM
- * (*out NULL in these cases); or -errno from writing the JUnit file (*out
- * is still set).  Not reentrant; call from one thread.
+ * is printed).
+ *
+ * Output: on a terminal (and without $CI) a one-line progress display
+ * "[done/total] N failed  name" appears once the run has taken a second;
+ * PASS/FAIL words are coloured on a terminal unless $NO_COLOR is set (and
+ * not empty) or TERM=dumb.  Neither ever appears when stdout is not a
+ * terminal or with --tap.  TAP output starts with "pragma +strict" (except
+ * with --no-fork, where tests print on the same stdout): every line is TAP.
+ * Test output goes into reports with bytes that are not valid UTF-8 (or
+ * not allowed in XML) replaced, so the JUnit file always parses.
+ *
+ * SIGINT or SIGTERM during a forked run stops it: no further test starts,
+ * the running tests' process groups are killed and recorded as stopped
+ * (JUnit "error" entries, with an "interrupted" property; TAP "Bail out!"),
+ * the JUnit file is written, and pc_run returns the partial results
+ * (pc_results_interrupted).  A second signal ends the process at once.
+ *
+ * Returns 0 with *out set (free it with pc_results_free), or: -errno if
+ * the JUnit file cannot be opened for writing (checked before any test
+ * runs), -EEXIST (two tests share a name), an error from registration,
+ * -ENOMEM (*out NULL in these cases); or -errno from writing the JUnit file
+ * (*out is still set).  Not reentrant; call from one thread.
  */
 int pc_run(const pc_options *opts, pc_results **out);
 
-/* The closing line on stdout, exactly "N passed, N failed, N skipped". */
+/*
+ * The closing line on stdout, exactly "N passed, N failed, N skipped"; in a
+ * --tap run "# N passed, N failed, N skipped", so that every line on stdout
+ * is TAP.  After an interruption (pc_results_interrupted) a line before it
+ * says how many tests were stopped and how many never started.
+ */
 void pc_results_print_summary(const pc_results *results);
+
+/* The signal (SIGINT or SIGTERM) that interrupted the run, or 0 if it ran
+ * to the end. */
+int pc_results_interrupted(const pc_results *results);
+/* After an interruption: the tests that were running and were stopped (no
+ * outcome: they are not in pc_results_get or the totals), and the runs
+ * that never started.  0 for a run that was not interrupted. */
+size_t pc_results_stopped_count(const pc_results *results);
+size_t pc_results_not_started(const pc_results *results);
+/* The name of stopped test i (NULL if out of range) and, if seconds is not
+ * NULL, how long it had run. */
+const char *pc_results_stopped_name(const pc_results *results, size_t i, double *seconds);
+
+/*
+ * The exit status for a program that ran tests: flushes stdout, then
+ * 128 + the signal if the run was interrupted (130 for SIGINT, 143 for
+ * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed, or
+ * anything written to stdout was lost (e.g. stdout is /dev/full; a message
+ * on stderr says so); else 0.  results may be NULL (nothing ran: --help,
+ * --list).
+ */
+int pc_exit_status(const pc_results *results, int run_error);
 
 /* The number of test runs in results, in the order they finished. */
 size_t pc_results_count(const pc_results *results);
@@ -382,8 +439,10 @@ void pc_results_totals(const pc_results *results, size_t *passed, size_t *failed
 void pc_results_free(pc_results *results);
 
 /*
- * parse + (help | list | run + summary).  Returns the exit status: 0 if
- * nothing failed (skips are fine), 1 on failures or errors, 2 on bad usage.
+ * parse + (help | version | list | run + summary).  Returns the exit
+ * status: 0 if nothing failed (skips are fine), 1 on failures or errors
+ * (including lost stdout output), 2 on bad usage, 130/143 when SIGINT or
+ * SIGTERM interrupted the run (see pc_exit_status).
  */
 int pc_main(int argc, char **argv);
 
@@ -1003,7 +1062,8 @@ int pc_fuzz(const pc_fuzz_options *options, pc_fuzz_result *out);
 /* ------------------------------------------------------------------------ */
 /* The spec's behaviour IDs                                                  */
 
-/* One behaviour of ../shared/spec/pipe-transports.md. */
+/* One behaviour of the catalogue, docs/behaviours.md in the source tree
+ * (what each ID means and where asyncio differs). */
 typedef struct pc_spec_item {
     const char *id;      /* "R4" */
     const char *section; /* "Read transport" */
@@ -1033,15 +1093,15 @@ enum pc_conformance_needs {
 
 /*
  * One test body, run over every pipe kind it applies to and both backends.
- * A kind applies when it has every PC_KIND_* flag in requires and none in
+ * A kind applies when it has every PC_KIND_* flag in required and none in
  * excludes.  Instances are named "ID.slug@kind/backend" (or
  * "ID.slug@backend" for loop-only tests).
  */
 typedef struct pc_conformance {
-    const char *id;   /* spec ID, e.g. "R4" */
-    const char *slug; /* e.g. "pause-stops-data" */
-    unsigned needs;   /* PC_NEEDS_* */
-    unsigned requires;
+    const char *id;    /* spec ID, e.g. "R4" */
+    const char *slug;  /* e.g. "pause-stops-data" */
+    unsigned needs;    /* PC_NEEDS_* */
+    unsigned required; /* PC_KIND_* flags a kind must have */
     unsigned excludes;
     unsigned timeout_ms; /* 0: the runner's default */
     void (*fn)(pc_ctx *ctx);
@@ -1074,14 +1134,14 @@ int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
  * is set to the instance's backend. */
 const pc_conformance *pc_conformance_of(const char *name, const char **backend);
 
-#define PC_CONFORMANCE(ident, id, slug, needs, requires, excludes, timeout_ms)           \
-    PC_CONFORMANCE_CAPS(ident, id, slug, needs, requires, excludes, timeout_ms, 0u)
+#define PC_CONFORMANCE(ident, id, slug, needs, required, excludes, timeout_ms)           \
+    PC_CONFORMANCE_CAPS(ident, id, slug, needs, required, excludes, timeout_ms, 0u)
 /* The same for a test that needs subject capabilities (PC_CAP_*). */
-#define PC_CONFORMANCE_CAPS(ident, id, slug, needs, requires, excludes, timeout_ms,      \
+#define PC_CONFORMANCE_CAPS(ident, id, slug, needs, required, excludes, timeout_ms,      \
                             caps)                                                        \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
     static const pc_conformance pc__desc_##ident = {                                     \
-        id, slug, needs, requires, excludes, timeout_ms, pc__conf_##ident, caps};        \
+        id, slug, needs, required, excludes, timeout_ms, pc__conf_##ident, caps};        \
     __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
     {                                                                                    \
         pc_conformance_add(&pc__desc_##ident);                                           \

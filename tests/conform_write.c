@@ -168,10 +168,15 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     /* The reader counts the bytes instead of waiting for EOF, so a kind
      * whose close drops unread data (a pty master) is checked exactly; the
      * transport closes once the reader has everything. */
+    /* The reader starts only once the writer has paused: a reader on
+     * another core may keep up with the writer on a busy machine, and the
+     * test asserts that pause_writing happened. */
     pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, total, pause_us ? 4096 : 0, 0,
-                             pause_us,     0,         0};
+                             pause_us,     1,         0};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop, p.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop, p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
                  CONFORM_WAIT_MS * 12);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), total);
@@ -476,9 +481,14 @@ PC_CONFORMANCE_CAPS(w4_lent, "W4", "lent-and-copied-writes-in-order", PC_NEEDS_W
                                       .pause_writing = lent_pause,
                                       .resume_writing = lent_resume};
     pc_recorder_set_hooks(rec, &hooks, &s);
-    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, s.total, 0, 0, 0, 0, 0};
+    /* Nothing is read until the writer has paused once: with a reader
+     * that keeps up (another core, a busy machine) pause_writing might
+     * never come, and lent writes queued behind copied ones are the point. */
+    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, s.total, 0, 0, 0, 1, 0};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
+    PC_RUN_UNTIL(ctx->loop, s.paused || s.sent == s.total, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop,
                  s.sent == s.total && s.done_calls == s.lent_calls &&
                      s.im->get_write_buffer_size(s.t) == 0,

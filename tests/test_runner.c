@@ -293,12 +293,12 @@ PC_TEST(tap_output, "runner.tap-output")
                           NULL};
     run_self(&run, args);
     PC_ASSERT_EQ_INT(run.status, 1);
-    PC_ASSERT_EQ_MEM(run.output, "TAP version 13\n1..2\n", 20);
+    PC_ASSERT_EQ_MEM(run.output, "TAP version 13\npragma +strict\n1..2\n", 35);
     EXPECT_OUTPUT(&run, "\nnot ok 1 - runner-guard.assert\n  ---\n  message: \"");
     EXPECT_OUTPUT(&run, "assertion failed: 1 == 2 (left: 1, right: 2)");
     EXPECT_OUTPUT(&run, "  output: \"output with <xml> & \\\"quotes\\\"\\n");
     EXPECT_OUTPUT(&run, "\n  ...\nok 2 - runner-guard.skip # SKIP not today\n");
-    PC_ASSERT_EQ_STR(last_line(run.output), "0 passed, 1 failed, 1 skipped\n");
+    PC_ASSERT_EQ_STR(last_line(run.output), "# 0 passed, 1 failed, 1 skipped\n");
     free(run.output);
 }
 

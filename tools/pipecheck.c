@@ -72,20 +72,29 @@ static void usage(FILE *out)
                  "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
                  "  pipecheck --kinds fifo,pty --backend poll\n"
                  "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
-                 "  pipecheck --tap | prove -e cat -   TAP for prove\n"
+                 "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
                  "  pipecheck --junit report.xml       JUnit XML with durations\n"
                  "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
                  "\n"
                  "Exit status: 0 when nothing failed (differs and n/a are not failures;\n"
                  "with --compare only pipeloop's failures and broken subjects count), 1\n"
-                 "on failures, 2 on bad usage.\n");
+                 "on failures, 2 on bad usage, 130/143 when SIGINT/SIGTERM stopped the\n"
+                 "run (the partial table is printed and the JUnit/JSON files written).\n");
 }
 
 static int add_kind(struct cli *cli, const char *name, size_t len)
 {
     char buf[32];
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0) {
+        fprintf(stderr, "pipecheck: --kinds has an empty kind name (see --help)\n");
         return -EINVAL;
+    }
+    if (len >= sizeof buf) {
+        fprintf(stderr,
+                "pipecheck: --kinds: no kind has a name that long: '%.*s' (see --help)\n",
+                (int)len, name);
+        return -EINVAL;
+    }
     memcpy(buf, name, len);
     buf[len] = '\0';
     if (strcmp(buf, ANY_KIND) != 0 && !pc_kind_find(buf)) {
@@ -163,12 +172,16 @@ static int option_hook(const char *arg, const char *value, void *user)
         cli->nkinds = 0;
         cli->kinds_given = 1;
         const char *p = value;
-        while (*p) {
+        if (*p == '\0')
+            return add_kind(cli, p, 0);
+        for (;;) {
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             if (add_kind(cli, p, len) < 0)
                 return -EINVAL;
-            p += len + (comma ? 1 : 0);
+            if (!comma)
+                break;
+            p = comma + 1;
         }
         return PC_OPTION_TAKES_VALUE;
     }
@@ -827,9 +840,12 @@ int main(int argc, char **argv)
         status = err == -EINVAL ? 2 : 1;
         goto out;
     }
-    if (opts.help) {
-        usage(stdout);
-        status = 0;
+    if (opts.help || opts.version) {
+        if (opts.help)
+            usage(stdout);
+        else
+            printf("pipecheck %s\n", pl_version_string());
+        status = pc_exit_status(NULL, 0);
         goto out;
     }
     if (cli.fuzz_seconds > 0) {
@@ -871,7 +887,7 @@ int main(int argc, char **argv)
                     printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "",
                            ncols > 1 ? " " : "", list[i].name);
             }
-        status = 0;
+        status = pc_exit_status(NULL, 0);
         goto out;
     }
     int failed = 0;
@@ -916,6 +932,13 @@ int main(int argc, char **argv)
         printf("%zu passed, %zu failed, %zu skipped\n", pass, fail, skip);
     }
     status = failed ? 1 : 0;
+    /* An interrupted run's 130/143, and lost stdout output, as the runner
+     * reports them for one column. */
+    for (size_t c = 0; c < ncols; c++)
+        if (cols[c].results && pc_results_interrupted(cols[c].results))
+            status = pc_exit_status(cols[c].results, 0);
+    if (pc_exit_status(NULL, 0) != 0 && status == 0)
+        status = 1;
 out:
     for (size_t c = 0; c < ncols; c++) {
         pc_results_free(cols[c].results);
