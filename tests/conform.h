@@ -65,6 +65,9 @@ int conform_ended_in_tty_eio(const pc_ctx *ctx, const pc_recorder *rec);
 size_t conform_unread(int fd);
 /* fd's O_NONBLOCK flag as 1/0; fails the test if fd is not open. */
 int conform_nonblocking(int fd);
+/* The lowest fd number not in use: with RLIMIT_NOFILE set to it, the next
+ * open fails with EMFILE; equal before and after shows nothing leaked. */
+int conform_lowest_free_fd(void);
 /* Is fd open?  1/0. */
 int conform_fd_open(int fd);
 

@@ -145,3 +145,11 @@ void conform_drain_then_eof_read(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
      * eof_received is only queued then. */
     PC_RUN_UNTIL(ctx->loop, ctx->impl->is_closing(t), CONFORM_WAIT_MS);
 }
+
+int conform_lowest_free_fd(void)
+{
+    int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    PC_ASSERT_GE_INT(fd, 0);
+    close(fd);
+    return fd;
+}

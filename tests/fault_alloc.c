@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../src/internal.h" /* pl__alloc_fail_at: the failure hook */
-#include <pipecheck.h>
+#include "conform.h"
 
 struct sweep {
     int saw_enomem; /* this run reported -ENOMEM somewhere */
@@ -39,14 +39,6 @@ static int failed(struct sweep *sw, long result, const char *what)
 }
 
 #define FAILED(sw, call) failed(sw, (long)(call), #call)
-
-static int lowest_free_fd(void)
-{
-    int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
-    PC_ASSERT_GE_INT(fd, 0);
-    close(fd);
-    return fd;
-}
 
 /* Close the loop, running it until the transports it still has are gone. */
 static void loop_finish(pl_loop *loop)
@@ -71,7 +63,7 @@ static void count_call(pl_loop *loop, void *user)
 /* After a run: nothing left behind, and the library works again. */
 static void check_clean(int base_fd, unsigned backend)
 {
-    PC_ASSERT_EQ_INT(lowest_free_fd(), base_fd);
+    PC_ASSERT_EQ_INT(conform_lowest_free_fd(), base_fd);
     PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
     pl_loop *loop;
     PC_ASSERT_OK(pl_loop_new(&loop, backend));
@@ -89,7 +81,7 @@ static int by_name(const void *a, const void *b)
 
 static void sweep(const char *name, scenario_fn fn, unsigned backend)
 {
-    int base_fd = lowest_free_fd();
+    int base_fd = conform_lowest_free_fd();
     pl__alloc_nsites = 0;
     unsigned long points = 0;
     for (unsigned long n = 1;; n++) {

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../src/internal.h" /* pl__sys_fault, pl__io_refuse */
-#include <pipecheck.h>
+#include "conform.h"
 
 #define WAIT_MS 20000u
 
@@ -460,13 +460,6 @@ static void poll_update_error(void *arg)
 /* EMFILE/ENFILE for each fd the library makes: the loop's wakeup, a
  * child's stdio pipes, its pidfd.  The call fails with that error and
  * leaves no fd and no child. */
-static int lowest_free_fd(void)
-{
-    int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
-    PC_ASSERT_GE_INT(fd, 0);
-    close(fd);
-    return fd;
-}
 
 static void spawn_lost(pl_process *p, void *user)
 {
@@ -478,7 +471,7 @@ static void new_fd_errors(void *arg)
 {
     const struct transfer_case *c = arg;
     static const int errors[] = {-EMFILE, -ENFILE};
-    int base = lowest_free_fd();
+    int base = conform_lowest_free_fd();
     for (size_t e = 0; e < 2; e++) {
         hook_reset(-1, -1, 0);
         hook.new_fd_error = errors[e];
@@ -486,7 +479,7 @@ static void new_fd_errors(void *arg)
         pl_loop *loop = NULL;
         PC_ASSERT_ERR(pl_loop_new(&loop, c->backend), errors[e]);
         PC_ASSERT_NULL(loop);
-        PC_ASSERT_EQ_INT(lowest_free_fd(), base);
+        PC_ASSERT_EQ_INT(conform_lowest_free_fd(), base);
         hook_off();
         PC_ASSERT_OK(pl_loop_new(&loop, c->backend));
         /* The n-th new fd of a spawn with three pipes: each pipe, then the
@@ -520,7 +513,7 @@ static void new_fd_errors(void *arg)
             PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 0); /* nothing queued */
         }
         PC_ASSERT_OK(pl_loop_close(loop));
-        PC_ASSERT_EQ_INT(lowest_free_fd(), base);
+        PC_ASSERT_EQ_INT(conform_lowest_free_fd(), base);
     }
 }
 

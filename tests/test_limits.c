@@ -10,20 +10,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <pipecheck.h>
+#include "conform.h"
 
 static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
 static const char *const backend_names[] = {"epoll", "poll"};
-
-/* The lowest fd number not in use: with RLIMIT_NOFILE set to it, the next
- * open fails with EMFILE. */
-static int lowest_free_fd(void)
-{
-    int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
-    PC_ASSERT_GE_INT(fd, 0);
-    close(fd);
-    return fd;
-}
 
 static void set_fd_limit(rlim_t soft)
 {
@@ -40,7 +30,7 @@ static void loop_new_without_fds(void *arg)
     unsigned flags = *(const unsigned *)arg;
     struct rlimit saved;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
-    int low = lowest_free_fd();
+    int low = conform_lowest_free_fd();
     int needed = flags == PL_LOOP_EPOLL ? 2 : 1;
     for (int room = 0; room < needed; room++) {
         set_fd_limit((rlim_t)(low + room));
@@ -49,7 +39,7 @@ static void loop_new_without_fds(void *arg)
         PC_ASSERT_NULL(loop);
         set_fd_limit(saved.rlim_cur);
         /* Nothing was kept: the lowest free fd is where it was. */
-        PC_ASSERT_EQ_INT(lowest_free_fd(), low);
+        PC_ASSERT_EQ_INT(conform_lowest_free_fd(), low);
     }
     set_fd_limit((rlim_t)(low + needed));
     pl_loop *loop = NULL;
@@ -73,7 +63,7 @@ static void connect_without_spare_fd(void *arg)
     int status = fcntl(fds[1], F_GETFL);
     struct rlimit saved;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
-    set_fd_limit((rlim_t)lowest_free_fd());
+    set_fd_limit((rlim_t)conform_lowest_free_fd());
     pl_transport *t;
     int err = pl_connect_write_pipe(loop, fds[1], &quiet, NULL, &t);
     set_fd_limit(saved.rlim_cur);
@@ -111,7 +101,7 @@ static void spawn_without_fds(void *arg)
     PC_ASSERT_OK(pl_loop_new(&loop, flags));
     struct rlimit saved;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
-    int low = lowest_free_fd();
+    int low = conform_lowest_free_fd();
     static const pl_process_protocol proto = {.connection_lost = spawn_lost};
     char *argv[] = {(char *)"cat", NULL};
     pl_spawn_options o;
@@ -129,14 +119,14 @@ static void spawn_without_fds(void *arg)
         set_fd_limit(saved.rlim_cur);
         if (err) {
             PC_ASSERT_ERR(err, -EMFILE);
-            PC_ASSERT_EQ_INT(lowest_free_fd(), low);
+            PC_ASSERT_EQ_INT(conform_lowest_free_fd(), low);
             failures++;
             continue;
         }
         successes++;
         PC_ASSERT_OK(pl_process_close(p));
         PC_RUN_UNTIL(loop, s.lost, 5000);
-        PC_ASSERT_EQ_INT(lowest_free_fd(), low);
+        PC_ASSERT_EQ_INT(conform_lowest_free_fd(), low);
     }
     /* Both outcomes were reached: the limit really bit, and enough room
      * was enough. */
