@@ -97,10 +97,11 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 }
 
 /* A vectored write the hook may shorten: then only a prefix of the first
- * piece goes, which is still a prefix of the concatenation. */
+ * piece goes, which is still a prefix of the concatenation.  Without a hook
+ * the pieces are not even summed. */
 #define FAULTY_WRITEV(fd, iov, iovcnt, call, short_call)                                 \
     do {                                                                                 \
-        size_t total = iov_total(iov, iovcnt), len = total;                              \
+        size_t total = pl__sys_fault ? iov_total(iov, iovcnt) : 0, len = total;          \
         FAULTY_CALL(PL__SYS_WRITE, fd, len, len < total ? (short_call) : (call));        \
     } while (0)
 
