@@ -138,6 +138,12 @@ static PC__NORETURN void child_exec(const char *const *argv, const struct inner_
             setenv(name, eq + 1, 1);
         }
     }
+    /* The signal the test sends must reach a runner that handles it: a
+     * suite started in the background of a non-interactive shell has
+     * SIGINT ignored, and the runner keeps an ignored signal ignored
+     * (nohup's meaning), so the inner run would never stop. */
+    if (o->signal)
+        signal(o->signal, SIG_DFL);
     if (o->ready_fd > 0) {
         char value[16];
         snprintf(value, sizeof value, "%d", o->ready_fd);
