@@ -33,9 +33,11 @@ static void pid_file(char *buf, size_t len, const char *mode)
  * fake misbehaves at the step. */
 static void drive_fake(const char *mode)
 {
-    /* Room for a slow interpreter start on a loaded machine; a hang is
-     * found when this runs out. */
-    pc_set_timeout_ms(6000);
+    /* Room for a slow interpreter start on a loaded machine (bench/stress
+     * saw one take over 5 s); a hang is still found after one operation's
+     * wait (OP_WAIT_MS in check/subject_remote.c), well before this runs
+     * out. */
+    pc_set_timeout_ms(20000);
     char pidfile[128], spec[1024];
     pid_file(pidfile, sizeof pidfile, mode);
     snprintf(spec, sizeof spec,
