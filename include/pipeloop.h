@@ -611,6 +611,10 @@ typedef struct pl_spawn_options {
     pl_stdio stdio[3];     /* stdin, stdout, stderr; zeroed = inherit */
     int new_process_group; /* nonzero: the child leads a new process group
                               (its pgid is its pid) */
+    int new_session;       /* nonzero: the child calls setsid(): it leads a
+                              new session and process group (sid and pgid
+                              are its pid) and has no controlling terminal
+                              (spec S11) */
 } pl_spawn_options;
 
 /*
@@ -732,6 +736,18 @@ PL_EXPORT pl_transport *pl_process_get_pipe_transport(const pl_process *p, int f
 PL_EXPORT int pl_process_send_signal(pl_process *p, int signum);
 PL_EXPORT int pl_process_terminate(pl_process *p);
 PL_EXPORT int pl_process_kill(pl_process *p);
+/*
+ * Send signum to the child's whole process group (kill(-pgid)): the child
+ * and every descendant that stayed in its group, e.g. the commands a shell
+ * started in the background.  Only for a child spawned with
+ * new_process_group or new_session, else -EINVAL (the child is in the
+ * caller's own group).  Once the child has been reaped (process_exited
+ * has run or is queued) its id may be reused, so nothing is sent and the
+ * call returns -ESRCH, even if descendants live on in the group: signal
+ * the group before the leader exits.  Errors: -EINVAL (NULL, bad signal,
+ * no group of its own), -ESRCH, -EPERM (spec S11).
+ */
+PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
 
 /*
  * close (spec S5): close every pipe transport (stdin with pl_transport_close,

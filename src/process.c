@@ -58,6 +58,7 @@ struct pl_process {
     unsigned char finished;       /* connection_lost has been called */
     unsigned char stdin_paused;   /* the stdin transport is paused */
     unsigned char pw_delivered;   /* the protocol saw pause_writing */
+    unsigned char leads_group;    /* new_process_group or new_session */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -595,13 +596,18 @@ static int start_child(const pl_spawn_options *o, const struct stdio_plan *plan,
     sigfillset(&all);
     sigemptyset(&none);
     int flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    if (o->new_process_group)
+    /* setsid also makes a new group; a session leader may not then call
+     * setpgid (EPERM), so a new session never asks for both. */
+    int own_group = o->new_process_group && !o->new_session;
+    if (o->new_session)
+        flags |= POSIX_SPAWN_SETSID;
+    if (own_group)
         flags |= POSIX_SPAWN_SETPGROUP;
     if (!rc)
         rc = posix_spawnattr_setsigdefault(&attr, &all);
     if (!rc)
         rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc && o->new_process_group)
+    if (!rc && own_group)
         rc = posix_spawnattr_setpgroup(&attr, 0);
     if (!rc)
         rc = posix_spawnattr_setflags(&attr, (short)flags);
@@ -658,6 +664,7 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     err = plan_stdio(options, &plan);
     if (err)
         goto fail_sigchld;
+    p->leads_group = options->new_process_group || options->new_session;
     err = start_child(options, &plan, &p->pid);
     plan_close(&plan); /* the child's ends and copies */
     if (err) {
@@ -782,6 +789,20 @@ int pl_process_send_signal(pl_process *p, int signum)
     else
         r = kill(p->pid, signum); /* not reaped: the pid cannot be recycled */
     return r < 0 ? -errno : 0;
+}
+
+int pl_process_send_signal_group(pl_process *p, int signum)
+{
+    if (!p || signum < 0 || signum >= NSIG || !p->leads_group)
+        return -EINVAL;
+    if (!p->reaped)
+        try_reap(p);
+    /* While the leader is not reaped its pid, which is the group's id,
+     * cannot be given to anyone else; afterwards it could be, so the
+     * group is not signalled (spec S6 for groups). */
+    if (p->reaped)
+        return -ESRCH;
+    return kill(-p->pid, signum) < 0 ? -errno : 0;
 }
 
 int pl_process_terminate(pl_process *p)

@@ -823,6 +823,87 @@ static void test_signal_after_reap(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
+/* ---- S11: sessions and process groups ---------------------------------- */
+
+/* new_session: the child leads a new session and group (sid = pgid = its
+ * pid), also when new_process_group is asked for as well. */
+static void test_new_session(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    for (int both = 0; both < 2; both++) {
+        struct rec r = {0};
+        char *sleep_argv[] = {S("sleep"), S("30"), NULL};
+        pl_spawn_options o;
+        memset(&o, 0, sizeof o);
+        o.file = "sleep";
+        o.argv = sleep_argv;
+        o.new_session = 1;
+        o.new_process_group = both;
+        PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+        pid_t pid = pl_process_get_pid(r.p);
+        PC_ASSERT_EQ_INT(getsid(pid), pid);
+        PC_ASSERT_EQ_INT(getpgid(pid), pid);
+        PC_ASSERT_NE_INT(getsid(0), pid);
+        PC_ASSERT_OK(pl_process_close(r.p));
+        RUN_UNTIL(loop, r.finished, 5000);
+        PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
+        rec_free(&r);
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* The shell says it has started a background sleep, which holds stdout
+ * open; signalling the group ends both, so stdout reaches EOF and
+ * connection_lost comes.  Signalling only the shell would leave the sleep
+ * holding stdout for 30 s (S4), and the wait would time out. */
+static void s11_on_data(struct rec *r, int fd, const void *data, size_t len)
+{
+    buf_append(&r->out[fd], data, len);
+    if (!r->ctx && strstr(buf_str(&r->out[1]), "started\n")) {
+        r->ctx = r; /* once */
+        PC_ASSERT_OK(pl_process_send_signal_group(r->p, SIGTERM));
+    }
+}
+
+static void test_signal_group(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    for (int session = 0; session < 2; session++) {
+        struct rec r = {0};
+        r.take_ref = 1;
+        r.on_data = s11_on_data;
+        char *argv[4];
+        pl_spawn_options o = sh_options("sleep 30 & echo started; wait", argv);
+        set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+        o.new_process_group = !session;
+        o.new_session = session;
+        PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+        RUN_UNTIL(loop, r.finished, 5000);
+        PC_ASSERT_NOT_NULL(r.ctx);
+        PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGTERM);
+        /* Reaped: its id may be reused, so the group is not signalled. */
+        PC_ASSERT_ERR(pl_process_send_signal_group(r.p, SIGTERM), -ESRCH);
+        pl_process_unref(r.p);
+        rec_free(&r);
+    }
+
+    /* A child in our own group: refused, nothing sent (it would hit us). */
+    struct rec r = {0};
+    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = "sleep";
+    o.argv = sleep_argv;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    PC_ASSERT_ERR(pl_process_send_signal_group(r.p, SIGTERM), -EINVAL);
+    PC_ASSERT_ERR(pl_process_send_signal_group(NULL, SIGTERM), -EINVAL);
+    PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* still running */
+    PC_ASSERT_OK(pl_process_close(r.p));
+    RUN_UNTIL(loop, r.finished, 5000);
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
 /* ---- S7: exec failures ---------------------------------------------------- */
 
 static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
@@ -1364,6 +1445,8 @@ static const struct {
     {"S1.stdio-fd", test_stdio_fd},
     {"S1.stdio-inherit", test_stdio_inherit},
     {"S1.env-cwd-pgroup", test_env_cwd_pgroup},
+    {"S11.new-session", test_new_session},
+    {"S11.signal-group", test_signal_group},
     {"S1.invalid-options", test_invalid_options},
     {"S2.callback-order", test_callback_order},
     {"S3.returncode", test_returncode},
