@@ -598,23 +598,34 @@ typedef struct pl_stdio {
  * during the call only.
  */
 typedef struct pl_spawn_options {
-    const char *file;      /* program; without a '/' it is searched in the
-                              PARENT's PATH (posix_spawnp); with one it is a
-                              path, and a relative one is resolved in the
-                              child after it moved to cwd: "./prog" with
-                              cwd "/srv" runs /srv/prog (without cwd, the
-                              parent's cwd) */
-    char *const *argv;     /* NULL-terminated; NULL means { file, NULL } */
-    char *const *env;      /* NULL-terminated "K=V" list that replaces the
-                              environment; NULL: inherit the parent's */
-    const char *cwd;       /* NULL: the parent's */
-    pl_stdio stdio[3];     /* stdin, stdout, stderr; zeroed = inherit */
-    int new_process_group; /* nonzero: the child leads a new process group
-                              (its pgid is its pid) */
-    int new_session;       /* nonzero: the child calls setsid(): it leads a
-                              new session and process group (sid and pgid
-                              are its pid) and has no controlling terminal
-                              (spec S11) */
+    const char *file;                  /* program; without a '/' it is searched in the
+                                          PARENT's PATH (posix_spawnp); with one it is a
+                                          path, and a relative one is resolved in the
+                                          child after it moved to cwd: "./prog" with
+                                          cwd "/srv" runs /srv/prog (without cwd, the
+                                          parent's cwd) */
+    char *const *argv;                 /* NULL-terminated; NULL means { file, NULL } */
+    char *const *env;                  /* NULL-terminated "K=V" list that replaces the
+                                          environment; NULL: inherit the parent's */
+    const char *cwd;                   /* NULL: the parent's */
+    pl_stdio stdio[3];                 /* stdin, stdout, stderr; zeroed = inherit */
+    int new_process_group;             /* nonzero: the child leads a new process group
+                                          (its pgid is its pid) */
+    int new_session;                   /* nonzero: the child calls setsid(): it leads a
+                                          new session and process group (sid and pgid
+                                          are its pid) and has no controlling terminal
+                                          (spec S11) */
+    int pty;                           /* nonzero: the child's stdin, stdout and stderr
+                                          are the slave of a new pty, which is its
+                                          controlling terminal (it starts a new
+                                          session); stdio[] must be left zero.  The
+                                          parent gets pipe transports on the master:
+                                          0 to write the child's input, 1 to read what
+                                          it prints (stdout and stderr together, with
+                                          the terminal's own processing: echo, CR LF).
+                                          The slave starts in the terminal's default
+                                          (cooked) mode (spec S12) */
+    unsigned short pty_rows, pty_cols; /* its window size; 0: 24 x 80 */
 } pl_spawn_options;
 
 /*
@@ -748,6 +759,15 @@ PL_EXPORT int pl_process_kill(pl_process *p);
  * no group of its own), -ESRCH, -EPERM (spec S11).
  */
 PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
+
+/*
+ * The window size of a child spawned with options.pty (TIOCSWINSZ on the
+ * master; the kernel sends SIGWINCH to the terminal's foreground group).
+ * Errors: -EINVAL (p NULL, not a pty child, a size of 0), PL_ECLOSED (both
+ * master transports are gone), -errno of the ioctl (spec S12).
+ */
+PL_EXPORT int pl_process_set_window_size(pl_process *p, unsigned short rows,
+                                         unsigned short cols);
 
 /*
  * close (spec S5): close every pipe transport (stdin with pl_transport_close,

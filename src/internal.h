@@ -291,10 +291,11 @@ void pl__wq_free(struct pl__wq *q);
 /* ---- pipe transports (pipe.c) ------------------------------------------ */
 
 /* Adopt a pipe end the library itself made with pl__pipe (blocking,
- * O_CLOEXEC, not watched): no kind, owner or probe checks, and its flags
- * are not restored on close.  Same result as pl_connect_*_pipe otherwise. */
-int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
-                         void *user, pl_transport **out);
+ * O_CLOEXEC, not watched), or (is_tty) a pty master it opened: no kind,
+ * owner or probe checks, and its flags are not restored on close.  Same
+ * result as pl_connect_*_pipe otherwise. */
+int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, int is_tty,
+                         const pl_protocol *protocol, void *user, pl_transport **out);
 
 /* ---- non-blocking I/O without touching shared descriptions (iomode.c) -- */
 

@@ -335,14 +335,15 @@ static int connect_pipe(pl_loop *loop, int fd, unsigned connect_flags,
     return adopt(loop, fd, protocol, user, out, is_read, kind, flags, 0, connect_flags);
 }
 
-int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, const pl_protocol *protocol,
-                         void *user, pl_transport **out)
+int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, int is_tty,
+                         const pl_protocol *protocol, void *user, pl_transport **out)
 {
     /* A pipe end pipe2() just made: its kind, direction and flags are
      * known and every backend can watch it, so none of the checks above
      * needs a syscall. */
     int flags = is_read ? O_RDONLY : O_WRONLY;
-    return adopt(loop, fd, protocol, user, out, is_read, PL__FD_PIPE, flags, 1, 0);
+    return adopt(loop, fd, protocol, user, out, is_read,
+                 is_tty ? PL__FD_CHAR : PL__FD_PIPE, flags, 1, 0);
 }
 
 int pl_connect_read_pipe(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,

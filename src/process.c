@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -59,6 +61,7 @@ struct pl_process {
     unsigned char stdin_paused;   /* the stdin transport is paused */
     unsigned char pw_delivered;   /* the protocol saw pause_writing */
     unsigned char leads_group;    /* new_process_group or new_session */
+    unsigned char pty;            /* stdio on a pty: pipes[0] and [1] on its master */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -413,10 +416,11 @@ static const pl_protocol orphan_protocol = {0};
 
 /* What each of the child's fds 0-2 becomes. */
 struct stdio_plan {
-    int src[3];        /* parent fd to dup2 onto fd i; -1: closed in the child */
-    int keep[3];       /* 1: the child inherits the parent's fd i as it is */
-    int parent_end[3]; /* our end of a PIPE slot, else -1 */
-    int to_close[8];   /* parent fds to close once the child is started */
+    int src[3];         /* parent fd to dup2 onto fd i; -1: closed in the child */
+    int keep[3];        /* 1: the child inherits the parent's fd i as it is */
+    int parent_end[3];  /* our end of a PIPE slot (or of the pty), else -1 */
+    char pty_slave[64]; /* options.pty: the slave the child opens as 0-2 */
+    int to_close[8];    /* parent fds to close once the child is started */
     int nto_close;
 };
 
@@ -447,6 +451,13 @@ static int check_options(const pl_spawn_options *o)
 {
     if (!o->file || !*o->file)
         return -EINVAL;
+    if (o->pty) {
+        /* The pty is the child's stdin, stdout and stderr. */
+        for (int i = 0; i < 3; i++)
+            if (o->stdio[i].kind != PL_STDIO_INHERIT)
+                return -EINVAL;
+        return 0;
+    }
     for (int i = 0; i < 3; i++) {
         switch (o->stdio[i].kind) {
         case PL_STDIO_INHERIT:
@@ -476,14 +487,45 @@ static int check_options(const pl_spawn_options *o)
  * from the caller's fd 1 while stdout is a pipe), and dup2(i, i) would not
  * clear FD_CLOEXEC.
  */
+/* options.pty: a new pty; we keep the master twice (the stdin write
+ * transport and the stdout read transport share its description), the
+ * child opens the slave by name after setsid(), which makes it the child's
+ * controlling terminal. */
+static int plan_pty(const pl_spawn_options *o, struct stdio_plan *plan)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return -errno;
+    struct winsize ws = {o->pty_rows ? o->pty_rows : 24, o->pty_cols ? o->pty_cols : 80,
+                         0, 0};
+    int err = 0;
+    if (grantpt(master) < 0 || unlockpt(master) < 0 || ioctl(master, TIOCSWINSZ, &ws) < 0)
+        err = -errno;
+    else if ((err = ptsname_r(master, plan->pty_slave, sizeof plan->pty_slave)) != 0)
+        err = -err;
+    int copy = err ? -1 : fcntl(master, F_DUPFD_CLOEXEC, 3);
+    if (!err && copy < 0)
+        err = -errno;
+    if (err) {
+        pl__close(master);
+        return err;
+    }
+    plan->parent_end[0] = copy;
+    plan->parent_end[1] = master;
+    return 0;
+}
+
 static int plan_stdio(const pl_spawn_options *o, struct stdio_plan *plan)
 {
     plan->nto_close = 0;
+    plan->pty_slave[0] = '\0';
     for (int i = 0; i < 3; i++) {
         plan->src[i] = -1;
         plan->keep[i] = 0;
         plan->parent_end[i] = -1;
     }
+    if (o->pty)
+        return plan_pty(o, plan);
     /* Look at the parent's own fds 0-2 before opening anything: a closed
      * one would be reused by the pipes opened below. */
     for (int i = 0; i < 3; i++) {
@@ -572,7 +614,17 @@ static int start_child(const pl_spawn_options *o, const struct stdio_plan *plan,
         return -rc;
     }
 
-    for (int i = 0; i < 3 && !rc; i++) {
+    if (o->pty) {
+        /* After setsid (which posix_spawn does before the file actions),
+         * opening the slave without O_NOCTTY makes it the controlling
+         * terminal. */
+        rc = posix_spawn_file_actions_addopen(&actions, 0, plan->pty_slave, O_RDWR, 0);
+        if (!rc)
+            rc = posix_spawn_file_actions_adddup2(&actions, 0, 1);
+        if (!rc)
+            rc = posix_spawn_file_actions_adddup2(&actions, 0, 2);
+    }
+    for (int i = 0; i < 3 && !rc && !o->pty; i++) {
         if (plan->keep[i])
             continue;
         if (plan->src[i] < 0)
@@ -598,8 +650,9 @@ static int start_child(const pl_spawn_options *o, const struct stdio_plan *plan,
     int flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
     /* setsid also makes a new group; a session leader may not then call
      * setpgid (EPERM), so a new session never asks for both. */
-    int own_group = o->new_process_group && !o->new_session;
-    if (o->new_session)
+    int new_session = o->new_session || o->pty;
+    int own_group = o->new_process_group && !new_session;
+    if (new_session)
         flags |= POSIX_SPAWN_SETSID;
     if (own_group)
         flags |= POSIX_SPAWN_SETPGROUP;
@@ -664,7 +717,8 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     err = plan_stdio(options, &plan);
     if (err)
         goto fail_sigchld;
-    p->leads_group = options->new_process_group || options->new_session;
+    p->leads_group = options->new_process_group || options->new_session || options->pty;
+    p->pty = options->pty != 0;
     err = start_child(options, &plan, &p->pid);
     plan_close(&plan); /* the child's ends and copies */
     if (err) {
@@ -698,8 +752,8 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     for (int i = 0; i < 3; i++) {
         if (plan.parent_end[i] < 0)
             continue;
-        err = pl__connect_own_pipe(loop, plan.parent_end[i], i != 0, &pipe_protocols[i],
-                                   p, &p->pipes[i]);
+        err = pl__connect_own_pipe(loop, plan.parent_end[i], i != 0, p->pty,
+                                   &pipe_protocols[i], p, &p->pipes[i]);
         if (err)
             goto fail_child;
         plan.parent_end[i] = -1;
@@ -803,6 +857,18 @@ int pl_process_send_signal_group(pl_process *p, int signum)
     if (p->reaped)
         return -ESRCH;
     return kill(-p->pid, signum) < 0 ? -errno : 0;
+}
+
+int pl_process_set_window_size(pl_process *p, unsigned short rows, unsigned short cols)
+{
+    if (!p || !p->pty || rows == 0 || cols == 0)
+        return -EINVAL;
+    /* Either master transport will do: they share one description. */
+    pl_transport *t = p->pipes[1] ? p->pipes[1] : p->pipes[0];
+    if (!t)
+        return PL_ECLOSED;
+    struct winsize ws = {rows, cols, 0, 0};
+    return ioctl(pl_transport_get_fd(t), TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
 int pl_process_terminate(pl_process *p)

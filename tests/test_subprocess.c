@@ -322,6 +322,8 @@ static void set_stdio(pl_spawn_options *o, enum pl_stdio_kind in, enum pl_stdio_
 
 static unsigned mask_of(const pl_spawn_options *o)
 {
+    if (o->pty)
+        return 1u << 0 | 1u << 1; /* the master's two transports */
     unsigned m = 0;
     for (int i = 0; i < 3; i++)
         if (o->stdio[i].kind == PL_STDIO_PIPE)
@@ -904,6 +906,69 @@ static void test_signal_group(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
+/* ---- S12: a pty for the child ------------------------------------------ */
+
+/* The child runs on the slave of a new pty that is its controlling
+ * terminal, with the window size asked for; what it prints arrives on
+ * fd 1 with the terminal's processing (CR LF, echo of its input); a line
+ * written to fd 0 is its input; a new window size is seen by the child. */
+static void s12_on_data(struct rec *r, int fd, const void *data, size_t len)
+{
+    buf_append(&r->out[fd], data, len);
+    if (!r->ctx && strstr(buf_str(&r->out[1]), "30 100\r\n")) {
+        r->ctx = r; /* once: resize, then answer the read */
+        PC_ASSERT_OK(pl_process_set_window_size(r->p, 50, 132));
+        pl_transport *in = pl_process_get_pipe_transport(r->p, 0);
+        PC_ASSERT_NOT_NULL(in);
+        PC_ASSERT_EQ_INT(pl_transport_write(in, "hello\n", 6), 6);
+    }
+}
+
+static void test_pty_child(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    struct rec r = {0};
+    r.on_data = s12_on_data;
+    char *argv[4];
+    pl_spawn_options o =
+        sh_options("tty; exec 3</dev/tty && echo ctty-ok; exec 3<&-; "
+                   "stty size; read x; stty size; echo \"got $x\"; exit 3",
+                   argv);
+    o.pty = 1;
+    o.pty_rows = 30;
+    o.pty_cols = 100;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 0));
+    PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
+    PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
+    RUN_UNTIL(loop, r.finished, 5000);
+    const char *out = buf_str(&r.out[1]);
+    if (strncmp(out, "/dev/pts/", 9) != 0 || !strstr(out, "ctty-ok\r\n") ||
+        !strstr(out, "hello\r\n") || !strstr(out, "50 132\r\n") ||
+        !strstr(out, "got hello\r\n"))
+        PC_FAIL("unexpected terminal output: %s", out);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
+    rec_free(&r);
+
+    /* Misuse: stdio beside a pty, a size of 0, a window for a plain child. */
+    pl_spawn_options bad = sh_options("exit 0", argv);
+    bad.pty = 1;
+    bad.stdio[1].kind = PL_STDIO_PIPE;
+    pl_process *p = NULL;
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_NULL(p);
+    pl_spawn_options plain = sh_options("exit 0", argv);
+    set_stdio(&plain, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
+    struct rec q = {0};
+    PC_ASSERT_OK(rec_spawn(&q, loop, &plain));
+    PC_ASSERT_ERR(pl_process_set_window_size(q.p, 24, 80), -EINVAL);
+    PC_ASSERT_ERR(pl_process_set_window_size(NULL, 24, 80), -EINVAL);
+    RUN_UNTIL(loop, q.finished, 5000);
+    rec_free(&q);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
 /* ---- S7: exec failures ---------------------------------------------------- */
 
 static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
@@ -1447,6 +1512,7 @@ static const struct {
     {"S1.env-cwd-pgroup", test_env_cwd_pgroup},
     {"S11.new-session", test_new_session},
     {"S11.signal-group", test_signal_group},
+    {"S12.pty-child", test_pty_child},
     {"S1.invalid-options", test_invalid_options},
     {"S2.callback-order", test_callback_order},
     {"S3.returncode", test_returncode},
