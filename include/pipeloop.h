@@ -572,6 +572,51 @@ PL_EXPORT void pl_transport_ref(pl_transport *t);
 PL_EXPORT void pl_transport_unref(pl_transport *t);
 
 /* ------------------------------------------------------------------------ */
+/* Lines                                                                     */
+
+/*
+ * A line reader splits a byte stream into lines, for the line-based
+ * protocols most programs speak over pipes.  Feed it what data_received
+ * (or a process's pipe_data_received) gets; on_line runs, inside the feed,
+ * once per complete line and in order, with the line without its '\n' (a
+ * '\r' before it is kept) lent for the call only.  A line that arrives
+ * whole in one chunk is handed out from the chunk, with no copy; one split
+ * across chunks is kept in the reader (at most max_line bytes).
+ * on_line must not feed, finish or free the same reader.
+ *
+ * Spec S13.  Usage:
+ *
+ *     static void on_line(const char *line, size_t len, void *user) {...}
+ *     static void on_data(pl_transport *t, const void *d, size_t n, void *u)
+ *     {
+ *         if (pl_line_reader_feed(u, d, n) < 0) pl_transport_close(t);
+ *     }
+ *     static int on_eof(pl_transport *t, void *u)
+ *     { pl_line_reader_finish(u); return 0; }
+ */
+typedef struct pl_line_reader pl_line_reader;
+typedef void (*pl_line_cb)(const char *line, size_t len, void *user);
+
+/* Errors: -EINVAL (no callback, NULL out, max_line 0), -ENOMEM. */
+PL_EXPORT int pl_line_reader_new(size_t max_line, pl_line_cb on_line, void *user,
+                                 pl_line_reader **reader);
+/*
+ * Returns 0, or -EMSGSIZE when a line grows past max_line: the lines
+ * before it were delivered, that line's bytes are dropped, and every later
+ * feed or finish returns the same error (the stream cannot be
+ * resynchronised: close the transport); -ENOMEM when a split line cannot
+ * be kept (the same: the lines before it were delivered, the stream ends
+ * there); -EINVAL.
+ */
+PL_EXPORT int pl_line_reader_feed(pl_line_reader *reader, const void *data, size_t len);
+/* End of the stream: a last line without '\n' is delivered.  0, or the
+ * error that ended the stream (-EMSGSIZE, -ENOMEM), -EINVAL. */
+PL_EXPORT int pl_line_reader_finish(pl_line_reader *reader);
+/* Bytes of an unfinished line held now. */
+PL_EXPORT size_t pl_line_reader_pending(const pl_line_reader *reader);
+PL_EXPORT void pl_line_reader_free(pl_line_reader *reader);
+
+/* ------------------------------------------------------------------------ */
 /* Subprocess transports                                                     */
 
 typedef struct pl_process pl_process;
