@@ -66,6 +66,7 @@ static const pc_spec_item spec_items[] = {
     {"S11", "Subprocess", "new session; the child's whole group can be signalled"},
     {"S12", "Subprocess", "a pty as the child's stdio and controlling terminal"},
     {"S13", "Subprocess", "complete lines over any chunking, bounded length"},
+    {"S14", "Subprocess", "run to completion: input, bounded outputs, timeout kills"},
     {"X1", "Shared open file descriptions", "the description's flags never change"},
     {"X2", "Shared open file descriptions", "another process sharing it still blocks"},
     {"X3", "Shared open file descriptions",

@@ -806,6 +806,57 @@ PL_EXPORT int pl_process_kill(pl_process *p);
 PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
 
 /*
+ * Run a child to completion (asyncio's communicate(), Python's
+ * subprocess.run): its stdin gets `input` and then EOF (no input: stdin is
+ * /dev/null), its stdout and stderr are collected separately, each up to
+ * max_output bytes.  options->stdio and options->pty are ignored; the rest
+ * of the options apply.  On a timeout, or when an output passes
+ * max_output, the child is killed with SIGKILL (its whole group with
+ * kill_group, which needs new_process_group or new_session, so that a
+ * shell's background commands go too) and the result says which.
+ *
+ * pl_run works inside a running loop: it returns at once and `done` runs
+ * once, from the loop, after the child has exited and both outputs ended
+ * (the process's connection_lost).  *result is lent for the call: to keep
+ * out or err, take the pointer and set it to NULL (then free() it).  If
+ * pl_run fails, done never runs.  Errors: -EINVAL (NULL loop, options or
+ * done; a negative timeout; input_len without input; kill_group without
+ * a group), -ENOMEM, and pl_spawn's errors (-ENOENT, ...).
+ *
+ * pl_run_sync does the same on a private loop and blocks until the end;
+ * *result then owns out and err: free them with pl_run_result_free.  It
+ * returns pl_spawn's error, or result->error (0 normally).
+ * (Spec S14.)
+ */
+typedef struct pl_run_options {
+    const void *input; /* written to the child's stdin, then EOF */
+    size_t input_len;
+    size_t max_output; /* bytes kept per stream; 0: 1 MiB */
+    int timeout_ms;    /* > 0: kill the child after this long; 0: none */
+    int kill_group;    /* kill the child's process group, not only it */
+} pl_run_options;
+
+typedef struct pl_run_result {
+    int returncode; /* exit status, or minus the signal (-SIGKILL after a kill) */
+    char *out;      /* stdout, NUL-terminated ("" if none) */
+    size_t out_len;
+    char *err; /* stderr, likewise */
+    size_t err_len;
+    int timed_out;  /* killed by the timeout */
+    int overflowed; /* killed because an output passed max_output (what
+                       fitted is kept) */
+    int error;      /* 0, or -ENOMEM if output could not be kept */
+} pl_run_result;
+
+typedef void (*pl_run_cb)(pl_run_result *result, void *user);
+
+PL_EXPORT int pl_run(pl_loop *loop, const pl_spawn_options *options,
+                     const pl_run_options *run, pl_run_cb done, void *user);
+PL_EXPORT int pl_run_sync(const pl_spawn_options *options, const pl_run_options *run,
+                          pl_run_result *result);
+PL_EXPORT void pl_run_result_free(pl_run_result *result);
+
+/*
  * The window size of a child spawned with options.pty (TIOCSWINSZ on the
  * master; the kernel sends SIGWINCH to the terminal's foreground group).
  * Errors: -EINVAL (p NULL, not a pty child, a size of 0), PL_ECLOSED (both
