@@ -63,10 +63,11 @@ int main(void)
     static char sh[] = "sh", dash_c[] = "-c",
                 script[] = "while read a b; do echo \"$a + $b = $((a + b))\"; done";
     char *argv[] = {sh, dash_c, script, NULL};
-    pl_spawn_options opts = {
-        .file = "sh",
-        .argv = argv,
-        .stdio = {{PL_STDIO_PIPE}, {PL_STDIO_PIPE}, {PL_STDIO_INHERIT}}};
+    pl_spawn_options opts = {.file = "sh",
+                             .argv = argv,
+                             .stdio = {{.kind = PL_STDIO_PIPE},
+                                       {.kind = PL_STDIO_PIPE},
+                                       {.kind = PL_STDIO_INHERIT}}};
     struct session s = {NULL, NULL, 0, -1};
     pl_loop *loop;
     if (pl_loop_new(&loop, 0) || pl_line_reader_new(1024, on_line, &s, &s.lines) ||
