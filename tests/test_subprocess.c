@@ -312,6 +312,18 @@ static pl_spawn_options sh_options(const char *script, char **argv_storage)
     return o;
 }
 
+/* `sleep 30`, every other option zero (stdio inherited). */
+static pl_spawn_options sleep_options(void)
+{
+    static char sleep_file[] = "sleep", thirty[] = "30";
+    static char *const argv[] = {sleep_file, thirty, NULL};
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = "sleep";
+    o.argv = argv;
+    return o;
+}
+
 static void set_stdio(pl_spawn_options *o, enum pl_stdio_kind in, enum pl_stdio_kind out,
                       enum pl_stdio_kind err)
 {
@@ -519,11 +531,7 @@ static void test_env_cwd_pgroup(void *arg)
     rec_free(&r);
 
     /* A new process group, led by the child; without the flag, ours. */
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options s;
-    memset(&s, 0, sizeof s);
-    s.file = "sleep";
-    s.argv = sleep_argv;
+    pl_spawn_options s = sleep_options();
     s.new_process_group = 1;
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), pl_process_get_pid(r.p));
@@ -716,11 +724,7 @@ static void s5_close_in_made(struct rec *r)
 static void test_close_kills(void *arg)
 {
     pl_loop *loop = loop_for(arg);
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sleep";
-    o.argv = sleep_argv;
+    pl_spawn_options o = sleep_options();
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
     /* Close from connection_made. */
@@ -789,11 +793,7 @@ static void test_signal_after_reap(void *arg)
     pl_loop *loop = loop_for(arg);
     struct rec r = {0};
     r.take_ref = 1;
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sleep";
-    o.argv = sleep_argv;
+    pl_spawn_options o = sleep_options();
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_ERR(pl_process_send_signal(r.p, -1), -EINVAL);
@@ -834,11 +834,7 @@ static void test_new_session(void *arg)
     pl_loop *loop = loop_for(arg);
     for (int both = 0; both < 2; both++) {
         struct rec r = {0};
-        char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-        pl_spawn_options o;
-        memset(&o, 0, sizeof o);
-        o.file = "sleep";
-        o.argv = sleep_argv;
+        pl_spawn_options o = sleep_options();
         o.new_session = 1;
         o.new_process_group = both;
         PC_ASSERT_OK(rec_spawn(&r, loop, &o));
@@ -891,11 +887,7 @@ static void test_signal_group(void *arg)
 
     /* A child in our own group: refused, nothing sent (it would hit us). */
     struct rec r = {0};
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sleep";
-    o.argv = sleep_argv;
+    pl_spawn_options o = sleep_options();
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_ERR(pl_process_send_signal_group(r.p, SIGTERM), -EINVAL);
     PC_ASSERT_ERR(pl_process_send_signal_group(NULL, SIGTERM), -EINVAL);
@@ -1035,11 +1027,7 @@ static void test_only_stdio_fds(void *arg)
     /* Another process with three pipes is running, so the library holds
      * more fds (pipes, pidfd, the loop's own) when the checker starts. */
     struct rec other = {0};
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options s;
-    memset(&s, 0, sizeof s);
-    s.file = "sleep";
-    s.argv = sleep_argv;
+    pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&other, loop, &s));
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
@@ -1096,11 +1084,7 @@ static void test_no_leak_between_children(void *arg)
     o.argv = cat_argv;
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&a, loop, &o));
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options s;
-    memset(&s, 0, sizeof s);
-    s.file = "sleep";
-    s.argv = sleep_argv;
+    pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&b, loop, &s));
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(a.p, 0), "abc", 3));
@@ -1367,11 +1351,7 @@ static void test_stdin_eof_before_start(void *arg)
 static void test_no_zombies(void *arg)
 {
     pl_loop *loop = loop_for(arg);
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options s;
-    memset(&s, 0, sizeof s);
-    s.file = "sleep";
-    s.argv = sleep_argv;
+    pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
     /* Loop close first: refused while the child runs, nothing lost. */
@@ -1422,11 +1402,7 @@ static void test_shared_sigchld(void *arg)
     const struct variant *v = arg;
     pl_loop *a = loop_for(v);
     pl_loop *b = loop_for(v);
-    char *sleep_argv[] = {S("sleep"), S("30"), NULL};
-    pl_spawn_options s;
-    memset(&s, 0, sizeof s);
-    s.file = "sleep";
-    s.argv = sleep_argv;
+    pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
 
     struct rec r1 = {0}, r2 = {0}, r3 = {0};

@@ -65,21 +65,22 @@ static void usage(FILE *out)
                  "\n"
                  "runner options:\n");
     pc_print_usage(out);
-    fprintf(out, "\n"
-                 "examples:\n"
-                 "  pipecheck                          the whole matrix\n"
-                 "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
-                 "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
-                 "  pipecheck --kinds fifo,pty --backend poll\n"
-                 "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
-                 "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
-                 "  pipecheck --junit report.xml       JUnit XML with durations\n"
-                 "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
-                 "\n"
-                 "Exit status: 0 when nothing failed (differs and n/a are not failures;\n"
-                 "with --compare only pipeloop's failures and broken subjects count), 1\n"
-                 "on failures, 2 on bad usage, 130/143 when SIGINT/SIGTERM stopped the\n"
-                 "run (the partial table is printed and the JUnit/JSON files written).\n");
+    fprintf(out,
+            "\n"
+            "examples:\n"
+            "  pipecheck                          the whole matrix\n"
+            "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
+            "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
+            "  pipecheck --kinds fifo,pty --backend poll\n"
+            "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
+            "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
+            "  pipecheck --junit report.xml       JUnit XML with durations\n"
+            "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
+            "\n"
+            "Exit status: 0 when nothing failed (differs and n/a are not failures;\n"
+            "with --compare only pipeloop's failures and broken subjects count), 1\n"
+            "on failures, 2 on bad usage, 130/143 when SIGINT/SIGTERM stopped the\n"
+            "run (the partial table is printed and the JUnit/JSON files written).\n");
 }
 
 static int add_kind(struct cli *cli, const char *name, size_t len)
