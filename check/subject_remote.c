@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -754,6 +755,12 @@ static int spawn_process(struct remote_config *cfg, pc_loop *l, int zygote)
         if (null >= 0)
             dup2(null, 0);
         signal(SIGPIPE, SIG_DFL);
+        /* The subject starts with 0-3 only: an fd the bench inherited
+         * from whoever started it must not show up in the subject's
+         * children (S8 looks at exactly that). */
+        if (syscall(SYS_close_range, SUBJECT_FD + 1, ~0u, 0) != 0)
+            for (int fd = SUBJECT_FD + 1; fd < 4096; fd++)
+                close(fd);
         execvpe(argv[0], argv, envp);
         _exit(127);
     }

@@ -66,6 +66,10 @@ class Channel:
     def __init__(self, fd):
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
+        # The channel is the adapter's own: no child of the subject's loop
+        # may inherit it.  (Pipe ends the bench passes stay as they come,
+        # inheritable: S8 checks that the loop's children do not get them.)
+        os.set_inheritable(fd, False)
         self.fds = []
 
     def _recv_exact(self, n):
@@ -682,6 +686,7 @@ def zygote(control_fd, kind):
         except ImportError:
             pass  # each child says so in its hello
     control = socket.socket(fileno=control_fd)
+    os.set_inheritable(control_fd, False)
     children = set()
     while True:
         for pid in list(children):
