@@ -638,6 +638,39 @@ typedef struct pl_stdio {
     int fd; /* for PL_STDIO_FD */
 } pl_stdio;
 
+/* The highest child fd number an extra slot may name, plus one. */
+#define PL_STDIO_EXTRA_MAX 1024
+
+/*
+ * One more fd for the child, beyond 0-2 (libuv's stdio[3...], Python's
+ * pass_fds; spec S15).  child_fd is the number the child sees it as,
+ * 3 to PL_STDIO_EXTRA_MAX - 1, each at most once.  kind:
+ *   PL_STDIO_INHERIT  the caller's own fd of the same number, which must be
+ *                     open (close-on-exec or not): -EBADF otherwise;
+ *   PL_STDIO_FD       the caller's fd `fd`, copied into place; it stays the
+ *                     caller's (open, flags unchanged);
+ *   PL_STDIO_DEVNULL  /dev/null, opened read-write;
+ *   PL_STDIO_PIPE     a new pipe with a pipe transport of the process on
+ *                     the other end.  parent_reads says the direction:
+ *                     nonzero, the child writes and the parent reads (a
+ *                     read transport; its data comes to
+ *                     pipe_data_received with fd = child_fd); zero, the
+ *                     parent writes and the child reads (a write
+ *                     transport: pause_writing/resume_writing are NOT
+ *                     forwarded for it, they stay fd 0's; use the
+ *                     transport's own buffer size and limits).
+ * PL_STDIO_STDOUT is refused (-EINVAL).  The fds are set up as if all at
+ * once: an extra may name a source fd that another slot (or 0-2) uses as
+ * its target.  Every fd of the child that is not 0-2 or an extra is
+ * closed, as before.
+ */
+typedef struct pl_stdio_extra {
+    int child_fd;
+    enum pl_stdio_kind kind;
+    int fd;           /* for PL_STDIO_FD */
+    int parent_reads; /* for PL_STDIO_PIPE: the child writes, we read */
+} pl_stdio_extra;
+
 /*
  * What to run.  pl_spawn reads the options (and the strings they point to)
  * during the call only.
@@ -671,6 +704,21 @@ typedef struct pl_spawn_options {
                                           The slave starts in the terminal's default
                                           (cooked) mode (spec S12) */
     unsigned short pty_rows, pty_cols; /* its window size; 0: 24 x 80 */
+    const pl_stdio_extra *extra;       /* nextra more fds for the child (S15); may
+                                          be combined with stdio[] or pty */
+    size_t nextra;
+    int detached;                      /* nonzero: the child starts a new session
+                                          (as new_session) and pl_process_close
+                                          does not kill it but lets it run on,
+                                          still reaped by the library (S16; see
+                                          pl_process_close) */
+    int set_uid, set_gid;              /* nonzero: the child runs as uid / gid
+                                          (setgid, then setuid, after dropping
+                                          supplementary groups); needs the
+                                          privilege to change them: -EPERM from
+                                          pl_spawn otherwise (S17) */
+    uid_t uid;
+    gid_t gid;
 } pl_spawn_options;
 
 /*
