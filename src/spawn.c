@@ -193,7 +193,10 @@ int pl__spawn_plan_make(const pl_spawn_options *o, struct pl__spawn_plan *plan)
     plan->slots = pl__calloc(plan->n, sizeof *plan->slots);
     plan->to_close = pl__calloc(2 * plan->n + 2, sizeof *plan->to_close);
     if (!plan->slots || !plan->to_close) {
-        pl__spawn_plan_free(plan);
+        free(plan->slots); /* not yet filled in: no fd to close */
+        free(plan->to_close);
+        plan->slots = NULL;
+        plan->to_close = NULL;
         return -ENOMEM;
     }
     plan->base = 3;
