@@ -57,7 +57,7 @@ struct pl_process {
     /* SIGCHLD mode: the loop's list of children not yet reaped. */
     struct pl_process *sigchld_next;
     int pipes_open; /* pipes whose connection_lost has not run */
-    int refs;               /* the library's (until CL), queued progress, user */
+    int refs;       /* the library's (until CL), queued progress, user */
     unsigned char on_sigchld_list;
     unsigned char reaped;
     unsigned char closed;         /* pl_process_close was called */
@@ -390,8 +390,9 @@ static void stdin_resume(pl_transport *t, void *user)
     }
 }
 
-static const pl_protocol stdin_protocol = {
-    .connection_lost = pipe_lost, .pause_writing = stdin_pause, .resume_writing = stdin_resume};
+static const pl_protocol stdin_protocol = {.connection_lost = pipe_lost,
+                                           .pause_writing = stdin_pause,
+                                           .resume_writing = stdin_resume};
 static const pl_protocol read_protocol = {.data_received = pipe_data,
                                           .connection_lost = pipe_lost};
 static const pl_protocol write_protocol = {.connection_lost = pipe_lost};
@@ -478,7 +479,7 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
         struct pl__stdio_slot *s = &plan.slots[i];
         if (s->parent_end < 0)
             continue;
-        const pl_protocol *proto = i == 0           ? &stdin_protocol
+        const pl_protocol *proto = i == 0            ? &stdin_protocol
                                    : s->parent_reads ? &read_protocol
                                                      : &write_protocol;
         err = pl__connect_own_pipe(loop, s->parent_end, s->parent_reads, p->pty && i < 3,

@@ -166,7 +166,7 @@ struct rec {
     struct buf out[REC_FDS];
     struct buf log; /* M, D<fd>, L<fd>, X, P, R, C in order */
     int made, exited, finished;
-    int released; /* a detached child let go: no process_exited (S16) */
+    int released;       /* a detached child let go: no process_exited (S16) */
     struct buf far_out; /* a pipe on a child fd >= REC_FDS (one per test) */
     int far_lost;
     int lost[REC_FDS];
@@ -1516,7 +1516,7 @@ static void test_hundred_children(void *arg)
 
 /* The shell's own fd table, with builtins only (see S8.only-stdio-fds). */
 #define LIST_FDS                                                                         \
-    "i=0; while [ $i -lt 1024 ]; do [ -e /proc/$$/fd/$i ] && printf '%%s ' $i;"         \
+    "i=0; while [ $i -lt 1024 ]; do [ -e /proc/$$/fd/$i ] && printf '%%s ' $i;"          \
     " i=$((i+1)); done; echo"
 
 /* Read a pipe to EOF (its write ends are all closed). */
@@ -1584,8 +1584,8 @@ static void test_extra_fds(void *arg)
     close(inherit);
 
     char want[128];
-    snprintf(want, sizeof want, "0 1 2 3 4 5 7 %d 1000 \ndevnull-eof\nfar-is-a-pipe\npipe:\n",
-             inherit);
+    snprintf(want, sizeof want,
+             "0 1 2 3 4 5 7 %d 1000 \ndevnull-eof\nfar-is-a-pipe\npipe:\n", inherit);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), want);
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "three\ngot hello\n");
@@ -1832,7 +1832,8 @@ static void test_uid_gid(void *arg)
     /* id -G: the supplementary groups were dropped with the identity. */
     pl_spawn_options o = sh_options("id -u; id -g; id -G; echo extra >&3; pwd", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_PIPE);
-    const pl_stdio_extra extra[] = {{.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
+    const pl_stdio_extra extra[] = {
+        {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
     o.extra = extra;
     o.nextra = 1;
     o.cwd = "/";
