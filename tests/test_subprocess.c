@@ -1789,6 +1789,37 @@ static void test_detached_close(void *arg)
     rec_free(&r);
 }
 
+/* Closed before the loop ever ran, and with no pipe at all: connection_made
+ * and connection_lost still come, in that order, and the child runs on. */
+static void test_detached_close_at_once(void *arg)
+{
+    int fds_before = count_open_fds();
+    pl_loop *loop = loop_for(arg);
+    int gate[2];
+    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("read x; exit 0", argv);
+    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
+    o.stdio[1].kind = PL_STDIO_DEVNULL;
+    o.detached = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(gate[0]);
+    pid_t pid = pl_process_get_pid(r.p);
+    r.released = 1;
+    PC_ASSERT_OK(pl_process_close(r.p));
+    PC_ASSERT_EQ_INT(r.made, 0);
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "M C");
+    PC_ASSERT_OK(pl_loop_close(loop));
+    PC_ASSERT_OK(kill(pid, 0));
+    close(gate[1]); /* EOF: read fails, the shell exits */
+    wait_gone(pid);
+    assert_no_children();
+    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
+    rec_free(&r);
+}
+
 /* A detached child that exits while its object is open is reported as any
  * other; close after the exit is the usual no-op. */
 static void test_detached_exit(void *arg)
@@ -1917,7 +1948,7 @@ static void test_uid_gid_eperm(void *arg)
 }
 
 /* The fork+exec path that uid/gid need gives the child what posix_spawn
- * does: the S1, S7, S8, S12 and S15 tests again, with the caller's own
+ * does: the S1, S7, S8, S12, S15 and S16 tests again, with the caller's own
  * uid and gid asked for. */
 #define FORK_PATH(name, body)                                                            \
     static void name(void *arg)                                                          \
@@ -1932,6 +1963,7 @@ FORK_PATH(fork_default_signals, test_default_signals)
 FORK_PATH(fork_pty_child, test_pty_child)
 FORK_PATH(fork_extra_fds, test_extra_fds)
 FORK_PATH(fork_extra_fds_swap, test_extra_fds_swap)
+FORK_PATH(fork_detached_close, test_detached_close)
 
 /* ---- registration --------------------------------------------------------- */
 
@@ -1969,6 +2001,7 @@ static const struct {
     {"S15.extra-fds-swap", test_extra_fds_swap},
     {"S15.extra-fds-invalid", test_extra_fds_invalid},
     {"S16.detached-close", test_detached_close},
+    {"S16.detached-close-at-once", test_detached_close_at_once},
     {"S16.detached-exit", test_detached_exit},
     {"S17.uid-gid", test_uid_gid},
     {"S17.uid-gid-eperm", test_uid_gid_eperm},
@@ -1979,6 +2012,7 @@ static const struct {
     {"S17.fork-path-pty-child", fork_pty_child},
     {"S17.fork-path-extra-fds", fork_extra_fds},
     {"S17.fork-path-extra-fds-swap", fork_extra_fds_swap},
+    {"S17.fork-path-detached-close", fork_detached_close},
 };
 
 __attribute__((constructor)) static void register_subprocess_tests(void)
