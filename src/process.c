@@ -1,21 +1,22 @@
 /* Subprocess transports (asyncio's BaseSubprocessTransport and
  * _UnixSubprocessTransport, with the OURS decisions of spec group S).
  *
- * A process owns up to three pipe transports, made with the public
- * pl_connect_*_pipe calls and driven by internal protocols whose user
- * pointer is the process; they forward to the subprocess protocol with the
- * child's fd number.  The child's exit is watched with a pidfd registered
+ * A process owns a pipe transport per PIPE slot (stdin, stdout, stderr and
+ * any extra fd), driven by internal protocols whose user pointer is the
+ * slot; they forward to the subprocess protocol with the child's fd
+ * number.  How the child is started is spawn.c's business.  The child's
+ * exit is watched with a pidfd registered
  * as an internal fd watcher, or, where the kernel has no pidfd, with one
  * SIGCHLD handler shared by all of a loop's processes and waitpid() on our
  * own pids only.  connection_made, process_exited and connection_lost run
  * from one queued "progress" callback that looks at the state and does
- * whatever is due, in order (spec S2). */
-#define _GNU_SOURCE /* pidfd syscalls, posix_spawn_file_actions_addchdir_np */
+ * whatever is due, in order (spec S2).  A detached child closed while it
+ * runs is released: a thread of ours reaps it, and the object finishes
+ * without its exit (spec S16). */
+#define _GNU_SOURCE /* pidfd syscalls */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -35,8 +36,6 @@
 #ifndef NSIG
 #define NSIG 65
 #endif
-
-extern char **environ;
 
 /* One child fd with (possibly) a pipe transport of ours on the other end;
  * the transport's user pointer is its slot. */
