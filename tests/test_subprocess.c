@@ -357,10 +357,10 @@ static void set_stdio(pl_spawn_options *o, enum pl_stdio_kind in, enum pl_stdio_
 
 static unsigned mask_of(const pl_spawn_options *o)
 {
-    if (o->pty)
-        return 1u << 0 | 1u << 1; /* the master's two transports */
     unsigned m = 0;
-    for (int i = 0; i < 3; i++)
+    if (o->pty)
+        m = 1u << 0 | 1u << 1; /* the master's two transports */
+    for (int i = 0; i < 3 && !o->pty; i++)
         if (o->stdio[i].kind == PL_STDIO_PIPE)
             m |= 1u << i;
     for (size_t i = 0; o->extra && i < o->nextra; i++)
@@ -1652,6 +1652,29 @@ static void test_extra_fds_swap(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
+/* Extra fds next to a pty: the terminal is 0-2, a pipe is 3. */
+static void test_extra_fds_with_pty(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    const pl_stdio_extra extra[] = {
+        {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("test -t 0 && test -t 1 && test -t 2 && ! test -t 3"
+                                    " && echo side >&3",
+                                    argv);
+    o.pty = 1;
+    o.extra = extra;
+    o.nextra = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "side\n");
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
 static void on_run_done(pl_run_result *result, void *user)
 {
     (void)result;
@@ -1964,6 +1987,7 @@ FORK_PATH(fork_pty_child, test_pty_child)
 FORK_PATH(fork_extra_fds, test_extra_fds)
 FORK_PATH(fork_extra_fds_swap, test_extra_fds_swap)
 FORK_PATH(fork_detached_close, test_detached_close)
+FORK_PATH(fork_extra_fds_with_pty, test_extra_fds_with_pty)
 
 /* ---- registration --------------------------------------------------------- */
 
@@ -1999,6 +2023,7 @@ static const struct {
     {"S10.shared-sigchld", test_shared_sigchld},
     {"S15.extra-fds", test_extra_fds},
     {"S15.extra-fds-swap", test_extra_fds_swap},
+    {"S15.extra-fds-with-pty", test_extra_fds_with_pty},
     {"S15.extra-fds-invalid", test_extra_fds_invalid},
     {"S16.detached-close", test_detached_close},
     {"S16.detached-close-at-once", test_detached_close_at_once},
@@ -2013,6 +2038,7 @@ static const struct {
     {"S17.fork-path-extra-fds", fork_extra_fds},
     {"S17.fork-path-extra-fds-swap", fork_extra_fds_swap},
     {"S17.fork-path-detached-close", fork_detached_close},
+    {"S17.fork-path-extra-fds-with-pty", fork_extra_fds_with_pty},
 };
 
 __attribute__((constructor)) static void register_subprocess_tests(void)
