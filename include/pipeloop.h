@@ -658,11 +658,15 @@ typedef struct pl_stdio {
  *                     parent writes and the child reads (a write
  *                     transport: pause_writing/resume_writing are NOT
  *                     forwarded for it, they stay fd 0's; use the
- *                     transport's own buffer size and limits).
+ *                     transport's own buffer size and limits).  The
+ *                     transport is pl_process_get_pipe_transport(p,
+ *                     child_fd); pl_process_close closes it with the
+ *                     others, and connection_lost waits for it.
  * PL_STDIO_STDOUT is refused (-EINVAL).  The fds are set up as if all at
  * once: an extra may name a source fd that another slot (or 0-2) uses as
- * its target.  Every fd of the child that is not 0-2 or an extra is
- * closed, as before.
+ * its target (two fds may swap places).  The child has no other fd: every
+ * library fd is close-on-exec, and the caller's other fds are closed in
+ * the child as pl_spawn describes.
  */
 typedef struct pl_stdio_extra {
     int child_fd;
