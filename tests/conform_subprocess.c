@@ -357,14 +357,20 @@ PC_CONFORMANCE_CAPS(s5_subject_close_after_exit, "S5", "subject-close-after-exit
                     PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
 {
     /* close() after the child exited on its own keeps its return code:
-     * nothing is signalled. */
-    struct prec r;
-    prec_spawn(ctx, &r, "exit 3", PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_DEVNULL);
-    PC_RUN_UNTIL(ctx->loop, r.exited, WAIT);
-    PC_ASSERT_OK(ctx->impl->process_close(r.p));
-    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 3);
-    prec_done(&r);
+     * nothing is signalled, and CL still comes after both pipes ended.
+     * Whether close() finds stdout's end already read depends on timing,
+     * so the case is run eight times: an implementation that gets the
+     * order wrong in one of the two cases fails every run of the test,
+     * not one in twenty (uvloop, docs/findings.md U9). */
+    for (int round = 0; round < 8; round++) {
+        struct prec r;
+        prec_spawn(ctx, &r, "exit 3", PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_DEVNULL);
+        PC_RUN_UNTIL(ctx->loop, r.exited, WAIT);
+        PC_ASSERT_OK(ctx->impl->process_close(r.p));
+        PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+        PC_ASSERT_EQ_INT(prec_returncode(&r), 3);
+        prec_done(&r);
+    }
 }
 
 PC_CONFORMANCE_CAPS(s6_subject_signal_after_exit, "S6", "subject-signal-after-exit",
@@ -507,12 +513,21 @@ PC_CONFORMANCE_CAPS(s9_subject_exit_without_reading, "S9", "subject-exit-without
     prec_done(&r);
 }
 
+static void s10_round(pc_ctx *ctx);
+
 PC_CONFORMANCE_CAPS(s10_subject_no_zombies, "S10", "subject-no-zombies", PC_NEEDS_LOOP, 0,
                     0, 0, PC_CAP_SUBPROCESS)
 {
     /* Three orders: closed inside connection_made while running, closed
      * after connection_lost, never closed.  Each child is reaped (no
-     * zombie under its pid after connection_lost) and the loop closes. */
+     * zombie under its pid after connection_lost) and the loop closes.
+     * Three rounds, as the order of the ends depends on timing. */
+    for (int round = 0; round < 3; round++)
+        s10_round(ctx);
+}
+
+static void s10_round(pc_ctx *ctx)
+{
     struct prec a, b, c;
     prec_spawn(ctx, &a, "exec sleep 60", PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_DEVNULL);
     a.close_in_made = 1;
