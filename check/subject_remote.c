@@ -576,14 +576,23 @@ static void dispatch_event(pc_loop *l, struct msg *m)
 }
 
 /* Send a request and wait for its answer (ok, err, done or hello),
- * delivering the events that come first.  *reply must be freed. */
-static void request(pc_loop *l, const char *header, const void *payload, size_t len,
-                    int fd, unsigned wait_ms, struct msg *reply)
+ * delivering the events that come first.  *reply must be freed.  The
+ * subject has wait_ms (scaled here) for each message, or, for a loop
+ * span (step_ms >= 0, already scaled by the caller), that span plus
+ * STEP_GRACE_MS; never past the test's own limit. */
+static void request_span(pc_loop *l, const char *header, const void *payload, size_t len,
+                         int fd, unsigned wait_ms, int64_t step_ms, struct msg *reply)
 {
     send_frame(l, header, payload, len, fd);
     for (;;) {
         struct msg m;
-        recv_frame(l, deadline_for(l, wait_ms), "waiting for an answer", &m);
+        uint64_t deadline = deadline_for(l, wait_ms);
+        if (step_ms >= 0) {
+            deadline = now_ms() + (uint64_t)step_ms + pc_scale_ms(STEP_GRACE_MS);
+            if (deadline > l->test_deadline)
+                deadline = l->test_deadline;
+        }
+        recv_frame(l, deadline, "waiting for an answer", &m);
         if (strncmp(m.header, "event ", 6) == 0) {
             dispatch_event(l, &m);
             free(m.body);
@@ -597,6 +606,12 @@ static void request(pc_loop *l, const char *header, const void *payload, size_t 
         free(m.body);
         remote_fail(l, "protocol error: an unexpected message");
     }
+}
+
+static void request(pc_loop *l, const char *header, const void *payload, size_t len,
+                    int fd, unsigned wait_ms, struct msg *reply)
+{
+    request_span(l, header, payload, len, fd, wait_ms, -1, reply);
 }
 
 /* The result of an answer: 0 for ok, the code of err (its text printed
@@ -876,7 +891,7 @@ static int remote_step(pc_loop *l, int timeout_ms)
     snprintf(header, sizeof header, "step %d", timeout_ms);
     struct msg reply;
     l->running++;
-    request(l, header, NULL, 0, -1, (unsigned)timeout_ms + STEP_GRACE_MS, &reply);
+    request_span(l, header, NULL, 0, -1, 0, timeout_ms, &reply);
     l->running--;
     uint64_t iteration, count;
     char *p = reply.header;
@@ -902,7 +917,7 @@ static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeou
     snprintf(header, sizeof header, "quiet %u %u", quiet_ms, timeout_ms);
     struct msg reply;
     l->running++;
-    request(l, header, NULL, 0, -1, timeout_ms + STEP_GRACE_MS, &reply);
+    request_span(l, header, NULL, 0, -1, 0, timeout_ms, &reply);
     l->running--;
     if (strncmp(reply.header, "err ", 4) == 0)
         return result_of(l, &reply, NULL, 0);
