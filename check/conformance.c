@@ -81,7 +81,7 @@ static void run_instance(void *arg)
     /* io_uring may be compiled out or refused by the kernel (containers):
      * its column is then n/a with the reason, not a failure. */
     if (made != 0 && strcmp(ctx.backend, "io_uring") == 0 &&
-        (made == -ENOSYS || made == -EPERM))
+        (made == -ENOSYS || made == -EPERM || made == -ENOMEM))
         PC_SKIP("n/a: %s cannot make an io_uring loop here: %s", ctx.impl->name,
                 pl_strerror(made));
     PC_ASSERT_OK(made);

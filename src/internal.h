@@ -108,6 +108,9 @@ extern const struct pl__backend pl__backend_uring;
  * that tests can fill both. */
 extern int pl__uring_refuse;
 extern unsigned pl__uring_entries;
+/* The backend a loop gets when none is asked for; a variable so that tests
+ * can make io_uring the default and see its refusal fall back to epoll. */
+extern const struct pl__backend *pl__default_backend;
 
 /* ---- timers ------------------------------------------------------------ */
 

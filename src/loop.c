@@ -180,7 +180,7 @@ static int take_threadsafe(pl_loop *loop)
 
 /* The backend a loop gets without a flag or PIPELOOP_BACKEND (see
  * pl_loop_new in pipeloop.h for why). */
-static const struct pl__backend *const default_backend = &pl__backend_epoll;
+const struct pl__backend *pl__default_backend = &pl__backend_epoll;
 
 static int backend_from_flags(unsigned flags, const struct pl__backend **out,
                               int *is_default)
@@ -201,7 +201,7 @@ static int backend_from_flags(unsigned flags, const struct pl__backend **out,
     else {
         const char *env = getenv("PIPELOOP_BACKEND");
         if (!env || !*env) {
-            *out = default_backend;
+            *out = pl__default_backend;
             *is_default = 1;
         }
         else if (strcmp(env, "epoll") == 0)
@@ -237,10 +237,11 @@ int pl_loop_new(pl_loop **out, unsigned flags)
         return -ENOMEM;
     }
     err = backend->init(loop);
-    if (err && is_default && backend != &pl__backend_epoll && err != -ENOMEM) {
-        /* A default io_uring the kernel refuses (ENOSYS, or EPERM where a
-         * container forbids it) falls back to epoll, which
-         * pl_loop_backend() then names; asked for by name, it fails. */
+    if (err && is_default && backend != &pl__backend_epoll) {
+        /* A default io_uring the kernel refuses (ENOSYS, EPERM where a
+         * container forbids it, ENOMEM under a low RLIMIT_MEMLOCK on old
+         * kernels) falls back to epoll, which pl_loop_backend() then
+         * names; asked for by name, it fails. */
         backend = loop->backend = &pl__backend_epoll;
         err = backend->init(loop);
     }

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conform.h"
 #include <pipecheck.h>
+
+#include "conform.h"
 
 static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
 

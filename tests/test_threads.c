@@ -15,8 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conform.h"
 #include <pipecheck.h>
+
+#include "conform.h"
 
 #define POSTERS 4
 #define POSTS 2000
