@@ -19,7 +19,8 @@ struct instance {
 static const struct {
     const char *name;
     unsigned flags;
-} backends[] = {{"epoll", PL_LOOP_EPOLL}, {"poll", PL_LOOP_POLL}, {"io_uring", PL_LOOP_IO_URING}};
+} backends[] = {
+    {"epoll", PL_LOOP_EPOLL}, {"poll", PL_LOOP_POLL}, {"io_uring", PL_LOOP_IO_URING}};
 
 static struct instance *instances;
 

@@ -603,7 +603,8 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
         if (wanted)
             kinds[nkinds++] = k;
     }
-    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
+    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL,
+                                            PL_LOOP_IO_URING};
     unsigned backends[3];
     size_t nbackends = 0;
     for (size_t b = 0; b < 3; b++) {

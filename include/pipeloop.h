@@ -73,7 +73,7 @@ PL_EXPORT const char *pl_version_string(void);
     X(ECLOSED, -30002, "transport or process is closing or closed")                      \
     X(EDIRECTION, -30003, "operation not valid for this transport's direction")          \
     X(EFDKIND, -30004, "fd is not a pipe, FIFO, stream socket or tty")                   \
-    X(ENOTWATCHABLE, -30005, "the loop's backend cannot watch this fd")                 \
+    X(ENOTWATCHABLE, -30005, "the loop's backend cannot watch this fd")                  \
     X(EFORKED, -30006, "the loop's io_uring belongs to the process that made it")
 
 enum pl_error {

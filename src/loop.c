@@ -203,8 +203,7 @@ static int backend_from_flags(unsigned flags, const struct pl__backend **out,
         if (!env || !*env) {
             *out = pl__default_backend;
             *is_default = 1;
-        }
-        else if (strcmp(env, "epoll") == 0)
+        } else if (strcmp(env, "epoll") == 0)
             *out = &pl__backend_epoll;
         else if (strcmp(env, "poll") == 0)
             *out = &pl__backend_poll;

@@ -167,9 +167,12 @@ int conform_lowest_free_fd(void)
 }
 
 struct on_backend {
+    struct on_backend *next; /* all stay reachable until exit */
     void (*fn)(void *arg);
     void *arg;
 };
+
+static struct on_backend *on_backends;
 
 static void run_on_uring(void *arg)
 {
@@ -193,5 +196,7 @@ int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg, unsi
         return -ENOMEM;
     w->fn = fn;
     w->arg = arg;
+    w->next = on_backends;
+    on_backends = w;
     return pc_test_add(name, run_on_uring, w, 0);
 }

@@ -260,10 +260,10 @@ static void open_stream_fds(enum stream_kind kind, int *rfd, int *wfd)
  * returns the library's own. */
 static pl_loop *new_loop(unsigned backend, pc_loop **bench_loop)
 {
-    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(
-        bench_loop, backend == PL_LOOP_POLL       ? "poll"
-                    : backend == PL_LOOP_IO_URING ? "io_uring"
-                                                  : "epoll"));
+    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(bench_loop, backend == PL_LOOP_POLL ? "poll"
+                                                          : backend == PL_LOOP_IO_URING
+                                                              ? "io_uring"
+                                                              : "epoll"));
     return pc_loop_native(*bench_loop);
 }
 

@@ -207,6 +207,7 @@ __attribute__((constructor)) static void register_line_tests(void)
     for (int v = 0; v < 4; v++) {
         char name[64];
         snprintf(name, sizeof name, "S13.lines-from-child@%s", names[v]);
-        (void)conform_test_add_on(name, lines_from_child, (void *)variants[v], variants[v][0]);
+        (void)conform_test_add_on(name, lines_from_child, (void *)variants[v],
+                                  variants[v][0]);
     }
 }

@@ -1015,8 +1015,8 @@ __attribute__((constructor)) static void register_loop_tests(void)
     for (size_t t = 0; t < sizeof loop_tests / sizeof loop_tests[0]; t++) {
         for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
             snprintf(name, sizeof name, "%s@%s", loop_tests[t].name, backends[b].name);
-            (void)conform_test_add_on(name, loop_tests[t].fn, (void *)(uintptr_t)&backends[b],
-                                      backends[b].flag);
+            (void)conform_test_add_on(name, loop_tests[t].fn,
+                                      (void *)(uintptr_t)&backends[b], backends[b].flag);
         }
     }
     /* Backend-independent. */

@@ -179,6 +179,7 @@ __attribute__((constructor)) static void register_run_tests(void)
         snprintf(name, sizeof name, "S14.run-collects@%s", names[v]);
         (void)conform_test_add_on(name, test_run, (void *)variants[v], variants[v][0]);
         snprintf(name, sizeof name, "S14.run-timeout@%s", names[v]);
-        (void)conform_test_add_on(name, test_run_timeout, (void *)variants[v], variants[v][0]);
+        (void)conform_test_add_on(name, test_run_timeout, (void *)variants[v],
+                                  variants[v][0]);
     }
 }

@@ -256,7 +256,8 @@ __attribute__((constructor)) static void register_thread_tests(void)
         for (int b = 0; b < 3; b++) {
             char name[96];
             snprintf(name, sizeof name, "%s@%s", tests[t].name, backend_names[b]);
-            (void)conform_test_add_on(name, tests[t].fn, (void *)&backends[b], backends[b]);
+            (void)conform_test_add_on(name, tests[t].fn, (void *)&backends[b],
+                                      backends[b]);
         }
     }
 }

@@ -237,7 +237,7 @@ PC_TEST(uring_stale, "uring.stale-completion-for-reused-fd-dropped")
     struct watched first = {a[0], 0};
     PC_ASSERT_OK(pl_loop_add_reader(loop, a[0], reader_cb, &first));
     PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 0); /* armed, nothing ready */
-    PC_ASSERT_EQ_INT(write(a[1], "x", 1), 1);        /* its CQE is posted */
+    PC_ASSERT_EQ_INT(write(a[1], "x", 1), 1);       /* its CQE is posted */
     PC_ASSERT_OK(pl_loop_remove_reader(loop, a[0]));
     int number = a[0];
     PC_ASSERT_OK(close(a[0]));
@@ -299,7 +299,8 @@ PC_TEST(uring_overflow, "uring.full-sq-and-cq-overflow-lose-nothing")
         PC_ASSERT_OK(pipe2(many.fds[i], O_CLOEXEC));
         char c = (char)('a' + i % 26);
         PC_ASSERT_EQ_INT(write(many.fds[i][1], &c, 1), 1);
-        PC_ASSERT_OK(pl_loop_add_reader(loop, many.fds[i][0], many_cb, (void *)(intptr_t)i));
+        PC_ASSERT_OK(
+            pl_loop_add_reader(loop, many.fds[i][0], many_cb, (void *)(intptr_t)i));
     }
     PC_RUN_UNTIL(loop, many.total == MANY, WAIT_MS);
     for (int i = 0; i < 3; i++)
