@@ -338,7 +338,10 @@ static int harvest(pl_loop *loop, struct uring_state *s)
             seen++;
             continue;
         }
-        unsigned r = revents_of(cqe->res) & wanted_revents(f->wanted);
+        /* A poll the kernel ended itself (-ECANCELED: a multishot poll
+         * whose CQE had no room) says nothing about the fd: re-arm. */
+        unsigned r = cqe->res == -ECANCELED ? 0u
+                                            : revents_of(cqe->res) & wanted_revents(f->wanted);
         if (r && f->batch != s->batch && n == loop->events_cap)
             break; /* no room: the rest wait in the CQ for the next wait */
         seen++;
