@@ -118,10 +118,11 @@ enum pl_loop_flags {
  * plus re-arming; on this project's benchmarks it is not faster than epoll
  * (README, "io_uring"), which is why epoll stays the default.  It watches
  * any fd poll(2) can (e.g. /dev/null, which epoll refuses).  Its ring
- * belongs to the process that made the loop: after fork() the child must
- * not use the loop (pl_loop_run* return PL_EFORKED there) and may only
- * pl_loop_close() it, which releases the child's copy and leaves the
- * parent's ring alone.
+ * belongs to the process that made the loop (its queues are memory shared
+ * with the kernel): after fork() the child cannot run the loop
+ * (pl_loop_run and pl_loop_run_once return PL_EFORKED there), and what it
+ * closes or removes submits nothing to the parent's ring; pl_loop_close in
+ * the child releases only the child's copy.
  *
  * Asked for by flag or by PIPELOOP_BACKEND=io_uring, a ring that cannot be
  * made is an error: -ENOSYS (the kernel has no io_uring, or the library was
@@ -168,7 +169,8 @@ PL_EXPORT int pl_loop_run(pl_loop *loop);
  * exactly the call_soon callbacks that were queued before this iteration's
  * I/O dispatch (spec L1).  Returns the number of callbacks run (fd, timer
  * and call_soon), -EBUSY when re-entered, or the -errno of a failed poll
- * (nothing ran; EINTR is not a failure).
+ * (nothing ran; EINTR is not a failure), or PL_EFORKED (an io_uring loop
+ * in a child of the process that made it).
  *
  * One call is a whole run of one iteration, like asyncio's
  * loop.call_soon(loop.stop); loop.run_forever(): a stop requested before
