@@ -292,6 +292,9 @@ static void describe_code(intmax_t code, char *buf, size_t size)
 {
     if (code > 0)
         snprintf(buf, size, "%jd", code);
+    else if (code == PC_EEXCEPTION)
+        snprintf(buf, size, "PC_EEXCEPTION (%jd: the subject raised an exception, its text "
+                 "is in the output)", code);
     else if (code >= INT_MIN)
         snprintf(buf, size, "%s (%jd)", pl_err_name((int)code), code);
     else
@@ -311,6 +314,8 @@ void pc__fail_ok(const char *file, int line, const char *text, intmax_t got)
 {
     char got_text[96];
     describe_code(got, got_text, sizeof got_text);
+    if (got == PC_EEXCEPTION)
+        pc_fail(file, line, "%s failed: %s", text, got_text);
     pc_fail(file, line, "%s failed: %s: %s", text, got_text,
             got >= INT_MIN ? pl_strerror((int)got) : "unknown error");
 }

@@ -171,8 +171,11 @@ static int pipeloop_loop_new(pc_loop **loop, const char *backend)
     return pl_loop_new((pl_loop **)loop, flags);
 }
 
+static void release_processes(pl_loop *loop);
+
 static int pipeloop_loop_close(pc_loop *loop)
 {
+    release_processes((pl_loop *)loop);
     return pl_loop_close((pl_loop *)loop);
 }
 
@@ -267,6 +270,156 @@ static void pipeloop_unref(pc_transport *t)
 #undef T
 #undef CT
 
+/* ---- pipeloop's subprocesses ---------------------------------------------- */
+
+/* The suite's handle on a pl_process: it holds a reference so that the
+ * return code can be asked after connection_lost, and lives until its
+ * loop is closed (as a remote subject's handles do). */
+struct pc_process {
+    struct pc_process *next;
+    pl_loop *loop;
+    pl_process *p;
+    const pc_process_protocol *protocol;
+    void *user;
+    int lost; /* connection_lost ran */
+};
+
+static struct pc_process *processes;
+
+#define PP(user) ((struct pc_process *)(user))
+
+static void proc_made(pl_process *p, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->connection_made)
+        PP(user)->protocol->connection_made(PP(user), PP(user)->user);
+}
+
+static void proc_data(pl_process *p, int fd, const void *data, size_t len, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->pipe_data_received)
+        PP(user)->protocol->pipe_data_received(PP(user), fd, data, len, PP(user)->user);
+}
+
+static void proc_pipe_lost(pl_process *p, int fd, int error, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->pipe_connection_lost)
+        PP(user)->protocol->pipe_connection_lost(PP(user), fd, error, PP(user)->user);
+}
+
+static void proc_exited(pl_process *p, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->process_exited)
+        PP(user)->protocol->process_exited(PP(user), PP(user)->user);
+}
+
+static void proc_lost(pl_process *p, void *user)
+{
+    (void)p;
+    PP(user)->lost = 1;
+    if (PP(user)->protocol->connection_lost)
+        PP(user)->protocol->connection_lost(PP(user), PP(user)->user);
+}
+
+static void proc_pause(pl_process *p, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->pause_writing)
+        PP(user)->protocol->pause_writing(PP(user), PP(user)->user);
+}
+
+static void proc_resume(pl_process *p, void *user)
+{
+    (void)p;
+    if (PP(user)->protocol->resume_writing)
+        PP(user)->protocol->resume_writing(PP(user), PP(user)->user);
+}
+
+#undef PP
+
+static const pl_process_protocol proc_protocol = {
+    proc_made, proc_data, proc_pipe_lost, proc_exited, proc_lost, proc_pause, proc_resume,
+};
+
+static int pipeloop_spawn(pc_loop *loop, char *const argv[], const int stdio[3],
+                          const pc_process_protocol *protocol, void *user,
+                          pc_process **process)
+{
+    if (!argv || !argv[0] || !stdio || !protocol || !process)
+        return -EINVAL;
+    static const enum pl_stdio_kind kinds[] = {PL_STDIO_INHERIT, PL_STDIO_PIPE,
+                                               PL_STDIO_DEVNULL, PL_STDIO_STDOUT};
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = argv[0];
+    o.argv = argv;
+    for (int i = 0; i < 3; i++) {
+        if (stdio[i] < PC_STDIO_INHERIT || stdio[i] > PC_STDIO_STDOUT)
+            return -EINVAL;
+        o.stdio[i].kind = kinds[stdio[i]];
+    }
+    struct pc_process *pp = calloc(1, sizeof *pp);
+    if (!pp)
+        return -ENOMEM;
+    pp->loop = (pl_loop *)loop;
+    pp->protocol = protocol;
+    pp->user = user;
+    int err = pl_spawn((pl_loop *)loop, &o, &proc_protocol, pp, &pp->p);
+    if (err) {
+        free(pp);
+        return err;
+    }
+    pl_process_ref(pp->p);
+    pp->next = processes;
+    processes = pp;
+    *process = pp;
+    return 0;
+}
+
+static pid_t pipeloop_process_pid(const pc_process *p)
+{
+    return pl_process_get_pid(p->p);
+}
+
+static int pipeloop_process_returncode(const pc_process *p, int *returncode)
+{
+    return pl_process_get_returncode(p->p, returncode);
+}
+
+static int pipeloop_process_send_signal(pc_process *p, int signum)
+{
+    return pl_process_send_signal(p->p, signum);
+}
+
+static int pipeloop_process_close(pc_process *p)
+{
+    return pl_process_close(p->p);
+}
+
+static pc_transport *pipeloop_process_pipe(pc_process *p, int fd)
+{
+    return (pc_transport *)pl_process_get_pipe_transport(p->p, fd);
+}
+
+/* Drop the handles of loop's processes that are over; the rest keep the
+ * loop open (pl_loop_close says -EBUSY). */
+static void release_processes(pl_loop *loop)
+{
+    for (struct pc_process **pp = &processes; *pp;) {
+        struct pc_process *p = *pp;
+        if (p->loop == loop && p->lost) {
+            *pp = p->next;
+            pl_process_unref(p->p);
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
 const pc_subject pc_subject_pipeloop = {
     .name = "pipeloop",
     .describe = "pipeloop " PC__STR(PL_VERSION_MAJOR) "." PC__STR(
@@ -304,6 +457,12 @@ const pc_subject pc_subject_pipeloop = {
     .ref = pipeloop_ref,
     .unref = pipeloop_unref,
     .config = NULL,
+    .spawn = pipeloop_spawn,
+    .process_pid = pipeloop_process_pid,
+    .process_returncode = pipeloop_process_returncode,
+    .process_send_signal = pipeloop_process_send_signal,
+    .process_close = pipeloop_process_close,
+    .process_pipe = pipeloop_process_pipe,
 };
 
 /* ---- the current subject ------------------------------------------------ */

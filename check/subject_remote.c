@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,18 @@ struct pc_transport {
     void *user;
 };
 
+/* A subprocess of the subject: events name it by id like a transport;
+ * its pipes' transports get ids of their own when first asked for. */
+struct pc_process {
+    struct pc_process *next;
+    pc_loop *loop;
+    unsigned id;
+    pid_t pid;
+    const pc_process_protocol *protocol;
+    void *user;
+    pc_transport *pipes[3]; /* made by process_pipe, kept until loop close */
+};
+
 struct pc_loop {
     struct remote_config *cfg;
     pid_t pid;
@@ -103,6 +116,7 @@ struct pc_loop {
     unsigned running; /* step requests being answered */
     unsigned next_id;
     pc_transport *transports;
+    pc_process *processes;
     uint64_t test_deadline; /* ms: answer before the runner's timeout */
     char last_sent[TEXT_MAX];
     char last_received[TEXT_MAX];
@@ -217,6 +231,13 @@ static void wait_fd(pc_loop *l, short events, uint64_t deadline, const char *doi
 {
     for (;;) {
         uint64_t now = now_ms();
+        /* The test's own time limit cut the wait short: the test ran out
+         * of time (a slow machine, a test at its limit), which is not
+         * evidence of a hung subject. */
+        if (now >= deadline && deadline >= l->test_deadline)
+            pc_fail(__FILE__, __LINE__,
+                    "%s: the test's time limit ran out while %s (last sent '%s')",
+                    l->cfg->name, doing, l->last_sent);
         if (now >= deadline)
             remote_fail(l, "no answer within the time allowed while %s (hung?)", doing);
         struct pollfd p = {l->sock, events, 0};
@@ -418,6 +439,68 @@ static int parse_u64(const char *s, size_t len, uint64_t *out)
     return 0;
 }
 
+static pc_process *find_process(pc_loop *l, unsigned id)
+{
+    for (pc_process *p = l->processes; p; p = p->next)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+/* The fd argument of a process event: 0, 1 or 2. */
+static int event_fd(pc_loop *l, char **p)
+{
+    size_t len;
+    const char *s = token(p, &len);
+    uint64_t fd;
+    if (parse_u64(s, len, &fd) || fd > 2)
+        remote_fail(l, "protocol error: a process event without a stdio fd");
+    return (int)fd;
+}
+
+/* event ID PCM|PDR FD|PPL FD CODE|PEX|PCL|PPW|PRW ITERATION: a process
+ * protocol's callback. */
+static void dispatch_process_event(pc_loop *l, pc_process *proc, const char *type,
+                                   size_t typelen, char *p, struct msg *m)
+{
+    const pc_process_protocol *pr = proc->protocol;
+    void *u = proc->user;
+#define IS(name) (typelen == sizeof name - 1 && strncmp(type, name, typelen) == 0)
+    if (IS("PCM")) {
+        if (pr->connection_made)
+            pr->connection_made(proc, u);
+    } else if (IS("PDR")) {
+        int fd = event_fd(l, &p);
+        if (pr->pipe_data_received)
+            pr->pipe_data_received(proc, fd, m->payload, m->payload_len, u);
+    } else if (IS("PPL")) {
+        int fd = event_fd(l, &p);
+        size_t clen;
+        const char *code = token(&p, &clen);
+        int err = code_from_name(code, clen);
+        if (err == PC_EEXCEPTION)
+            fprintf(stderr, "subject %s: pipe_connection_lost(%d) with %.*s\n",
+                    l->cfg->name, fd, (int)clen, code);
+        if (pr->pipe_connection_lost)
+            pr->pipe_connection_lost(proc, fd, err, u);
+    } else if (IS("PEX")) {
+        if (pr->process_exited)
+            pr->process_exited(proc, u);
+    } else if (IS("PCL")) {
+        if (pr->connection_lost)
+            pr->connection_lost(proc, u);
+    } else if (IS("PPW")) {
+        if (pr->pause_writing)
+            pr->pause_writing(proc, u);
+    } else if (IS("PRW")) {
+        if (pr->resume_writing)
+            pr->resume_writing(proc, u);
+    } else {
+        remote_fail(l, "protocol error: a process event of unknown type");
+    }
+#undef IS
+}
+
 static void send_return(pc_loop *l, int value)
 {
     char header[32];
@@ -450,9 +533,16 @@ static void dispatch_event(pc_loop *l, struct msg *m)
     }
     uint64_t tid;
     pc_transport *t = NULL;
-    if (parse_u64(id, idlen, &tid) == 0 && tid <= UINT32_MAX)
+    if (parse_u64(id, idlen, &tid) == 0 && tid <= UINT32_MAX) {
         t = find_transport(l, (unsigned)tid);
-    if (!t)
+        pc_process *proc = t ? NULL : find_process(l, (unsigned)tid);
+        if (proc) {
+            dispatch_process_event(l, proc, type, typelen, p, m);
+            send_return(l, 0);
+            return;
+        }
+    }
+    if (!t || !t->protocol)
         remote_fail(l, "protocol error: an event for an unknown transport");
     const pc_protocol *pr = t->protocol;
     int ret = 0;
@@ -665,6 +755,12 @@ static int spawn_process(struct remote_config *cfg, pc_loop *l, int zygote)
         if (null >= 0)
             dup2(null, 0);
         signal(SIGPIPE, SIG_DFL);
+        /* The subject starts with 0-3 only: an fd the bench inherited
+         * from whoever started it must not show up in the subject's
+         * children (S8 looks at exactly that). */
+        if (syscall(SYS_close_range, SUBJECT_FD + 1, ~0u, 0) != 0)
+            for (int fd = SUBJECT_FD + 1; fd < 4096; fd++)
+                close(fd);
         execvpe(argv[0], argv, envp);
         _exit(127);
     }
@@ -748,6 +844,11 @@ static int remote_loop_close(pc_loop *l)
         pc_transport *t = l->transports;
         l->transports = t->next;
         free(t);
+    }
+    while (l->processes) {
+        pc_process *p = l->processes;
+        l->processes = p->next;
+        free(p);
     }
     free(l);
     if (!foreign && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
@@ -1049,6 +1150,123 @@ static void remote_unref(pc_transport *t)
     (void)t;
 }
 
+/* ---- subprocesses ---------------------------------------------------------- */
+
+/* spawn ID STDIN STDOUT STDERR ARGC, the arguments NUL-terminated in the
+ * payload; ok PID. */
+static int remote_spawn(pc_loop *l, char *const argv[], const int stdio[3],
+                        const pc_process_protocol *protocol, void *user,
+                        pc_process **process)
+{
+    static const char *const names[] = {"inherit", "pipe", "devnull", "stdout"};
+    if (!argv || !argv[0] || !stdio || !protocol || !process)
+        return -EINVAL;
+    for (int i = 0; i < 3; i++)
+        if (stdio[i] < PC_STDIO_INHERIT || stdio[i] > PC_STDIO_STDOUT ||
+            (stdio[i] == PC_STDIO_STDOUT && i != 2))
+            return -EINVAL;
+    size_t argc = 0, total = 0;
+    for (; argv[argc]; argc++)
+        total += strlen(argv[argc]) + 1;
+    char *payload = malloc(total);
+    if (!payload)
+        return -ENOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
+        memcpy(payload + at, argv[i], n);
+        at += n;
+    }
+    pc_process *p = calloc(1, sizeof *p);
+    if (!p) {
+        free(payload);
+        return -ENOMEM;
+    }
+    p->loop = l;
+    p->id = l->next_id++;
+    p->protocol = protocol;
+    p->user = user;
+    /* Linked first: events may come before the answer. */
+    p->next = l->processes;
+    l->processes = p;
+    char header[128];
+    snprintf(header, sizeof header, "spawn %u %s %s %s %zu", p->id, names[stdio[0]],
+             names[stdio[1]], names[stdio[2]], argc);
+    struct msg reply;
+    request(l, header, payload, total, -1, OP_WAIT_MS, &reply);
+    free(payload);
+    int64_t pid = -1;
+    int err = result_of(l, &reply, &pid, 1);
+    if (err) {
+        l->processes = p->next;
+        free(p);
+        return err;
+    }
+    p->pid = (pid_t)pid;
+    *process = p;
+    return 0;
+}
+
+static pid_t remote_process_pid(const pc_process *p)
+{
+    return p->pid;
+}
+
+static int64_t process_op(const pc_process *p, const char *op, const char *args,
+                          int64_t *values, size_t n)
+{
+    char header[128];
+    snprintf(header, sizeof header, "pop %u %s%s%s", p->id, op, args ? " " : "",
+             args ? args : "");
+    struct msg reply;
+    request(p->loop, header, NULL, 0, -1, OP_WAIT_MS, &reply);
+    return result_of(p->loop, &reply, values, n);
+}
+
+static int remote_process_returncode(const pc_process *p, int *returncode)
+{
+    int64_t rc = 0;
+    int err = (int)process_op(p, "returncode", NULL, &rc, 1);
+    if (!err && returncode)
+        *returncode = (int)rc;
+    return err;
+}
+
+static int remote_process_send_signal(pc_process *p, int signum)
+{
+    char args[16];
+    snprintf(args, sizeof args, "%d", signum);
+    return (int)process_op(p, "send_signal", args, NULL, 0);
+}
+
+static int remote_process_close(pc_process *p)
+{
+    return (int)process_op(p, "close", NULL, NULL, 0);
+}
+
+/* pop ID pipe FD TID: the subject names its pipe transport TID (the same
+ * transport every time), or answers err when fd has none now. */
+static pc_transport *remote_process_pipe(pc_process *p, int fd)
+{
+    if (fd < 0 || fd > 2)
+        return NULL;
+    pc_loop *l = p->loop;
+    pc_transport *t = p->pipes[fd];
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        t->loop = l;
+        t->id = l->next_id++;
+        t->next = l->transports;
+        l->transports = t;
+        p->pipes[fd] = t; /* protocol NULL: its events go to the process */
+    }
+    char args[32];
+    snprintf(args, sizeof args, "%d %u", fd, t->id);
+    return process_op(p, "pipe", args, NULL, 0) == 0 ? t : NULL;
+}
+
 static const pc_subject remote_table = {
     .name = NULL,
     .describe = NULL,
@@ -1082,6 +1300,12 @@ static const pc_subject remote_table = {
     .ref = remote_ref,
     .unref = remote_unref,
     .config = NULL,
+    .spawn = remote_spawn,
+    .process_pid = remote_process_pid,
+    .process_returncode = remote_process_returncode,
+    .process_send_signal = remote_process_send_signal,
+    .process_close = remote_process_close,
+    .process_pipe = remote_process_pipe,
 };
 
 /* ---- registry and probe ------------------------------------------------- */

@@ -779,6 +779,35 @@ enum pc_subject_caps {
 const char *pc_subject_cap_name(unsigned cap);
 
 /*
+ * Subprocess transports of a subject (PC_CAP_SUBPROCESS): asyncio's
+ * loop.subprocess_exec, pipeloop's pl_spawn.  A pc_process is opaque and
+ * stays valid until its loop is closed.  Its pipes' transports (from
+ * pc_subject.process_pipe) take the usual transport operations (write to
+ * stdin, write_eof, close); their events go to the process protocol.
+ */
+typedef struct pc_process pc_process;
+
+/* What each of the child's stdin, stdout and stderr is. */
+enum pc_stdio {
+    PC_STDIO_INHERIT = 0, /* the subject's own fd */
+    PC_STDIO_PIPE,        /* a pipe to a transport of the process */
+    PC_STDIO_DEVNULL,     /* /dev/null */
+    PC_STDIO_STDOUT,      /* stderr only: the same file as stdout */
+};
+
+/* pl_process_protocol typed on the opaque handle (same order, spec S2). */
+typedef struct pc_process_protocol {
+    void (*connection_made)(pc_process *p, void *user);
+    void (*pipe_data_received)(pc_process *p, int fd, const void *data, size_t len,
+                               void *user);
+    void (*pipe_connection_lost)(pc_process *p, int fd, int error, void *user);
+    void (*process_exited)(pc_process *p, void *user);
+    void (*connection_lost)(pc_process *p, void *user);
+    void (*pause_writing)(pc_process *p, void *user);
+    void (*resume_writing)(pc_process *p, void *user);
+} pc_process_protocol;
+
+/*
  * A subject.  Every operation has the meaning of the pl_* function of the
  * same name (include/pipeloop.h), with the same return values: an error a
  * subject reports is mapped to pipeloop's codes (docs/subject-protocol.md
@@ -836,6 +865,25 @@ typedef struct pc_subject {
     void (*unref)(pc_transport *t);
 
     void *config; /* the subject's own data (remote: how to start it) */
+
+    /* Subprocesses, for PC_CAP_SUBPROCESS (NULL without it).  spawn runs
+     * argv[0] (searched in PATH) with argv and stdio[3] (PC_STDIO_*), with
+     * the meaning of pl_spawn: 0, or -ENOENT and the like when the program
+     * cannot be started (nothing then runs, no callback comes). */
+    int (*spawn)(pc_loop *loop, char *const argv[], const int stdio[3],
+                 const pc_process_protocol *protocol, void *user, pc_process **process);
+    /* The child's pid. */
+    pid_t (*process_pid)(const pc_process *p);
+    /* 0 and the return code (exit status, or minus the signal) once the
+     * child was reaped; -EAGAIN before. */
+    int (*process_returncode)(const pc_process *p, int *returncode);
+    /* pl_process_send_signal: -ESRCH once the child has exited. */
+    int (*process_send_signal)(pc_process *p, int signum);
+    /* pl_process_close: pipes closed, a running child killed. */
+    int (*process_close)(pc_process *p);
+    /* The transport of fd 0, 1 or 2 while it is a pipe and open; NULL
+     * otherwise. */
+    pc_transport *(*process_pipe)(pc_process *p, int fd);
 } pc_subject;
 
 /* The error an operation returns when the remote subject raised an

@@ -666,6 +666,43 @@ typedef struct pl_stdio {
     int fd; /* for PL_STDIO_FD */
 } pl_stdio;
 
+/* The highest child fd number an extra slot may name, plus one. */
+#define PL_STDIO_EXTRA_MAX 1024
+
+/*
+ * One more fd for the child, beyond 0-2 (libuv's stdio[3...], Python's
+ * pass_fds; spec S15).  child_fd is the number the child sees it as,
+ * 3 to PL_STDIO_EXTRA_MAX - 1, each at most once.  kind:
+ *   PL_STDIO_INHERIT  the caller's own fd of the same number, which must be
+ *                     open (close-on-exec or not): -EBADF otherwise;
+ *   PL_STDIO_FD       the caller's fd `fd`, copied into place; it stays the
+ *                     caller's (open, flags unchanged);
+ *   PL_STDIO_DEVNULL  /dev/null, opened read-write;
+ *   PL_STDIO_PIPE     a new pipe with a pipe transport of the process on
+ *                     the other end.  parent_reads says the direction:
+ *                     nonzero, the child writes and the parent reads (a
+ *                     read transport; its data comes to
+ *                     pipe_data_received with fd = child_fd); zero, the
+ *                     parent writes and the child reads (a write
+ *                     transport: pause_writing/resume_writing are NOT
+ *                     forwarded for it, they stay fd 0's; use the
+ *                     transport's own buffer size and limits).  The
+ *                     transport is pl_process_get_pipe_transport(p,
+ *                     child_fd); pl_process_close closes it with the
+ *                     others, and connection_lost waits for it.
+ * PL_STDIO_STDOUT is refused (-EINVAL).  The fds are set up as if all at
+ * once: an extra may name a source fd that another slot (or 0-2) uses as
+ * its target (two fds may swap places).  The child has no other fd: every
+ * library fd is close-on-exec, and the caller's other fds are closed in
+ * the child as pl_spawn describes.
+ */
+typedef struct pl_stdio_extra {
+    int child_fd;
+    enum pl_stdio_kind kind;
+    int fd;           /* for PL_STDIO_FD */
+    int parent_reads; /* for PL_STDIO_PIPE: the child writes, we read */
+} pl_stdio_extra;
+
 /*
  * What to run.  pl_spawn reads the options (and the strings they point to)
  * during the call only.
@@ -699,6 +736,21 @@ typedef struct pl_spawn_options {
                                           The slave starts in the terminal's default
                                           (cooked) mode (spec S12) */
     unsigned short pty_rows, pty_cols; /* its window size; 0: 24 x 80 */
+    const pl_stdio_extra *extra;       /* more fds for the child (S15); may be
+                                          combined with stdio[] or pty */
+    size_t nextra;                     /* how many entries extra has */
+    int detached;                      /* nonzero: the child starts a new session
+                                          (as new_session) and pl_process_close
+                                          does not kill it but lets it run on,
+                                          still reaped by the library (S16; see
+                                          pl_process_close) */
+    int set_uid, set_gid;              /* nonzero: the child runs as uid / gid
+                                          (setgid, then setuid, after dropping
+                                          supplementary groups); needs the
+                                          privilege to change them: -EPERM from
+                                          pl_spawn otherwise (S17) */
+    uid_t uid;                         /* with set_uid */
+    gid_t gid;                         /* with set_gid */
 } pl_spawn_options;
 
 /*
@@ -706,13 +758,15 @@ typedef struct pl_spawn_options {
  * outlive the process.  Order (spec S2):
  *   connection_made         exactly once, first, in the iteration after
  *                           pl_spawn (also when close() came before it);
- *   pipe_data_received      fd 1 or 2; data is lent for the call only;
- *   pipe_connection_lost    once per PIPE fd, after all of that fd's data:
+ *   pipe_data_received      fd 1 or 2, or an extra fd the child writes
+ *                           (options.extra); data is lent for the call only;
+ *   pipe_connection_lost    once per PIPE fd (extras included), after all of
+ *                           that fd's data:
  *                           0 on EOF or close, else a negative code, e.g.
  *                           -EPIPE for fd 0 when the child stopped reading
  *                           with bytes still buffered (spec S9);
- *   pause_writing /         forwarded from the stdin transport, strictly
- *   resume_writing          alternating, never before connection_made (a
+ *   pause_writing /         forwarded from the stdin transport (fd 0 only),
+ *   resume_writing          strictly alternating, never before connection_made (a
  *                           pause caused by a write made before it is
  *                           delivered right after it);
  *   process_exited          once, when the child has exited and been reaped,
@@ -721,7 +775,10 @@ typedef struct pl_spawn_options {
  *                           from then on;
  *   connection_lost         exactly once and last, after process_exited and
  *                           after every pipe_connection_lost, in a later
- *                           callback than the last of them.  When it returns
+ *                           callback than the last of them (a detached
+ *                           child released by pl_process_close has no
+ *                           process_exited: connection_lost follows the
+ *                           pipes alone, spec S16).  When it returns
  *                           the process object is freed (unless
  *                           referenced: pl_process_ref).
  * pipe_* callbacks and pause/resume run synchronously from the pipe
@@ -744,13 +801,24 @@ typedef struct pl_process_protocol {
  * Spawn a child with the given stdio, and watch it until it has exited and
  * every pipe has closed.
  *
- * The child is started with posix_spawn.  It gets exactly fds 0, 1 and 2:
- * every library fd is O_CLOEXEC, and (glibc 2.34 and later) every other fd
- * of the caller is closed in the child too, as asyncio's close_fds=True
- * does (spec S8).  It starts with every signal at its default action and
- * an empty signal mask, whatever the calling thread blocked or the process
- * ignored (glibc's own internal signals 32 and 33 excepted: its
- * posix_spawn leaves those ignored, and glibc programs reset them).
+ * The child is started with posix_spawn.  It gets exactly fds 0, 1 and 2
+ * and the extras of options.extra: every library fd is O_CLOEXEC, and
+ * (glibc 2.34 and later) every other fd of the caller is closed in the
+ * child too, as asyncio's close_fds=True does (spec S8, S15).  It starts
+ * with every signal at its default action and an empty signal mask,
+ * whatever the calling thread blocked or the process ignored (glibc's own
+ * internal signals 32 and 33 excepted: its posix_spawn leaves those
+ * ignored, and glibc programs reset them).
+ *
+ * With set_uid or set_gid the child is started with fork and exec instead
+ * (posix_spawn cannot change them), and set up the same way: the same fds
+ * (every other fd closed, whatever the glibc), signals, session or group,
+ * pty and cwd; then supplementary groups are dropped, the gid and the uid
+ * set, in that order, before the exec (spec S17).  The program is then
+ * searched in the parent's PATH as posix_spawnp does (no retry through
+ * /bin/sh on ENOEXEC).  The fork copies the caller's page tables, so this
+ * path is slower for a large caller; it blocks every signal in the
+ * calling thread for the length of the fork.
  *
  * On success *process is set at once, pipes included: writing to the
  * stdin transport before connection_made is fine.  The process is an open
@@ -772,10 +840,16 @@ typedef struct pl_process_protocol {
  *
  * Errors, with no callback ever run, no fd left open and no child left
  * (spec S7): -EINVAL (loop, options, protocol or process NULL; file NULL or
- * empty; an unknown stdio kind; PL_STDIO_STDOUT for fd 0 or 1); -EBADF (a
- * PL_STDIO_FD fd is not open); exec and chdir failures as -errno from the
- * child's start: -ENOENT (no such program or cwd), -EACCES (not
- * executable, a directory), -ENOTDIR (cwd not a directory), -ENOEXEC, ...;
+ * empty; an unknown stdio kind; PL_STDIO_STDOUT for fd 0 or 1; nextra
+ * without extra, an extra's child_fd outside 3..PL_STDIO_EXTRA_MAX - 1 or
+ * named twice, an extra of kind PL_STDIO_STDOUT); -EBADF (a PL_STDIO_FD
+ * fd is not open, an extra PL_STDIO_INHERIT whose fd is not open); exec
+ * and chdir failures as -errno from the child's start: -ENOENT (no such
+ * program or cwd), -EACCES (not executable, a directory), -ENOTDIR (cwd
+ * not a directory), -ENOEXEC, ...; -EPERM when set_uid or set_gid asks
+ * for an identity the caller may not take (not root, no CAP_SETUID or
+ * CAP_SETGID), reported after the child failed before its exec and was
+ * reaped;
  * -EBUSY (SIGCHLD mode, see above); -ENOMEM, -EMFILE, -ENFILE, -EAGAIN
  * (process limit).  One exception: if connecting a pipe transport fails
  * for lack of memory after the child started, the child is killed and
@@ -794,14 +868,17 @@ PL_EXPORT pid_t pl_process_get_pid(const pl_process *p);
  * The exit status once the child was reaped (process_exited has run or is
  * queued), or minus the signal number that killed it (spec S3).  Returns 0
  * and fills *returncode; -EAGAIN while the child has not been reaped;
- * -EINVAL for NULL arguments.
+ * -ECHILD once a detached child was released by pl_process_close (its
+ * exit is no longer watched, spec S16); -EINVAL for NULL arguments.
  */
 PL_EXPORT int pl_process_get_returncode(const pl_process *p, int *returncode);
 
 /*
  * The pipe transport on the child's fd 0 (a write transport), 1 or 2 (read
- * transports), or NULL if that slot is not a PIPE, its transport is gone
- * (from its pipe_connection_lost on), or fd is not 0-2.  The transport is a
+ * transports), or on an extra fd of kind PL_STDIO_PIPE (a read transport
+ * if parent_reads, else a write transport); NULL if that fd is not a
+ * PIPE slot, its transport is gone (from its pipe_connection_lost on), or
+ * fd is negative.  The transport is a
  * normal pl_transport that every transport function accepts: write to fd
  * 0 and close it (or pl_transport_write_eof) to send EOF; pause reading fd
  * 1 or 2.  Its protocol and user pointer belong to the process: do not
@@ -815,7 +892,9 @@ PL_EXPORT pl_transport *pl_process_get_pipe_transport(const pl_process *p, int f
  * exited is never signalled, so a recycled pid is never hit (spec S5, S6).
  * The signal goes through the pidfd where there is one.  terminate is
  * SIGTERM, kill SIGKILL.  Errors: -ESRCH (exited or reaped, also after
- * connection_lost), -EINVAL (p NULL, signum out of range), -EPERM.
+ * connection_lost; a detached child released by pl_process_close, which
+ * is no longer this object's), -EINVAL (p NULL, signum out of range),
+ * -EPERM.
  */
 PL_EXPORT int pl_process_send_signal(pl_process *p, int signum);
 PL_EXPORT int pl_process_terminate(pl_process *p);
@@ -829,7 +908,8 @@ PL_EXPORT int pl_process_kill(pl_process *p);
  * has run or is queued) its id may be reused, so nothing is sent and the
  * call returns -ESRCH, even if descendants live on in the group: signal
  * the group before the leader exits.  Errors: -EINVAL (NULL, bad signal,
- * no group of its own), -ESRCH, -EPERM (spec S11).
+ * no group of its own), -ESRCH (also once released, spec S16), -EPERM
+ * (spec S11).  A detached child leads its own session and group.
  */
 PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
 
@@ -838,10 +918,12 @@ PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
  * subprocess.run): its stdin gets `input` and then EOF (no input: stdin is
  * /dev/null), its stdout and stderr are collected separately, each up to
  * max_output bytes.  options->stdio and options->pty are ignored; the rest
- * of the options apply.  On a timeout, or when an output passes
- * max_output, the child is killed with SIGKILL (its whole group with
- * kill_group, which needs new_process_group or new_session, so that a
- * shell's background commands go too) and the result says which.
+ * of the options apply (an extra of kind PL_STDIO_PIPE is refused with
+ * -EINVAL: nobody would read or write it).  On a timeout, or when an
+ * output passes max_output, the child is killed with SIGKILL (its whole
+ * group with kill_group, which needs new_process_group, new_session or
+ * detached, so that a shell's background commands go too) and the result
+ * says which.
  *
  * pl_run works inside a running loop: it returns at once and `done` runs
  * once, from the loop, after the child has exited and both outputs ended
@@ -849,7 +931,8 @@ PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
  * out or err, take the pointer and set it to NULL (then free() it).  If
  * pl_run fails, done never runs.  Errors: -EINVAL (NULL loop, options or
  * done; a negative timeout; input_len without input; kill_group without
- * a group), -ENOMEM, and pl_spawn's errors (-ENOENT, ...).
+ * a group: it needs new_process_group, new_session or detached; a PIPE
+ * extra), -ENOMEM, and pl_spawn's errors (-ENOENT, ...).
  *
  * pl_run_sync does the same on a private loop and blocks until the end;
  * *result then owns out and err: free them with pl_run_result_free.  It
@@ -904,6 +987,22 @@ PL_EXPORT int pl_process_set_window_size(pl_process *p, unsigned short rows,
  * each pipe, process_exited, and connection_lost, all from the loop.
  * Returns 0; calling it again, or after connection_lost, is a no-op
  * returning 0; -EINVAL if p is NULL.
+ *
+ * A detached child (options.detached) that is still running is not
+ * killed but released (spec S16; libuv's UV_PROCESS_DETACHED with the
+ * handle closed): the pipes close as above, process_exited never comes,
+ * connection_lost follows the last pipe_connection_lost, and the object is
+ * freed as usual; from the close on send_signal returns -ESRCH and
+ * get_returncode -ECHILD.  The child runs on in its own session.  So that
+ * it never stays a zombie, a thread of the library (one per released
+ * child, 128 KiB of stack, every signal blocked) waits for it with
+ * waitpid(pid) and ends when it has reaped it; the loop does not wait for
+ * it, and pl_loop_close is not refused for it.  The caller must not reap
+ * that pid itself (its status would be lost to the thread, or the
+ * thread's to it).  If no thread can be started, close returns -EAGAIN
+ * (or the error of pthread_create) and changes nothing: the process stays
+ * open and watched.  A detached child that has already exited is reported
+ * and reaped as any other.
  */
 PL_EXPORT int pl_process_close(pl_process *p);
 

@@ -384,4 +384,34 @@ ssize_t pl__writev_nowait(int fd, const struct iovec *iov, int iovcnt);
 ssize_t pl__recv(int fd, void *buf, size_t len, int flags);
 ssize_t pl__sendv(int fd, const struct iovec *iov, int iovcnt, int flags);
 
+/* ---- starting a child (spawn.c, for process.c) ------------------------- */
+
+/* One fd of the child: 0-2, then options.extra in order. */
+struct pl__stdio_slot {
+    int target;       /* the child's fd number */
+    int src;          /* parent fd copied onto target; -1: closed in the child */
+    int keep;         /* 0-2 only: the child inherits the parent's fd as it is */
+    int parent_end;   /* our end of a pipe (or the pty master), else -1 */
+    int parent_reads; /* parent_end is a read end */
+};
+
+struct pl__spawn_plan {
+    size_t n; /* 3 + nextra */
+    struct pl__stdio_slot *slots;
+    int *to_close; /* the child's ends and copies, closed once it started */
+    size_t nto_close;
+    int base;           /* every src is >= base, and base > every target */
+    char pty_slave[64]; /* options.pty: the slave the child opens as 0-2 */
+};
+
+int pl__spawn_check(const pl_spawn_options *o);
+int pl__spawn_plan_make(const pl_spawn_options *o, struct pl__spawn_plan *plan);
+/* Close the fds meant for the child (after the start, or on failure). */
+void pl__spawn_plan_close_child_fds(struct pl__spawn_plan *plan);
+/* Close the parent ends still in the plan and free it. */
+void pl__spawn_plan_free(struct pl__spawn_plan *plan);
+int pl__spawn_start(const pl_spawn_options *o, const struct pl__spawn_plan *plan,
+                    pid_t *pid);
+void pl__spawn_kill_and_reap(pid_t pid);
+
 #endif

@@ -1,21 +1,22 @@
 /* Subprocess transports (asyncio's BaseSubprocessTransport and
  * _UnixSubprocessTransport, with the OURS decisions of spec group S).
  *
- * A process owns up to three pipe transports, made with the public
- * pl_connect_*_pipe calls and driven by internal protocols whose user
- * pointer is the process; they forward to the subprocess protocol with the
- * child's fd number.  The child's exit is watched with a pidfd registered
+ * A process owns a pipe transport per PIPE slot (stdin, stdout, stderr and
+ * any extra fd), driven by internal protocols whose user pointer is the
+ * slot; they forward to the subprocess protocol with the child's fd
+ * number.  How the child is started is spawn.c's business.  The child's
+ * exit is watched with a pidfd registered
  * as an internal fd watcher, or, where the kernel has no pidfd, with one
  * SIGCHLD handler shared by all of a loop's processes and waitpid() on our
  * own pids only.  connection_made, process_exited and connection_lost run
  * from one queued "progress" callback that looks at the state and does
- * whatever is due, in order (spec S2). */
-#define _GNU_SOURCE /* pidfd syscalls, posix_spawn_file_actions_addchdir_np */
+ * whatever is due, in order (spec S2).  A detached child closed while it
+ * runs is released: a thread of ours reaps it, and the object finishes
+ * without its exit (spec S16). */
+#define _GNU_SOURCE /* pidfd syscalls */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -36,7 +37,13 @@
 #define NSIG 65
 #endif
 
-extern char **environ;
+/* One child fd with (possibly) a pipe transport of ours on the other end;
+ * the transport's user pointer is its slot. */
+struct pipe_slot {
+    pl_process *p;
+    int fd;          /* the child's fd number */
+    pl_transport *t; /* NULL if not a pipe, and once lost */
+};
 
 struct pl_process {
     pl_loop *loop;
@@ -48,9 +55,8 @@ struct pl_process {
     struct pl__io pidfd_io;
     /* SIGCHLD mode: the loop's list of children not yet reaped. */
     struct pl_process *sigchld_next;
-    pl_transport *pipes[3]; /* NULL for non-PIPE slots and once lost */
-    int pipes_open;         /* pipes whose connection_lost has not run */
-    int refs;               /* the library's (until CL), queued progress, user */
+    int pipes_open; /* pipes whose connection_lost has not run */
+    int refs;       /* the library's (until CL), queued progress, user */
     unsigned char on_sigchld_list;
     unsigned char reaped;
     unsigned char closed;         /* pl_process_close was called */
@@ -61,7 +67,11 @@ struct pl_process {
     unsigned char stdin_paused;   /* the stdin transport is paused */
     unsigned char pw_delivered;   /* the protocol saw pause_writing */
     unsigned char leads_group;    /* new_process_group or new_session */
-    unsigned char pty;            /* stdio on a pty: pipes[0] and [1] on its master */
+    unsigned char pty;            /* stdio on a pty: slots 0 and 1 on its master */
+    unsigned char detached;       /* options.detached: close lets the child run */
+    unsigned char released;       /* closed while running detached: no longer watched */
+    size_t nslots;                /* 3 + options.nextra */
+    struct pipe_slot slots[];     /* fds 0-2, then the extras in order */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -262,7 +272,7 @@ static void make_connection(pl_process *p)
         p->protocol->connection_made(p, p->user);
     /* A write made before connection_made may have paused stdin; the
      * protocol hears of it only now, so pause/resume stay ordered. */
-    if (p->stdin_paused && !p->pw_delivered && p->pipes[0]) {
+    if (p->stdin_paused && !p->pw_delivered && p->slots[0].t) {
         p->pw_delivered = 1;
         if (p->protocol->pause_writing)
             p->protocol->pause_writing(p, p->user);
@@ -276,14 +286,15 @@ static void progress_cb(pl_loop *loop, void *arg)
     int drop = 1; /* the queued callback's reference */
     p->scheduled = 0;
     make_connection(p);
-    if (p->reaped && !p->exit_delivered) {
+    if (p->reaped && !p->exit_delivered && !p->released) {
         p->exit_delivered = 1;
         if (p->protocol->process_exited)
             p->protocol->process_exited(p, p->user);
     }
     /* connection_lost waits for the exit and for every pipe (spec S2, S4):
-     * a grandchild holding stdout delays it, not process_exited. */
-    if (p->exit_delivered && p->pipes_open == 0 && !p->finished) {
+     * a grandchild holding stdout delays it, not process_exited.  A
+     * released child's exit is not waited for (spec S16). */
+    if ((p->exit_delivered || p->released) && p->pipes_open == 0 && !p->finished) {
         p->finished = 1;
         if (p->protocol->connection_lost)
             p->protocol->connection_lost(p, p->user);
@@ -322,39 +333,41 @@ static void process_reaped(pl_process *p, int status)
 
 /* ---- the pipes' internal protocols ------------------------------------- */
 
-static void pipe_data(pl_process *p, int fd, const void *data, size_t len)
+static void pipe_data(pl_transport *t, const void *data, size_t len, void *user)
 {
+    struct pipe_slot *slot = user;
+    pl_process *p = slot->p;
+    PL__UNUSED(t);
     /* Pipe transports start reading after their own connection_made, which
      * was queued before the process's: make_connection is a no-op here in
      * practice, and a guarantee of spec S2 if that ever changes. */
     make_connection(p);
     if (p->protocol->pipe_data_received)
-        p->protocol->pipe_data_received(p, fd, data, len, p->user);
+        p->protocol->pipe_data_received(p, slot->fd, data, len, p->user);
 }
 
-static void pipe_lost(pl_process *p, int fd, int error)
+static void pipe_lost(pl_transport *t, int error, void *user)
 {
+    struct pipe_slot *slot = user;
+    pl_process *p = slot->p;
+    PL__UNUSED(t);
     make_connection(p);
-    assert(p->pipes[fd] && p->pipes_open > 0);
-    p->pipes[fd] = NULL;
+    assert(slot->t && p->pipes_open > 0);
+    slot->t = NULL;
     p->pipes_open--;
-    if (fd == 0)
+    if (slot == &p->slots[0])
         p->stdin_paused = 0;
     if (p->protocol->pipe_connection_lost)
-        p->protocol->pipe_connection_lost(p, fd, error, p->user);
-    if (p->reaped && p->pipes_open == 0)
+        p->protocol->pipe_connection_lost(p, slot->fd, error, p->user);
+    if ((p->reaped || p->released) && p->pipes_open == 0)
         schedule(p);
 }
 
-static void stdin_lost(pl_transport *t, int error, void *user)
-{
-    PL__UNUSED(t);
-    pipe_lost(user, 0, error);
-}
-
+/* Only fd 0's transport forwards flow control: the protocol's
+ * pause_writing has no fd argument (spec S9, S15). */
 static void stdin_pause(pl_transport *t, void *user)
 {
-    pl_process *p = user;
+    pl_process *p = ((struct pipe_slot *)user)->p;
     PL__UNUSED(t);
     p->stdin_paused = 1;
     if (p->made && !p->pw_delivered) {
@@ -366,7 +379,7 @@ static void stdin_pause(pl_transport *t, void *user)
 
 static void stdin_resume(pl_transport *t, void *user)
 {
-    pl_process *p = user;
+    pl_process *p = ((struct pipe_slot *)user)->p;
     PL__UNUSED(t);
     p->stdin_paused = 0;
     if (p->pw_delivered) {
@@ -376,37 +389,12 @@ static void stdin_resume(pl_transport *t, void *user)
     }
 }
 
-static void stdout_data(pl_transport *t, const void *data, size_t len, void *user)
-{
-    PL__UNUSED(t);
-    pipe_data(user, 1, data, len);
-}
-
-static void stdout_lost(pl_transport *t, int error, void *user)
-{
-    PL__UNUSED(t);
-    pipe_lost(user, 1, error);
-}
-
-static void stderr_data(pl_transport *t, const void *data, size_t len, void *user)
-{
-    PL__UNUSED(t);
-    pipe_data(user, 2, data, len);
-}
-
-static void stderr_lost(pl_transport *t, int error, void *user)
-{
-    PL__UNUSED(t);
-    pipe_lost(user, 2, error);
-}
-
-static const pl_protocol pipe_protocols[3] = {
-    {.connection_lost = stdin_lost,
-     .pause_writing = stdin_pause,
-     .resume_writing = stdin_resume},
-    {.data_received = stdout_data, .connection_lost = stdout_lost},
-    {.data_received = stderr_data, .connection_lost = stderr_lost},
-};
+static const pl_protocol stdin_protocol = {.connection_lost = pipe_lost,
+                                           .pause_writing = stdin_pause,
+                                           .resume_writing = stdin_resume};
+static const pl_protocol read_protocol = {.data_received = pipe_data,
+                                          .connection_lost = pipe_lost};
+static const pl_protocol write_protocol = {.connection_lost = pipe_lost};
 
 /* For transports of a spawn that failed half way: they are aborted and
  * finish on their own, telling nobody. */
@@ -414,293 +402,28 @@ static const pl_protocol orphan_protocol = {0};
 
 /* ---- spawning ---------------------------------------------------------- */
 
-/* What each of the child's fds 0-2 becomes. */
-struct stdio_plan {
-    int src[3];         /* parent fd to dup2 onto fd i; -1: closed in the child */
-    int keep[3];        /* 1: the child inherits the parent's fd i as it is */
-    int parent_end[3];  /* our end of a PIPE slot (or of the pty), else -1 */
-    char pty_slave[64]; /* options.pty: the slave the child opens as 0-2 */
-    int to_close[8];    /* parent fds to close once the child is started */
-    int nto_close;
-};
-
-static int plan_add_close(struct stdio_plan *plan, int fd)
-{
-    assert(plan->nto_close < (int)(sizeof plan->to_close / sizeof plan->to_close[0]));
-    plan->to_close[plan->nto_close++] = fd;
-    return fd;
-}
-
-static void plan_close(struct stdio_plan *plan)
-{
-    for (int i = 0; i < plan->nto_close; i++)
-        pl__close(plan->to_close[i]);
-    plan->nto_close = 0;
-}
-
-static void plan_close_parent_ends(struct stdio_plan *plan)
-{
-    for (int i = 0; i < 3; i++) {
-        if (plan->parent_end[i] >= 0)
-            pl__close(plan->parent_end[i]);
-        plan->parent_end[i] = -1;
-    }
-}
-
-static int check_options(const pl_spawn_options *o)
-{
-    if (!o->file || !*o->file)
-        return -EINVAL;
-    if (o->pty) {
-        /* The pty is the child's stdin, stdout and stderr. */
-        for (int i = 0; i < 3; i++)
-            if (o->stdio[i].kind != PL_STDIO_INHERIT)
-                return -EINVAL;
-        return 0;
-    }
-    for (int i = 0; i < 3; i++) {
-        switch (o->stdio[i].kind) {
-        case PL_STDIO_INHERIT:
-        case PL_STDIO_PIPE:
-        case PL_STDIO_DEVNULL:
-            break;
-        case PL_STDIO_FD:
-            if (o->stdio[i].fd < 0 || fcntl(o->stdio[i].fd, F_GETFD) < 0)
-                return -EBADF;
-            break;
-        case PL_STDIO_STDOUT:
-            if (i != 2)
-                return -EINVAL;
-            break;
-        default:
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-/*
- * Open what the child's stdio needs and decide, per slot, the parent fd it
- * is copied from.  Every fd opened here is O_CLOEXEC, so the child gets
- * exactly fds 0-2 (spec S8).  Sources below 3 are first copied to fds >= 3:
- * otherwise one slot's dup2 could overwrite another slot's source (stdin
- * from the caller's fd 1 while stdout is a pipe), and dup2(i, i) would not
- * clear FD_CLOEXEC.
- */
-/* options.pty: a new pty; we keep the master twice (the stdin write
- * transport and the stdout read transport share its description), the
- * child opens the slave by name after setsid(), which makes it the child's
- * controlling terminal. */
-static int plan_pty(const pl_spawn_options *o, struct stdio_plan *plan)
-{
-    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0)
-        return -errno;
-    struct winsize ws = {o->pty_rows ? o->pty_rows : 24, o->pty_cols ? o->pty_cols : 80,
-                         0, 0};
-    int err = 0;
-    if (grantpt(master) < 0 || unlockpt(master) < 0 || ioctl(master, TIOCSWINSZ, &ws) < 0)
-        err = -errno;
-    else if ((err = ptsname_r(master, plan->pty_slave, sizeof plan->pty_slave)) != 0)
-        err = -err;
-    int copy = err ? -1 : fcntl(master, F_DUPFD_CLOEXEC, 3);
-    if (!err && copy < 0)
-        err = -errno;
-    if (err) {
-        pl__close(master);
-        return err;
-    }
-    plan->parent_end[0] = copy;
-    plan->parent_end[1] = master;
-    return 0;
-}
-
-static int plan_stdio(const pl_spawn_options *o, struct stdio_plan *plan)
-{
-    plan->nto_close = 0;
-    plan->pty_slave[0] = '\0';
-    for (int i = 0; i < 3; i++) {
-        plan->src[i] = -1;
-        plan->keep[i] = 0;
-        plan->parent_end[i] = -1;
-    }
-    if (o->pty)
-        return plan_pty(o, plan);
-    /* Look at the parent's own fds 0-2 before opening anything: a closed
-     * one would be reused by the pipes opened below. */
-    for (int i = 0; i < 3; i++) {
-        if (o->stdio[i].kind != PL_STDIO_INHERIT)
-            continue;
-        int flags = fcntl(i, F_GETFD);
-        if (flags < 0)
-            plan->src[i] = -1;
-        else if (flags & FD_CLOEXEC)
-            plan->src[i] = i;
-        else
-            plan->keep[i] = 1;
-    }
-    int err = 0;
-    int devnull = -1;
-    for (int i = 0; i < 3; i++) {
-        switch (o->stdio[i].kind) {
-        case PL_STDIO_PIPE: {
-            int fds[2];
-            err = pl__pipe(fds, 0);
-            if (err)
-                goto fail;
-            /* stdin: the child reads fds[0]; stdout/stderr: it writes fds[1]. */
-            plan->parent_end[i] = i == 0 ? fds[1] : fds[0];
-            plan->src[i] = plan_add_close(plan, i == 0 ? fds[0] : fds[1]);
-            break;
-        }
-        case PL_STDIO_DEVNULL:
-            if (devnull < 0) {
-                devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (devnull < 0) {
-                    err = -errno;
-                    goto fail;
-                }
-                plan_add_close(plan, devnull);
-            }
-            plan->src[i] = devnull;
-            break;
-        case PL_STDIO_FD:
-            plan->src[i] = o->stdio[i].fd;
-            break;
-        case PL_STDIO_STDOUT:
-            plan->src[2] = plan->keep[1] ? 1 : plan->src[1];
-            break;
-        case PL_STDIO_INHERIT:
-            break;
-        }
-    }
-    for (int i = 0; i < 3; i++) {
-        if (plan->keep[i] || plan->src[i] < 0 || plan->src[i] >= 3)
-            continue;
-        int copy = fcntl(plan->src[i], F_DUPFD_CLOEXEC, 3);
-        if (copy < 0) {
-            err = -errno;
-            goto fail;
-        }
-        int old = plan->src[i];
-        plan->src[i] = plan_add_close(plan, copy);
-        /* stderr into stdout shares stdout's copy. */
-        for (int j = i + 1; j < 3; j++)
-            if (!plan->keep[j] && plan->src[j] == old)
-                plan->src[j] = copy;
-    }
-    return 0;
-
-fail:
-    plan_close(plan);
-    plan_close_parent_ends(plan);
-    return err;
-}
-
-/* Start the child.  Exec and chdir failures come back from posix_spawn,
- * which has already reaped the failed child (glibc reports them through
- * its CLONE_VFORK child), so nothing is left behind (spec S7). */
-static int start_child(const pl_spawn_options *o, const struct stdio_plan *plan,
-                       pid_t *pid)
-{
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc)
-        return -rc;
-    rc = posix_spawnattr_init(&attr);
-    if (rc) {
-        posix_spawn_file_actions_destroy(&actions);
-        return -rc;
-    }
-
-    if (o->pty) {
-        /* After setsid (which posix_spawn does before the file actions),
-         * opening the slave without O_NOCTTY makes it the controlling
-         * terminal. */
-        rc = posix_spawn_file_actions_addopen(&actions, 0, plan->pty_slave, O_RDWR, 0);
-        if (!rc)
-            rc = posix_spawn_file_actions_adddup2(&actions, 0, 1);
-        if (!rc)
-            rc = posix_spawn_file_actions_adddup2(&actions, 0, 2);
-    }
-    for (int i = 0; i < 3 && !rc && !o->pty; i++) {
-        if (plan->keep[i])
-            continue;
-        if (plan->src[i] < 0)
-            rc = posix_spawn_file_actions_addclose(&actions, i);
-        else
-            rc = posix_spawn_file_actions_adddup2(&actions, plan->src[i], i);
-    }
-    if (!rc && o->cwd)
-        rc = posix_spawn_file_actions_addchdir_np(&actions, o->cwd);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    /* Library fds are O_CLOEXEC; this also keeps out the caller's own fds
-     * that are not (asyncio's close_fds=True): the child has exactly 0-2. */
-    if (!rc)
-        rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-
-    /* The child starts with every signal at its default action and none
-     * blocked, whatever the parent (or this library: SIGPIPE during
-     * writes, SIGCHLD handling) set (spec S8). */
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    int flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    /* setsid also makes a new group; a session leader may not then call
-     * setpgid (EPERM), so a new session never asks for both. */
-    int new_session = o->new_session || o->pty;
-    int own_group = o->new_process_group && !new_session;
-    if (new_session)
-        flags |= POSIX_SPAWN_SETSID;
-    if (own_group)
-        flags |= POSIX_SPAWN_SETPGROUP;
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc && own_group)
-        rc = posix_spawnattr_setpgroup(&attr, 0);
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, (short)flags);
-
-    if (!rc) {
-        char *default_argv[2] = {(char *)(uintptr_t)o->file, NULL};
-        char *const *argv = o->argv ? o->argv : default_argv;
-        char *const *envp = o->env ? o->env : environ;
-        rc = posix_spawnp(pid, o->file, &actions, &attr, argv, envp);
-    }
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    return -rc;
-}
-
-/* Undo a started child when a later step of pl_spawn fails: it has run
- * nothing of the caller's yet, so SIGKILL and a blocking reap are quick. */
-static void kill_and_reap(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
 int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
              const pl_process_protocol *protocol, void *user, pl_process **process)
 {
     if (!loop || !options || !protocol || !process)
         return -EINVAL;
-    int err = check_options(options);
+    int err = pl__spawn_check(options);
     if (err)
         return err;
 
-    pl_process *p = pl__calloc(1, sizeof *p);
+    size_t nslots = 3 + options->nextra;
+    pl_process *p = pl__calloc(1, sizeof *p + nslots * sizeof p->slots[0]);
     if (!p)
         return -ENOMEM;
     p->loop = loop;
     p->protocol = protocol;
     p->user = user;
     p->refs = 1;
+    p->nslots = nslots;
+    for (size_t i = 0; i < nslots; i++) {
+        p->slots[i].p = p;
+        p->slots[i].fd = i < 3 ? (int)i : options->extra[i - 3].child_fd;
+    }
     pl__io_init(&p->pidfd_io, -1, on_pidfd);
     int pidfd_mode = use_pidfd();
 
@@ -713,16 +436,18 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
         if (err)
             goto fail_unreserve;
     }
-    struct stdio_plan plan;
-    err = plan_stdio(options, &plan);
+    struct pl__spawn_plan plan;
+    err = pl__spawn_plan_make(options, &plan);
     if (err)
         goto fail_sigchld;
-    p->leads_group = options->new_process_group || options->new_session || options->pty;
+    p->detached = options->detached != 0;
+    p->leads_group = options->new_process_group || options->new_session || options->pty ||
+                     options->detached;
     p->pty = options->pty != 0;
-    err = start_child(options, &plan, &p->pid);
-    plan_close(&plan); /* the child's ends and copies */
+    err = pl__spawn_start(options, &plan, &p->pid);
+    pl__spawn_plan_close_child_fds(&plan); /* the child's ends and copies */
     if (err) {
-        plan_close_parent_ends(&plan);
+        pl__spawn_plan_free(&plan);
         goto fail_sigchld;
     }
 
@@ -749,16 +474,21 @@ int pl_spawn(pl_loop *loop, const pl_spawn_options *options,
     /* Pipe transports last: their connection_made is queued before the
      * process's, so each has started reading by the time the protocol's
      * connection_made runs, and none can have delivered data before it. */
-    for (int i = 0; i < 3; i++) {
-        if (plan.parent_end[i] < 0)
+    for (size_t i = 0; i < nslots; i++) {
+        struct pl__stdio_slot *s = &plan.slots[i];
+        if (s->parent_end < 0)
             continue;
-        err = pl__connect_own_pipe(loop, plan.parent_end[i], i != 0, p->pty,
-                                   &pipe_protocols[i], p, &p->pipes[i]);
+        const pl_protocol *proto = i == 0            ? &stdin_protocol
+                                   : s->parent_reads ? &read_protocol
+                                                     : &write_protocol;
+        err = pl__connect_own_pipe(loop, s->parent_end, s->parent_reads, p->pty && i < 3,
+                                   proto, &p->slots[i], &p->slots[i].t);
         if (err)
             goto fail_child;
-        plan.parent_end[i] = -1;
+        s->parent_end = -1;
         p->pipes_open++;
     }
+    pl__spawn_plan_free(&plan);
 
     schedule(p); /* connection_made, in the next iteration */
     pl__loop_handle_add(loop);
@@ -769,14 +499,15 @@ fail_child:
     /* Only ENOMEM/EMFILE get here.  Transports already connected own their
      * fds now: abort them with a protocol that tells nobody; they close
      * their fds when the loop next runs. */
-    for (int i = 0; i < 3; i++) {
-        if (p->pipes[i]) {
-            pl_transport_set_protocol(p->pipes[i], &orphan_protocol);
-            pl_transport_set_user(p->pipes[i], NULL);
-            pl_transport_abort(p->pipes[i]);
+    for (size_t i = 0; i < nslots; i++) {
+        pl_transport *t = p->slots[i].t;
+        if (t) {
+            pl_transport_set_protocol(t, &orphan_protocol);
+            pl_transport_set_user(t, NULL);
+            pl_transport_abort(t);
         }
     }
-    plan_close_parent_ends(&plan);
+    pl__spawn_plan_free(&plan);
     if (p->pidfd_io.fd >= 0) {
         pl__io_detach(loop, &p->pidfd_io);
         pl__close(p->pidfd_io.fd);
@@ -789,7 +520,7 @@ fail_child:
         *link = p->sigchld_next;
         pthread_mutex_unlock(&sigchld_lock);
     }
-    kill_and_reap(p->pid);
+    pl__spawn_kill_and_reap(p->pid);
 fail_sigchld:
     if (!pidfd_mode) {
         pthread_mutex_lock(&sigchld_lock);
@@ -801,6 +532,37 @@ fail_unreserve:
 fail_free:
     free(p);
     return err;
+}
+
+/* ---- letting a detached child go ---------------------------------------- */
+
+static void *reap_released(void *arg)
+{
+    pid_t pid = (pid_t)(intptr_t)arg;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+/* A detached thread that blocks in waitpid for this one pid.  It starts
+ * with every signal blocked, so that it never takes a signal meant for the
+ * loop's thread (a signalfd, or the SIGCHLD of another child). */
+static int start_reaper(pid_t pid)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc)
+        return -rc;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128u * 1024u);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t thread;
+    rc = pthread_create(&thread, &attr, reap_released, (void *)(intptr_t)pid);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -rc;
 }
 
 /* ---- operations -------------------------------------------------------- */
@@ -815,22 +577,29 @@ int pl_process_get_returncode(const pl_process *p, int *returncode)
     if (!p || !returncode)
         return -EINVAL;
     if (!p->reaped)
-        return -EAGAIN;
+        return p->released ? -ECHILD : -EAGAIN;
     *returncode = p->returncode;
     return 0;
 }
 
 pl_transport *pl_process_get_pipe_transport(const pl_process *p, int fd)
 {
-    if (!p || fd < 0 || fd > 2)
+    if (!p || fd < 0)
         return NULL;
-    return p->pipes[fd];
+    if (fd < 3)
+        return p->slots[fd].t;
+    for (size_t i = 3; i < p->nslots; i++)
+        if (p->slots[i].fd == fd)
+            return p->slots[i].t;
+    return NULL;
 }
 
 int pl_process_send_signal(pl_process *p, int signum)
 {
     if (!p || signum < 0 || signum >= NSIG)
         return -EINVAL;
+    if (p->released)
+        return -ESRCH; /* no longer ours to watch, so no longer ours to signal */
     /* Reap first if it has exited: a zombie would accept the signal and
      * we promise never to signal an exited child (spec S5, S6). */
     if (!p->reaped)
@@ -849,6 +618,8 @@ int pl_process_send_signal_group(pl_process *p, int signum)
 {
     if (!p || signum < 0 || signum >= NSIG || !p->leads_group)
         return -EINVAL;
+    if (p->released)
+        return -ESRCH;
     if (!p->reaped)
         try_reap(p);
     /* While the leader is not reaped its pid, which is the group's id,
@@ -864,7 +635,7 @@ int pl_process_set_window_size(pl_process *p, unsigned short rows, unsigned shor
     if (!p || !p->pty || rows == 0 || cols == 0)
         return -EINVAL;
     /* Either master transport will do: they share one description. */
-    pl_transport *t = p->pipes[1] ? p->pipes[1] : p->pipes[0];
+    pl_transport *t = p->slots[1].t ? p->slots[1].t : p->slots[0].t;
     if (!t)
         return PL_ECLOSED;
     struct winsize ws = {rows, cols, 0, 0};
@@ -887,13 +658,25 @@ int pl_process_close(pl_process *p)
         return -EINVAL;
     if (p->closed || p->finished)
         return 0;
+    if (p->detached && !p->reaped && !try_reap(p)) {
+        /* Let it run on: a thread of ours waits for it from now on, so
+         * that it never stays a zombie, whatever becomes of this object
+         * and the loop (spec S16).  If no thread can be had, nothing has
+         * changed and the caller hears why. */
+        int err = start_reaper(p->pid);
+        if (err)
+            return err;
+        unwatch(p);
+        p->released = 1;
+        schedule(p); /* connection_lost, once every pipe is gone */
+    }
     p->closed = 1;
-    for (int i = 0; i < 3; i++)
-        if (p->pipes[i])
-            pl_transport_close(p->pipes[i]);
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].t)
+            pl_transport_close(p->slots[i].t);
     /* The watcher reaps the killed child; connection_lost follows once it
      * has and every pipe has closed (spec S5, S10). */
-    if (!p->reaped)
+    if (!p->reaped && !p->released)
         pl_process_send_signal(p, SIGKILL);
     return 0;
 }

@@ -125,8 +125,14 @@ int pl_run(pl_loop *loop, const pl_spawn_options *options, const pl_run_options 
         run = &defaults;
     if (run->timeout_ms < 0 || (run->input_len && !run->input))
         return -EINVAL;
-    if (run->kill_group && !options->new_process_group && !options->new_session)
+    if (run->kill_group && !options->new_process_group && !options->new_session &&
+        !options->detached)
         return -EINVAL;
+    /* Only stdout and stderr are read: a pipe on another fd would have
+     * nobody reading (or writing) it. */
+    for (size_t i = 0; i < options->nextra; i++)
+        if (options->extra && options->extra[i].kind == PL_STDIO_PIPE)
+            return -EINVAL;
     struct run *r = pl__calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;

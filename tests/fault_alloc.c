@@ -335,6 +335,7 @@ static void scenario_spawn(struct sweep *sw, unsigned backend)
     PC_ASSERT_GE_INT(devnull, 0);
     for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
         static char sh[] = "sh", dash_c[] = "-c", script[] = "echo out; echo err >&2";
+        static char extra_script[] = "echo out; echo err >&2; echo three >&3";
         char *argv[] = {sh, dash_c, script, NULL};
         pl_spawn_options o;
         memset(&o, 0, sizeof o);
@@ -344,12 +345,26 @@ static void scenario_spawn(struct sweep *sw, unsigned backend)
             o.stdio[i].kind = (enum pl_stdio_kind)layouts[l][i];
             o.stdio[i].fd = devnull;
         }
+        /* The last layout also has extra fds (spec S15): a pipe each way
+         * and an fd, so the slots and their transports are swept too. */
+        const pl_stdio_extra extra[] = {
+            {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1},
+            {.child_fd = 4, .kind = PL_STDIO_PIPE, .parent_reads = 0},
+            {.child_fd = 6, .kind = PL_STDIO_FD, .fd = devnull},
+        };
+        if (l == sizeof layouts / sizeof layouts[0] - 1) {
+            argv[2] = extra_script;
+            o.extra = extra;
+            o.nextra = sizeof extra / sizeof extra[0];
+        }
         struct proc_state s = {.sw = sw};
         pl_process *p;
         if (FAILED(sw, pl_spawn(loop, &o, &proc_protocol, &s, &p)))
             continue;
         if (o.stdio[0].kind == PL_STDIO_PIPE)
             (void)pl_transport_close(pl_process_get_pipe_transport(p, 0));
+        if (o.nextra)
+            (void)pl_transport_close(pl_process_get_pipe_transport(p, 4));
         int rounds = 0;
         while (!s.lost) {
             PC_ASSERT_LT_INT(rounds++, 10000);

@@ -269,3 +269,85 @@ PC_TEST(subject_asyncio, "subject.asyncio-adapter")
     PC_ASSERT_OK(pc_loop_close(loop));
     pc_subject_set(NULL);
 }
+
+/* ---- the adapter's subprocesses ------------------------------------------- */
+
+struct child_state {
+    const pc_subject *s;
+    pc_process *p;
+    char out[64];
+    size_t len;
+    int made, eof_inside, lost;
+};
+
+static void child_made(pc_process *p, void *user)
+{
+    struct child_state *c = user;
+    c->p = p;
+    c->made = 1;
+}
+
+/* cat echoes the first line; ending its stdin from inside this callback is
+ * an operation nested in the subject's own callback. */
+static void child_data(pc_process *p, int fd, const void *data, size_t len, void *user)
+{
+    struct child_state *c = user;
+    if (fd == 1 && c->len + len < sizeof c->out) {
+        memcpy(c->out + c->len, data, len);
+        c->len += len;
+    }
+    if (!c->eof_inside) {
+        pc_transport *in = c->s->process_pipe(p, 0);
+        if (in && c->s->write_eof(in) == 0)
+            c->eof_inside = 1;
+    }
+}
+
+static void child_lost(pc_process *p, void *user)
+{
+    (void)p;
+    ((struct child_state *)user)->lost = 1;
+}
+
+PC_TEST(subject_asyncio_subprocess, "subject.asyncio-adapter-subprocess")
+{
+    pc_set_timeout_ms(20000);
+    const pc_subject *s = pc_subject_find("asyncio");
+    PC_ASSERT_NOT_NULL(s);
+    if (pc_subject_probe(s, stderr) != 0)
+        PC_SKIP("no usable python3 for the asyncio adapter: %s",
+                pc_subject_probe_error(s));
+    PC_ASSERT(s->caps & PC_CAP_SUBPROCESS);
+    pc_subject_set(s);
+    pc_loop *loop = NULL;
+    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    struct child_state c = {s, NULL, {0}, 0, 0, 0, 0};
+    static const pc_process_protocol protocol = {
+        .connection_made = child_made,
+        .pipe_data_received = child_data,
+        .connection_lost = child_lost,
+    };
+    char *argv[] = {(char *)"cat", NULL};
+    /* Bad stdio is refused before anything reaches the subject. */
+    int bad[3] = {PC_STDIO_STDOUT, PC_STDIO_PIPE, PC_STDIO_PIPE};
+    pc_process *p = NULL;
+    PC_ASSERT_ERR(s->spawn(loop, argv, bad, &protocol, &c, &p), -EINVAL);
+    int stdio[3] = {PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_DEVNULL};
+    PC_ASSERT_OK(s->spawn(loop, argv, stdio, &protocol, &c, &p));
+    PC_ASSERT(s->process_pid(p) > 0);
+    PC_RUN_UNTIL(loop, c.made, 5000);
+    PC_ASSERT(c.p == p);
+    /* No stderr pipe: no transport for it. */
+    PC_ASSERT(s->process_pipe(p, 2) == NULL);
+    PC_ASSERT_EQ_INT(s->write(s->process_pipe(p, 0), "hi\n", 3), 3);
+    /* The loop will not close while a process is running. */
+    PC_ASSERT_ERR(pc_loop_close(loop), -EBUSY);
+    PC_RUN_UNTIL(loop, c.lost, 5000);
+    PC_ASSERT_EQ_INT(c.eof_inside, 1);
+    PC_ASSERT_EQ_STR(c.out, "hi\n");
+    int rc = -1;
+    PC_ASSERT_OK(s->process_returncode(p, &rc));
+    PC_ASSERT_EQ_INT(rc, 0);
+    PC_ASSERT_OK(pc_loop_close(loop));
+    pc_subject_set(NULL);
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,15 +159,21 @@ static const char *buf_str(const struct buf *b)
     return b->data ? b->data : "";
 }
 
+/* The child fds a test may put pipes on: 0-2 and extras below this. */
+#define REC_FDS 16
+
 struct rec {
     pl_loop *loop;
     pl_process *p;
     unsigned pipe_mask; /* bit fd set for PIPE slots */
-    struct buf out[3];
+    struct buf out[REC_FDS];
     struct buf log; /* M, D<fd>, L<fd>, X, P, R, C in order */
     int made, exited, finished;
-    int lost[3];
-    int lost_err[3];
+    int released;       /* a detached child let go: no process_exited (S16) */
+    struct buf far_out; /* a pipe on a child fd >= REC_FDS (one per test) */
+    int far_lost;
+    int lost[REC_FDS];
+    int lost_err[REC_FDS];
     int pw, rw;
     int rc;       /* the return code, read in process_exited */
     int take_ref; /* pl_process_ref in connection_made */
@@ -204,7 +211,12 @@ static void rec_data(pl_process *p, int fd, const void *data, size_t len, void *
 {
     struct rec *r = user;
     PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(fd == 1 || fd == 2);
+    if (fd >= REC_FDS) {
+        PC_ASSERT(r->made && !r->far_lost && !r->finished);
+        buf_append(&r->far_out, data, len);
+        return;
+    }
+    PC_ASSERT(fd >= 1 && (r->pipe_mask & (1u << fd)));
     PC_ASSERT(r->made && !r->lost[fd] && !r->finished);
     PC_ASSERT_GT_SIZE(len, 0);
     if (r->on_data)
@@ -217,12 +229,18 @@ static void rec_pipe_lost(pl_process *p, int fd, int error, void *user)
 {
     struct rec *r = user;
     PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(fd >= 0 && fd <= 2);
+    if (fd >= REC_FDS) {
+        PC_ASSERT(r->made && !r->far_lost && !r->finished);
+        r->far_lost = 1;
+        log_event(r, "Lf");
+        return;
+    }
+    PC_ASSERT(fd >= 0);
     PC_ASSERT(r->pipe_mask & (1u << fd));
     PC_ASSERT(r->made && !r->lost[fd] && !r->finished);
     r->lost[fd] = 1;
     r->lost_err[fd] = error;
-    char ev[4] = {'L', (char)('0' + fd), 0, 0};
+    char ev[4] = {'L', (char)(fd < 10 ? '0' + fd : 'a' + fd - 10), 0, 0};
     log_event(r, ev);
 }
 
@@ -242,16 +260,20 @@ static void rec_lost(pl_process *p, void *user)
 {
     struct rec *r = user;
     PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(r->made && r->exited && !r->finished);
-    for (int fd = 0; fd < 3; fd++)
+    PC_ASSERT(r->made && (r->exited || r->released) && !r->finished);
+    for (int fd = 0; fd < REC_FDS; fd++)
         if (r->pipe_mask & (1u << fd))
             PC_ASSERT(r->lost[fd]);
     /* The pipes are gone by now. */
-    for (int fd = 0; fd < 3; fd++)
+    for (int fd = 0; fd < REC_FDS; fd++)
         PC_ASSERT_NULL(pl_process_get_pipe_transport(p, fd));
     int rc;
-    PC_ASSERT_OK(pl_process_get_returncode(p, &rc));
-    PC_ASSERT_EQ_INT(rc, r->rc);
+    if (r->exited) {
+        PC_ASSERT_OK(pl_process_get_returncode(p, &rc));
+        PC_ASSERT_EQ_INT(rc, r->rc);
+    } else {
+        PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
+    }
     r->finished = 1;
     log_event(r, "C");
 }
@@ -288,9 +310,10 @@ static const pl_process_protocol rec_protocol = {
 
 static void rec_free(struct rec *r)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < REC_FDS; i++)
         free(r->out[i].data);
     free(r->log.data);
+    free(r->far_out.data);
     memset(r, 0, sizeof *r);
 }
 
@@ -337,21 +360,35 @@ static void set_stdio(pl_spawn_options *o, enum pl_stdio_kind in, enum pl_stdio_
 
 static unsigned mask_of(const pl_spawn_options *o)
 {
-    if (o->pty)
-        return 1u << 0 | 1u << 1; /* the master's two transports */
     unsigned m = 0;
-    for (int i = 0; i < 3; i++)
+    if (o->pty)
+        m = 1u << 0 | 1u << 1; /* the master's two transports */
+    for (int i = 0; i < 3 && !o->pty; i++)
         if (o->stdio[i].kind == PL_STDIO_PIPE)
             m |= 1u << i;
+    for (size_t i = 0; o->extra && i < o->nextra; i++)
+        if (o->extra[i].kind == PL_STDIO_PIPE && o->extra[i].child_fd < REC_FDS)
+            m |= 1u << o->extra[i].child_fd;
     return m;
 }
+
+/* Set by the S17.fork-path-* tests: every spawn asks for the caller's
+ * own uid and gid, which anyone may, so that pl_spawn takes its fork+exec
+ * path; the test body is the posix_spawn test's, unchanged. */
+static int same_identity;
 
 /* Spawn and fill r; returns pl_spawn's result. */
 static int rec_spawn(struct rec *r, pl_loop *loop, const pl_spawn_options *o)
 {
     r->loop = loop;
     r->pipe_mask = mask_of(o);
-    int err = pl_spawn(loop, o, &rec_protocol, r, &r->p);
+    pl_spawn_options copy = *o;
+    if (same_identity) {
+        copy.set_uid = copy.set_gid = 1;
+        copy.uid = getuid();
+        copy.gid = getgid();
+    }
+    int err = pl_spawn(loop, &copy, &rec_protocol, r, &r->p);
     return err;
 }
 
@@ -1478,6 +1515,483 @@ static void test_hundred_children(void *arg)
     assert_no_children();
 }
 
+/* ---- S15: more than three stdio slots ------------------------------------ */
+
+/* The shell's own fd table, with builtins only (see S8.only-stdio-fds). */
+#define LIST_FDS                                                                         \
+    "i=0; while [ $i -lt 1024 ]; do [ -e /proc/$$/fd/$i ] && printf '%%s ' $i;"          \
+    " i=$((i+1)); done; echo"
+
+/* Read a pipe to EOF (its write ends are all closed). */
+static void read_all(int fd, struct buf *b)
+{
+    char chunk[256];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0)
+        buf_append(b, chunk, (size_t)n);
+    PC_ASSERT_EQ_INT(n, 0);
+}
+
+static void test_extra_fds(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    /* fd 7 of the child: the caller's pipe; fd `inherit` of the child: the
+     * caller's own fd of that number, close-on-exec in the parent. */
+    int seven[2], inh[2];
+    PC_ASSERT_OK(pipe2(seven, O_CLOEXEC));
+    PC_ASSERT_OK(pipe2(inh, O_CLOEXEC));
+    int inherit = fcntl(inh[1], F_DUPFD_CLOEXEC, 20);
+    PC_ASSERT_GE_INT(inherit, 20);
+    close(inh[1]);
+    const pl_stdio_extra extra[] = {
+        {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1},
+        {.child_fd = 4, .kind = PL_STDIO_PIPE, .parent_reads = 0},
+        {.child_fd = 5, .kind = PL_STDIO_DEVNULL},
+        {.child_fd = 7, .kind = PL_STDIO_FD, .fd = seven[1]},
+        {.child_fd = inherit, .kind = PL_STDIO_INHERIT},
+        {.child_fd = 1000, .kind = PL_STDIO_PIPE, .parent_reads = 1},
+    };
+    char script[512];
+    /* dash redirects single-digit fds only: fd `inherit` and 1000 are
+     * looked at through /proc. */
+    snprintf(script, sizeof script,
+             LIST_FDS "; echo three >&3; read x <&4; echo \"got $x\" >&3;"
+                      " read y <&5 || echo devnull-eof; echo seven >&7;"
+                      " [ -p /proc/$$/fd/1000 ] && echo far-is-a-pipe;"
+                      " readlink /proc/$$/fd/%d | cut -c1-5",
+             inherit);
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options(script, argv);
+    set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
+    o.extra = extra;
+    o.nextra = sizeof extra / sizeof extra[0];
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(seven[1]);
+    /* The pipes' transports: a read one on 3 and 1000, a write one on 4,
+     * none for the other kinds. */
+    pl_transport *t3 = pl_process_get_pipe_transport(r.p, 3);
+    pl_transport *t4 = pl_process_get_pipe_transport(r.p, 4);
+    PC_ASSERT_NOT_NULL(t3);
+    PC_ASSERT_NOT_NULL(t4);
+    PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1000));
+    PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 5));
+    PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 7));
+    PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, inherit));
+    PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 6));
+    PC_ASSERT_ERR(pl_transport_write(t3, "x", 1), PL_EDIRECTION);
+    PC_ASSERT_EQ_INT(pl_transport_write(t4, "hello\n", 6), 6);
+    PC_ASSERT_OK(pl_transport_close(t4));
+    PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
+    RUN_UNTIL(loop, r.finished, 5000);
+    close(inherit);
+
+    char want[128];
+    snprintf(want, sizeof want,
+             "0 1 2 3 4 5 7 %d 1000 \ndevnull-eof\nfar-is-a-pipe\npipe:\n", inherit);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), want);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
+    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "three\ngot hello\n");
+    PC_ASSERT(r.lost[3] && r.lost[4] && r.far_lost);
+    PC_ASSERT_EQ_STR(buf_str(&r.far_out), "");
+    PC_ASSERT_ERR(r.lost_err[3], 0);
+    PC_ASSERT_ERR(r.lost_err[4], 0);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    struct buf b = {0};
+    read_all(seven[0], &b);
+    PC_ASSERT_EQ_STR(buf_str(&b), "seven\n");
+    free(b.data);
+    memset(&b, 0, sizeof b);
+    read_all(inh[0], &b);
+    PC_ASSERT_EQ_STR(buf_str(&b), "");
+    free(b.data);
+    close(seven[0]);
+    close(inh[0]);
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* Sources that are also targets: the caller's fds a and b swap places in
+ * the child, and stdout is a as well.  Set up one after the other, the
+ * second dup2 would copy what the first had just put there. */
+static void test_extra_fds_swap(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    int pa[2], pb[2];
+    PC_ASSERT_OK(pipe2(pa, O_CLOEXEC));
+    PC_ASSERT_OK(pipe2(pb, O_CLOEXEC));
+    int a = pa[1], b = pb[1];
+    const pl_stdio_extra extra[] = {
+        {.child_fd = a, .kind = PL_STDIO_FD, .fd = b},
+        {.child_fd = b, .kind = PL_STDIO_FD, .fd = a},
+    };
+    char script[128];
+    /* dash redirects single-digit fds only; /proc/$$/fd/N opens the
+     * shell's fd N anew, which for a pipe is the same pipe. */
+    snprintf(script, sizeof script,
+             "echo one; echo two >/proc/$$/fd/%d; echo three >/proc/$$/fd/%d", a, b);
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options(script, argv);
+    o.stdio[0].kind = PL_STDIO_DEVNULL;
+    o.stdio[1] = (pl_stdio){PL_STDIO_FD, a};
+    o.extra = extra;
+    o.nextra = 2;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(a);
+    close(b);
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    struct buf out_a = {0}, out_b = {0};
+    read_all(pa[0], &out_a);
+    read_all(pb[0], &out_b);
+    PC_ASSERT_EQ_STR(buf_str(&out_a), "one\nthree\n");
+    PC_ASSERT_EQ_STR(buf_str(&out_b), "two\n");
+    free(out_a.data);
+    free(out_b.data);
+    close(pa[0]);
+    close(pb[0]);
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* Extra fds next to a pty: the terminal is 0-2, a pipe is 3. */
+static void test_extra_fds_with_pty(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    const pl_stdio_extra extra[] = {
+        {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("test -t 0 && test -t 1 && test -t 2 && ! test -t 3"
+                                    " && echo side >&3",
+                                    argv);
+    o.pty = 1;
+    o.extra = extra;
+    o.nextra = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "side\n");
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+static void on_run_done(pl_run_result *result, void *user)
+{
+    (void)result;
+    (void)user;
+    PC_FAIL("a refused pl_run called back");
+}
+
+static void test_extra_fds_invalid(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    int p[2];
+    PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
+    int closed_fd = p[0];
+    pl_stdio_extra e[2];
+    char *argv[4];
+    pl_spawn_options o = sh_options("exit 0", argv);
+    o.extra = e;
+    o.nextra = 1;
+    const struct {
+        pl_stdio_extra first, second;
+        size_t n;
+        int want;
+    } cases[] = {
+        {{.child_fd = 2, .kind = PL_STDIO_PIPE}, {0}, 1, -EINVAL},
+        {{.child_fd = -1, .kind = PL_STDIO_DEVNULL}, {0}, 1, -EINVAL},
+        {{.child_fd = PL_STDIO_EXTRA_MAX, .kind = PL_STDIO_DEVNULL}, {0}, 1, -EINVAL},
+        {{.child_fd = 3, .kind = PL_STDIO_STDOUT}, {0}, 1, -EINVAL},
+        {{.child_fd = 3, .kind = (enum pl_stdio_kind)42}, {0}, 1, -EINVAL},
+        {{.child_fd = 3, .kind = PL_STDIO_DEVNULL},
+         {.child_fd = 3, .kind = PL_STDIO_PIPE},
+         2,
+         -EINVAL},
+        {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = -1}, {0}, 1, -EBADF},
+        {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = 1023}, {0}, 1, -EBADF},
+        {{.child_fd = 1022, .kind = PL_STDIO_INHERIT}, {0}, 1, -EBADF},
+    };
+    (void)closed_fd;
+    close(p[0]);
+    close(p[1]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        e[0] = cases[i].first;
+        e[1] = cases[i].second;
+        o.nextra = cases[i].n;
+        expect_spawn_error(loop, &o, cases[i].want);
+    }
+    o.extra = NULL;
+    o.nextra = 1;
+    expect_spawn_error(loop, &o, -EINVAL);
+    /* pl_run reads stdout and stderr only: a pipe on another fd would
+     * have nobody reading it. */
+    e[0] = (pl_stdio_extra){.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1};
+    o.extra = e;
+    o.nextra = 1;
+    PC_ASSERT_ERR(pl_run(loop, &o, NULL, on_run_done, NULL), -EINVAL);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- S16: a detached child outlives its process object -------------------- */
+
+/* Wait until pid is gone for good: kill(pid, 0) still succeeds on a
+ * zombie, so ESRCH means it has also been reaped.  Nothing here can
+ * notify us (the reaping is the library's), so this polls, with a
+ * deadline. */
+static void wait_gone(pid_t pid)
+{
+    uint64_t deadline = now_ms() + pc_scale_ms(5000);
+    while (kill(pid, 0) == 0) {
+        if (now_ms() > deadline)
+            PC_FAIL("pid %d still there (a zombie?) after %u ms", (int)pid,
+                    pc_scale_ms(5000));
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    PC_ASSERT_EQ_INT(errno, ESRCH);
+}
+
+/* The state letter of /proc/PID/stat: R, S, Z, ... */
+static char proc_state(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    PC_ASSERT_NOT_NULL(f);
+    PC_ASSERT_NOT_NULL(fgets(line, sizeof line, f));
+    fclose(f);
+    const char *close_paren = strrchr(line, ')');
+    PC_ASSERT_NOT_NULL(close_paren);
+    return close_paren[2];
+}
+
+static void test_detached_close(void *arg)
+{
+    int fds_before = count_open_fds();
+    pl_loop *loop = loop_for(arg);
+    /* The child waits for a line on its stdin, the read end of a gate of
+     * ours, and exits when the test writes it, long after the process
+     * object and the loop are gone. */
+    int gate[2];
+    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("echo started; read x; exit 3", argv);
+    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
+    o.stdio[1].kind = PL_STDIO_PIPE;
+    o.detached = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(gate[0]);
+    pid_t pid = pl_process_get_pid(r.p);
+    /* Its own session, as with new_session. */
+    PC_ASSERT_EQ_INT(getsid(pid), pid);
+    RUN_UNTIL(loop, r.out[1].len == 8, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "started\n");
+
+    r.released = 1; /* what the recorder should see from now on */
+    PC_ASSERT_OK(pl_process_close(r.p));
+    PC_ASSERT_OK(pl_process_close(r.p)); /* again: a no-op */
+    PC_ASSERT_ERR(pl_process_send_signal(r.p, 0), -ESRCH);
+    PC_ASSERT_ERR(pl_process_send_signal_group(r.p, 0), -ESRCH);
+    int rc;
+    PC_ASSERT_ERR(pl_process_get_returncode(r.p, &rc), -ECHILD);
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "M L1 C");
+    PC_ASSERT_EQ_INT(r.exited, 0);
+    /* The child runs on, and the loop closes without waiting for it. */
+    PC_ASSERT_OK(kill(pid, 0));
+    PC_ASSERT_NE_INT(proc_state(pid), 'Z');
+    PC_ASSERT_OK(pl_loop_close(loop));
+    PC_ASSERT_OK(kill(pid, 0));
+
+    PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
+    close(gate[1]);
+    wait_gone(pid);
+    assert_no_children();
+    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
+    rec_free(&r);
+}
+
+/* Closed before the loop ever ran, and with no pipe at all: connection_made
+ * and connection_lost still come, in that order, and the child runs on. */
+static void test_detached_close_at_once(void *arg)
+{
+    int fds_before = count_open_fds();
+    pl_loop *loop = loop_for(arg);
+    int gate[2];
+    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("read x; exit 0", argv);
+    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
+    o.stdio[1].kind = PL_STDIO_DEVNULL;
+    o.detached = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    close(gate[0]);
+    pid_t pid = pl_process_get_pid(r.p);
+    r.released = 1;
+    PC_ASSERT_OK(pl_process_close(r.p));
+    PC_ASSERT_EQ_INT(r.made, 0);
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "M C");
+    PC_ASSERT_OK(pl_loop_close(loop));
+    PC_ASSERT_OK(kill(pid, 0));
+    close(gate[1]); /* EOF: read fails, the shell exits */
+    wait_gone(pid);
+    assert_no_children();
+    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
+    rec_free(&r);
+}
+
+/* A detached child that exits while its object is open is reported as any
+ * other; close after the exit is the usual no-op. */
+static void test_detached_exit(void *arg)
+{
+    pl_loop *loop = loop_for(arg);
+    struct rec r = {0};
+    char *argv[4];
+    pl_spawn_options o = sh_options("echo bye; exit 4", argv);
+    set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
+    o.detached = 1;
+    r.take_ref = 1;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    /* Close once the child has exited: it is reported, not released.
+     * (Its stdout's end alone would not do: the child may close it a
+     * moment before it exits, and a close then lets it go.)  And once its
+     * output has been read: close drops what a read pipe still holds. */
+    RUN_UNTIL(loop, r.exited && r.lost[1], 5000);
+    PC_ASSERT_OK(pl_process_close(r.p));
+    RUN_UNTIL(loop, r.finished, 5000);
+    /* Exit and the pipe's end come in either order; the recorder checks
+     * that connection_lost is last. */
+    PC_ASSERT(r.finished);
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 4);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bye\n");
+    pl_process_unref(r.p);
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+    assert_no_children();
+}
+
+/* ---- S17: uid and gid ------------------------------------------------------ */
+
+static void test_uid_gid(void *arg)
+{
+    if (geteuid() != 0)
+        PC_SKIP("needs root to give a child another uid and gid (S17.uid-gid-eperm "
+                "covers the refusal)");
+    pl_loop *loop = loop_for(arg);
+    struct rec r = {0};
+    char *argv[4];
+    /* id -G: the supplementary groups were dropped with the identity. */
+    pl_spawn_options o = sh_options("id -u; id -g; id -G; echo extra >&3; pwd", argv);
+    set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_PIPE);
+    const pl_stdio_extra extra[] = {
+        {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
+    o.extra = extra;
+    o.nextra = 1;
+    o.cwd = "/";
+    o.set_uid = o.set_gid = 1;
+    o.uid = 65534;
+    o.gid = 65534;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "65534\n65534\n65534\n/\n");
+    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
+    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "extra\n");
+    PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
+    rec_free(&r);
+
+    /* The gid alone. */
+    o.set_uid = 0;
+    o.gid = 65533;
+    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
+    RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0\n65533\n65533\n/\n");
+    rec_free(&r);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* What an unprivileged caller gets.  As root the test drops to nobody in a
+ * child of its own (a forked copy of this test process), which reports
+ * through its exit status: 0 when pl_spawn said -EPERM and left nothing. */
+static int eperm_check(const struct variant *v)
+{
+    int fds_before = count_open_fds();
+    if (v->no_pidfd)
+        setenv("PIPELOOP_NO_PIDFD", "1", 1);
+    pl_loop *loop = NULL;
+    if (pl_loop_new(&loop, v->loop_flags) != 0)
+        return 10;
+    static const pl_process_protocol none = {0};
+    char *argv[] = {S("id"), NULL};
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = "id";
+    o.argv = argv;
+    o.stdio[1].kind = PL_STDIO_PIPE;
+    pl_process *p = NULL;
+    o.set_uid = 1;
+    o.uid = 0;
+    if (pl_spawn(loop, &o, &none, NULL, &p) != -EPERM)
+        return 11;
+    o.set_uid = 0;
+    o.set_gid = 1;
+    o.gid = 0;
+    if (pl_spawn(loop, &o, &none, NULL, &p) != -EPERM)
+        return 12;
+    errno = 0;
+    if (waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD)
+        return 13;
+    if (pl_loop_close(loop) != 0)
+        return 14;
+    if (count_open_fds() != fds_before)
+        return 15;
+    return 0;
+}
+
+static void test_uid_gid_eperm(void *arg)
+{
+    const struct variant *v = arg;
+    if (geteuid() != 0) {
+        PC_ASSERT_EQ_INT(eperm_check(v), 0);
+        return;
+    }
+    pid_t pid = fork();
+    PC_ASSERT_GE_INT(pid, 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(9);
+        _exit(eperm_check(v));
+    }
+    int status = 0;
+    PC_ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    PC_ASSERT(WIFEXITED(status));
+    PC_ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+}
+
+/* The fork+exec path that uid/gid need gives the child what posix_spawn
+ * does: the S1, S7, S8, S12, S15 and S16 tests again, with the caller's own
+ * uid and gid asked for. */
+#define FORK_PATH(name, body)                                                            \
+    static void name(void *arg)                                                          \
+    {                                                                                    \
+        same_identity = 1;                                                               \
+        body(arg);                                                                       \
+    }
+FORK_PATH(fork_stdio_pipes, test_stdio_pipes)
+FORK_PATH(fork_exec_failure, test_exec_failure)
+FORK_PATH(fork_only_stdio_fds, test_only_stdio_fds)
+FORK_PATH(fork_default_signals, test_default_signals)
+FORK_PATH(fork_pty_child, test_pty_child)
+FORK_PATH(fork_extra_fds, test_extra_fds)
+FORK_PATH(fork_extra_fds_swap, test_extra_fds_swap)
+FORK_PATH(fork_detached_close, test_detached_close)
+FORK_PATH(fork_extra_fds_with_pty, test_extra_fds_with_pty)
+
 /* ---- registration --------------------------------------------------------- */
 
 static const struct {
@@ -1510,6 +2024,24 @@ static const struct {
     {"S10.no-zombies", test_no_zombies},
     {"S10.hundred-children", test_hundred_children},
     {"S10.shared-sigchld", test_shared_sigchld},
+    {"S15.extra-fds", test_extra_fds},
+    {"S15.extra-fds-swap", test_extra_fds_swap},
+    {"S15.extra-fds-with-pty", test_extra_fds_with_pty},
+    {"S15.extra-fds-invalid", test_extra_fds_invalid},
+    {"S16.detached-close", test_detached_close},
+    {"S16.detached-close-at-once", test_detached_close_at_once},
+    {"S16.detached-exit", test_detached_exit},
+    {"S17.uid-gid", test_uid_gid},
+    {"S17.uid-gid-eperm", test_uid_gid_eperm},
+    {"S17.fork-path-stdio-pipes", fork_stdio_pipes},
+    {"S17.fork-path-exec-failure", fork_exec_failure},
+    {"S17.fork-path-only-stdio-fds", fork_only_stdio_fds},
+    {"S17.fork-path-default-signals", fork_default_signals},
+    {"S17.fork-path-pty-child", fork_pty_child},
+    {"S17.fork-path-extra-fds", fork_extra_fds},
+    {"S17.fork-path-extra-fds-swap", fork_extra_fds_swap},
+    {"S17.fork-path-detached-close", fork_detached_close},
+    {"S17.fork-path-extra-fds-with-pty", fork_extra_fds_with_pty},
 };
 
 __attribute__((constructor)) static void register_subprocess_tests(void)

@@ -31,7 +31,8 @@ uvloop   One run_forever() call that ends at the first protocol callback
 Everything the loop reports on its own - its exception handler, a warning
 logged on the "asyncio" logger, a Python warning - goes to the bench as an
 event and fails the test.  An operation that raises answers err with a
-code: OSError -> its errno name, a missing method -> EDIRECTION, a bad
+code: OSError -> its errno name, a method the transport lacks (or
+NotImplementedError) -> EDIRECTION, a bad
 value -> EINVAL, anything else -> EXCEPTION with the exception's text.
 """
 
@@ -44,6 +45,7 @@ import os
 import selectors
 import socket
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -64,6 +66,10 @@ class Channel:
     def __init__(self, fd):
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
+        # The channel is the adapter's own: no child of the subject's loop
+        # may inherit it.  (Pipe ends the bench passes stay as they come,
+        # inheritable: S8 checks that the loop's children do not get them.)
+        os.set_inheritable(fd, False)
         self.fds = []
 
     def _recv_exact(self, n):
@@ -108,6 +114,11 @@ ERRNO_OF_CLASS = (
     (ConnectionAbortedError, errno.ECONNABORTED),
     (ConnectionRefusedError, errno.ECONNREFUSED),
     (TimeoutError, errno.ETIMEDOUT),
+    (ProcessLookupError, errno.ESRCH),
+    (FileNotFoundError, errno.ENOENT),
+    (PermissionError, errno.EACCES),
+    (ChildProcessError, errno.ECHILD),
+    (BlockingIOError, errno.EAGAIN),
 )
 
 
@@ -121,12 +132,28 @@ def errno_of(exc):
     return None
 
 
+class MissingOperation(Exception):
+    """The transport has no such method (a read transport's write)."""
+
+
+def method(transport, name):
+    """transport.name, or MissingOperation (EDIRECTION) if it has none.
+
+    Only a method the transport lacks is a direction error: an
+    AttributeError raised inside an implementation is a bug in it and
+    answers EXCEPTION like any other exception."""
+    found = getattr(transport, name, None)
+    if found is None:
+        raise MissingOperation("%s has no %s()" % (type(transport).__name__, name))
+    return found
+
+
 def code_of(exc):
     """The protocol's error name for an exception an operation raised."""
     number = errno_of(exc)
     if number is not None:
         return errno.errorcode.get(number, "EXCEPTION")
-    if isinstance(exc, (AttributeError, NotImplementedError)):
+    if isinstance(exc, (MissingOperation, NotImplementedError)):
         return "EDIRECTION"
     if isinstance(exc, (ValueError, TypeError)):
         return "EINVAL"
@@ -192,6 +219,67 @@ class Recorder(asyncio.Protocol):
         self._event("RW")
 
 
+class ProcessRecorder(asyncio.SubprocessProtocol):
+    """A subprocess protocol that forwards every callback to the bench."""
+
+    def __init__(self, subject, pid_):
+        self.subject = subject
+        self.pid_ = pid_
+        self.lost = False
+
+    def _event(self, kind, arg=None, payload=None):
+        self.subject.event(self.pid_, kind, arg, payload)
+
+    def connection_made(self, transport):
+        self.subject.bind_process(self.pid_, transport)
+        self._event("PCM")
+
+    def pipe_data_received(self, fd, data):
+        self._event("PDR", str(fd), data)
+
+    def pipe_connection_lost(self, fd, exc):
+        self._event("PPL", "%d %s" % (fd, lost_code(exc)))
+
+    def process_exited(self):
+        self._event("PEX")
+
+    def connection_lost(self, exc):
+        self.lost = True
+        self._event("PCL")
+
+    def pause_writing(self):
+        self._event("PPW")
+
+    def resume_writing(self):
+        self._event("PRW")
+
+
+def lost_code(exc):
+    """connection_lost's argument as the protocol's code."""
+    if exc is None:
+        return "0"
+    if errno_of(exc) is not None:
+        return errno.errorcode.get(errno_of(exc), "EXCEPTION")
+    return "EXCEPTION"
+
+
+def find_local(coro, names):
+    """A local of the innermost coroutine awaited by coro that has one."""
+    found = None
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is not None:
+            for name in names:
+                if frame.f_locals.get(name) is not None:
+                    found = frame.f_locals[name]
+        coro = getattr(coro, "cr_await", None)
+    return found
+
+
+STDIO = {"inherit": None, "pipe": subprocess.PIPE, "devnull": subprocess.DEVNULL,
+         "stdout": subprocess.STDOUT}
+
+
 class Subject:
     def __init__(self, channel, kind):
         self.ch = channel
@@ -205,6 +293,8 @@ class Subject:
         self.transports = {}  # id -> transport (once known)
         self.recorders = {}
         self.pending = {}  # id -> (coroutine, waiter) of an unfinished connect
+        self.processes = {}  # id -> subprocess transport
+        self.process_recorders = {}
 
     # ---- events ---------------------------------------------------------
 
@@ -249,6 +339,10 @@ class Subject:
                 self.quiet(int(words[1]) / 1000.0, int(words[2]) / 1000.0)
             elif verb == "connect":
                 self.connect(int(words[1]), words[2], words[3:])
+            elif verb == "spawn":
+                self.spawn(int(words[1]), words[2:5], int(words[5]), data)
+            elif verb == "pop":
+                self.answer(self.process_op(int(words[1]), words[2], words[3:]))
             elif verb == "hello":
                 self.hello(words)
             elif verb == "loop":
@@ -288,7 +382,7 @@ class Subject:
             describe = "asyncio on %s" % python
             backends = "epoll,poll"
         self.ch.send("hello %d pid=%d executable=%s read_size=%d backends=%s "
-                     "caps=writev,buffer-limits describe=%s"
+                     "caps=writev,buffer-limits,subprocess describe=%s"
                      % (PROTOCOL_VERSION, os.getpid(), sys.executable, 256 * 1024,
                         backends, describe))
 
@@ -355,6 +449,66 @@ class Subject:
             self.pending[tid] = (coro, waiter)
         self.answer(None)
 
+    def spawn(self, pid_, stdio, argc, data):
+        """loop.subprocess_exec, run up to its first wait like connect."""
+        argv = [a.decode() for a in data.split(b"\0")[:argc]]
+        if len(argv) != argc or argc == 0:
+            raise ProtocolError("spawn with %d arguments, %d given" % (argc, len(argv)))
+        recorder = ProcessRecorder(self, pid_)
+        self.process_recorders[pid_] = recorder
+        coro = self.loop.subprocess_exec(lambda: recorder, *argv,
+                                         stdin=STDIO[stdio[0]], stdout=STDIO[stdio[1]],
+                                         stderr=STDIO[stdio[2]])
+        # asyncio's child watcher wants a running loop when the child is
+        # registered: the spawn happens now, inside this request, as
+        # pipeloop's does; the rest of the coroutine finishes in a step.
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            waiter = coro.send(None)
+        except StopIteration:
+            waiter = None
+        except BaseException:
+            del self.process_recorders[pid_]
+            raise
+        finally:
+            asyncio.events._set_running_loop(None)
+        transport = find_local(coro, ("transp", "transport"))
+        if transport is None:
+            transport = next((o for o in gc.get_referrers(recorder)
+                              if "Transport" in type(o).__name__), None)
+        if transport is None:
+            raise RuntimeError("cannot find the transport subprocess_exec made")
+        self.processes[pid_] = transport
+        if waiter is not None:
+            self.pending[pid_] = (coro, waiter)
+        self.answer([transport.get_pid()])
+
+    def bind_process(self, pid_, transport):
+        self.processes.setdefault(pid_, transport)
+
+    def process_op(self, pid_, name, args):
+        t = self.processes.get(pid_)
+        if t is None:
+            raise ProtocolError("no process %d" % pid_)
+        if name == "returncode":
+            code = t.get_returncode()
+            if code is None:
+                raise OSError(errno.EAGAIN, "the child has not been reaped")
+            return [code]
+        if name == "send_signal":
+            t.send_signal(int(args[0]))
+            return None
+        if name == "close":
+            t.close()
+            return None
+        if name == "pipe":
+            pipe = t.get_pipe_transport(int(args[0]))
+            if pipe is None:
+                raise OSError(errno.ENOENT, "no pipe transport for fd %s" % args[0])
+            self.transports[int(args[1])] = pipe
+            return None
+        raise ProtocolError("unknown process operation %r" % name)
+
     def bind(self, tid, transport):
         self.transports.setdefault(tid, transport)
 
@@ -375,7 +529,7 @@ class Subject:
         if t is None:
             raise ProtocolError("no transport %d" % tid)
         if name == "write":
-            t.write(data)
+            method(t, "write")(data)
             return [len(data)]
         if name == "writev":
             count = int(args[0])
@@ -383,22 +537,22 @@ class Subject:
             for n in args[1:1 + count]:
                 pieces.append(data[at:at + int(n)])
                 at += int(n)
-            t.writelines(pieces)
+            method(t, "writelines")(pieces)
             return [at]
         if name in ("pause_reading", "resume_reading", "write_eof", "close", "abort"):
-            getattr(t, name)()
+            method(t, name)()
             return None
         if name in ("is_reading", "is_closing", "can_write_eof"):
-            return [1 if getattr(t, name)() else 0]
+            return [1 if method(t, name)() else 0]
         if name == "get_write_buffer_size":
-            return [t.get_write_buffer_size()]
+            return [method(t, "get_write_buffer_size")()]
         if name == "get_write_buffer_limits":
-            low, high = t.get_write_buffer_limits()
+            low, high = method(t, "get_write_buffer_limits")()
             return [high, low]
         if name == "set_write_buffer_limits":
             high = None if args[0] == "-" else int(args[0])
             low = None if args[1] == "-" else int(args[1])
-            t.set_write_buffer_limits(high=high, low=low)
+            method(t, "set_write_buffer_limits")(high=high, low=low)
             return None
         if name == "get_fd":
             return [t.get_extra_info("pipe").fileno()]
@@ -497,12 +651,19 @@ class Subject:
 
     def bye(self):
         open_ = [tid for tid, r in self.recorders.items() if not r.lost]
+        open_ += [pid_ for pid_, r in self.process_recorders.items() if not r.lost]
         if open_:
             self.ch.send("err EBUSY %d transport(s) still open: %s"
                          % (len(open_), " ".join(map(str, open_))))
             return
         self.finish_connects()
         self.transports.clear()
+        # asyncio wants every subprocess transport closed by its user, even
+        # one whose connection_lost has run (else a ResourceWarning): do
+        # what a correct program does.
+        for transport in self.processes.values():
+            transport.close()
+        self.processes.clear()
         if self.loop is not None:
             self.loop.close()
         self.ch.send("ok")
@@ -525,6 +686,7 @@ def zygote(control_fd, kind):
         except ImportError:
             pass  # each child says so in its hello
     control = socket.socket(fileno=control_fd)
+    os.set_inheritable(control_fd, False)
     children = set()
     while True:
         for pid in list(children):
