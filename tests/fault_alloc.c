@@ -444,7 +444,7 @@ __attribute__((constructor)) static void register_fault_alloc(void)
 {
     static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
     static const char *const names[] = {"epoll", "poll", "io_uring"};
-    static struct sweep_case cases[24];
+    static struct sweep_case cases[sizeof scenarios / sizeof scenarios[0] * 3];
     size_t n = 0;
     for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
         for (size_t b = 0; b < 3; b++) {
