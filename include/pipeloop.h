@@ -277,7 +277,10 @@ PL_EXPORT int pl_loop_add_writer(pl_loop *loop, int fd, pl_io_cb cb, void *user)
  * Stop watching.  An event already collected for the watcher in the current
  * iteration is cancelled: its callback will not run (spec L3).
  * Returns 0, or -ENOENT if there was no such watcher (also when a transport
- * owns the fd: use the transport's own calls).
+ * owns the fd: use the transport's own calls).  Remove a watcher before
+ * closing its fd: on the io_uring backend a watcher's pending poll holds a
+ * reference to the file, so closing the fd alone would not close a pipe end
+ * (its peer would see no EOF) until the watcher is removed.
  */
 PL_EXPORT int pl_loop_remove_reader(pl_loop *loop, int fd);
 PL_EXPORT int pl_loop_remove_writer(pl_loop *loop, int fd);
