@@ -405,7 +405,8 @@ const struct pl__backend pl__backend_uring = {
 static int uring_init(pl_loop *loop)
 {
     PL__UNUSED(loop);
-    return -ENOSYS; /* built without liburing */
+    /* Built without liburing; a forced refusal still wins, as with it. */
+    return pl__uring_refuse ? pl__uring_refuse : -ENOSYS;
 }
 
 static void uring_destroy(pl_loop *loop)
