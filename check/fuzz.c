@@ -603,12 +603,22 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
         if (wanted)
             kinds[nkinds++] = k;
     }
-    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
-    unsigned backends[2];
+    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL,
+                                            PL_LOOP_IO_URING};
+    unsigned backends[3];
     size_t nbackends = 0;
-    for (size_t b = 0; b < 2; b++)
-        if (!o->backends || (o->backends & all_backends[b]))
-            backends[nbackends++] = all_backends[b];
+    for (size_t b = 0; b < 3; b++) {
+        if (o->backends && !(o->backends & all_backends[b]))
+            continue;
+        /* Fuzz io_uring only where a ring can be made. */
+        pl_loop *probe;
+        if (all_backends[b] == PL_LOOP_IO_URING) {
+            if (pl_loop_new(&probe, PL_LOOP_IO_URING) != 0)
+                continue;
+            pl_loop_close(probe);
+        }
+        backends[nbackends++] = all_backends[b];
+    }
     if (nkinds == 0 || nbackends == 0) {
         free(ops);
         return -EINVAL;
@@ -643,7 +653,10 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
                 "divergence: seed %llu on %s/%s; shortest sequence still failing (%zu of "
                 "%zu operations):\n",
                 (unsigned long long)s, kind->name,
-                backend == PL_LOOP_EPOLL ? "epoll" : "poll", m, n);
+                backend == PL_LOOP_EPOLL  ? "epoll"
+                : backend == PL_LOOP_POLL ? "poll"
+                                          : "io_uring",
+                m, n);
         (void)diverges(kind, backend, ops, m, log);
         if (o->stop_at_first)
             break;

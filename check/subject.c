@@ -165,7 +165,9 @@ static ssize_t pipeloop_write_lent(pc_transport *t, const void *data, size_t len
 
 static int pipeloop_loop_new(pc_loop **loop, const char *backend)
 {
-    unsigned flags = strcmp(backend, "poll") == 0 ? PL_LOOP_POLL : PL_LOOP_EPOLL;
+    unsigned flags = strcmp(backend, "poll") == 0       ? PL_LOOP_POLL
+                     : strcmp(backend, "io_uring") == 0 ? PL_LOOP_IO_URING
+                                                        : PL_LOOP_EPOLL;
     return pl_loop_new((pl_loop **)loop, flags);
 }
 
@@ -427,7 +429,7 @@ const pc_subject pc_subject_pipeloop = {
             PC_CAP_LOOP_WATCHERS | PC_CAP_LOOP_CLOSE | PC_CAP_SUBPROCESS |
             PC_CAP_PIPELOOP_API,
     .read_size = PL_READ_SIZE,
-    .backends = "epoll,poll",
+    .backends = "epoll,poll,io_uring",
     .loop_new = pipeloop_loop_new,
     .loop_close = pipeloop_loop_close,
     .step = pipeloop_step,

@@ -821,7 +821,7 @@ typedef struct pc_subject {
     size_t read_size;     /* the largest data_received it promises (R1) */
     const char *backends; /* comma-separated backends it has: "epoll,poll" */
 
-    /* A loop for backend ("epoll" or "poll").  Errors: -errno, or a
+    /* A loop for backend ("epoll", "poll" or "io_uring").  Errors: -errno, or a
      * failed test for a subject process that cannot be started. */
     int (*loop_new)(pc_loop **loop, const char *backend);
     /* Close it: -EBUSY (and nothing closed) while a transport is open. */
@@ -1091,7 +1091,8 @@ typedef struct pc_fuzz_options {
     const char *const *kinds; /* kind names to use; NULL/0: every kind whose
                                  far end is in this process */
     size_t nkinds;
-    unsigned backends; /* PL_LOOP_EPOLL | PL_LOOP_POLL; 0: both */
+    unsigned backends; /* PL_LOOP_EPOLL | PL_LOOP_POLL | PL_LOOP_IO_URING; 0: all
+                          (io_uring where a ring can be made) */
     size_t max_ops;    /* operations per sequence, at most (0: 200) */
     int stop_at_first; /* stop after the first divergence */
     FILE *log;         /* NULL: stderr */
@@ -1140,7 +1141,9 @@ enum pc_conformance_needs {
 };
 
 /*
- * One test body, run over every pipe kind it applies to and both backends.
+ * One test body, run over every pipe kind it applies to and every backend
+ * (epoll, poll, io_uring; io_uring instances are n/a where no ring can be
+ * made).
  * A kind applies when it has every PC_KIND_* flag in required and none in
  * excludes.  Instances are named "ID.slug@kind/backend" (or
  * "ID.slug@backend" for loop-only tests).
@@ -1160,8 +1163,8 @@ typedef struct pc_conformance {
 struct pc_ctx {
     const pc_conformance *test;
     const pc_kind *kind;    /* NULL for loop-only tests */
-    const char *backend;    /* "epoll" or "poll" */
-    unsigned loop_flags;    /* PL_LOOP_EPOLL or PL_LOOP_POLL */
+    const char *backend;    /* "epoll", "poll" or "io_uring" */
+    unsigned loop_flags;    /* PL_LOOP_EPOLL, PL_LOOP_POLL or PL_LOOP_IO_URING */
     pc_loop *loop;          /* made before the body; must close after it */
     const pc_subject *impl; /* the subject under test: pc_subject_current() */
     uint64_t seed;          /* pc_seed() mixed with the instance name */

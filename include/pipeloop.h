@@ -73,7 +73,8 @@ PL_EXPORT const char *pl_version_string(void);
     X(ECLOSED, -30002, "transport or process is closing or closed")                      \
     X(EDIRECTION, -30003, "operation not valid for this transport's direction")          \
     X(EFDKIND, -30004, "fd is not a pipe, FIFO, stream socket or tty")                   \
-    X(ENOTWATCHABLE, -30005, "the loop's backend cannot watch this fd")
+    X(ENOTWATCHABLE, -30005, "the loop's backend cannot watch this fd")                  \
+    X(EFORKED, -30006, "the loop's io_uring belongs to the process that made it")
 
 enum pl_error {
 #define PL__ERR_ENUM(name, value, text) PL_##name = (value),
@@ -100,16 +101,41 @@ typedef struct pl_loop pl_loop;
 
 /* Flags for pl_loop_new().  At most one backend flag may be given. */
 enum pl_loop_flags {
-    PL_LOOP_EPOLL = 1u << 0, /* epoll(7): the default on Linux */
-    PL_LOOP_POLL = 1u << 1,  /* poll(2): the portable backend */
+    PL_LOOP_EPOLL = 1u << 0,    /* epoll(7): the default on Linux */
+    PL_LOOP_POLL = 1u << 1,     /* poll(2): the portable backend */
+    PL_LOOP_IO_URING = 1u << 2, /* io_uring(7) polls: see pl_loop_new() */
 };
 
 /*
  * Create a loop.  Without a backend flag the environment variable
- * PIPELOOP_BACKEND=epoll|poll chooses; without it, epoll.
- * Errors: -EINVAL (unknown flags, both backends, or a bad PIPELOOP_BACKEND
+ * PIPELOOP_BACKEND=epoll|poll|io_uring chooses; without it, epoll.
+ *
+ * The io_uring backend watches fds with IORING_OP_POLL_ADD: one-shot polls
+ * re-armed after each event (level-triggered, as epoll here), every
+ * registration change of an iteration submitted by the one io_uring_enter
+ * that also waits.  It passes the whole conformance suite, but it is still
+ * readiness, so a message costs what it costs on epoll (poll, read, write)
+ * plus re-arming; on this project's benchmarks it is not faster than epoll
+ * (README, "io_uring"), which is why epoll stays the default.  It watches
+ * any fd poll(2) can (e.g. /dev/null, which epoll refuses).  Its ring
+ * belongs to the process that made the loop (its queues are memory shared
+ * with the kernel): after fork() the child cannot run the loop
+ * (pl_loop_run and pl_loop_run_once return PL_EFORKED there), and what it
+ * closes or removes submits nothing to the parent's ring; pl_loop_close in
+ * the child releases only the child's copy.
+ *
+ * Asked for by flag or by PIPELOOP_BACKEND=io_uring, a ring that cannot be
+ * made is an error: -ENOSYS (the kernel has no io_uring, or the library was
+ * built without liburing), -EPERM (forbidden, as in many containers, or by
+ * /proc/sys/kernel/io_uring_disabled), -ENOMEM (no memory for the ring,
+ * e.g. RLIMIT_MEMLOCK on kernels before 5.12).  Were io_uring the default,
+ * such a refusal would fall back to epoll, and pl_loop_backend() would say
+ * "epoll".
+ *
+ * Errors: -EINVAL (unknown flags, two backends, or a bad PIPELOOP_BACKEND
  * value), -ENOMEM, -EMFILE/-ENFILE (the loop needs two fds: the poller and
- * its wakeup eventfd).  On error *loop is untouched.
+ * its wakeup eventfd), and the io_uring errors above.  On error *loop is
+ * untouched.
  */
 PL_EXPORT int pl_loop_new(pl_loop **loop, unsigned flags);
 
@@ -131,6 +157,7 @@ PL_EXPORT int pl_loop_close(pl_loop *loop);
  * running makes the next run do exactly one iteration.  Returns 0, -EBUSY
  * when called re-entrantly from one of the loop's callbacks, or the -errno
  * of the poller itself failing (e.g. -EBADF if its fd was closed under it,
+ * PL_EFORKED for an io_uring loop in a child of the process that made it,
  * -ENOMEM), which ends the run instead of spinning.
  */
 PL_EXPORT int pl_loop_run(pl_loop *loop);
@@ -142,7 +169,8 @@ PL_EXPORT int pl_loop_run(pl_loop *loop);
  * exactly the call_soon callbacks that were queued before this iteration's
  * I/O dispatch (spec L1).  Returns the number of callbacks run (fd, timer
  * and call_soon), -EBUSY when re-entered, or the -errno of a failed poll
- * (nothing ran; EINTR is not a failure).
+ * (nothing ran; EINTR is not a failure), or PL_EFORKED (an io_uring loop
+ * in a child of the process that made it).
  *
  * One call is a whole run of one iteration, like asyncio's
  * loop.call_soon(loop.stop); loop.run_forever(): a stop requested before
@@ -167,7 +195,7 @@ PL_EXPORT uint64_t pl_loop_update_time(pl_loop *loop);
 /* How many iterations the loop has started (for logs and tests). */
 PL_EXPORT uint64_t pl_loop_iteration(const pl_loop *loop);
 
-/* "epoll" or "poll". */
+/* "epoll", "poll" or "io_uring". */
 PL_EXPORT const char *pl_loop_backend(const pl_loop *loop);
 
 /* Is the loop inside pl_loop_run() or pl_loop_run_once()?  1 or 0. */
@@ -249,7 +277,10 @@ PL_EXPORT int pl_loop_add_writer(pl_loop *loop, int fd, pl_io_cb cb, void *user)
  * Stop watching.  An event already collected for the watcher in the current
  * iteration is cancelled: its callback will not run (spec L3).
  * Returns 0, or -ENOENT if there was no such watcher (also when a transport
- * owns the fd: use the transport's own calls).
+ * owns the fd: use the transport's own calls).  Remove a watcher before
+ * closing its fd: on the io_uring backend a watcher's pending poll holds a
+ * reference to the file, so closing the fd alone would not close a pipe end
+ * (its peer would see no EOF) until the watcher is removed.
  */
 PL_EXPORT int pl_loop_remove_reader(pl_loop *loop, int fd);
 PL_EXPORT int pl_loop_remove_writer(pl_loop *loop, int fd);

@@ -98,6 +98,19 @@ struct pl__backend {
 
 extern const struct pl__backend pl__backend_epoll;
 extern const struct pl__backend pl__backend_poll;
+/* Always defined; its init fails with -ENOSYS when built without liburing
+ * (PL_HAVE_LIBURING). */
+extern const struct pl__backend pl__backend_uring;
+
+/* Test hooks for the io_uring backend, 0 in normal use: a -errno that ring
+ * creation fails with as if the kernel had refused it (ENOSYS, EPERM), and
+ * an SQ size to use instead of the default (the CQ gets twice as many), so
+ * that tests can fill both. */
+extern int pl__uring_refuse;
+extern unsigned pl__uring_entries;
+/* The backend a loop gets when none is asked for; a variable so that tests
+ * can make io_uring the default and see its refusal fall back to epoll. */
+extern const struct pl__backend *pl__default_backend;
 
 /* ---- timers ------------------------------------------------------------ */
 

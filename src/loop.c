@@ -178,27 +178,40 @@ static int take_threadsafe(pl_loop *loop)
 
 /* ---- creation and teardown --------------------------------------------- */
 
-static int backend_from_flags(unsigned flags, const struct pl__backend **out)
+/* The backend a loop gets without a flag or PIPELOOP_BACKEND (see
+ * pl_loop_new in pipeloop.h for why). */
+const struct pl__backend *pl__default_backend = &pl__backend_epoll;
+
+static int backend_from_flags(unsigned flags, const struct pl__backend **out,
+                              int *is_default)
 {
-    if (flags & ~(unsigned)(PL_LOOP_EPOLL | PL_LOOP_POLL))
+    *is_default = 0;
+    const unsigned all = PL_LOOP_EPOLL | PL_LOOP_POLL | PL_LOOP_IO_URING;
+    if (flags & ~all)
         return -EINVAL;
-    if ((flags & PL_LOOP_EPOLL) && (flags & PL_LOOP_POLL))
-        return -EINVAL;
-    if (flags & PL_LOOP_EPOLL) {
+    unsigned chosen = flags & all;
+    if (chosen & (chosen - 1))
+        return -EINVAL; /* more than one backend */
+    if (chosen == PL_LOOP_EPOLL)
         *out = &pl__backend_epoll;
-        return 0;
-    }
-    if (flags & PL_LOOP_POLL) {
+    else if (chosen == PL_LOOP_POLL)
         *out = &pl__backend_poll;
-        return 0;
+    else if (chosen == PL_LOOP_IO_URING)
+        *out = &pl__backend_uring;
+    else {
+        const char *env = getenv("PIPELOOP_BACKEND");
+        if (!env || !*env) {
+            *out = pl__default_backend;
+            *is_default = 1;
+        } else if (strcmp(env, "epoll") == 0)
+            *out = &pl__backend_epoll;
+        else if (strcmp(env, "poll") == 0)
+            *out = &pl__backend_poll;
+        else if (strcmp(env, "io_uring") == 0)
+            *out = &pl__backend_uring;
+        else
+            return -EINVAL;
     }
-    const char *env = getenv("PIPELOOP_BACKEND");
-    if (!env || !*env || strcmp(env, "epoll") == 0)
-        *out = &pl__backend_epoll;
-    else if (strcmp(env, "poll") == 0)
-        *out = &pl__backend_poll;
-    else
-        return -EINVAL;
     return 0;
 }
 
@@ -207,7 +220,8 @@ int pl_loop_new(pl_loop **out, unsigned flags)
     if (!out)
         return -EINVAL;
     const struct pl__backend *backend;
-    int err = backend_from_flags(flags, &backend);
+    int is_default;
+    int err = backend_from_flags(flags, &backend, &is_default);
     if (err)
         return err;
     pl_loop *loop = pl__calloc(1, sizeof *loop);
@@ -222,6 +236,14 @@ int pl_loop_new(pl_loop **out, unsigned flags)
         return -ENOMEM;
     }
     err = backend->init(loop);
+    if (err && is_default && backend != &pl__backend_epoll) {
+        /* A default io_uring the kernel refuses (ENOSYS, EPERM where a
+         * container forbids it, ENOMEM under a low RLIMIT_MEMLOCK on old
+         * kernels) falls back to epoll, which pl_loop_backend() then
+         * names; asked for by name, it fails. */
+        backend = loop->backend = &pl__backend_epoll;
+        err = backend->init(loop);
+    }
     if (err)
         goto fail;
     err = wakeup_open(loop);

@@ -71,4 +71,10 @@ int conform_lowest_free_fd(void);
 /* Is fd open?  1/0. */
 int conform_fd_open(int fd);
 
+/* Register a test that runs on one backend (loop flag), like pc_test_add;
+ * on io_uring it is skipped as n/a, with the reason, where no ring can be
+ * made (built without liburing, or the kernel refuses: containers). */
+int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg,
+                        unsigned flag);
+
 #endif

@@ -1,6 +1,7 @@
 /* Helpers shared by the conformance suite's files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -163,4 +164,41 @@ int conform_lowest_free_fd(void)
     PC_ASSERT_GE_INT(fd, 0);
     close(fd);
     return fd;
+}
+
+struct on_backend {
+    struct on_backend *next; /* all stay reachable until exit */
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static struct on_backend *on_backends;
+
+static void run_on_uring(void *arg)
+{
+    const struct on_backend *w = arg;
+    pl_loop *loop = NULL;
+    int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
+    if (err == -ENOSYS || err == -EPERM)
+        PC_SKIP("n/a: no io_uring loop here: %s%s", pl_strerror(err),
+                err == -ENOSYS ? " (no liburing at build time, or no io_uring in the kernel)"
+                               : "");
+    PC_ASSERT_OK(err);
+    PC_ASSERT_OK(pl_loop_close(loop));
+    w->fn(w->arg);
+}
+
+int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg, unsigned flag)
+{
+    if (flag != PL_LOOP_IO_URING)
+        return pc_test_add(name, fn, arg, 0);
+    /* Lives as long as the process, as the runner keeps arg. */
+    struct on_backend *w = malloc(sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->fn = fn;
+    w->arg = arg;
+    w->next = on_backends;
+    on_backends = w;
+    return pc_test_add(name, run_on_uring, w, 0);
 }

@@ -442,16 +442,16 @@ static const struct {
 
 __attribute__((constructor)) static void register_fault_alloc(void)
 {
-    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
-    static const char *const names[] = {"epoll", "poll"};
-    static struct sweep_case cases[16];
+    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
+    static const char *const names[] = {"epoll", "poll", "io_uring"};
+    static struct sweep_case cases[sizeof scenarios / sizeof scenarios[0] * 3];
     size_t n = 0;
     for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
-        for (size_t b = 0; b < 2; b++) {
+        for (size_t b = 0; b < 3; b++) {
             char name[96];
             snprintf(name, sizeof name, "%s@%s", scenarios[s].name, names[b]);
             cases[n] = (struct sweep_case){NULL, scenarios[s].fn, backends[b]};
-            (void)pc_test_add(name, run_sweep, &cases[n], 0);
+            (void)conform_test_add_on(name, run_sweep, &cases[n], backends[b]);
             n++;
         }
     }

@@ -260,8 +260,10 @@ static void open_stream_fds(enum stream_kind kind, int *rfd, int *wfd)
  * returns the library's own. */
 static pl_loop *new_loop(unsigned backend, pc_loop **bench_loop)
 {
-    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(
-        bench_loop, backend == PL_LOOP_POLL ? "poll" : "epoll"));
+    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(bench_loop, backend == PL_LOOP_POLL ? "poll"
+                                                          : backend == PL_LOOP_IO_URING
+                                                              ? "io_uring"
+                                                              : "epoll"));
     return pc_loop_native(*bench_loop);
 }
 
@@ -522,9 +524,9 @@ static void new_fd_errors(void *arg)
 __attribute__((constructor)) static void register_fault_sys(void)
 {
     static const char *const kind_names[] = {"pipe", "pipe-nowait", "socketpair"};
-    static const char *const backend_names[] = {"epoll", "poll"};
-    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
-    static struct transfer_case cases[3][2];
+    static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
+    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
+    static struct transfer_case cases[3][3];
     static const struct {
         const char *name;
         void (*fn)(void *);
@@ -537,18 +539,18 @@ __attribute__((constructor)) static void register_fault_sys(void)
         {"fault.sys.new-fd-error", new_fd_errors, 0},
     };
     for (int k = 0; k < 3; k++)
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < 3; b++)
             cases[k][b] = (struct transfer_case){(enum stream_kind)k, backends[b]};
     for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
         for (int k = 0; k < (tests[t].all_kinds ? 3 : 1); k++) {
-            for (int b = 0; b < 2; b++) {
+            for (int b = 0; b < 3; b++) {
                 char name[96];
                 if (tests[t].all_kinds)
                     snprintf(name, sizeof name, "%s@%s/%s", tests[t].name, kind_names[k],
                              backend_names[b]);
                 else
                     snprintf(name, sizeof name, "%s@%s", tests[t].name, backend_names[b]);
-                (void)pc_test_add(name, tests[t].fn, &cases[k][b], 0);
+                (void)conform_test_add_on(name, tests[t].fn, &cases[k][b], backends[b]);
             }
         }
     }

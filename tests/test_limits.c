@@ -12,8 +12,8 @@
 
 #include "conform.h"
 
-static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
-static const char *const backend_names[] = {"epoll", "poll"};
+static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
+static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
 
 static void set_fd_limit(rlim_t soft)
 {
@@ -31,7 +31,7 @@ static void loop_new_without_fds(void *arg)
     struct rlimit saved;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
     int low = conform_lowest_free_fd();
-    int needed = flags == PL_LOOP_EPOLL ? 2 : 1;
+    int needed = flags == PL_LOOP_POLL ? 1 : 2;
     for (int room = 0; room < needed; room++) {
         set_fd_limit((rlim_t)(low + room));
         pl_loop *loop = NULL;
@@ -246,16 +246,18 @@ static void eintr_storm(void *arg)
 
 __attribute__((constructor)) static void register_limit_tests(void)
 {
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 3; b++) {
         char name[96];
+        void *arg = (void *)&backend_flags[b];
+        unsigned flag = backend_flags[b];
         snprintf(name, sizeof name, "loop.new-without-fds@%s", backend_names[b]);
-        pc_test_add(name, loop_new_without_fds, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, loop_new_without_fds, arg, flag);
         snprintf(name, sizeof name, "S7.spawn-without-fds@%s", backend_names[b]);
-        pc_test_add(name, spawn_without_fds, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, spawn_without_fds, arg, flag);
         snprintf(name, sizeof name, "X1.connect-without-spare-fd@pipe/%s",
                  backend_names[b]);
-        pc_test_add(name, connect_without_spare_fd, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, connect_without_spare_fd, arg, flag);
         snprintf(name, sizeof name, "R9.eintr-storm@pipe/%s", backend_names[b]);
-        pc_test_add(name, eintr_storm, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, eintr_storm, arg, flag);
     }
 }

@@ -10,6 +10,8 @@
 #include "../src/internal.h" /* pl__alloc_fail_at */
 #include <pipecheck.h>
 
+#include "conform.h"
+
 struct lines {
     char text[8192]; /* the lines seen, each followed by '|' */
     size_t len;
@@ -199,12 +201,13 @@ static void lines_from_child(void *arg)
 
 __attribute__((constructor)) static void register_line_tests(void)
 {
-    static const unsigned variants[3][2] = {
-        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}};
-    static const char *const names[] = {"epoll", "poll", "epoll-sigchld"};
-    for (int v = 0; v < 3; v++) {
+    static const unsigned variants[4][2] = {
+        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}, {PL_LOOP_IO_URING, 0}};
+    static const char *const names[] = {"epoll", "poll", "epoll-sigchld", "io_uring"};
+    for (int v = 0; v < 4; v++) {
         char name[64];
         snprintf(name, sizeof name, "S13.lines-from-child@%s", names[v]);
-        (void)pc_test_add(name, lines_from_child, (void *)variants[v], 0);
+        (void)conform_test_add_on(name, lines_from_child, (void *)variants[v],
+                                  variants[v][0]);
     }
 }

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "conform.h"
 #include "pipecheck.h"
 
 typedef struct backend {
@@ -24,6 +25,7 @@ typedef struct backend {
 static const backend backends[] = {
     {"epoll", PL_LOOP_EPOLL},
     {"poll", PL_LOOP_POLL},
+    {"io_uring", PL_LOOP_IO_URING},
 };
 
 static pl_loop *loop_open(const backend *b)
@@ -1013,7 +1015,8 @@ __attribute__((constructor)) static void register_loop_tests(void)
     for (size_t t = 0; t < sizeof loop_tests / sizeof loop_tests[0]; t++) {
         for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
             snprintf(name, sizeof name, "%s@%s", loop_tests[t].name, backends[b].name);
-            (void)pc_test_add(name, loop_tests[t].fn, (void *)(uintptr_t)&backends[b], 0);
+            (void)conform_test_add_on(name, loop_tests[t].fn,
+                                      (void *)(uintptr_t)&backends[b], backends[b].flag);
         }
     }
     /* Backend-independent. */

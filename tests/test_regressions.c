@@ -12,7 +12,9 @@
 
 #include <pipecheck.h>
 
-static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
+#include "conform.h"
+
+static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
 
 /* ---- a signal callback that removes another handler --------------------- */
 
@@ -306,14 +308,15 @@ static void fd_reuse_in_iteration(void *arg)
 
 __attribute__((constructor)) static void register_per_backend(void)
 {
-    static const char *const names[] = {"epoll", "poll"};
-    for (int b = 0; b < 2; b++) {
+    static const char *const names[] = {"epoll", "poll", "io_uring"};
+    for (int b = 0; b < 3; b++) {
         char name[96];
+        void *arg = (void *)&backend_flags[b];
         snprintf(name, sizeof name, "loop.signal-callback-removes-other@%s", names[b]);
-        pc_test_add(name, signal_removes_other, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, signal_removes_other, arg, backend_flags[b]);
         snprintf(name, sizeof name, "loop.timer-made-by-timer-runs-later@%s", names[b]);
-        pc_test_add(name, timer_made_due, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, timer_made_due, arg, backend_flags[b]);
         snprintf(name, sizeof name, "L3.fd-number-reused-in-iteration@%s", names[b]);
-        pc_test_add(name, fd_reuse_in_iteration, (void *)&backend_flags[b], 0);
+        conform_test_add_on(name, fd_reuse_in_iteration, arg, backend_flags[b]);
     }
 }

@@ -12,6 +12,8 @@
 
 #include <pipecheck.h>
 
+#include "conform.h"
+
 struct got {
     int done;
     int returncode, timed_out, overflowed, error;
@@ -169,14 +171,15 @@ PC_TEST(run_sync, "S14.run-sync")
 
 __attribute__((constructor)) static void register_run_tests(void)
 {
-    static const unsigned variants[3][2] = {
-        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}};
-    static const char *const names[] = {"epoll", "poll", "epoll-sigchld"};
-    for (int v = 0; v < 3; v++) {
+    static const unsigned variants[4][2] = {
+        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}, {PL_LOOP_IO_URING, 0}};
+    static const char *const names[] = {"epoll", "poll", "epoll-sigchld", "io_uring"};
+    for (int v = 0; v < 4; v++) {
         char name[64];
         snprintf(name, sizeof name, "S14.run-collects@%s", names[v]);
-        (void)pc_test_add(name, test_run, (void *)variants[v], 0);
+        (void)conform_test_add_on(name, test_run, (void *)variants[v], variants[v][0]);
         snprintf(name, sizeof name, "S14.run-timeout@%s", names[v]);
-        (void)pc_test_add(name, test_run_timeout, (void *)variants[v], 0);
+        (void)conform_test_add_on(name, test_run_timeout, (void *)variants[v],
+                                  variants[v][0]);
     }
 }

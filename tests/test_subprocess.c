@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <pipecheck.h>
+
+#include "conform.h"
 #include <pipeloop.h>
 
 /* ---- variants ------------------------------------------------------------ */
@@ -32,6 +34,7 @@ static const struct variant variants[] = {
     {"epoll", PL_LOOP_EPOLL, 0},
     {"poll", PL_LOOP_POLL, 0},
     {"epoll-sigchld", PL_LOOP_EPOLL, 1},
+    {"io_uring", PL_LOOP_IO_URING, 0},
 };
 
 static pl_loop *loop_for(const struct variant *v)
@@ -2047,7 +2050,8 @@ __attribute__((constructor)) static void register_subprocess_tests(void)
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
             char name[128];
             snprintf(name, sizeof name, "%s@%s", tests[t].name, variants[v].name);
-            (void)pc_test_add(name, tests[t].fn, (void *)(uintptr_t)&variants[v], 0);
+            (void)conform_test_add_on(name, tests[t].fn, (void *)(uintptr_t)&variants[v],
+                                      variants[v].loop_flags);
         }
     }
 }

@@ -17,11 +17,13 @@
 
 #include <pipecheck.h>
 
+#include "conform.h"
+
 #define POSTERS 4
 #define POSTS 2000
 
-static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL};
-static const char *const backend_names[] = {"epoll", "poll"};
+static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
+static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
 
 struct post {
     struct posters *ctx;
@@ -251,10 +253,11 @@ __attribute__((constructor)) static void register_thread_tests(void)
         {"threads.two-loops", test_two_loops},
     };
     for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < 3; b++) {
             char name[96];
             snprintf(name, sizeof name, "%s@%s", tests[t].name, backend_names[b]);
-            (void)pc_test_add(name, tests[t].fn, (void *)&backends[b], 0);
+            (void)conform_test_add_on(name, tests[t].fn, (void *)&backends[b],
+                                      backends[b]);
         }
     }
 }

@@ -20,7 +20,7 @@ struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
     int kinds_given;
-    int epoll, poll;
+    int epoll, poll, uring;
     double fuzz_seconds;          /* --fuzz: 0 = run the matrix */
     int fuzz_first;               /* --fuzz-first: stop at the first divergence */
     char *subjects[MAX_SUBJECTS]; /* --subject or --compare; owned */
@@ -57,7 +57,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < pc_kind_count(); i++)
         fprintf(out, ", %s", pc_kind_get(i)->name);
     fprintf(out, "\n"
-                 "  --backend NAME        epoll, poll or all (default: all)\n"
+                 "  --backend NAME        epoll, poll, io_uring or all (default: all)\n"
                  "  --fuzz SECONDS        instead of the matrix, run random operation\n"
                  "                        sequences against the model for SECONDS\n"
                  "                        (--seed S replays; --kinds, --backend apply)\n"
@@ -202,13 +202,15 @@ static int option_hook(const char *arg, const char *value, void *user)
     }
     if (strcmp(arg, "--backend") == 0) {
         if (value && strcmp(value, "all") == 0)
-            cli->epoll = cli->poll = 1;
+            cli->epoll = cli->poll = cli->uring = 1;
         else if (value && strcmp(value, "epoll") == 0)
-            cli->epoll = 1, cli->poll = 0;
+            cli->epoll = 1, cli->poll = 0, cli->uring = 0;
         else if (value && strcmp(value, "poll") == 0)
-            cli->epoll = 0, cli->poll = 1;
+            cli->epoll = 0, cli->poll = 1, cli->uring = 0;
+        else if (value && strcmp(value, "io_uring") == 0)
+            cli->epoll = 0, cli->poll = 0, cli->uring = 1;
         else {
-            fprintf(stderr, "pipecheck: --backend takes epoll, poll or all\n");
+            fprintf(stderr, "pipecheck: --backend takes epoll, poll, io_uring or all\n");
             return -EINVAL;
         }
         return PC_OPTION_TAKES_VALUE;
@@ -255,7 +257,8 @@ static int kind_selected(const struct cli *cli, const char *kind)
 static int backend_selected(const struct cli *cli, const char *backend)
 {
     return (strcmp(backend, "epoll") == 0 && cli->epoll) ||
-           (strcmp(backend, "poll") == 0 && cli->poll);
+           (strcmp(backend, "poll") == 0 && cli->poll) ||
+           (strcmp(backend, "io_uring") == 0 && cli->uring);
 }
 
 /* ---- the instances -------------------------------------------------------- */
@@ -482,12 +485,14 @@ static void print_cell(FILE *out, int color, enum outcome o, const char *text, i
 static void print_matrix(const struct cli *cli, const struct instance *list, size_t n,
                          const struct column *col, FILE *out)
 {
-    const char *backend_names[2];
+    const char *backend_names[3];
     size_t nbackends = 0;
     if (cli->epoll)
         backend_names[nbackends++] = "epoll";
     if (cli->poll)
         backend_names[nbackends++] = "poll";
+    if (cli->uring)
+        backend_names[nbackends++] = "io_uring";
     size_t ncols = cli->nkinds * nbackends;
     int color = isatty(fileno(out)) && !getenv("NO_COLOR");
 
@@ -502,15 +507,17 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
         fprintf(out, " %-*.*s", (int)(6 * nbackends - 1), (int)(6 * nbackends - 1),
                 cli->kinds[k]);
     fprintf(out, "\n%-5s", "ID");
-    for (size_t c = 0; c < ncols; c++)
-        fprintf(out, " %-5.5s", backend_names[c % nbackends]);
+    for (size_t c = 0; c < ncols; c++) {
+        const char *label = backend_names[c % nbackends];
+        fprintf(out, " %-5.5s", strcmp(label, "io_uring") == 0 ? "uring" : label);
+    }
     fprintf(out, "  meaning\n");
 
     const char *section = NULL;
     int any_differs = 0;
     for (size_t s = 0; s < pc_spec_count(); s++) {
         const pc_spec_item *item = pc_spec_get(s);
-        enum outcome cells[MAX_COLUMNS * 2];
+        enum outcome cells[MAX_COLUMNS * 3];
         int any = 0;
         for (size_t c = 0; c < ncols; c++)
             cells[c] = OUT_NA;
@@ -600,7 +607,8 @@ static int run_fuzz(const struct cli *cli, const pc_options *opts)
     fo.seed = opts->seed_given ? opts->seed : 0;
     fo.kinds = names;
     fo.nkinds = n;
-    fo.backends = (cli->epoll ? PL_LOOP_EPOLL : 0u) | (cli->poll ? PL_LOOP_POLL : 0u);
+    fo.backends = (cli->epoll ? PL_LOOP_EPOLL : 0u) | (cli->poll ? PL_LOOP_POLL : 0u) |
+                  (cli->uring ? PL_LOOP_IO_URING : 0u);
     fo.log = stdout;
     fo.stop_at_first = cli->fuzz_first;
     pc_fuzz_result r;
@@ -824,7 +832,7 @@ int main(int argc, char **argv)
 {
     struct cli cli;
     memset(&cli, 0, sizeof cli);
-    cli.epoll = cli.poll = 1;
+    cli.epoll = cli.poll = cli.uring = 1;
     add_kind(&cli, ANY_KIND, strlen(ANY_KIND));
     for (size_t i = 0; i < pc_kind_count(); i++)
         add_kind(&cli, pc_kind_get(i)->name, strlen(pc_kind_get(i)->name));

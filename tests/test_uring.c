@@ -1,0 +1,410 @@
+/* The io_uring backend's own hard parts: a ring the kernel refuses (the
+ * explicit request fails, the default falls back), RLIMIT_MEMLOCK, fork,
+ * a stale completion for a reused fd number, a full SQ and an overflowing
+ * CQ, a closed transport releasing its pipe end at once, and a socket
+ * condition io_uring always reports (EPOLLRDHUP) not spinning the loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pipecheck.h>
+
+#include "../src/internal.h" /* pl__uring_refuse, pl__uring_entries, pl__default_backend */
+#include "conform.h"
+
+#define WAIT_MS 5000u
+
+/* Make an io_uring loop or skip the test (n/a) where there is none. */
+static pl_loop *uring_loop(void)
+{
+    pl_loop *loop = NULL;
+    int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
+    if (err == -ENOSYS || err == -EPERM)
+        PC_SKIP("n/a: no io_uring loop here: %s", pl_strerror(err));
+    PC_ASSERT_OK(err);
+    PC_ASSERT_EQ_STR(pl_loop_backend(loop), "io_uring");
+    return loop;
+}
+
+/* ---- a ring the kernel refuses ------------------------------------------- */
+
+PC_TEST(uring_refused_explicit, "uring.refused-explicit-request-fails")
+{
+    static const int refusals[] = {-ENOSYS, -EPERM, -ENOMEM};
+    int base = conform_lowest_free_fd();
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        pl__uring_refuse = refusals[i];
+        pl_loop *const sentinel = (pl_loop *)(void *)&sentinel;
+        pl_loop *loop = sentinel;
+        PC_ASSERT_ERR(pl_loop_new(&loop, PL_LOOP_IO_URING), refusals[i]);
+        PC_ASSERT_EQ_PTR(loop, sentinel);
+        /* Named in the environment it is asked for just the same. */
+        PC_ASSERT_OK(setenv("PIPELOOP_BACKEND", "io_uring", 1));
+        PC_ASSERT_ERR(pl_loop_new(&loop, 0), refusals[i]);
+        PC_ASSERT_EQ_PTR(loop, sentinel);
+        PC_ASSERT_OK(unsetenv("PIPELOOP_BACKEND"));
+        /* The default (epoll) is not affected. */
+        PC_ASSERT_OK(pl_loop_new(&loop, 0));
+        PC_ASSERT_EQ_STR(pl_loop_backend(loop), "epoll");
+        PC_ASSERT_OK(pl_loop_close(loop));
+        PC_ASSERT_EQ_INT(conform_lowest_free_fd(), base);
+    }
+    pl__uring_refuse = 0;
+}
+
+static void count_cb(pl_loop *loop, void *user)
+{
+    (void)loop;
+    ++*(int *)user;
+}
+
+/* Were io_uring the default, a refused ring would give an epoll loop that
+ * says so; a ring that can be made gives io_uring. */
+PC_TEST(uring_refused_default, "uring.refused-default-falls-back-to-epoll")
+{
+    pl__default_backend = &pl__backend_uring;
+    static const int refusals[] = {-ENOSYS, -EPERM, -ENOMEM};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        pl__uring_refuse = refusals[i];
+        pl_loop *loop = NULL;
+        PC_ASSERT_OK(pl_loop_new(&loop, 0));
+        PC_ASSERT_EQ_STR(pl_loop_backend(loop), "epoll");
+        int ran = 0;
+        PC_ASSERT_OK(pl_call_soon(loop, count_cb, &ran));
+        PC_RUN_UNTIL(loop, ran == 1, WAIT_MS);
+        PC_ASSERT_OK(pl_loop_close(loop));
+    }
+    pl__uring_refuse = 0;
+    pl_loop *loop = NULL;
+    int err = pl_loop_new(&loop, 0);
+    PC_ASSERT_OK(err);
+    const char *name = pl_loop_backend(loop);
+    PC_ASSERT_OK(pl_loop_close(loop));
+    pl__default_backend = &pl__backend_epoll;
+    loop = NULL;
+    if (pl_loop_new(&loop, PL_LOOP_IO_URING) == 0) {
+        PC_ASSERT_OK(pl_loop_close(loop));
+        PC_ASSERT_EQ_STR(name, "io_uring");
+    } else {
+        PC_ASSERT_EQ_STR(name, "epoll");
+    }
+}
+
+/* ---- a small read transport ------------------------------------------------ */
+
+struct reader {
+    char data[256];
+    size_t len;
+    int eof, lost, lost_error;
+};
+
+static void reader_data(pl_transport *t, const void *data, size_t len, void *user)
+{
+    struct reader *r = user;
+    (void)t;
+    PC_ASSERT_LE_SIZE(r->len + len, sizeof r->data);
+    memcpy(r->data + r->len, data, len);
+    r->len += len;
+}
+
+static int reader_eof(pl_transport *t, void *user)
+{
+    (void)t;
+    ((struct reader *)user)->eof++;
+    return 0;
+}
+
+static void reader_lost(pl_transport *t, int error, void *user)
+{
+    struct reader *r = user;
+    (void)t;
+    r->lost++;
+    r->lost_error = error;
+}
+
+static const pl_protocol reader_protocol = {
+    .data_received = reader_data,
+    .eof_received = reader_eof,
+    .connection_lost = reader_lost,
+};
+
+/* "hello" through a pipe and a read transport, to EOF. */
+static void roundtrip(pl_loop *loop)
+{
+    int fds[2];
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    struct reader r = {{0}, 0, 0, 0, 0};
+    pl_transport *t;
+    PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[0], &reader_protocol, &r, &t));
+    PC_ASSERT_EQ_INT(write(fds[1], "hello", 5), 5);
+    PC_RUN_UNTIL(loop, r.len == 5, WAIT_MS);
+    PC_ASSERT_EQ_MEM(r.data, "hello", 5);
+    PC_ASSERT_OK(close(fds[1]));
+    PC_RUN_UNTIL(loop, r.lost == 1, WAIT_MS);
+    PC_ASSERT_EQ_INT(r.eof, 1);
+    PC_ASSERT_ERR(r.lost_error, 0);
+}
+
+/* With no lockable memory at all the ring is either made (kernels >= 5.12
+ * charge it to the memory cgroup instead) and works, or refused with a
+ * clear error; the default loop is made either way. */
+PC_TEST(uring_memlock, "uring.memlock-limit-too-low")
+{
+    struct rlimit rl = {0, 0};
+    PC_ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+    pl_loop *loop = NULL;
+    int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
+    if (err == 0) {
+        roundtrip(loop);
+        PC_ASSERT_OK(pl_loop_close(loop));
+    } else {
+        PC_ASSERT_EQ_INT(err == -ENOMEM || err == -EPERM || err == -ENOSYS, 1);
+    }
+    PC_ASSERT_OK(pl_loop_new(&loop, 0));
+    roundtrip(loop);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- fork: the ring belongs to the process that made it ------------------ */
+
+PC_TEST(uring_fork, "uring.fork-child-leaves-parent-ring-alone")
+{
+    pl_loop *loop = uring_loop();
+    int fds[2];
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    struct reader r = {{0}, 0, 0, 0, 0};
+    pl_transport *t;
+    PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[0], &reader_protocol, &r, &t));
+    PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0); /* the read poll is armed */
+    pid_t pid = fork();
+    PC_ASSERT_GE_INT(pid, 0);
+    if (pid == 0) {
+        /* The child may not run the loop (its SQ is the parent's), and
+         * closing the transport and the loop must submit nothing there. */
+        int ok = pl_loop_run_once(loop, 0) == PL_EFORKED &&
+                 pl_loop_run(loop) == PL_EFORKED && pl_transport_close(t) == 0 &&
+                 pl_loop_run_once(loop, 0) == PL_EFORKED;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    PC_ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    PC_ASSERT_EQ_INT(WIFEXITED(status), 1);
+    PC_ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+    /* The parent's poll was not removed by the child's close. */
+    PC_ASSERT_EQ_INT(write(fds[1], "abc", 3), 3);
+    PC_RUN_UNTIL(loop, r.len == 3, WAIT_MS);
+    PC_ASSERT_EQ_MEM(r.data, "abc", 3);
+    PC_ASSERT_OK(close(fds[1]));
+    PC_RUN_UNTIL(loop, r.lost == 1, WAIT_MS);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- a stale completion for a reused fd number ----------------------------- */
+
+struct watched {
+    int fd;
+    int calls;
+};
+
+static void reader_cb(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    struct watched *w = user;
+    (void)loop;
+    (void)events;
+    PC_ASSERT_EQ_INT(fd, w->fd);
+    w->calls++;
+    /* Blocking read on a blocking pipe: a readiness lie would hang here
+     * (and the runner's timeout would report it). */
+    char c;
+    PC_ASSERT_EQ_INT(read(fd, &c, 1), 1);
+}
+
+/* The first watcher's poll completes (its pipe became readable) but the
+ * completion is not reaped before the watcher is removed, its fd closed,
+ * and the number reused by a new pipe with a new watcher: the new watcher
+ * must not be told its empty pipe is readable. */
+PC_TEST(uring_stale, "uring.stale-completion-for-reused-fd-dropped")
+{
+    pl_loop *loop = uring_loop();
+    int a[2], b[2];
+    PC_ASSERT_OK(pipe2(a, O_CLOEXEC));
+    struct watched first = {a[0], 0};
+    PC_ASSERT_OK(pl_loop_add_reader(loop, a[0], reader_cb, &first));
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 0); /* armed, nothing ready */
+    PC_ASSERT_EQ_INT(write(a[1], "x", 1), 1);       /* its CQE is posted */
+    PC_ASSERT_OK(pl_loop_remove_reader(loop, a[0]));
+    int number = a[0];
+    PC_ASSERT_OK(close(a[0]));
+    PC_ASSERT_OK(pipe2(b, O_CLOEXEC));
+    PC_ASSERT_EQ_INT(b[0], number);
+    struct watched second = {b[0], 0};
+    PC_ASSERT_OK(pl_loop_add_reader(loop, b[0], reader_cb, &second));
+    for (int i = 0; i < 3; i++)
+        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+    PC_ASSERT_EQ_INT(first.calls, 0);
+    PC_ASSERT_EQ_INT(second.calls, 0);
+    PC_ASSERT_EQ_INT(write(b[1], "y", 1), 1);
+    PC_RUN_UNTIL(loop, second.calls == 1, WAIT_MS);
+    PC_ASSERT_OK(pl_loop_remove_reader(loop, b[0]));
+    PC_ASSERT_OK(close(a[1]));
+    PC_ASSERT_OK(close(b[0]));
+    PC_ASSERT_OK(close(b[1]));
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- a full SQ and an overflowing CQ ------------------------------------ */
+
+#define MANY 200
+
+struct many {
+    int fds[MANY][2];
+    int calls[MANY];
+    int total;
+};
+
+static struct many many;
+
+static void many_cb(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    int i = (int)(intptr_t)user;
+    (void)events;
+    PC_ASSERT_EQ_INT(fd, many.fds[i][0]);
+    char c;
+    PC_ASSERT_EQ_INT(read(fd, &c, 1), 1);
+    PC_ASSERT_EQ_INT(c, (char)('a' + i % 26));
+    many.calls[i]++;
+    many.total++;
+    PC_ASSERT_OK(pl_loop_remove_reader(loop, fd));
+}
+
+/* A ring of 4 SQEs and 8 CQEs, and 200 watchers whose fds are all ready:
+ * arming them fills the SQ many times over, and their completions, all at
+ * once, overflow the CQ into the kernel's backlog.  Each watcher runs
+ * exactly once. */
+PC_TEST(uring_overflow, "uring.full-sq-and-cq-overflow-lose-nothing")
+{
+    struct rlimit rl;
+    PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
+    if (rl.rlim_cur < 2 * MANY + 64)
+        PC_SKIP("needs %d fds", 2 * MANY + 64);
+    pl__uring_entries = 4;
+    pl_loop *loop = uring_loop();
+    for (int i = 0; i < MANY; i++) {
+        PC_ASSERT_OK(pipe2(many.fds[i], O_CLOEXEC));
+        char c = (char)('a' + i % 26);
+        PC_ASSERT_EQ_INT(write(many.fds[i][1], &c, 1), 1);
+        PC_ASSERT_OK(
+            pl_loop_add_reader(loop, many.fds[i][0], many_cb, (void *)(intptr_t)i));
+    }
+    PC_RUN_UNTIL(loop, many.total == MANY, WAIT_MS);
+    for (int i = 0; i < 3; i++)
+        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+    for (int i = 0; i < MANY; i++) {
+        PC_ASSERT_EQ_INT(many.calls[i], 1);
+        PC_ASSERT_OK(close(many.fds[i][0]));
+        PC_ASSERT_OK(close(many.fds[i][1]));
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+    pl__uring_entries = 0;
+}
+
+/* ---- close releases the pipe end at once ---------------------------------- */
+
+static void writer_lost(pl_transport *t, int error, void *user)
+{
+    (void)t;
+    (void)error;
+    ++*(int *)user;
+}
+
+static void never_cb(pl_loop *loop, int fd, unsigned events, void *user)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    ++*(int *)user;
+}
+
+/* A poll pins its file: were the removal left for the next wait, a closed
+ * write transport's pipe end would stay open and its reader would not see
+ * EOF until the loop turned again. */
+PC_TEST(uring_close_releases, "uring.removal-releases-fd-at-once")
+{
+    pl_loop *loop = uring_loop();
+    int fds[2];
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    static const pl_protocol proto = {.connection_lost = writer_lost};
+    int lost = 0;
+    pl_transport *t;
+    PC_ASSERT_OK(pl_connect_write_pipe(loop, fds[1], &proto, &lost, &t));
+    for (int i = 0; i < 2; i++) /* connection_made, and its poll armed */
+        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+    PC_ASSERT_OK(pl_transport_close(t));
+    PC_RUN_UNTIL(loop, lost == 1, WAIT_MS);
+    /* No further iteration: the read end sees EOF now. */
+    PC_ASSERT_OK(fcntl(fds[0], F_SETFL, O_NONBLOCK));
+    char c;
+    PC_ASSERT_EQ_INT(read(fds[0], &c, 1), 0);
+    PC_ASSERT_OK(close(fds[0]));
+
+    /* A public watcher removed and its fd closed at once, with no wait in
+     * between: the same.  (It watches a pipe's write end for reading, so
+     * its poll stays armed: nothing ever completes it.) */
+    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+    int called = 0;
+    PC_ASSERT_OK(pl_loop_add_reader(loop, fds[1], never_cb, &called));
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 0);
+    PC_ASSERT_OK(pl_loop_remove_reader(loop, fds[1]));
+    PC_ASSERT_OK(close(fds[1]));
+    PC_ASSERT_EQ_INT(called, 0);
+    PC_ASSERT_OK(fcntl(fds[0], F_SETFL, O_NONBLOCK));
+    PC_ASSERT_EQ_INT(read(fds[0], &c, 1), 0);
+    PC_ASSERT_OK(close(fds[0]));
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- EPOLLRDHUP, which io_uring always reports, does not spin ------------ */
+
+static void timer_cb(pl_loop *loop, void *user)
+{
+    (void)loop;
+    ++*(int *)user;
+}
+
+/* A write transport with nothing to write waits only for HUP/ERR; on a
+ * socket whose peer shut down its writing side a level-triggered poll
+ * would complete at once, forever, with nothing to deliver. */
+PC_TEST(uring_rdhup, "uring.peer-shutdown-does-not-spin")
+{
+    pl_loop *loop = uring_loop();
+    int sv[2];
+    PC_ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    static const pl_protocol proto = {.connection_lost = writer_lost};
+    int lost = 0;
+    pl_transport *t;
+    PC_ASSERT_OK(pl_connect_write_pipe(loop, sv[0], &proto, &lost, &t));
+    PC_ASSERT_OK(shutdown(sv[1], SHUT_WR));
+    int fired = 0;
+    PC_ASSERT_OK(pl_call_later(loop, 100, timer_cb, &fired, NULL));
+    uint64_t start = pl_loop_iteration(loop);
+    PC_RUN_UNTIL(loop, fired == 1, WAIT_MS);
+    /* connection_made, the poll's first completion, the timer: a spinning
+     * loop would have turned thousands of times in 100 ms. */
+    PC_ASSERT_LE_UINT(pl_loop_iteration(loop) - start, 10);
+    PC_ASSERT_EQ_INT(lost, 0);
+    /* The transport still works, and still hears its reader go. */
+    PC_ASSERT_EQ_INT((int)pl_transport_write(t, "z", 1), 1);
+    char c;
+    PC_RUN_UNTIL(loop, recv(sv[1], &c, 1, MSG_DONTWAIT) == 1, WAIT_MS);
+    PC_ASSERT_EQ_INT(c, 'z');
+    PC_ASSERT_OK(close(sv[1]));
+    PC_ASSERT_EQ_INT((int)pl_transport_write(t, "w", 1), 1);
+    PC_RUN_UNTIL(loop, lost == 1, WAIT_MS);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
