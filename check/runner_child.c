@@ -293,8 +293,10 @@ static void describe_code(intmax_t code, char *buf, size_t size)
     if (code > 0)
         snprintf(buf, size, "%jd", code);
     else if (code == PC_EEXCEPTION)
-        snprintf(buf, size, "PC_EEXCEPTION (%jd: the subject raised an exception, its text "
-                 "is in the output)", code);
+        snprintf(buf, size,
+                 "PC_EEXCEPTION (%jd: the subject raised an exception, its text "
+                 "is in the output)",
+                 code);
     else if (code >= INT_MIN)
         snprintf(buf, size, "%s (%jd)", pl_err_name((int)code), code);
     else

@@ -27,7 +27,7 @@ struct prec {
     int made, exited, finished, paused, resumed;
     int stdio[3];
     int close_in_made; /* the protocol closes the process in connection_made */
-    char last; /* the last event's code, to merge data */
+    char last;         /* the last event's code, to merge data */
     int last_fd;
 };
 
@@ -290,8 +290,8 @@ PC_CONFORMANCE_CAPS(s2_subject_order, "S2", "subject-callback-order", PC_NEEDS_L
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s3_subject_returncode, "S3", "subject-returncode", PC_NEEDS_LOOP, 0, 0,
-                    0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE_CAPS(s3_subject_returncode, "S3", "subject-returncode", PC_NEEDS_LOOP, 0,
+                    0, 0, PC_CAP_SUBPROCESS)
 {
     struct prec r;
     /* Not reaped yet: -EAGAIN (asyncio: None). */
@@ -419,8 +419,8 @@ PC_CONFORMANCE_CAPS(s8_subject_only_stdio, "S8", "subject-only-stdio-fds", PC_NE
     PC_ASSERT_OK(pipe(p));
     pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
     pc_transport *t = NULL;
-    PC_ASSERT_OK(ctx->impl->connect_read_pipe(ctx->loop, p[0], &pc_recorder_protocol, rec,
-                                              &t));
+    PC_ASSERT_OK(
+        ctx->impl->connect_read_pipe(ctx->loop, p[0], &pc_recorder_protocol, rec, &t));
     struct prec r;
     prec_spawn(ctx, &r, "exec ls /proc/self/fd", PC_STDIO_DEVNULL, PC_STDIO_PIPE,
                PC_STDIO_DEVNULL);
