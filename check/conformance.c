@@ -85,8 +85,9 @@ static void run_instance(void *arg)
         (made == -ENOSYS || made == -EPERM || made == -ENOMEM))
         PC_SKIP("n/a: %s cannot make an io_uring loop here: %s%s", ctx.impl->name,
                 pl_strerror(made),
-                made == -ENOSYS ? " (no liburing at build time, or no io_uring in the kernel)"
-                                : "");
+                made == -ENOSYS
+                    ? " (no liburing at build time, or no io_uring in the kernel)"
+                    : "");
     PC_ASSERT_OK(made);
     in->test->fn(&ctx);
     int err = pc_loop_close(ctx.loop);

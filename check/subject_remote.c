@@ -644,15 +644,23 @@ static int result_of(pc_loop *l, struct msg *reply, int64_t *values, size_t n)
     return result;
 }
 
+/* VERB ID OP [ARGS] without payload ("op" on a transport, "pop" on a
+ * process): its result, and up to n numbers after ok in values. */
+static int64_t id_op(pc_loop *l, const char *verb, unsigned id, const char *op,
+                     const char *args, int64_t *values, size_t n)
+{
+    char header[128];
+    snprintf(header, sizeof header, "%s %u %s%s%s", verb, id, op, args ? " " : "",
+             args ? args : "");
+    struct msg reply;
+    request(l, header, NULL, 0, -1, OP_WAIT_MS, &reply);
+    return result_of(l, &reply, values, n);
+}
+
 static int64_t simple_op(const pc_transport *t, const char *op, const char *args,
                          int64_t *values, size_t n)
 {
-    char header[128];
-    snprintf(header, sizeof header, "op %u %s%s%s", t->id, op, args ? " " : "",
-             args ? args : "");
-    struct msg reply;
-    request(t->loop, header, NULL, 0, -1, OP_WAIT_MS, &reply);
-    return result_of(t->loop, &reply, values, n);
+    return id_op(t->loop, "op", t->id, op, args, values, n);
 }
 
 /* ---- the subject's table ------------------------------------------------ */
@@ -1230,12 +1238,7 @@ static pid_t remote_process_pid(const pc_process *p)
 static int64_t process_op(const pc_process *p, const char *op, const char *args,
                           int64_t *values, size_t n)
 {
-    char header[128];
-    snprintf(header, sizeof header, "pop %u %s%s%s", p->id, op, args ? " " : "",
-             args ? args : "");
-    struct msg reply;
-    request(p->loop, header, NULL, 0, -1, OP_WAIT_MS, &reply);
-    return result_of(p->loop, &reply, values, n);
+    return id_op(p->loop, "pop", p->id, op, args, values, n);
 }
 
 static int remote_process_returncode(const pc_process *p, int *returncode)

@@ -340,8 +340,9 @@ static int harvest(pl_loop *loop, struct uring_state *s)
         }
         /* A poll the kernel ended itself (-ECANCELED: a multishot poll
          * whose CQE had no room) says nothing about the fd: re-arm. */
-        unsigned r = cqe->res == -ECANCELED ? 0u
-                                            : revents_of(cqe->res) & wanted_revents(f->wanted);
+        unsigned r = cqe->res == -ECANCELED
+                         ? 0u
+                         : revents_of(cqe->res) & wanted_revents(f->wanted);
         if (r && f->batch != s->batch && n == loop->events_cap)
             break; /* no room: the rest wait in the CQ for the next wait */
         seen++;

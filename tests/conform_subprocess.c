@@ -220,6 +220,17 @@ static void write_all(struct prec *r, const void *data, size_t len)
     PC_ASSERT_EQ_SIZE((size_t)n, len);
 }
 
+/* OUT_MAX bytes to stdin in one write, the first a newline. */
+static void write_big(struct prec *r)
+{
+    char *big = malloc(OUT_MAX);
+    PC_ASSERT_NOT_NULL(big);
+    memset(big, 'x', OUT_MAX);
+    big[0] = '\n';
+    write_all(r, big, OUT_MAX);
+    free(big);
+}
+
 static void stdin_eof(struct prec *r)
 {
     PC_ASSERT(r->made);
@@ -476,11 +487,7 @@ PC_CONFORMANCE_CAPS(s9_subject_flow_control, "S9", "subject-stdin-flow-control",
                PC_STDIO_DEVNULL);
     /* (A pause caused before connection_made may come after it.) */
     PC_RUN_UNTIL(ctx->loop, r.made, WAIT);
-    char *big = malloc(OUT_MAX);
-    PC_ASSERT_NOT_NULL(big);
-    memset(big, 'x', OUT_MAX);
-    write_all(&r, big, OUT_MAX);
-    free(big);
+    write_big(&r);
     PC_ASSERT_EQ_INT(r.paused, 1);
     stdin_eof(&r);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT * 2);
@@ -494,19 +501,16 @@ PC_CONFORMANCE_CAPS(s9_subject_flow_control, "S9", "subject-stdin-flow-control",
 PC_CONFORMANCE_CAPS(s9_subject_exit_without_reading, "S9", "subject-exit-without-reading",
                     PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
 {
-    /* The child exits without reading a byte of the 1 MiB queued for it:
-     * fd 0's pipe is lost with -EPIPE, the subject is not killed by
-     * SIGPIPE, and the process still finishes. */
+    /* The child reads the first line of the 1 MiB queued for it and
+     * exits, leaving the rest unread: fd 0's pipe is lost with -EPIPE,
+     * the subject is not killed by SIGPIPE, and the process still
+     * finishes.  (It waits for that line so that the write is made while
+     * it still runs.) */
     struct prec r;
     prec_spawn(ctx, &r, "read x; exit 0", PC_STDIO_PIPE, PC_STDIO_DEVNULL,
                PC_STDIO_DEVNULL);
     PC_RUN_UNTIL(ctx->loop, r.made, WAIT);
-    char *big = malloc(OUT_MAX);
-    PC_ASSERT_NOT_NULL(big);
-    memset(big, 'x', OUT_MAX);
-    big[0] = '\n';
-    write_all(&r, big, OUT_MAX);
-    free(big);
+    write_big(&r);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_EQ_INT(prec_returncode(&r), 0);

@@ -181,8 +181,9 @@ static void run_on_uring(void *arg)
     int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
     if (err == -ENOSYS || err == -EPERM)
         PC_SKIP("n/a: no io_uring loop here: %s%s", pl_strerror(err),
-                err == -ENOSYS ? " (no liburing at build time, or no io_uring in the kernel)"
-                               : "");
+                err == -ENOSYS
+                    ? " (no liburing at build time, or no io_uring in the kernel)"
+                    : "");
     PC_ASSERT_OK(err);
     PC_ASSERT_OK(pl_loop_close(loop));
     w->fn(w->arg);

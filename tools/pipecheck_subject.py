@@ -204,13 +204,7 @@ class Recorder(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.lost = True
-        if exc is None:
-            code = "0"
-        elif errno_of(exc) is not None:
-            code = errno.errorcode.get(errno_of(exc), "EXCEPTION")
-        else:
-            code = "EXCEPTION"
-        self._event("CL", code)
+        self._event("CL", lost_code(exc))
 
     def pause_writing(self):
         self._event("PW")
