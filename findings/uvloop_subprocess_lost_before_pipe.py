@@ -4,18 +4,24 @@ pipe_connection_lost() for one of the child's output pipes (spec S2).
 
 asyncio documents connection_lost as the end of the subprocess transport:
 it comes after process_exited() and after every pipe_connection_lost().
-Here the loop is driven in slices - each protocol callback calls
-loop.stop() and the program calls run_forever() again, which the asyncio
-documentation allows and which is how pipecheck steps a loop - and the
-child prints a line and exits.  asyncio keeps the order; uvloop delivers
-connection_lost before pipe_connection_lost for stderr, so a protocol that
-frees its state in connection_lost gets a callback after the end.  (Run
-without the stop() calls, uvloop keeps the order here: the slices change
-which of its queued callbacks run first.)  The order depends on timing,
-so the script tries up to 40 children and reports the first bad order.
+
+uvloop's UVProcessTransport holds back the protocol's callbacks until its
+pipe transports are connected (a few loop iterations after the spawn) and
+then replays them.  When the child has exited and both output pipes have
+closed before that point, the replay of the first pipe_connection_lost
+sees "exited and every pipe disconnected" and schedules connection_lost
+at once, ahead of the replayed pipe_connection_lost of the other pipe.
+
+In the wild this needs a child that exits during the first iterations,
+which depends on timing.  This script makes it certain: the child waits
+on a gate pipe; the loop runs one iteration at a time until the child
+exists, the gate opens, and the script waits (waitid with WNOWAIT, the
+child is left for the loop to reap) until the child has exited before it
+lets the loop run on.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
+import os
 import sys
 
 try:
@@ -29,48 +35,55 @@ def trial():
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     events = []
-
-    def seen(what):
-        events.append(what)
-        loop.stop()
+    finished = loop.create_future()
 
     class Protocol(asyncio.SubprocessProtocol):
         def connection_made(self, transport):
-            seen("connection_made")
+            events.append("connection_made")
 
         def pipe_data_received(self, fd, data):
-            seen("data(%d)" % fd)
+            events.append("data(%d)" % fd)
 
         def pipe_connection_lost(self, fd, exc):
-            seen("pipe_connection_lost(%d)" % fd)
+            events.append("pipe_connection_lost(%d)" % fd)
 
         def process_exited(self):
-            seen("process_exited")
+            events.append("process_exited")
 
         def connection_lost(self, exc):
-            seen("connection_lost")
+            events.append("connection_lost")
+            # Two more passes of the ready queue: a late callback shows.
+            loop.call_soon(loop.call_soon, finished.set_result, None)
 
+    gate_r, gate_w = os.pipe()
     task = loop.create_task(loop.subprocess_exec(
-        Protocol, "sh", "-c", "echo hello", stdin=asyncio.subprocess.DEVNULL))
-    for _ in range(500):  # slices of at most 2 ms, up to a second
-        handle = loop.call_later(0.002, loop.stop)
+        Protocol, "sh", "-c", "read x <&%d; echo hello" % gate_r,
+        stdin=asyncio.subprocess.DEVNULL, pass_fds=(gate_r,)))
+    for _ in range(1000):  # one iteration at a time until the child exists
+        loop.call_soon(loop.stop)
         loop.run_forever()
-        handle.cancel()
-        if "connection_lost" in events and events.count("pipe_connection_lost(1)") \
-                and events.count("pipe_connection_lost(2)"):
-            break
+        try:
+            if os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                break
+        except ChildProcessError:
+            pass
+    else:
+        print("the child was never spawned")
+        sys.exit(1)
+    os.close(gate_r)
+    os.close(gate_w)  # the child reads EOF, prints and exits
+    os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+    loop.run_until_complete(asyncio.wait_for(finished, 10))
     transport, _ = task.result()
     transport.close()
     loop.close()
     return events
 
 
-for attempt in range(1, 41):
-    events = trial()
-    if "connection_lost" in events:
-        after = events[events.index("connection_lost") + 1:]
-        if any(e.startswith("pipe_connection_lost") for e in after):
-            print("try %d: %s" % (attempt, " ".join(events)))
-            sys.exit(0)
-print("40 tries, the order held; last: %s" % " ".join(events))
+events = trial()
+print(" ".join(events))
+if "connection_lost" in events:
+    after = events[events.index("connection_lost") + 1:]
+    if any(e.startswith("pipe_connection_lost") for e in after):
+        sys.exit(0)
 sys.exit(1)
