@@ -44,6 +44,11 @@ enum {
     PL__IO_IN = 1u << 0,
     PL__IO_OUT = 1u << 1,
     PL__IO_ERRONLY = 1u << 2,
+    /* Completion reads (io_uring only, see pl__uring_reads): the backend
+     * keeps a read in flight into a loop-owned buffer and reports
+     * PL_READABLE when it has finished; pl__uring_take hands the result
+     * over.  Used instead of PL__IO_IN, never with it. */
+    PL__IO_READ_OP = 1u << 3,
 };
 
 struct pl__io;
@@ -94,6 +99,9 @@ struct pl__backend {
     /* Wait up to timeout_ms (-1 forever) and fill loop->events; returns the
      * count, 0 on timeout or EINTR, or -errno. */
     int (*wait)(pl_loop *loop, int timeout_ms);
+    /* The watcher of fd is gone for good (NULL: nothing to do).  Called by
+     * pl__io_detach after the update to no events. */
+    void (*detach)(pl_loop *loop, int fd);
 };
 
 extern const struct pl__backend pl__backend_epoll;
@@ -108,6 +116,24 @@ extern const struct pl__backend pl__backend_uring;
  * that tests can fill both. */
 extern int pl__uring_refuse;
 extern unsigned pl__uring_entries;
+/* The loop-owned buffers io_uring reads into (spec R2): data_received gets
+ * one of these, or the loop's read buffer when none was free. */
+#define PL__URING_RBUF_COUNT 64u
+#define PL__URING_RBUF_SIZE (64u * 1024u)
+/* More test hooks: the number of read buffers (a power of two, 0 for the
+ * default), and 1 to refuse completion reads as an old kernel would. */
+extern unsigned pl__uring_rbufs;
+extern int pl__uring_no_reads;
+
+/* Can loop complete reads for a transport (PL__IO_READ_OP)?  1 on an
+ * io_uring loop whose kernel takes a provided-buffer ring (set up on the
+ * first call), else 0. */
+int pl__uring_reads(pl_loop *loop);
+/* Take the result of fd's finished read: n > 0 bytes at *buf (valid until
+ * the callback that took it returns), 0 for end of file, -errno for an
+ * error (-ENOBUFS: every buffer was in use, read the fd directly), or
+ * -EAGAIN when there is none.  The next read is armed by the next wait. */
+ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf);
 /* The backend a loop gets when none is asked for; a variable so that tests
  * can make io_uring the default and see its refusal fall back to epoll. */
 extern const struct pl__backend *pl__default_backend;
@@ -345,7 +371,9 @@ void pl__sigpipe_release(pl_loop *loop);
 
 /* ---- fd helpers (fd.c) ------------------------------------------------- */
 
-/* Test hook for syscall faults (tests/fault_sys.c), NULL in normal use:
+/* Test hook for syscall faults (tests/fault_sys.c), NULL in normal use.
+ * A read transport connected while it is set reads with read(2), not
+ * through the io_uring ring, so that the hook sees its reads.  The hook is
  * called before each read and write of the helpers below, each poller
  * registration (pl__io_set) and each fd the library makes (pipes, the
  * wakeup eventfd, pidfds).  It returns 0 to let the call go on, after

@@ -76,6 +76,8 @@ void pl__io_detach(pl_loop *loop, struct pl__io *io)
         return;
     if (io->registered)
         loop->backend->update(loop, io->fd, io->gen, io->registered, 0);
+    if (loop->backend->detach)
+        loop->backend->detach(loop, io->fd);
     io->registered = 0;
     io->events = 0;
     /* Clearing the table slot is what cancels an event already collected
@@ -109,7 +111,7 @@ int pl__io_dispatch(pl_loop *loop, size_t n)
          * earlier in this iteration gets nothing (spec L3).  HUP and ERR
          * reach readers and writers alike (spec L2). */
         unsigned deliver = 0;
-        if (io->events & PL__IO_IN)
+        if (io->events & (PL__IO_IN | PL__IO_READ_OP))
             deliver |= r & (PL_READABLE | PL_HUP | PL_ERR);
         if (io->events & PL__IO_OUT)
             deliver |= r & (PL_WRITABLE | PL_HUP | PL_ERR);

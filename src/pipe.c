@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ struct pl_transport {
     unsigned char paused;       /* read side: pause_reading in effect */
     unsigned char pw_called;    /* write side: protocol is paused */
     unsigned char close_called; /* close() was called (no eof_received) */
+    unsigned char ring_read;    /* read side: the io_uring backend completes
+                                   its reads (PL__IO_READ_OP) */
     int cl_error;
     int refs;
 
@@ -226,7 +229,7 @@ static unsigned wanted_events(const pl_transport *t)
     if (!t->started || t->cl_queued)
         return 0;
     if (t->is_read)
-        return (t->paused || t->closing) ? 0u : PL__IO_IN;
+        return (t->paused || t->closing) ? 0u : t->ring_read ? PL__IO_READ_OP : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
     return t->q.len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
@@ -247,8 +250,13 @@ static void connection_made_cb(pl_loop *loop, void *arg)
     if (t->protocol->connection_made)
         t->protocol->connection_made(t, t->user);
     /* Reading (or watching for the reader's loss) starts only now, so that
-     * pause_reading inside connection_made sticks (spec C5). */
+     * pause_reading inside connection_made sticks (spec C5).  On io_uring
+     * the kernel completes the reads of pipes and sockets; a tty is left to
+     * readiness, as its reads may not honour the ring's no-wait attempt
+     * and would each tie up a kernel worker. */
     t->started = 1;
+    if (t->is_read && t->fd_kind != PL__FD_CHAR && !pl__sys_fault)
+        t->ring_read = (unsigned char)pl__uring_reads(t->loop);
     if (!t->cl_queued)
         update_events(t);
     if (!t->is_read && !t->cl_queued)
@@ -396,6 +404,17 @@ static void read_eof(pl_transport *t)
     schedule_lost(t, 0);
 }
 
+/* A read of 0 on a pipe: is the write side really gone?  poll(2) says
+ * POLLHUP only once a writer has come and gone; a FIFO opened before any
+ * writer reads 0 without it. */
+static int pipe_hung_up(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) < 0)
+        return 1;
+    return (p.revents & POLLHUP) && !(p.revents & POLLIN);
+}
+
 static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
 {
     pl_transport *t = PL__CONTAINER_OF(io, pl_transport, io);
@@ -408,16 +427,31 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
 #endif
     char *buf = loop->read_buffer;
-    ssize_t n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
-                : t->io_mode == PL_IO_DONTWAIT
-                    ? pl__recv(t->fd, buf, PL_READ_SIZE, MSG_DONTWAIT)
-                    : pl__read(t->fd, buf, PL_READ_SIZE);
+    ssize_t n = -ENOBUFS;
+    if (t->ring_read) {
+        n = pl__uring_take(loop, t->fd, &buf);
+        if (n == -ENOBUFS) /* no ring buffer was free: read it ourselves */
+            buf = loop->read_buffer;
+    }
+    if (n == -ENOBUFS)
+        n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
+            : t->io_mode == PL_IO_DONTWAIT
+                ? pl__recv(t->fd, buf, PL_READ_SIZE, MSG_DONTWAIT)
+                : pl__read(t->fd, buf, PL_READ_SIZE);
     if (n > 0) {
         if (t->protocol->data_received)
             t->protocol->data_received(t, buf, (size_t)n, t->user);
         return;
     }
     if (n == 0) {
+        if (t->ring_read && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
+            /* A FIFO that never had a writer reads 0 but is not at its
+             * end (spec R12); only readiness can wait for a writer, so
+             * this transport reads that way from now on. */
+            t->ring_read = 0;
+            update_events(t);
+            return;
+        }
         read_eof(t);
         return;
     }

@@ -100,5 +100,5 @@ static int epoll_wait_events(pl_loop *loop, int timeout_ms)
 }
 
 const struct pl__backend pl__backend_epoll = {
-    "epoll", epoll_init, epoll_destroy, epoll_update, epoll_wait_events,
+    "epoll", epoll_init, epoll_destroy, epoll_update, epoll_wait_events, NULL,
 };

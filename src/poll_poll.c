@@ -147,5 +147,5 @@ static int poll_wait_events(pl_loop *loop, int timeout_ms)
 }
 
 const struct pl__backend pl__backend_poll = {
-    "poll", poll_init, poll_destroy, poll_update, poll_wait_events,
+    "poll", poll_init, poll_destroy, poll_update, poll_wait_events, NULL,
 };

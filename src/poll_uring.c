@@ -17,6 +17,22 @@
  * release a pipe end when it returns, as with epoll, or its peer would not
  * see EOF until this loop iterated again.
  *
+ * Reads of pipe transports are completions, not readiness (PL__IO_READ_OP):
+ * the backend keeps one IORING_OP_READ in flight per reading transport,
+ * into a buffer the kernel picks from a ring of loop-owned buffers when
+ * data arrives (IOSQE_BUFFER_SELECT), so a message costs no poll and no
+ * read(2): the io_uring_enter that waits also reaps the data.  The
+ * finished read is parked on its fd until the transport takes it
+ * (pl__uring_take) from its callback; its buffer goes back to the ring at
+ * the next wait, after the callback has returned.  Pausing cancels the
+ * read in flight; if it finished before the cancel took hold, its data
+ * stays parked and is delivered on resume, in order.  A detached watcher's
+ * read is cancelled at once (the request holds the file: the peer must see
+ * the close) and its late completion, matched by a sequence number, only
+ * returns its buffer, so a reused fd number never gets another's data.
+ * When every buffer is in use the read completes with -ENOBUFS and the
+ * transport reads the fd itself that once.
+ *
  * Built without liburing the backend is a stub whose init fails with
  * -ENOSYS. */
 #define _GNU_SOURCE
@@ -27,11 +43,14 @@
 
 int pl__uring_refuse;
 unsigned pl__uring_entries;
+unsigned pl__uring_rbufs;
+int pl__uring_no_reads;
 
 #ifdef PL_HAVE_LIBURING
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -40,12 +59,22 @@ unsigned pl__uring_entries;
 #define URING_BATCH 1024u
 
 /* user_data: the fd in the low 32 bits, the arm's sequence number in bits
- * 32..62; bit 63 marks the library's own removals, whose completions carry
- * nothing. */
+ * 32..61; bit 62 marks a read, bit 63 the library's own removals and
+ * cancellations, whose completions carry nothing. */
 #define UD_INTERNAL (1ull << 63)
-#define SEQ_MASK 0x7fffffffu
+#define UD_READ (1ull << 62)
+#define SEQ_MASK 0x3fffffffu
+
+/* The read buffers: RBUF_COUNT of RBUF_SIZE bytes, one buffer group. */
+#define RBUF_COUNT PL__URING_RBUF_COUNT
+#define RBUF_SIZE PL__URING_RBUF_SIZE
+#define RBUF_GROUP 0
 
 enum { ARM_NONE, ARM_ONESHOT, ARM_MULTI };
+/* A completion read's state: none, in flight, finished and parked, taken
+ * by the transport (its buffer goes back at the next wait). */
+enum { RD_IDLE, RD_FLIGHT, RD_PARKED, RD_TAKEN };
+#define POLL_BITS (PL__IO_IN | PL__IO_OUT | PL__IO_ERRONLY)
 
 struct uring_fd {
     uint32_t gen;       /* the watcher's, from update */
@@ -57,6 +86,12 @@ struct uring_fd {
     unsigned char armed; /* ARM_* */
     unsigned char dirty; /* on the dirty list */
     unsigned char edge;  /* next arm: multishot (see the file comment) */
+    unsigned char rd;    /* RD_* */
+    unsigned char rd_cancel; /* a cancel was sent for the read in flight */
+    unsigned char ready; /* on the ready list */
+    uint32_t rd_seq;     /* of the read in flight */
+    int rd_res;          /* of the parked read */
+    int rd_bid;          /* its buffer, -1 if none */
 };
 
 struct uring_state {
@@ -65,6 +100,15 @@ struct uring_state {
     size_t nfds;
     int *dirty; /* nfds slots */
     size_t ndirty;
+    int *ready; /* nfds slots: fds with a parked read to report */
+    size_t nready;
+    /* Read buffers: br_state 0 not tried, 1 registered, -1 refused. */
+    int br_state;
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    unsigned nbufs;
+    uint16_t *give; /* buffers to hand back at the next wait */
+    unsigned ngive;
     uint32_t seq;
     uint32_t batch;
     unsigned fork_gen;
@@ -131,8 +175,13 @@ static void uring_destroy(pl_loop *loop)
         /* In a forked child this unmaps the child's view and closes its
          * copy of the fd: the parent's ring is not touched. */
         io_uring_queue_exit(&s->ring);
+        if (s->br_state > 0) {
+            munmap(s->br, s->nbufs * (sizeof(struct io_uring_buf) + sizeof(uint16_t)));
+            munmap(s->bufs, (size_t)s->nbufs * RBUF_SIZE);
+        }
         free(s->fds);
         free(s->dirty);
+        free(s->ready);
         free(s);
     }
     loop->backend_fd = -1;
@@ -182,11 +231,15 @@ static int fds_reserve(struct uring_state *s, int fd)
     if (!dirty)
         return -ENOMEM;
     s->dirty = dirty;
+    int *ready = pl__realloc(s->ready, cap * sizeof *ready);
+    if (!ready)
+        return -ENOMEM;
+    s->ready = ready;
     struct uring_fd *fds = pl__realloc(s->fds, cap * sizeof *fds);
     if (!fds)
         return -ENOMEM;
     for (size_t i = s->nfds; i < cap; i++)
-        fds[i] = (struct uring_fd){0};
+        fds[i] = (struct uring_fd){.rd_bid = -1};
     s->fds = fds;
     s->nfds = cap;
     return 0;
@@ -201,6 +254,160 @@ static void mark_dirty(struct uring_state *s, int fd)
     f->dirty = 1;
 }
 
+/* ---- read buffers ---------------------------------------------------------- */
+
+/* Register the ring of read buffers, once.  Its pages are pinned by the
+ * kernel and written by it: MADV_DONTFORK keeps them out of children,
+ * which must not touch the ring anyway. */
+static int rbufs_setup(struct uring_state *s)
+{
+    if (s->br_state)
+        return s->br_state > 0 ? 0 : -ENOSYS;
+    s->br_state = -1;
+    if (pl__uring_no_reads)
+        return -ENOSYS;
+    unsigned n = pl__uring_rbufs ? pl__uring_rbufs : RBUF_COUNT;
+    /* One mapping: the ring (page-aligned, as the kernel wants), then the
+     * list of buffers to hand back; the buffers in a second mapping. */
+    size_t ring_bytes = n * sizeof(struct io_uring_buf) + n * sizeof(uint16_t);
+    size_t buf_bytes = (size_t)n * RBUF_SIZE;
+    void *br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                    -1, 0);
+    if (br == MAP_FAILED)
+        return -ENOMEM;
+    void *bufs = mmap(NULL, buf_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    if (bufs == MAP_FAILED) {
+        munmap(br, ring_bytes);
+        return -ENOMEM;
+    }
+    (void)madvise(br, ring_bytes, MADV_DONTFORK);
+    (void)madvise(bufs, buf_bytes, MADV_DONTFORK);
+    struct io_uring_buf_reg reg = {0};
+    reg.ring_addr = (uint64_t)(uintptr_t)br;
+    reg.ring_entries = n;
+    reg.bgid = RBUF_GROUP;
+    int err = io_uring_register_buf_ring(&s->ring, &reg, 0);
+    if (err < 0) {
+        munmap(bufs, buf_bytes);
+        munmap(br, ring_bytes);
+        return err;
+    }
+    s->br = br;
+    s->bufs = bufs;
+    s->nbufs = n;
+    s->give = (uint16_t *)(void *)((char *)br + n * sizeof(struct io_uring_buf));
+    io_uring_buf_ring_init(s->br);
+    int mask = io_uring_buf_ring_mask(n);
+    for (unsigned i = 0; i < n; i++)
+        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * RBUF_SIZE, RBUF_SIZE,
+                              (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(s->br, (int)n);
+    s->br_state = 1;
+    return 0;
+}
+
+/* Hand buffer bid back at the next wait: a callback may still be reading
+ * it now, and a read the kernel finishes meanwhile must not pick it. */
+static void give_later(struct uring_state *s, int bid)
+{
+    if (bid >= 0 && (unsigned)bid < s->nbufs)
+        s->give[s->ngive++] = (uint16_t)bid;
+}
+
+static void give_now(struct uring_state *s)
+{
+    if (!s->ngive)
+        return;
+    int mask = io_uring_buf_ring_mask(s->nbufs);
+    for (unsigned i = 0; i < s->ngive; i++)
+        io_uring_buf_ring_add(s->br, s->bufs + (size_t)s->give[i] * RBUF_SIZE, RBUF_SIZE,
+                              s->give[i], mask, (int)i);
+    io_uring_buf_ring_advance(s->br, (int)s->ngive);
+    s->ngive = 0;
+}
+
+/* ---- completion reads -------------------------------------------------- */
+
+static int arm_read(struct uring_state *s, int fd, struct uring_fd *f)
+{
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_read(sqe, fd, NULL, RBUF_SIZE, (uint64_t)-1);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RBUF_GROUP;
+    f->rd_seq = ++s->seq & SEQ_MASK;
+    io_uring_sqe_set_data64(sqe, UD_READ | user_data(fd, f->rd_seq));
+    f->rd = RD_FLIGHT;
+    f->rd_cancel = 0;
+    return 0;
+}
+
+/* Cancel fd's read in flight, submitted at once: the request holds the
+ * file, and a transport that closes must let its peer see that now. */
+static void cancel_read(struct uring_state *s, int fd, struct uring_fd *f)
+{
+    if (f->rd != RD_FLIGHT || f->rd_cancel)
+        return;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (sqe) {
+        io_uring_prep_cancel64(sqe, UD_READ | user_data(fd, f->rd_seq), 0);
+        io_uring_sqe_set_data64(sqe, UD_INTERNAL);
+        (void)io_uring_submit(&s->ring);
+    }
+    f->rd_cancel = 1;
+}
+
+/* Forget fd's read for good: its completion, if one is still to come,
+ * only gives its buffer back. */
+static void drop_read(struct uring_state *s, int fd, struct uring_fd *f)
+{
+    if (f->rd == RD_FLIGHT)
+        cancel_read(s, fd, f);
+    else if (f->rd == RD_PARKED || f->rd == RD_TAKEN)
+        give_later(s, f->rd_bid);
+    f->rd = RD_IDLE;
+    f->rd_bid = -1;
+}
+
+int pl__uring_reads(pl_loop *loop)
+{
+    if (loop->backend != &pl__backend_uring)
+        return 0;
+    struct uring_state *s = loop->backend_data;
+    return !forked(s) && rbufs_setup(s) == 0;
+}
+
+ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf)
+{
+    struct uring_state *s = loop->backend_data;
+    if (forked(s) || fd < 0 || (size_t)fd >= s->nfds)
+        return -EAGAIN;
+    struct uring_fd *f = &s->fds[fd];
+    if (f->rd != RD_PARKED)
+        return -EAGAIN;
+    ssize_t res = f->rd_res;
+    if (f->rd_bid >= 0) {
+        *buf = s->bufs + (size_t)f->rd_bid * RBUF_SIZE;
+        f->rd = RD_TAKEN;
+    } else {
+        f->rd = RD_IDLE;
+    }
+    mark_dirty(s, fd); /* the next wait gives the buffer back and re-arms */
+    return res;
+}
+
+static void uring_detach(pl_loop *loop, int fd)
+{
+    struct uring_state *s = loop->backend_data;
+    if (forked(s) || fd < 0 || (size_t)fd >= s->nfds)
+        return;
+    drop_read(s, fd, &s->fds[fd]);
+}
+
+/* ---- registrations ----------------------------------------------------- */
+
 static int uring_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events,
                         unsigned new_events)
 {
@@ -210,11 +417,14 @@ static int uring_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events
      * that cannot be polled reports itself ready, as with poll(2). */
     if (gen == 0 || forked(s))
         return 0;
+    if ((size_t)fd < s->nfds && s->fds[fd].gen != gen)
+        drop_read(s, fd, &s->fds[fd]); /* an earlier watcher's */
     if (new_events == 0) {
         if ((size_t)fd < s->nfds) {
             struct uring_fd *f = &s->fds[fd];
             f->wanted = 0;
             f->edge = 0;
+            cancel_read(s, fd, f); /* a pause keeps what it already read */
             if (f->armed != ARM_NONE) {
                 /* Submitted now: the poll pins the file (file comment).
                  * Should it fail, the poll's completion is stale anyway. */
@@ -229,10 +439,12 @@ static int uring_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events
     if (err)
         return err;
     struct uring_fd *f = &s->fds[fd];
-    if (f->gen != gen || f->wanted != new_events)
+    if (f->gen != gen || (f->wanted & POLL_BITS) != (new_events & POLL_BITS))
         f->edge = 0;
     f->gen = gen;
     f->wanted = new_events;
+    if (!(new_events & PL__IO_READ_OP))
+        cancel_read(s, fd, f);
     mark_dirty(s, fd);
     return 0;
 }
@@ -248,39 +460,65 @@ static unsigned poll_mask(unsigned events)
     return mask;
 }
 
-/* Bring each dirty fd's kernel poll in line with what its watcher wants.
- * Returns 0, or -EBUSY if the SQ could not take more (the rest stay dirty
- * and are tried again next iteration). */
+/* A read of fd that finished: report it in the next wait's events. */
+static void mark_ready(struct uring_state *s, int fd, struct uring_fd *f)
+{
+    if (f->ready)
+        return;
+    s->ready[s->nready++] = fd;
+    f->ready = 1;
+}
+
+/* Bring each dirty fd's kernel poll and read in line with what its
+ * watcher wants.  Returns 0, or -EBUSY if the SQ could not take more (the
+ * rest stay dirty and are tried again next iteration). */
 static int flush_dirty(struct uring_state *s)
 {
     size_t i = 0;
     int err = 0;
+    give_now(s);
     for (; i < s->ndirty; i++) {
         int fd = s->dirty[i];
         struct uring_fd *f = &s->fds[fd];
+        unsigned pw = f->wanted & POLL_BITS;
         if (f->armed != ARM_NONE &&
-            (f->wanted != f->armed_mask || (f->armed == ARM_MULTI && !f->edge))) {
+            (pw != f->armed_mask || (f->armed == ARM_MULTI && !f->edge))) {
             err = queue_remove(s, fd, f);
             if (err)
                 break;
         }
-        if (f->wanted && f->armed == ARM_NONE) {
+        if (pw && f->armed == ARM_NONE) {
             struct io_uring_sqe *sqe = get_sqe(s);
             if (!sqe) {
                 err = -EBUSY;
                 break;
             }
             if (f->edge)
-                io_uring_prep_poll_multishot(sqe, fd, poll_mask(f->wanted));
+                io_uring_prep_poll_multishot(sqe, fd, poll_mask(pw));
             else
-                io_uring_prep_poll_add(sqe, fd, poll_mask(f->wanted));
+                io_uring_prep_poll_add(sqe, fd, poll_mask(pw));
             f->seq = ++s->seq & SEQ_MASK;
             io_uring_sqe_set_data64(sqe, user_data(fd, f->seq));
             f->armed = f->edge ? ARM_MULTI : ARM_ONESHOT;
-            f->armed_mask = f->wanted;
+            f->armed_mask = pw;
+        }
+        if (f->rd == RD_TAKEN) {
+            give_later(s, f->rd_bid); /* the callback that took it is over */
+            f->rd = RD_IDLE;
+            f->rd_bid = -1;
+        }
+        if (f->wanted & PL__IO_READ_OP) {
+            if (f->rd == RD_IDLE) {
+                err = arm_read(s, fd, f);
+                if (err)
+                    break;
+            } else if (f->rd == RD_PARKED) {
+                mark_ready(s, fd, f); /* finished while paused */
+            }
         }
         f->dirty = 0;
     }
+    give_now(s);
     size_t left = s->ndirty - i;
     for (size_t j = 0; j < left; j++)
         s->dirty[j] = s->dirty[i + j];
@@ -308,11 +546,53 @@ static unsigned revents_of(int res)
 static unsigned wanted_revents(unsigned wanted)
 {
     unsigned w = PL_HUP | PL_ERR;
-    if (wanted & PL__IO_IN)
+    if (wanted & (PL__IO_IN | PL__IO_READ_OP))
         w |= PL_READABLE;
     if (wanted & PL__IO_OUT)
         w |= PL_WRITABLE;
     return w;
+}
+
+/* Add r to fd's entry of this batch, making one if needed (the caller has
+ * checked there is room). */
+static size_t put_event(pl_loop *loop, struct uring_state *s, int fd, struct uring_fd *f,
+                        unsigned r, size_t n)
+{
+    if (f->batch == s->batch) {
+        loop->events[f->batch_idx].revents |= r;
+        return n;
+    }
+    f->batch = s->batch;
+    f->batch_idx = (uint32_t)n;
+    loop->events[n].fd = fd;
+    loop->events[n].gen = f->gen;
+    loop->events[n].revents = r;
+    return n + 1;
+}
+
+/* A read's completion: park its result on the fd.  Returns the revents
+ * to report (0: nothing). */
+static unsigned read_done(struct uring_state *s, int fd, struct uring_fd *f, uint32_t seq,
+                          const struct io_uring_cqe *cqe)
+{
+    int bid = (cqe->flags & IORING_CQE_F_BUFFER)
+                  ? (int)(cqe->flags >> IORING_CQE_BUFFER_SHIFT)
+                  : -1;
+    if (!f || f->rd != RD_FLIGHT || f->rd_seq != seq) {
+        give_later(s, bid); /* a dropped read's: only the buffer matters */
+        return 0;
+    }
+    if (cqe->res == -ECANCELED || cqe->res == -EINTR || cqe->res == -EAGAIN) {
+        give_later(s, bid);
+        f->rd = RD_IDLE;
+        if (f->wanted & PL__IO_READ_OP)
+            mark_dirty(s, fd); /* resumed before the cancel took hold */
+        return 0;
+    }
+    f->rd = RD_PARKED;
+    f->rd_res = cqe->res;
+    f->rd_bid = bid;
+    return (f->wanted & PL__IO_READ_OP) ? PL_READABLE : 0u;
 }
 
 /* Turn the completions now in the CQ into loop->events, at most one entry
@@ -323,6 +603,20 @@ static int harvest(pl_loop *loop, struct uring_state *s)
         (void)io_uring_get_events(&s->ring); /* flush the kernel's backlog */
     s->batch++;
     size_t n = 0;
+    /* Reads that finished while their transport was paused, now resumed. */
+    size_t r_i = 0;
+    for (; r_i < s->nready && n < loop->events_cap; r_i++) {
+        int fd = s->ready[r_i];
+        struct uring_fd *f = &s->fds[fd];
+        f->ready = 0;
+        if (f->rd == RD_PARKED && (f->wanted & PL__IO_READ_OP))
+            n = put_event(loop, s, fd, f, PL_READABLE, n);
+    }
+    size_t r_left = s->nready - r_i;
+    for (size_t j = 0; j < r_left; j++)
+        s->ready[j] = s->ready[r_i + j];
+    s->nready = r_left;
+
     unsigned seen = 0;
     unsigned head;
     struct io_uring_cqe *cqe;
@@ -332,39 +626,37 @@ static int harvest(pl_loop *loop, struct uring_state *s)
         int fd = (int)(uint32_t)ud;
         uint32_t seq = (uint32_t)(ud >> 32) & SEQ_MASK;
         struct uring_fd *f = (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-        /* Removals, and polls removed or re-armed since (a reused fd
-         * number's earlier watcher included), carry nothing. */
-        if ((ud & UD_INTERNAL) || !f || f->armed == ARM_NONE || f->seq != seq) {
+        if (ud & UD_INTERNAL) {
             seen++;
             continue;
         }
+        if (f && f->batch != s->batch && n == loop->events_cap)
+            break; /* no room: the rest wait in the CQ for the next wait */
+        seen++;
+        if (ud & UD_READ) {
+            unsigned r = read_done(s, fd, f, seq, cqe);
+            if (r)
+                n = put_event(loop, s, fd, f, r, n);
+            continue;
+        }
+        /* Polls removed or re-armed since (a reused fd number's earlier
+         * watcher included) carry nothing. */
+        if (!f || f->armed == ARM_NONE || f->seq != seq)
+            continue;
         /* A poll the kernel ended itself (-ECANCELED: a multishot poll
          * whose CQE had no room) says nothing about the fd: re-arm. */
         unsigned r = cqe->res == -ECANCELED
                          ? 0u
                          : revents_of(cqe->res) & wanted_revents(f->wanted);
-        if (r && f->batch != s->batch && n == loop->events_cap)
-            break; /* no room: the rest wait in the CQ for the next wait */
-        seen++;
         if (!(cqe->flags & IORING_CQE_F_MORE))
             f->armed = ARM_NONE;
         /* Re-arming is left to the next flush, after dispatch has had
          * its say on what the watcher still wants. */
         f->edge = r ? 0 : 1;
-        if ((f->armed == ARM_NONE || !f->edge) && f->wanted)
+        if ((f->armed == ARM_NONE || !f->edge) && (f->wanted & POLL_BITS))
             mark_dirty(s, fd);
-        if (!r)
-            continue;
-        if (f->batch == s->batch) {
-            loop->events[f->batch_idx].revents |= r;
-            continue;
-        }
-        f->batch = s->batch;
-        f->batch_idx = (uint32_t)n;
-        loop->events[n].fd = fd;
-        loop->events[n].gen = f->gen;
-        loop->events[n].revents = r;
-        n++;
+        if (r)
+            n = put_event(loop, s, fd, f, r, n);
     }
     io_uring_cq_advance(&s->ring, seen);
     return (int)n;
@@ -377,6 +669,8 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
         return PL_EFORKED;
     if (flush_dirty(s) != 0)
         timeout_ms = 0; /* the SQ is stuck: reap, then try again */
+    if (s->nready)
+        timeout_ms = 0; /* parked reads to report */
     int err;
     if (io_uring_cq_ready(&s->ring) > 0 || timeout_ms == 0) {
         err = io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring) : 0;
@@ -398,8 +692,9 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
 }
 
 const struct pl__backend pl__backend_uring = {
-    "io_uring", uring_init, uring_destroy, uring_update, uring_wait,
+    "io_uring", uring_init, uring_destroy, uring_update, uring_wait, uring_detach,
 };
+
 
 #else /* !PL_HAVE_LIBURING */
 
@@ -434,7 +729,21 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
 }
 
 const struct pl__backend pl__backend_uring = {
-    "io_uring", uring_init, uring_destroy, uring_update, uring_wait,
+    "io_uring", uring_init, uring_destroy, uring_update, uring_wait, NULL,
 };
+
+int pl__uring_reads(pl_loop *loop)
+{
+    PL__UNUSED(loop);
+    return 0;
+}
+
+ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf)
+{
+    PL__UNUSED(loop);
+    PL__UNUSED(fd);
+    PL__UNUSED(buf);
+    return -EAGAIN;
+}
 
 #endif

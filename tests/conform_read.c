@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../src/internal.h"
 #include "conform.h"
 
 #define MiB (1024u * 1024u)
@@ -51,11 +52,15 @@ PC_CONFORMANCE(r1_integrity, "R1", "integrity-64mib", PC_NEEDS_READ, 0, 0, 12000
     stream_in(ctx, 64 * MiB, 0, 256 * KiB);
 }
 
-/* R2: every data_received gets the same loop-owned buffer, and reading
- * allocates nothing. */
+/* R2: data_received gets loop-owned buffers, and reading allocates
+ * nothing.  epoll and poll read into one buffer; io_uring reads into a
+ * ring of PL__URING_RBUF_COUNT buffers (or that one, when the ring had
+ * none free), so at most that many more addresses show. */
+#define R2_MAX_BUFFERS (PL__URING_RBUF_COUNT + 1)
 struct r2_state {
-    const void *first;
-    int other_buffer;
+    const void *seen[R2_MAX_BUFFERS];
+    size_t nseen;
+    int too_many;
     size_t calls;
 };
 
@@ -64,10 +69,15 @@ static void r2_data(pc_transport *t, const void *data, size_t len, void *user)
     struct r2_state *s = user;
     (void)t;
     (void)len;
-    if (!s->first)
-        s->first = data;
-    else if (data != s->first)
-        s->other_buffer = 1;
+    size_t i = 0;
+    while (i < s->nseen && s->seen[i] != data)
+        i++;
+    if (i == s->nseen) {
+        if (s->nseen < R2_MAX_BUFFERS)
+            s->seen[s->nseen++] = data;
+        else
+            s->too_many = 1;
+    }
     s->calls++;
 }
 
@@ -94,7 +104,9 @@ PC_CONFORMANCE_CAPS(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0,
     struct mallinfo2 after = mallinfo2();
     PC_ASSERT_EQ_SIZE(after.uordblks, before.uordblks);
     PC_ASSERT_GE_SIZE(s.calls - calls_before, 12);
-    PC_ASSERT_EQ_INT(s.other_buffer, 0);
+    PC_ASSERT_EQ_INT(s.too_many, 0);
+    if (strcmp(pl_loop_backend(pc_loop_native(ctx->loop)), "io_uring") != 0)
+        PC_ASSERT_EQ_SIZE(s.nseen, 1);
     pc_peer_release(peer);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
@@ -419,7 +431,15 @@ PC_CONFORMANCE_CAPS(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0,
     uint64_t stolen = 0;
     r9_round(ctx, 1, &stolen);
     r9_round(ctx, 0, &stolen);
-    /* Unless the thief won at least once, EAGAIN was never exercised. */
+    /* Unless the thief won at least once, EAGAIN was never exercised.  On
+     * io_uring the transport's read waits in the kernel and takes each
+     * byte as it arrives, before the thief hears it is readable: there
+     * the transport never meets EAGAIN, and what R9 grades cannot
+     * happen (the rounds above still checked that every byte arrived
+     * once, with no callback for the thief's). */
+    if (stolen == 0 && strcmp(pl_loop_backend(pc_loop_native(ctx->loop)), "io_uring") == 0)
+        PC_SKIP("n/a: io_uring completes the transport's reads in the kernel; "
+                "the thief never got a byte, so no read met EAGAIN");
     PC_ASSERT_GT_UINT(stolen, 0);
 }
 

@@ -5,7 +5,9 @@
  * condition io_uring always reports (EPOLLRDHUP) not spinning the loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -406,5 +408,193 @@ PC_TEST(uring_rdhup, "uring.peer-shutdown-does-not-spin")
     PC_ASSERT_OK(close(sv[1]));
     PC_ASSERT_EQ_INT((int)pl_transport_write(t, "w", 1), 1);
     PC_RUN_UNTIL(loop, lost == 1, WAIT_MS);
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- completion reads ------------------------------------------------------ */
+
+/* A closed read transport's read in flight holds its pipe end (the request
+ * pins the file): it is cancelled at once, so once connection_lost has run
+ * the writer sees its reader gone without another iteration. */
+PC_TEST(uring_read_close_releases, "uring.read-in-flight-close-releases-fd")
+{
+    pl_loop *loop = uring_loop();
+    for (int use_abort = 0; use_abort < 2; use_abort++) {
+        int fds[2];
+        PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+        struct reader r = {{0}, 0, 0, 0, 0};
+        pl_transport *t;
+        PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[0], &reader_protocol, &r, &t));
+        for (int i = 0; i < 2; i++) /* connection_made, and its read armed */
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+        PC_ASSERT_OK(use_abort ? pl_transport_abort(t) : pl_transport_close(t));
+        PC_RUN_UNTIL(loop, r.lost == 1, WAIT_MS);
+        struct pollfd p = {.fd = fds[1], .events = POLLOUT};
+        PC_ASSERT_EQ_INT(poll(&p, 1, 0), 1);
+        PC_ASSERT_EQ_UINT(p.revents & POLLERR, POLLERR);
+        PC_ASSERT_EQ_SIZE(r.len, 0);
+        PC_ASSERT_EQ_INT(r.eof, 0);
+        PC_ASSERT_OK(close(fds[1]));
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* Two readers whose data arrives in the same wait: whichever is told
+ * first pauses the other, whose read has already finished in the kernel.
+ * The paused one gets nothing until it resumes, then everything, in
+ * order; abort instead of resume drops it with no data_received. */
+struct pausing {
+    pl_transport *t[2];
+    struct reader r[2];
+    int first; /* index of the one that got data first, or -1 */
+};
+
+static struct pausing pausing;
+
+static void pausing_data(pl_transport *t, const void *data, size_t len, void *user)
+{
+    int i = (int)(intptr_t)user;
+    reader_data(t, data, len, &pausing.r[i]);
+    if (pausing.first < 0) {
+        pausing.first = i;
+        PC_ASSERT_OK(pl_transport_pause_reading(pausing.t[1 - i]));
+    }
+}
+
+static void pausing_lost(pl_transport *t, int error, void *user)
+{
+    reader_lost(t, error, &pausing.r[(int)(intptr_t)user]);
+}
+
+static const pl_protocol pausing_protocol = {
+    .data_received = pausing_data,
+    .connection_lost = pausing_lost,
+};
+
+PC_TEST(uring_read_pause_race, "uring.read-finished-before-pause-kept-in-order")
+{
+    pl_loop *loop = uring_loop();
+    for (int use_abort = 0; use_abort < 2; use_abort++) {
+        memset(&pausing, 0, sizeof pausing);
+        pausing.first = -1;
+        int fds[2][2];
+        for (int i = 0; i < 2; i++) {
+            PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
+            PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[i][0], &pausing_protocol,
+                                              (void *)(intptr_t)i, &pausing.t[i]));
+        }
+        for (int i = 0; i < 2; i++) /* connection_made, and the reads armed */
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+        for (int i = 0; i < 2; i++)
+            PC_ASSERT_EQ_INT(write(fds[i][1], "one,", 4), 4);
+        PC_RUN_UNTIL(loop, pausing.first >= 0, WAIT_MS);
+        int other = 1 - pausing.first;
+        PC_ASSERT_EQ_INT(pl_transport_is_reading(pausing.t[other]), 0);
+        PC_ASSERT_EQ_INT(write(fds[other][1], "two", 3), 3);
+        for (int i = 0; i < 5; i++)
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+        PC_ASSERT_EQ_SIZE(pausing.r[other].len, 0);
+        if (use_abort) {
+            PC_ASSERT_OK(pl_transport_abort(pausing.t[other]));
+            PC_RUN_UNTIL(loop, pausing.r[other].lost == 1, WAIT_MS);
+            PC_ASSERT_EQ_SIZE(pausing.r[other].len, 0);
+        } else {
+            PC_ASSERT_OK(pl_transport_resume_reading(pausing.t[other]));
+            PC_RUN_UNTIL(loop, pausing.r[other].len == 7, WAIT_MS);
+            PC_ASSERT_EQ_MEM(pausing.r[other].data, "one,two", 7);
+        }
+        for (int i = 0; i < 2; i++) {
+            PC_ASSERT_OK(close(fds[i][1]));
+            if (!(use_abort && i == other))
+                PC_RUN_UNTIL(loop, pausing.r[i].lost == 1, WAIT_MS);
+        }
+        PC_ASSERT_EQ_MEM(pausing.r[pausing.first].data, "one,", 4);
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* A read transport closed while its read had already taken bytes in the
+ * kernel; its fd number is at once reused by a new pipe and transport.
+ * The old read's completion must reach nobody: the new transport gets its
+ * own bytes and only those.  (On this kernel the cancel is synchronous, so
+ * the old completion is reaped before the fd number can be reused; the
+ * sequence number on each read is the guard for kernels where it is not.) */
+PC_TEST(uring_read_fd_reuse, "uring.read-fd-reused-while-cancel-pending")
+{
+    pl_loop *loop = uring_loop();
+    for (int round = 0; round < 20; round++) {
+        int old[2];
+        PC_ASSERT_OK(pipe2(old, O_CLOEXEC));
+        struct reader a = {{0}, 0, 0, 0, 0};
+        pl_transport *ta;
+        PC_ASSERT_OK(pl_connect_read_pipe(loop, old[0], &reader_protocol, &a, &ta));
+        for (int i = 0; i < 2; i++)
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+        PC_ASSERT_EQ_INT(write(old[1], "stale", 5), 5);
+        PC_ASSERT_OK(pl_transport_close(ta));
+        PC_RUN_UNTIL(loop, a.lost == 1, WAIT_MS);
+        int reused = old[0];
+        int fresh[2];
+        PC_ASSERT_OK(pipe2(fresh, O_CLOEXEC));
+        PC_ASSERT_EQ_INT(fresh[0], reused);
+        struct reader b = {{0}, 0, 0, 0, 0};
+        pl_transport *tb;
+        PC_ASSERT_OK(pl_connect_read_pipe(loop, fresh[0], &reader_protocol, &b, &tb));
+        PC_ASSERT_EQ_INT(write(fresh[1], "new", 3), 3);
+        PC_RUN_UNTIL(loop, b.len >= 3, WAIT_MS);
+        PC_ASSERT_OK(close(fresh[1]));
+        PC_RUN_UNTIL(loop, b.lost == 1, WAIT_MS);
+        PC_ASSERT_EQ_SIZE(b.len, 3);
+        PC_ASSERT_EQ_MEM(b.data, "new", 3);
+        PC_ASSERT_EQ_SIZE(a.len, 0);
+        PC_ASSERT_OK(close(old[1]));
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* More readers with data in the same wait than the ring has buffers: the
+ * reads that find none read the fd themselves, and every reader still
+ * gets its own bytes, once and in order, round after round. */
+#define RUNOUT_READERS 16
+#define RUNOUT_ROUNDS 20
+PC_TEST(uring_read_runout, "uring.read-buffers-run-out-nothing-lost")
+{
+    pl__uring_rbufs = 2;
+    pl_loop *loop = uring_loop();
+    pl__uring_rbufs = 0;
+    int fds[RUNOUT_READERS][2];
+    struct reader r[RUNOUT_READERS];
+    pl_transport *t[RUNOUT_READERS];
+    for (int i = 0; i < RUNOUT_READERS; i++) {
+        PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
+        r[i] = (struct reader){{0}, 0, 0, 0, 0};
+        PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[i][0], &reader_protocol, &r[i], &t[i]));
+    }
+    for (int i = 0; i < 2; i++)
+        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+    for (int round = 0; round < RUNOUT_ROUNDS; round++) {
+        for (int i = 0; i < RUNOUT_READERS; i++) {
+            char c = (char)('a' + (i + round) % 26);
+            PC_ASSERT_EQ_INT(write(fds[i][1], &c, 1), 1);
+        }
+        int done = 0;
+        while (!done) {
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, (int)WAIT_MS), 0);
+            done = 1;
+            for (int i = 0; i < RUNOUT_READERS; i++)
+                done &= r[i].len == (size_t)round + 1;
+        }
+    }
+    for (int i = 0; i < RUNOUT_READERS; i++) {
+        for (int round = 0; round < RUNOUT_ROUNDS; round++)
+            PC_ASSERT_EQ_INT(r[i].data[round], (char)('a' + (i + round) % 26));
+        PC_ASSERT_OK(close(fds[i][1]));
+    }
+    PC_RUN_UNTIL(loop, r[RUNOUT_READERS - 1].lost == 1, WAIT_MS);
+    for (int i = 0; i < RUNOUT_READERS; i++) {
+        PC_RUN_UNTIL(loop, r[i].lost == 1, WAIT_MS);
+        PC_ASSERT_EQ_INT(r[i].eof, 1);
+        PC_ASSERT_EQ_SIZE(r[i].len, RUNOUT_ROUNDS);
+    }
     PC_ASSERT_OK(pl_loop_close(loop));
 }
