@@ -51,6 +51,8 @@ int pl__uring_no_reads;
 #include <liburing.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -71,9 +73,11 @@ int pl__uring_no_reads;
 #define RBUF_GROUP 0
 
 enum { ARM_NONE, ARM_ONESHOT, ARM_MULTI };
-/* A completion read's state: none, in flight, finished and parked, taken
- * by the transport (its buffer goes back at the next wait). */
-enum { RD_IDLE, RD_FLIGHT, RD_PARKED, RD_TAKEN };
+/* A completion read request: none, or in flight (a multishot read stays
+ * in flight across its completions). */
+enum { RD_IDLE, RD_FLIGHT };
+/* IORING_OP_READ_MULTISHOT (kernel 6.7), newer than liburing 2.3. */
+#define OP_READ_MULTISHOT 49
 #define POLL_BITS (PL__IO_IN | PL__IO_OUT | PL__IO_ERRONLY)
 
 struct uring_fd {
@@ -86,12 +90,18 @@ struct uring_fd {
     unsigned char armed; /* ARM_* */
     unsigned char dirty; /* on the dirty list */
     unsigned char edge;  /* next arm: multishot (see the file comment) */
-    unsigned char rd;    /* RD_* */
+    unsigned char rd;        /* RD_* */
     unsigned char rd_cancel; /* a cancel was sent for the read in flight */
-    unsigned char ready; /* on the ready list */
-    uint32_t rd_seq;     /* of the read in flight */
-    int rd_res;          /* of the parked read */
-    int rd_bid;          /* its buffer, -1 if none */
+    unsigned char ready;     /* on the ready list */
+    unsigned char has_final; /* final_res is parked after the queue */
+    uint32_t rd_seq;         /* of the read request in flight */
+    /* Finished reads not yet taken, in order: buffers chained through
+     * the state's bnext, each with its byte count in bres; then at most
+     * one result without data (end of file, an error, -ENOBUFS), which
+     * ended the request. */
+    int q_head, q_tail;
+    int final_res;
+    int taken_bid; /* lent to the callback that took it, or -1 */
 };
 
 struct uring_state {
@@ -109,9 +119,15 @@ struct uring_state {
     unsigned nbufs;
     uint16_t *give; /* buffers to hand back at the next wait */
     unsigned ngive;
+    int *bnext; /* per buffer: the next parked buffer of its fd, or -1 */
+    int *bres;  /* per buffer: bytes read into it */
+    unsigned char multishot_ok;  /* a multishot read has completed */
+    unsigned char no_multishot;  /* the kernel has none: one read a time */
     uint32_t seq;
     uint32_t batch;
     unsigned fork_gen;
+    unsigned char deferred; /* IORING_SETUP_DEFER_TASKRUN */
+    unsigned char enabled;  /* the ring is enabled (see uring_init) */
 };
 
 /* Bumped in every child fork() makes: a loop whose ring was made under an
@@ -148,9 +164,25 @@ static int uring_init(pl_loop *loop)
         return -ENOMEM;
     struct io_uring_params p = {0};
     unsigned entries = pl__uring_entries ? pl__uring_entries : URING_SQ_ENTRIES;
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+    /* Completions are worked off only when the loop asks for them (in
+     * its io_uring_enter), not by interrupting whatever the thread is
+     * doing: DEFER_TASKRUN, which needs a single submitter.  The ring
+     * starts disabled and is enabled by the first thread that submits or
+     * waits, the loop's thread.  Kernels before 6.1 lack these: the ring
+     * is then made without them. */
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
     p.cq_entries = pl__uring_entries ? 2 * pl__uring_entries : URING_CQ_ENTRIES;
     err = io_uring_queue_init_params(entries, &s->ring, &p);
+    if (err == -EINVAL) {
+        p = (struct io_uring_params){0};
+        p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+        p.cq_entries = pl__uring_entries ? 2 * pl__uring_entries : URING_CQ_ENTRIES;
+        err = io_uring_queue_init_params(entries, &s->ring, &p);
+        s->enabled = 1;
+    } else {
+        s->deferred = 1;
+    }
     if (err < 0) {
         free(s);
         return err;
@@ -176,7 +208,8 @@ static void uring_destroy(pl_loop *loop)
          * copy of the fd: the parent's ring is not touched. */
         io_uring_queue_exit(&s->ring);
         if (s->br_state > 0) {
-            munmap(s->br, s->nbufs * (sizeof(struct io_uring_buf) + sizeof(uint16_t)));
+            munmap(s->br, s->nbufs * (sizeof(struct io_uring_buf) + sizeof(uint16_t) +
+                                      2 * sizeof(int)));
             munmap(s->bufs, (size_t)s->nbufs * RBUF_SIZE);
         }
         free(s->fds);
@@ -188,6 +221,31 @@ static void uring_destroy(pl_loop *loop)
     loop->backend_data = NULL;
 }
 
+static int enable(struct uring_state *s)
+{
+    if (s->enabled)
+        return 0;
+    /* liburing 2.3 declares io_uring_enable_rings() but does not export
+     * it: the register call itself. */
+    if (syscall(__NR_io_uring_register, s->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+                0) < 0)
+        return -errno;
+    s->enabled = 1;
+    return 0;
+}
+
+/* Submit what is queued now.  With DEFER_TASKRUN the kernel finishes a
+ * cancelled request (and lets go of its file) only when asked for
+ * events, so ask at once. */
+static int submit_now(struct uring_state *s)
+{
+    int err = enable(s);
+    if (err)
+        return err;
+    return s->deferred ? io_uring_submit_and_get_events(&s->ring)
+                       : io_uring_submit(&s->ring);
+}
+
 /* An SQE, submitting what is queued to make room if the SQ is full.  NULL
  * if even that fails (the CQ overflow list is full: -EBUSY). */
 static struct io_uring_sqe *get_sqe(struct uring_state *s)
@@ -195,7 +253,7 @@ static struct io_uring_sqe *get_sqe(struct uring_state *s)
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     if (sqe)
         return sqe;
-    if (io_uring_submit(&s->ring) < 0)
+    if (submit_now(s) < 0)
         return NULL;
     return io_uring_get_sqe(&s->ring);
 }
@@ -239,7 +297,7 @@ static int fds_reserve(struct uring_state *s, int fd)
     if (!fds)
         return -ENOMEM;
     for (size_t i = s->nfds; i < cap; i++)
-        fds[i] = (struct uring_fd){.rd_bid = -1};
+        fds[i] = (struct uring_fd){.q_head = -1, .q_tail = -1, .taken_bid = -1};
     s->fds = fds;
     s->nfds = cap;
     return 0;
@@ -268,8 +326,10 @@ static int rbufs_setup(struct uring_state *s)
         return -ENOSYS;
     unsigned n = pl__uring_rbufs ? pl__uring_rbufs : RBUF_COUNT;
     /* One mapping: the ring (page-aligned, as the kernel wants), then the
-     * list of buffers to hand back; the buffers in a second mapping. */
-    size_t ring_bytes = n * sizeof(struct io_uring_buf) + n * sizeof(uint16_t);
+     * per-buffer chains and counts and the list of buffers to hand back;
+     * the buffers in a second mapping. */
+    size_t ring_bytes =
+        n * (sizeof(struct io_uring_buf) + sizeof(uint16_t) + 2 * sizeof(int));
     size_t buf_bytes = (size_t)n * RBUF_SIZE;
     void *br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                     -1, 0);
@@ -296,7 +356,10 @@ static int rbufs_setup(struct uring_state *s)
     s->br = br;
     s->bufs = bufs;
     s->nbufs = n;
-    s->give = (uint16_t *)(void *)((char *)br + n * sizeof(struct io_uring_buf));
+    char *tail = (char *)br + n * sizeof(struct io_uring_buf);
+    s->bnext = (int *)(void *)tail;
+    s->bres = s->bnext + n;
+    s->give = (uint16_t *)(void *)(s->bres + n);
     io_uring_buf_ring_init(s->br);
     int mask = io_uring_buf_ring_mask(n);
     for (unsigned i = 0; i < n; i++)
@@ -334,7 +397,12 @@ static int arm_read(struct uring_state *s, int fd, struct uring_fd *f)
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe)
         return -EBUSY;
-    io_uring_prep_read(sqe, fd, NULL, RBUF_SIZE, (uint64_t)-1);
+    /* A multishot read stays armed and completes once per arrival, each
+     * into a buffer of the ring, so reading costs no arming per message. */
+    if (s->no_multishot)
+        io_uring_prep_read(sqe, fd, NULL, RBUF_SIZE, (uint64_t)-1);
+    else
+        io_uring_prep_rw(OP_READ_MULTISHOT, sqe, fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = RBUF_GROUP;
     f->rd_seq = ++s->seq & SEQ_MASK;
@@ -345,7 +413,8 @@ static int arm_read(struct uring_state *s, int fd, struct uring_fd *f)
 }
 
 /* Cancel fd's read in flight, submitted at once: the request holds the
- * file, and a transport that closes must let its peer see that now. */
+ * file, and a transport that closes must let its peer see that now.
+ * What it read before the cancel took hold stays parked (a pause). */
 static void cancel_read(struct uring_state *s, int fd, struct uring_fd *f)
 {
     if (f->rd != RD_FLIGHT || f->rd_cancel)
@@ -354,21 +423,32 @@ static void cancel_read(struct uring_state *s, int fd, struct uring_fd *f)
     if (sqe) {
         io_uring_prep_cancel64(sqe, UD_READ | user_data(fd, f->rd_seq), 0);
         io_uring_sqe_set_data64(sqe, UD_INTERNAL);
-        (void)io_uring_submit(&s->ring);
+        (void)submit_now(s);
     }
     f->rd_cancel = 1;
 }
 
-/* Forget fd's read for good: its completion, if one is still to come,
- * only gives its buffer back. */
+static int parked(const struct uring_fd *f)
+{
+    return f->q_head >= 0 || f->has_final;
+}
+
+/* Forget fd's reads for good: what is parked goes back to the ring, and
+ * the request's completions still to come only give their buffers back. */
 static void drop_read(struct uring_state *s, int fd, struct uring_fd *f)
 {
     if (f->rd == RD_FLIGHT)
         cancel_read(s, fd, f);
-    else if (f->rd == RD_PARKED || f->rd == RD_TAKEN)
-        give_later(s, f->rd_bid);
     f->rd = RD_IDLE;
-    f->rd_bid = -1;
+    for (int bid = f->q_head; bid >= 0;) {
+        int next = s->bnext[bid];
+        give_later(s, bid);
+        bid = next;
+    }
+    f->q_head = f->q_tail = -1;
+    f->has_final = 0;
+    give_later(s, f->taken_bid);
+    f->taken_bid = -1;
 }
 
 int pl__uring_reads(pl_loop *loop)
@@ -379,22 +459,43 @@ int pl__uring_reads(pl_loop *loop)
     return !forked(s) && rbufs_setup(s) == 0;
 }
 
+/* A read of fd that finished: report it in the next wait's events. */
+static void mark_ready(struct uring_state *s, int fd, struct uring_fd *f)
+{
+    if (f->ready)
+        return;
+    s->ready[s->nready++] = fd;
+    f->ready = 1;
+}
+
 ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf)
 {
     struct uring_state *s = loop->backend_data;
     if (forked(s) || fd < 0 || (size_t)fd >= s->nfds)
         return -EAGAIN;
     struct uring_fd *f = &s->fds[fd];
-    if (f->rd != RD_PARKED)
-        return -EAGAIN;
-    ssize_t res = f->rd_res;
-    if (f->rd_bid >= 0) {
-        *buf = s->bufs + (size_t)f->rd_bid * RBUF_SIZE;
-        f->rd = RD_TAKEN;
+    /* Only the callback that took the last one can be reading it, and it
+     * has returned: take is called once per event. */
+    give_later(s, f->taken_bid);
+    f->taken_bid = -1;
+    ssize_t res;
+    if (f->q_head >= 0) {
+        int bid = f->q_head;
+        f->q_head = s->bnext[bid];
+        if (f->q_head < 0)
+            f->q_tail = -1;
+        *buf = s->bufs + (size_t)bid * RBUF_SIZE;
+        f->taken_bid = bid;
+        res = s->bres[bid];
+    } else if (f->has_final) {
+        f->has_final = 0;
+        res = f->final_res;
     } else {
-        f->rd = RD_IDLE;
+        return -EAGAIN;
     }
-    mark_dirty(s, fd); /* the next wait gives the buffer back and re-arms */
+    if (parked(f))
+        mark_ready(s, fd, f); /* one result per iteration, the rest next */
+    mark_dirty(s, fd);        /* the next wait gives the buffer back */
     return res;
 }
 
@@ -429,7 +530,7 @@ static int uring_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events
                 /* Submitted now: the poll pins the file (file comment).
                  * Should it fail, the poll's completion is stale anyway. */
                 if (queue_remove(s, fd, f) == 0)
-                    (void)io_uring_submit(&s->ring);
+                    (void)submit_now(s);
                 f->armed = ARM_NONE;
             }
         }
@@ -458,15 +559,6 @@ static unsigned poll_mask(unsigned events)
         mask |= POLLOUT;
     /* PL__IO_ERRONLY: io_uring always adds POLLERR and POLLHUP. */
     return mask;
-}
-
-/* A read of fd that finished: report it in the next wait's events. */
-static void mark_ready(struct uring_state *s, int fd, struct uring_fd *f)
-{
-    if (f->ready)
-        return;
-    s->ready[s->nready++] = fd;
-    f->ready = 1;
 }
 
 /* Bring each dirty fd's kernel poll and read in line with what its
@@ -502,19 +594,18 @@ static int flush_dirty(struct uring_state *s)
             f->armed = f->edge ? ARM_MULTI : ARM_ONESHOT;
             f->armed_mask = pw;
         }
-        if (f->rd == RD_TAKEN) {
-            give_later(s, f->rd_bid); /* the callback that took it is over */
-            f->rd = RD_IDLE;
-            f->rd_bid = -1;
-        }
+        give_later(s, f->taken_bid); /* the callback that took it is over */
+        f->taken_bid = -1;
         if (f->wanted & PL__IO_READ_OP) {
-            if (f->rd == RD_IDLE) {
+            /* After the end or an error nothing more is read; after
+             * -ENOBUFS, only once the transport has read for itself. */
+            if (f->rd == RD_IDLE && !f->has_final) {
                 err = arm_read(s, fd, f);
                 if (err)
                     break;
-            } else if (f->rd == RD_PARKED) {
-                mark_ready(s, fd, f); /* finished while paused */
             }
+            if (parked(f))
+                mark_ready(s, fd, f); /* e.g. finished while paused */
         }
         f->dirty = 0;
     }
@@ -582,16 +673,36 @@ static unsigned read_done(struct uring_state *s, int fd, struct uring_fd *f, uin
         give_later(s, bid); /* a dropped read's: only the buffer matters */
         return 0;
     }
-    if (cqe->res == -ECANCELED || cqe->res == -EINTR || cqe->res == -EAGAIN) {
+    int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if (more)
+        s->multishot_ok = 1;
+    else
+        f->rd = RD_IDLE; /* the request is over */
+    int res = cqe->res;
+    if (res > 0 && bid >= 0) {
+        s->bres[bid] = res;
+        s->bnext[bid] = -1;
+        if (f->q_tail >= 0)
+            s->bnext[f->q_tail] = bid;
+        else
+            f->q_head = bid;
+        f->q_tail = bid;
+    } else {
         give_later(s, bid);
-        f->rd = RD_IDLE;
-        if (f->wanted & PL__IO_READ_OP)
-            mark_dirty(s, fd); /* resumed before the cancel took hold */
-        return 0;
+        int retry = res == -ECANCELED || res == -EINTR || res == -EAGAIN;
+        /* A kernel without multishot reads refuses the first one. */
+        if (res == -EINVAL && !s->multishot_ok && !s->no_multishot) {
+            s->no_multishot = 1;
+            retry = 1;
+        }
+        if (retry) {
+            if (f->rd == RD_IDLE && (f->wanted & PL__IO_READ_OP))
+                mark_dirty(s, fd); /* resumed before the cancel took hold */
+            return 0;
+        }
+        f->has_final = 1;
+        f->final_res = res;
     }
-    f->rd = RD_PARKED;
-    f->rd_res = cqe->res;
-    f->rd_bid = bid;
     return (f->wanted & PL__IO_READ_OP) ? PL_READABLE : 0u;
 }
 
@@ -609,7 +720,7 @@ static int harvest(pl_loop *loop, struct uring_state *s)
         int fd = s->ready[r_i];
         struct uring_fd *f = &s->fds[fd];
         f->ready = 0;
-        if (f->rd == RD_PARKED && (f->wanted & PL__IO_READ_OP))
+        if (parked(f) && (f->wanted & PL__IO_READ_OP))
             n = put_event(loop, s, fd, f, PL_READABLE, n);
     }
     size_t r_left = s->nready - r_i;
@@ -671,9 +782,15 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
         timeout_ms = 0; /* the SQ is stuck: reap, then try again */
     if (s->nready)
         timeout_ms = 0; /* parked reads to report */
-    int err;
-    if (io_uring_cq_ready(&s->ring) > 0 || timeout_ms == 0) {
+    int err = enable(s);
+    if (err)
+        return err;
+    if (io_uring_cq_ready(&s->ring) > 0) {
         err = io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring) : 0;
+    } else if (timeout_ms == 0) {
+        err = s->deferred ? io_uring_submit_and_get_events(&s->ring)
+              : io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring)
+                                            : 0;
     } else if (timeout_ms < 0) {
         err = io_uring_submit_and_wait(&s->ring, 1);
     } else {
