@@ -121,9 +121,12 @@ extern unsigned pl__uring_entries;
 #define PL__URING_RBUF_COUNT 64u
 #define PL__URING_RBUF_SIZE (64u * 1024u)
 /* More test hooks: the number of read buffers (a power of two, 0 for the
- * default), and 1 to refuse completion reads as an old kernel would. */
+ * default), 1 to refuse completion reads as an old kernel would, and 1 to
+ * read one completion at a time as kernels before 6.7 (no multishot read)
+ * do.  Each is read when a loop first reads through the ring. */
 extern unsigned pl__uring_rbufs;
 extern int pl__uring_no_reads;
+extern int pl__uring_single_reads;
 
 /* Can loop complete reads for a transport (PL__IO_READ_OP)?  1 on an
  * io_uring loop whose kernel takes a provided-buffer ring (set up on the

@@ -45,6 +45,7 @@ int pl__uring_refuse;
 unsigned pl__uring_entries;
 unsigned pl__uring_rbufs;
 int pl__uring_no_reads;
+int pl__uring_single_reads;
 
 #ifdef PL_HAVE_LIBURING
 
@@ -324,6 +325,7 @@ static int rbufs_setup(struct uring_state *s)
     s->br_state = -1;
     if (pl__uring_no_reads)
         return -ENOSYS;
+    s->no_multishot = pl__uring_single_reads != 0;
     unsigned n = pl__uring_rbufs ? pl__uring_rbufs : RBUF_COUNT;
     /* One mapping: the ring (page-aligned, as the kernel wants), then the
      * per-buffer chains and counts and the list of buffers to hand back;

@@ -418,25 +418,29 @@ PC_TEST(uring_rdhup, "uring.peer-shutdown-does-not-spin")
  * the writer sees its reader gone without another iteration. */
 PC_TEST(uring_read_close_releases, "uring.read-in-flight-close-releases-fd")
 {
-    pl_loop *loop = uring_loop();
-    for (int use_abort = 0; use_abort < 2; use_abort++) {
-        int fds[2];
-        PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
-        struct reader r = {{0}, 0, 0, 0, 0};
-        pl_transport *t;
-        PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[0], &reader_protocol, &r, &t));
-        for (int i = 0; i < 2; i++) /* connection_made, and its read armed */
-            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
-        PC_ASSERT_OK(use_abort ? pl_transport_abort(t) : pl_transport_close(t));
-        PC_RUN_UNTIL(loop, r.lost == 1, WAIT_MS);
-        struct pollfd p = {.fd = fds[1], .events = POLLOUT};
-        PC_ASSERT_EQ_INT(poll(&p, 1, 0), 1);
-        PC_ASSERT_EQ_UINT(p.revents & POLLERR, POLLERR);
-        PC_ASSERT_EQ_SIZE(r.len, 0);
-        PC_ASSERT_EQ_INT(r.eof, 0);
-        PC_ASSERT_OK(close(fds[1]));
+    for (int single = 0; single < 2; single++) {
+        pl__uring_single_reads = single; /* multishot, then one read at a time */
+        pl_loop *loop = uring_loop();
+        for (int use_abort = 0; use_abort < 2; use_abort++) {
+            int fds[2];
+            PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
+            struct reader r = {{0}, 0, 0, 0, 0};
+            pl_transport *t;
+            PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[0], &reader_protocol, &r, &t));
+            for (int i = 0; i < 2; i++) /* connection_made, and its read armed */
+                PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+            PC_ASSERT_OK(use_abort ? pl_transport_abort(t) : pl_transport_close(t));
+            PC_RUN_UNTIL(loop, r.lost == 1, WAIT_MS);
+            struct pollfd p = {.fd = fds[1], .events = POLLOUT};
+            PC_ASSERT_EQ_INT(poll(&p, 1, 0), 1);
+            PC_ASSERT_EQ_UINT(p.revents & POLLERR, POLLERR);
+            PC_ASSERT_EQ_SIZE(r.len, 0);
+            PC_ASSERT_EQ_INT(r.eof, 0);
+            PC_ASSERT_OK(close(fds[1]));
+        }
+        PC_ASSERT_OK(pl_loop_close(loop));
     }
-    PC_ASSERT_OK(pl_loop_close(loop));
+    pl__uring_single_reads = 0;
 }
 
 /* Two readers whose data arrives in the same wait: whichever is told
@@ -473,44 +477,48 @@ static const pl_protocol pausing_protocol = {
 
 PC_TEST(uring_read_pause_race, "uring.read-finished-before-pause-kept-in-order")
 {
-    pl_loop *loop = uring_loop();
-    for (int use_abort = 0; use_abort < 2; use_abort++) {
-        memset(&pausing, 0, sizeof pausing);
-        pausing.first = -1;
-        int fds[2][2];
-        for (int i = 0; i < 2; i++) {
-            PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
-            PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[i][0], &pausing_protocol,
-                                              (void *)(intptr_t)i, &pausing.t[i]));
-        }
-        for (int i = 0; i < 2; i++) /* connection_made, and the reads armed */
-            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
-        for (int i = 0; i < 2; i++)
-            PC_ASSERT_EQ_INT(write(fds[i][1], "one,", 4), 4);
-        PC_RUN_UNTIL(loop, pausing.first >= 0, WAIT_MS);
-        int other = 1 - pausing.first;
-        PC_ASSERT_EQ_INT(pl_transport_is_reading(pausing.t[other]), 0);
-        PC_ASSERT_EQ_INT(write(fds[other][1], "two", 3), 3);
-        for (int i = 0; i < 5; i++)
-            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
-        PC_ASSERT_EQ_SIZE(pausing.r[other].len, 0);
-        if (use_abort) {
-            PC_ASSERT_OK(pl_transport_abort(pausing.t[other]));
-            PC_RUN_UNTIL(loop, pausing.r[other].lost == 1, WAIT_MS);
+    for (int single = 0; single < 2; single++) {
+        pl__uring_single_reads = single; /* multishot, then one read at a time */
+        pl_loop *loop = uring_loop();
+        for (int use_abort = 0; use_abort < 2; use_abort++) {
+            memset(&pausing, 0, sizeof pausing);
+            pausing.first = -1;
+            int fds[2][2];
+            for (int i = 0; i < 2; i++) {
+                PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
+                PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[i][0], &pausing_protocol,
+                                                  (void *)(intptr_t)i, &pausing.t[i]));
+            }
+            for (int i = 0; i < 2; i++) /* connection_made, and the reads armed */
+                PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+            for (int i = 0; i < 2; i++)
+                PC_ASSERT_EQ_INT(write(fds[i][1], "one,", 4), 4);
+            PC_RUN_UNTIL(loop, pausing.first >= 0, WAIT_MS);
+            int other = 1 - pausing.first;
+            PC_ASSERT_EQ_INT(pl_transport_is_reading(pausing.t[other]), 0);
+            PC_ASSERT_EQ_INT(write(fds[other][1], "two", 3), 3);
+            for (int i = 0; i < 5; i++)
+                PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
             PC_ASSERT_EQ_SIZE(pausing.r[other].len, 0);
-        } else {
-            PC_ASSERT_OK(pl_transport_resume_reading(pausing.t[other]));
-            PC_RUN_UNTIL(loop, pausing.r[other].len == 7, WAIT_MS);
-            PC_ASSERT_EQ_MEM(pausing.r[other].data, "one,two", 7);
+            if (use_abort) {
+                PC_ASSERT_OK(pl_transport_abort(pausing.t[other]));
+                PC_RUN_UNTIL(loop, pausing.r[other].lost == 1, WAIT_MS);
+                PC_ASSERT_EQ_SIZE(pausing.r[other].len, 0);
+            } else {
+                PC_ASSERT_OK(pl_transport_resume_reading(pausing.t[other]));
+                PC_RUN_UNTIL(loop, pausing.r[other].len == 7, WAIT_MS);
+                PC_ASSERT_EQ_MEM(pausing.r[other].data, "one,two", 7);
+            }
+            for (int i = 0; i < 2; i++) {
+                PC_ASSERT_OK(close(fds[i][1]));
+                if (!(use_abort && i == other))
+                    PC_RUN_UNTIL(loop, pausing.r[i].lost == 1, WAIT_MS);
+            }
+            PC_ASSERT_EQ_MEM(pausing.r[pausing.first].data, "one,", 4);
         }
-        for (int i = 0; i < 2; i++) {
-            PC_ASSERT_OK(close(fds[i][1]));
-            if (!(use_abort && i == other))
-                PC_RUN_UNTIL(loop, pausing.r[i].lost == 1, WAIT_MS);
-        }
-        PC_ASSERT_EQ_MEM(pausing.r[pausing.first].data, "one,", 4);
+        PC_ASSERT_OK(pl_loop_close(loop));
     }
-    PC_ASSERT_OK(pl_loop_close(loop));
+    pl__uring_single_reads = 0;
 }
 
 /* A read transport closed while its read had already taken bytes in the
@@ -559,42 +567,47 @@ PC_TEST(uring_read_fd_reuse, "uring.read-fd-reused-while-cancel-pending")
 #define RUNOUT_ROUNDS 20
 PC_TEST(uring_read_runout, "uring.read-buffers-run-out-nothing-lost")
 {
-    pl__uring_rbufs = 2;
-    pl_loop *loop = uring_loop();
-    pl__uring_rbufs = 0;
-    int fds[RUNOUT_READERS][2];
-    struct reader r[RUNOUT_READERS];
-    pl_transport *t[RUNOUT_READERS];
-    for (int i = 0; i < RUNOUT_READERS; i++) {
-        PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
-        r[i] = (struct reader){{0}, 0, 0, 0, 0};
-        PC_ASSERT_OK(pl_connect_read_pipe(loop, fds[i][0], &reader_protocol, &r[i], &t[i]));
-    }
-    for (int i = 0; i < 2; i++)
-        PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
-    for (int round = 0; round < RUNOUT_ROUNDS; round++) {
+    for (int single = 0; single < 2; single++) {
+        pl__uring_single_reads = single; /* multishot, then one read at a time */
+        pl__uring_rbufs = 2;
+        pl_loop *loop = uring_loop();
+        pl__uring_rbufs = 0;
+        int fds[RUNOUT_READERS][2];
+        struct reader r[RUNOUT_READERS];
+        pl_transport *t[RUNOUT_READERS];
         for (int i = 0; i < RUNOUT_READERS; i++) {
-            char c = (char)('a' + (i + round) % 26);
-            PC_ASSERT_EQ_INT(write(fds[i][1], &c, 1), 1);
+            PC_ASSERT_OK(pipe2(fds[i], O_CLOEXEC));
+            r[i] = (struct reader){{0}, 0, 0, 0, 0};
+            PC_ASSERT_OK(
+                pl_connect_read_pipe(loop, fds[i][0], &reader_protocol, &r[i], &t[i]));
         }
-        int done = 0;
-        while (!done) {
-            PC_ASSERT_GE_INT(pl_loop_run_once(loop, (int)WAIT_MS), 0);
-            done = 1;
-            for (int i = 0; i < RUNOUT_READERS; i++)
-                done &= r[i].len == (size_t)round + 1;
+        for (int i = 0; i < 2; i++)
+            PC_ASSERT_GE_INT(pl_loop_run_once(loop, 0), 0);
+        for (int round = 0; round < RUNOUT_ROUNDS; round++) {
+            for (int i = 0; i < RUNOUT_READERS; i++) {
+                char c = (char)('a' + (i + round) % 26);
+                PC_ASSERT_EQ_INT(write(fds[i][1], &c, 1), 1);
+            }
+            int done = 0;
+            while (!done) {
+                PC_ASSERT_GE_INT(pl_loop_run_once(loop, (int)WAIT_MS), 0);
+                done = 1;
+                for (int i = 0; i < RUNOUT_READERS; i++)
+                    done &= r[i].len == (size_t)round + 1;
+            }
         }
+        for (int i = 0; i < RUNOUT_READERS; i++) {
+            for (int round = 0; round < RUNOUT_ROUNDS; round++)
+                PC_ASSERT_EQ_INT(r[i].data[round], (char)('a' + (i + round) % 26));
+            PC_ASSERT_OK(close(fds[i][1]));
+        }
+        PC_RUN_UNTIL(loop, r[RUNOUT_READERS - 1].lost == 1, WAIT_MS);
+        for (int i = 0; i < RUNOUT_READERS; i++) {
+            PC_RUN_UNTIL(loop, r[i].lost == 1, WAIT_MS);
+            PC_ASSERT_EQ_INT(r[i].eof, 1);
+            PC_ASSERT_EQ_SIZE(r[i].len, RUNOUT_ROUNDS);
+        }
+        PC_ASSERT_OK(pl_loop_close(loop));
     }
-    for (int i = 0; i < RUNOUT_READERS; i++) {
-        for (int round = 0; round < RUNOUT_ROUNDS; round++)
-            PC_ASSERT_EQ_INT(r[i].data[round], (char)('a' + (i + round) % 26));
-        PC_ASSERT_OK(close(fds[i][1]));
-    }
-    PC_RUN_UNTIL(loop, r[RUNOUT_READERS - 1].lost == 1, WAIT_MS);
-    for (int i = 0; i < RUNOUT_READERS; i++) {
-        PC_RUN_UNTIL(loop, r[i].lost == 1, WAIT_MS);
-        PC_ASSERT_EQ_INT(r[i].eof, 1);
-        PC_ASSERT_EQ_SIZE(r[i].len, RUNOUT_ROUNDS);
-    }
-    PC_ASSERT_OK(pl_loop_close(loop));
+    pl__uring_single_reads = 0;
 }
