@@ -179,8 +179,13 @@ static int take_threadsafe(pl_loop *loop)
 /* ---- creation and teardown --------------------------------------------- */
 
 /* The backend a loop gets without a flag or PIPELOOP_BACKEND (see
- * pl_loop_new in pipeloop.h for why). */
+ * pl_loop_new in pipeloop.h for why): io_uring, falling back to epoll
+ * where the kernel refuses a ring; epoll when built without liburing. */
+#ifdef PL_HAVE_LIBURING
+const struct pl__backend *pl__default_backend = &pl__backend_uring;
+#else
 const struct pl__backend *pl__default_backend = &pl__backend_epoll;
+#endif
 
 static int backend_from_flags(unsigned flags, const struct pl__backend **out,
                               int *is_default)

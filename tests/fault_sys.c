@@ -297,7 +297,7 @@ static void transfer(void *arg)
     open_stream_fds(c->kind, &rfd, &wfd);
     static struct stream s;
     memset(&s, 0, sizeof s);
-    s.total = 4u << 20;
+    s.total = 16u << 20; /* enough calls that each fault kind comes >= 10 times */
     pc_recorder *rrec = pc_recorder_new(bench_loop, "read transport");
     pc_recorder *wrec = pc_recorder_new(bench_loop, "write transport");
     pc_recorder_expect_pattern(rrec, seed_of_stream());

@@ -51,7 +51,7 @@ PC_TEST(uring_refused_explicit, "uring.refused-explicit-request-fails")
         PC_ASSERT_ERR(pl_loop_new(&loop, 0), refusals[i]);
         PC_ASSERT_EQ_PTR(loop, sentinel);
         PC_ASSERT_OK(unsetenv("PIPELOOP_BACKEND"));
-        /* The default (epoll) is not affected. */
+        /* The default falls back to epoll. */
         PC_ASSERT_OK(pl_loop_new(&loop, 0));
         PC_ASSERT_EQ_STR(pl_loop_backend(loop), "epoll");
         PC_ASSERT_OK(pl_loop_close(loop));
@@ -66,10 +66,11 @@ static void count_cb(pl_loop *loop, void *user)
     ++*(int *)user;
 }
 
-/* Were io_uring the default, a refused ring would give an epoll loop that
- * says so; a ring that can be made gives io_uring. */
+/* io_uring is the default: a refused ring gives an epoll loop that says
+ * so; a ring that can be made gives io_uring. */
 PC_TEST(uring_refused_default, "uring.refused-default-falls-back-to-epoll")
 {
+    const struct pl__backend *saved = pl__default_backend;
     pl__default_backend = &pl__backend_uring;
     static const int refusals[] = {-ENOSYS, -EPERM, -ENOMEM};
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
@@ -88,7 +89,7 @@ PC_TEST(uring_refused_default, "uring.refused-default-falls-back-to-epoll")
     PC_ASSERT_OK(err);
     const char *name = pl_loop_backend(loop);
     PC_ASSERT_OK(pl_loop_close(loop));
-    pl__default_backend = &pl__backend_epoll;
+    pl__default_backend = saved;
     loop = NULL;
     if (pl_loop_new(&loop, PL_LOOP_IO_URING) == 0) {
         PC_ASSERT_OK(pl_loop_close(loop));
