@@ -101,36 +101,54 @@ typedef struct pl_loop pl_loop;
 
 /* Flags for pl_loop_new().  At most one backend flag may be given. */
 enum pl_loop_flags {
-    PL_LOOP_EPOLL = 1u << 0,    /* epoll(7): the default on Linux */
+    PL_LOOP_EPOLL = 1u << 0,    /* epoll(7) */
     PL_LOOP_POLL = 1u << 1,     /* poll(2): the portable backend */
-    PL_LOOP_IO_URING = 1u << 2, /* io_uring(7) polls: see pl_loop_new() */
+    PL_LOOP_IO_URING = 1u << 2, /* io_uring(7): the default, see pl_loop_new() */
 };
 
 /*
  * Create a loop.  Without a backend flag the environment variable
- * PIPELOOP_BACKEND=epoll|poll|io_uring chooses; without it, epoll.
+ * PIPELOOP_BACKEND=epoll|poll|io_uring chooses; without it, io_uring, or
+ * epoll where the kernel refuses a ring (or the library was built without
+ * liburing): pl_loop_backend() says which.
  *
- * The io_uring backend watches fds with IORING_OP_POLL_ADD: one-shot polls
- * re-armed after each event (level-triggered, as epoll here), every
- * registration change of an iteration submitted by the one io_uring_enter
- * that also waits.  It passes the whole conformance suite, but it is still
- * readiness, so a message costs what it costs on epoll (poll, read, write)
- * plus re-arming; on this project's benchmarks it is not faster than epoll
- * (README, "io_uring"), which is why epoll stays the default.  It watches
- * any fd poll(2) can (e.g. /dev/null, which epoll refuses).  Its ring
- * belongs to the process that made the loop (its queues are memory shared
- * with the kernel): after fork() the child cannot run the loop
- * (pl_loop_run and pl_loop_run_once return PL_EFORKED there), and what it
- * closes or removes submits nothing to the parent's ring; pl_loop_close in
- * the child releases only the child's copy.
+ * Why io_uring is the default: it passes the whole conformance suite, and
+ * on this project's benchmarks (README, "io_uring") it is the fastest:
+ * about 1.5x epoll's and libuv's throughput through one pipe (W1), level
+ * with or ahead of epoll on ping-pong (W2) and fan-in (W3), no worse on
+ * spawning (W4), timers (W5) or memory per transport.  The reason is how
+ * it reads.  The io_uring backend keeps one multishot read (kernel 6.7;
+ * one read at a time before) in flight for each reading transport of a
+ * pipe, FIFO or socket, into a ring of 64 loop-owned 64 KiB buffers that
+ * the kernel picks from as data arrives: a message costs no poll and no
+ * read(2), the io_uring_enter that waits also collects the data.  Writes
+ * are still write(2) at once (spec W2: a write with room sends at once),
+ * and ttys, fd watchers, the wakeup and signals use polls
+ * (IORING_OP_POLL_ADD, level-triggered as on epoll).  It watches any fd
+ * poll(2) can (e.g. /dev/null, which epoll refuses).
+ *
+ * What an io_uring loop asks of its user, which an epoll loop does not:
+ * - One thread.  The ring is single-issuer (IORING_SETUP_SINGLE_ISSUER with
+ *   DEFER_TASKRUN, kernels 6.1 and later; older kernels get a plain ring):
+ *   the first thread that runs the loop owns it for the loop's life;
+ *   running it from any other thread afterwards fails with -EEXIST (and
+ *   runs nothing), also once the owner has exited.  A loop made in one
+ *   thread and handed to another before it first runs is fine.
+ * - Memory: the read buffers, 4 MiB of address space mapped on the first
+ *   read and touched as used, besides the 256 KiB buffer every loop has.
+ * - fork(): the ring belongs to the process that made the loop (its queues
+ *   are memory shared with the kernel): after fork() the child cannot run
+ *   the loop (pl_loop_run and pl_loop_run_once return PL_EFORKED there),
+ *   and what it closes or removes submits nothing to the parent's ring;
+ *   pl_loop_close in the child releases only the child's copy.
+ * Pass PL_LOOP_EPOLL (or set PIPELOOP_BACKEND=epoll) where these matter.
  *
  * Asked for by flag or by PIPELOOP_BACKEND=io_uring, a ring that cannot be
  * made is an error: -ENOSYS (the kernel has no io_uring, or the library was
  * built without liburing), -EPERM (forbidden, as in many containers, or by
  * /proc/sys/kernel/io_uring_disabled), -ENOMEM (no memory for the ring,
- * e.g. RLIMIT_MEMLOCK on kernels before 5.12).  Were io_uring the default,
- * such a refusal would fall back to epoll, and pl_loop_backend() would say
- * "epoll".
+ * e.g. RLIMIT_MEMLOCK on kernels before 5.12).  As the default, such a
+ * refusal falls back to epoll, and pl_loop_backend() says "epoll".
  *
  * Errors: -EINVAL (unknown flags, two backends, or a bad PIPELOOP_BACKEND
  * value), -ENOMEM, -EMFILE/-ENFILE (the loop needs two fds: the poller and

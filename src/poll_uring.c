@@ -88,9 +88,9 @@ struct uring_fd {
     uint32_t batch_idx; /* that entry */
     unsigned wanted;    /* PL__IO_* */
     unsigned armed_mask;
-    unsigned char armed; /* ARM_* */
-    unsigned char dirty; /* on the dirty list */
-    unsigned char edge;  /* next arm: multishot (see the file comment) */
+    unsigned char armed;     /* ARM_* */
+    unsigned char dirty;     /* on the dirty list */
+    unsigned char edge;      /* next arm: multishot (see the file comment) */
     unsigned char rd;        /* RD_* */
     unsigned char rd_cancel; /* a cancel was sent for the read in flight */
     unsigned char ready;     /* on the ready list */
@@ -120,10 +120,10 @@ struct uring_state {
     unsigned nbufs;
     uint16_t *give; /* buffers to hand back at the next wait */
     unsigned ngive;
-    int *bnext; /* per buffer: the next parked buffer of its fd, or -1 */
-    int *bres;  /* per buffer: bytes read into it */
-    unsigned char multishot_ok;  /* a multishot read has completed */
-    unsigned char no_multishot;  /* the kernel has none: one read a time */
+    int *bnext;                 /* per buffer: the next parked buffer of its fd, or -1 */
+    int *bres;                  /* per buffer: bytes read into it */
+    unsigned char multishot_ok; /* a multishot read has completed */
+    unsigned char no_multishot; /* the kernel has none: one read a time */
     uint32_t seq;
     uint32_t batch;
     unsigned fork_gen;
@@ -228,8 +228,8 @@ static int enable(struct uring_state *s)
         return 0;
     /* liburing 2.3 declares io_uring_enable_rings() but does not export
      * it: the register call itself. */
-    if (syscall(__NR_io_uring_register, s->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
-                0) < 0)
+    if (syscall(__NR_io_uring_register, s->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+                NULL, 0) < 0)
         return -errno;
     s->enabled = 1;
     return 0;
@@ -337,8 +337,8 @@ static int rbufs_setup(struct uring_state *s)
                     -1, 0);
     if (br == MAP_FAILED)
         return -ENOMEM;
-    void *bufs = mmap(NULL, buf_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    void *bufs =
+        mmap(NULL, buf_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (bufs == MAP_FAILED) {
         munmap(br, ring_bytes);
         return -ENOMEM;
@@ -790,7 +790,7 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
     if (io_uring_cq_ready(&s->ring) > 0) {
         err = io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring) : 0;
     } else if (timeout_ms == 0) {
-        err = s->deferred ? io_uring_submit_and_get_events(&s->ring)
+        err = s->deferred                   ? io_uring_submit_and_get_events(&s->ring)
               : io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring)
                                             : 0;
     } else if (timeout_ms < 0) {
@@ -813,7 +813,6 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
 const struct pl__backend pl__backend_uring = {
     "io_uring", uring_init, uring_destroy, uring_update, uring_wait, uring_detach,
 };
-
 
 #else /* !PL_HAVE_LIBURING */
 

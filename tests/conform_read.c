@@ -437,7 +437,8 @@ PC_CONFORMANCE_CAPS(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0,
      * the transport never meets EAGAIN, and what R9 grades cannot
      * happen (the rounds above still checked that every byte arrived
      * once, with no callback for the thief's). */
-    if (stolen == 0 && strcmp(pl_loop_backend(pc_loop_native(ctx->loop)), "io_uring") == 0)
+    if (stolen == 0 &&
+        strcmp(pl_loop_backend(pc_loop_native(ctx->loop)), "io_uring") == 0)
         PC_SKIP("n/a: io_uring completes the transport's reads in the kernel; "
                 "the thief never got a byte, so no read met EAGAIN");
     PC_ASSERT_GT_UINT(stolen, 0);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -611,4 +612,54 @@ PC_TEST(uring_read_runout, "uring.read-buffers-run-out-nothing-lost")
         PC_ASSERT_OK(pl_loop_close(loop));
     }
     pl__uring_single_reads = 0;
+}
+
+/* ---- one thread ------------------------------------------------------------ */
+
+struct thread_run {
+    pl_loop *loop;
+    int result;
+};
+
+static void *run_once_thread(void *arg)
+{
+    struct thread_run *r = arg;
+    r->result = pl_loop_run_once(r->loop, 0);
+    return NULL;
+}
+
+/* The ring is single-issuer: a loop made here runs in another thread if
+ * that thread is the first to run it; once one thread has run it, another
+ * thread's run fails with -EEXIST and runs nothing, and the owner goes
+ * on. */
+PC_TEST(uring_one_thread, "uring.first-running-thread-owns-the-loop")
+{
+    /* Made here, first run (and so owned) by a worker. */
+    pl_loop *loop = uring_loop();
+    int ran = 0;
+    PC_ASSERT_OK(pl_call_soon(loop, count_cb, &ran));
+    struct thread_run r = {loop, -1};
+    pthread_t th;
+    PC_ASSERT_OK(pthread_create(&th, NULL, run_once_thread, &r));
+    PC_ASSERT_OK(pthread_join(th, NULL));
+    PC_ASSERT_EQ_INT(r.result, 1);
+    PC_ASSERT_EQ_INT(ran, 1);
+    PC_ASSERT_OK(pl_loop_close(loop));
+
+    /* First run here: a worker's run is refused, this thread's goes on. */
+    loop = uring_loop();
+    ran = 0;
+    PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 0);
+    PC_ASSERT_OK(pl_call_soon(loop, count_cb, &ran));
+    r = (struct thread_run){loop, -1};
+    PC_ASSERT_OK(pthread_create(&th, NULL, run_once_thread, &r));
+    PC_ASSERT_OK(pthread_join(th, NULL));
+    if (r.result == -EEXIST) {
+        PC_ASSERT_EQ_INT(ran, 0); /* a single-issuer ring (kernel 6.1+) */
+        PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 1);
+    } else {
+        PC_ASSERT_EQ_INT(r.result, 1); /* an older kernel's plain ring */
+    }
+    PC_ASSERT_EQ_INT(ran, 1);
+    PC_ASSERT_OK(pl_loop_close(loop));
 }
