@@ -1,4 +1,4 @@
-/* The epoll(7) backend: the default on Linux. */
+/* The epoll(7) backend: the default where the kernel refuses an io_uring ring. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
