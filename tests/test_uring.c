@@ -562,9 +562,11 @@ PC_TEST(uring_read_fd_reuse, "uring.read-fd-reused-while-cancel-pending")
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-/* More readers with data in the same wait than the ring has buffers: the
- * reads that find none read the fd themselves, and every reader still
- * gets its own bytes, once and in order, round after round. */
+/* More readers with data in the same wait than the ring has buffers, and
+ * more completions than its SQ and CQ hold: the reads that find no buffer
+ * read the fd themselves, the CQ overflows into the kernel's backlog, and
+ * every reader still gets its own bytes, once and in order, round after
+ * round. */
 #define RUNOUT_READERS 16
 #define RUNOUT_ROUNDS 20
 PC_TEST(uring_read_runout, "uring.read-buffers-run-out-nothing-lost")
@@ -572,8 +574,10 @@ PC_TEST(uring_read_runout, "uring.read-buffers-run-out-nothing-lost")
     for (int single = 0; single < 2; single++) {
         pl__uring_single_reads = single; /* multishot, then one read at a time */
         pl__uring_rbufs = 2;
+        pl__uring_entries = 4; /* and a 4-entry SQ, an 8-entry CQ */
         pl_loop *loop = uring_loop();
         pl__uring_rbufs = 0;
+        pl__uring_entries = 0;
         int fds[RUNOUT_READERS][2];
         struct reader r[RUNOUT_READERS];
         pl_transport *t[RUNOUT_READERS];
