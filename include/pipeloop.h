@@ -134,8 +134,9 @@ enum pl_loop_flags {
  *   running it from any other thread afterwards fails with -EEXIST (and
  *   runs nothing), also once the owner has exited.  A loop made in one
  *   thread and handed to another before it first runs is fine.
- * - Memory: the read buffers, 4 MiB of address space mapped on the first
- *   read and touched as used, besides the 256 KiB buffer every loop has.
+ * - Memory: the read buffers, 4 MiB of address space mapped when the
+ *   loop's first reading transport starts and touched as used, besides the
+ *   256 KiB buffer every loop has.
  * - fork(): the ring belongs to the process that made the loop (its queues
  *   are memory shared with the kernel): after fork() the child cannot run
  *   the loop (pl_loop_run and pl_loop_run_once return PL_EFORKED there),

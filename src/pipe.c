@@ -45,6 +45,8 @@ struct pl_transport {
     unsigned char close_called; /* close() was called (no eof_received) */
     unsigned char ring_read;    /* read side: the io_uring backend completes
                                    its reads (PL__IO_READ_OP) */
+    unsigned char ring_poll;    /* ring_read, but the ring had no buffer and
+                                   the fd no data: wait by readiness once */
     int cl_error;
     int refs;
 
@@ -229,7 +231,9 @@ static unsigned wanted_events(const pl_transport *t)
     if (!t->started || t->cl_queued)
         return 0;
     if (t->is_read)
-        return (t->paused || t->closing) ? 0u : t->ring_read ? PL__IO_READ_OP : PL__IO_IN;
+        return (t->paused || t->closing)       ? 0u
+               : t->ring_read && !t->ring_poll ? PL__IO_READ_OP
+                                               : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
     return t->q.len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
@@ -428,10 +432,18 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
 #endif
     char *buf = loop->read_buffer;
     ssize_t n = -ENOBUFS;
-    if (t->ring_read) {
+    int no_buffer = 0;
+    if (t->ring_poll) {
+        /* Readable after a wait by readiness: read it ourselves, and go
+         * back to the ring for what follows. */
+        t->ring_poll = 0;
+        update_events(t);
+    } else if (t->ring_read) {
         n = pl__uring_take(loop, t->fd, &buf);
-        if (n == -ENOBUFS) /* no ring buffer was free: read it ourselves */
+        if (n == -ENOBUFS) { /* no ring buffer was free: read it ourselves */
             buf = loop->read_buffer;
+            no_buffer = 1;
+        }
     }
     if (n == -ENOBUFS)
         n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
@@ -455,8 +467,16 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         read_eof(t);
         return;
     }
-    if (n == -EAGAIN || n == -EWOULDBLOCK) /* spec R9 */
+    if (n == -EAGAIN || n == -EWOULDBLOCK) { /* spec R9 */
+        /* The ring ran out of buffers (paused transports may hold them
+         * all) before anything arrived here: a ring read armed again
+         * would fail at once, so wait for data by readiness. */
+        if (no_buffer) {
+            t->ring_poll = 1;
+            update_events(t);
+        }
         return;
+    }
     /* A pty master reads EIO once the slave side has closed: that is the
      * terminal's end of file (OURS, spec R11). */
     if (n == -EIO && t->fd_kind == PL__FD_CHAR) {

@@ -129,6 +129,7 @@ struct uring_state {
     unsigned fork_gen;
     unsigned char deferred; /* IORING_SETUP_DEFER_TASKRUN */
     unsigned char enabled;  /* the ring is enabled (see uring_init) */
+    pthread_t owner;        /* deferred: the thread that enabled it */
 };
 
 /* Bumped in every child fork() makes: a loop whose ring was made under an
@@ -208,7 +209,9 @@ static void uring_destroy(pl_loop *loop)
         /* In a forked child this unmaps the child's view and closes its
          * copy of the fd: the parent's ring is not touched. */
         io_uring_queue_exit(&s->ring);
-        if (s->br_state > 0) {
+        /* The buffers are MADV_DONTFORK: in a forked child their
+         * addresses may hold the child's own mappings by now. */
+        if (s->br_state > 0 && !forked(s)) {
             munmap(s->br, s->nbufs * (sizeof(struct io_uring_buf) + sizeof(uint16_t) +
                                       2 * sizeof(int)));
             munmap(s->bufs, (size_t)s->nbufs * RBUF_SIZE);
@@ -232,6 +235,7 @@ static int enable(struct uring_state *s)
                 NULL, 0) < 0)
         return -errno;
     s->enabled = 1;
+    s->owner = pthread_self();
     return 0;
 }
 
@@ -422,11 +426,11 @@ static void cancel_read(struct uring_state *s, int fd, struct uring_fd *f)
     if (f->rd != RD_FLIGHT || f->rd_cancel)
         return;
     struct io_uring_sqe *sqe = get_sqe(s);
-    if (sqe) {
-        io_uring_prep_cancel64(sqe, UD_READ | user_data(fd, f->rd_seq), 0);
-        io_uring_sqe_set_data64(sqe, UD_INTERNAL);
-        (void)submit_now(s);
-    }
+    if (!sqe)
+        return; /* the SQ is stuck: the next pause or drop tries again */
+    io_uring_prep_cancel64(sqe, UD_READ | user_data(fd, f->rd_seq), 0);
+    io_uring_sqe_set_data64(sqe, UD_INTERNAL);
+    (void)submit_now(s);
     f->rd_cancel = 1;
 }
 
@@ -787,6 +791,11 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
     int err = enable(s);
     if (err)
         return err;
+    /* Another thread than the ring's owner is refused, as the kernel
+     * would refuse its io_uring_enter, also when completions are waiting
+     * and no syscall would be made. */
+    if (s->deferred && !pthread_equal(s->owner, pthread_self()))
+        return -EEXIST;
     if (io_uring_cq_ready(&s->ring) > 0) {
         err = io_uring_sq_ready(&s->ring) ? io_uring_submit(&s->ring) : 0;
     } else if (timeout_ms == 0) {
