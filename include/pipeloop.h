@@ -147,14 +147,20 @@ enum pl_loop_flags {
  * Asked for by flag or by PIPELOOP_BACKEND=io_uring, a ring that cannot be
  * made is an error: -ENOSYS (the kernel has no io_uring, or the library was
  * built without liburing), -EPERM (forbidden, as in many containers, or by
- * /proc/sys/kernel/io_uring_disabled), -ENOMEM (no memory for the ring,
- * e.g. RLIMIT_MEMLOCK on kernels before 5.12).  As the default, such a
- * refusal falls back to epoll, and pl_loop_backend() says "epoll".
+ * /proc/sys/kernel/io_uring_disabled), -ENOMEM (no memory for the ring).
+ * RLIMIT_MEMLOCK matters on every kernel for a process without
+ * CAP_IPC_LOCK: the ring's memory is charged against it, per user, so
+ * with the limit at 64 KiB the ring is refused with -ENOMEM.  The charge is
+ * given back only some time after another ring of the same user was
+ * closed, so under a tight limit a pl_loop_new just after a
+ * pl_loop_close can be refused too.  As the default, such a refusal falls
+ * back to epoll, and pl_loop_backend() says "epoll".
  *
  * Errors: -EINVAL (unknown flags, two backends, or a bad PIPELOOP_BACKEND
- * value), -ENOMEM, -EMFILE/-ENFILE (the loop needs two fds: the poller and
- * its wakeup eventfd), and the io_uring errors above.  On error *loop is
- * untouched.
+ * value), -ENOMEM, -EMFILE/-ENFILE, and the io_uring errors above.  A loop
+ * takes two fds with epoll (the epoll fd and its wakeup eventfd) and with
+ * io_uring (the ring and the eventfd), one with poll (the eventfd).  On
+ * error *loop is untouched.
  */
 PL_EXPORT int pl_loop_new(pl_loop **loop, unsigned flags);
 
@@ -714,7 +720,10 @@ typedef struct pl_stdio {
  *                     others, and connection_lost waits for it.
  * PL_STDIO_STDOUT is refused (-EINVAL).  The fds are set up as if all at
  * once: an extra may name a source fd that another slot (or 0-2) uses as
- * its target (two fds may swap places).  The child has no other fd: every
+ * its target (two fds may swap places).  Only a source whose number is
+ * also a target is copied first, to a free number no slot targets, so any
+ * child_fd below the caller's fd limit works (1023 under the usual soft
+ * limit of 1024).  The child has no other fd: every
  * library fd is close-on-exec, and the caller's other fds are closed in
  * the child as pl_spawn describes.
  */
@@ -765,7 +774,10 @@ typedef struct pl_spawn_options {
                                           (as new_session) and pl_process_close
                                           does not kill it but lets it run on,
                                           still reaped by the library (S16; see
-                                          pl_process_close) */
+                                          pl_process_close).  Not with pty
+                                          (-EINVAL): closing the master would
+                                          hang its terminal up and SIGHUP
+                                          would end it */
     int set_uid, set_gid;              /* nonzero: the child runs as uid / gid
                                           (setgid, then setuid, after dropping
                                           supplementary groups); needs the
@@ -864,7 +876,7 @@ typedef struct pl_process_protocol {
  * (spec S7): -EINVAL (loop, options, protocol or process NULL; file NULL or
  * empty; an unknown stdio kind; PL_STDIO_STDOUT for fd 0 or 1; nextra
  * without extra, an extra's child_fd outside 3..PL_STDIO_EXTRA_MAX - 1 or
- * named twice, an extra of kind PL_STDIO_STDOUT); -EBADF (a PL_STDIO_FD
+ * named twice, an extra of kind PL_STDIO_STDOUT; detached with pty); -EBADF (a PL_STDIO_FD
  * fd is not open, an extra PL_STDIO_INHERIT whose fd is not open); exec
  * and chdir failures as -errno from the child's start: -ENOENT (no such
  * program or cwd), -EACCES (not executable, a directory), -ENOTDIR (cwd
@@ -939,13 +951,30 @@ PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
  * Run a child to completion (asyncio's communicate(), Python's
  * subprocess.run): its stdin gets `input` and then EOF (no input: stdin is
  * /dev/null), its stdout and stderr are collected separately, each up to
- * max_output bytes.  options->stdio and options->pty are ignored; the rest
- * of the options apply (an extra of kind PL_STDIO_PIPE is refused with
- * -EINVAL: nobody would read or write it).  On a timeout, or when an
- * output passes max_output, the child is killed with SIGKILL (its whole
- * group with kill_group, which needs new_process_group, new_session or
- * detached, so that a shell's background commands go too) and the result
- * says which.
+ * max_output bytes of its own.  options->stdio and options->pty are
+ * ignored; the rest of the options apply (an extra of kind PL_STDIO_PIPE is
+ * refused with -EINVAL: nobody would read or write it).
+ *
+ * Limits: a stream that passes max_output keeps its first max_output bytes
+ * and drops the rest; its flag (out_overflowed or err_overflowed) and
+ * `overflowed` are set, and the child is killed.  The other stream goes on
+ * being collected up to its own limit until it ends (a background command
+ * that holds it may still write there).
+ *
+ * Killing: on a timeout, or when an output passes max_output, the run
+ * sends SIGKILL once: to the child's whole process group with kill_group
+ * (which needs new_process_group, new_session or detached), so that a
+ * shell's background commands go too, else to the child alone.  `killed`
+ * says what the signal reached: PL_RUN_KILLED_GROUP, PL_RUN_KILLED_CHILD,
+ * or 0 (nothing: the child had already exited, and without kill_group
+ * whatever still holds an output keeps the run going until it closes it).
+ * With kill_group the group is reached even after the child itself has
+ * exited: a run with kill_group leaves the exited child unreaped (a
+ * zombie, so that its pid, the group's id, cannot be reused) until its
+ * group has been signalled or both outputs have ended, and reaps it then.
+ * returncode is always the child's own status: 3 for a shell that ran
+ * `exit 3` before the timeout killed its background job, -SIGKILL when
+ * the kill reached the child itself.
  *
  * pl_run works inside a running loop: it returns at once and `done` runs
  * once, from the loop, after the child has exited and both outputs ended
@@ -958,8 +987,12 @@ PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
  *
  * pl_run_sync does the same on a private loop and blocks until the end;
  * *result then owns out and err: free them with pl_run_result_free.  It
- * returns pl_spawn's error, or result->error (0 normally).
- * (Spec S14.)
+ * returns pl_spawn's error, or result->error (0 normally).  If the private
+ * loop fails for good (its poller's wait returns an error), the child is
+ * killed (its group with kill_group) and reaped, its pipes are closed, the
+ * loop is freed, and that error is returned; *result then holds what was
+ * collected until the failure, with `killed` saying what was killed (free
+ * it as usual).  (Spec S14.)
  */
 typedef struct pl_run_options {
     const void *input; /* written to the child's stdin, then EOF */
@@ -969,16 +1002,23 @@ typedef struct pl_run_options {
     int kill_group;    /* kill the child's process group, not only it */
 } pl_run_options;
 
+/* What pl_run's SIGKILL reached (pl_run_result.killed). */
+enum { PL_RUN_KILLED_CHILD = 1, PL_RUN_KILLED_GROUP = 2 };
+
 typedef struct pl_run_result {
-    int returncode; /* exit status, or minus the signal (-SIGKILL after a kill) */
+    int returncode; /* the child's exit status, or minus the signal that
+                       ended it (-SIGKILL after a kill that reached it) */
     char *out;      /* stdout, NUL-terminated ("" if none) */
     size_t out_len;
     char *err; /* stderr, likewise */
     size_t err_len;
-    int timed_out;  /* killed by the timeout */
-    int overflowed; /* killed because an output passed max_output (what
-                       fitted is kept) */
-    int error;      /* 0, or -ENOMEM if output could not be kept */
+    int timed_out;      /* the timeout passed (and the run killed) */
+    int overflowed;     /* out_overflowed or err_overflowed */
+    int out_overflowed; /* stdout passed max_output: its first max_output
+                           bytes are kept */
+    int err_overflowed; /* stderr, likewise */
+    int killed;         /* 0, PL_RUN_KILLED_CHILD or PL_RUN_KILLED_GROUP */
+    int error;          /* 0, or -ENOMEM if output could not be kept */
 } pl_run_result;
 
 typedef void (*pl_run_cb)(pl_run_result *result, void *user);

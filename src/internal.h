@@ -260,6 +260,10 @@ struct pl_loop {
 /* Promise n ready-queue slots to internal callbacks: grows the queue so
  * that user call_soon can never use them up.  -ENOMEM on failure. */
 int pl__loop_reserve(pl_loop *loop, size_t n);
+/* One iteration that does not ask the poller: the timers due and the
+ * callbacks ready now.  For tearing down after the poller failed for good
+ * (pl_run_sync); -EBUSY from inside a callback. */
+int pl__loop_run_without_poller(pl_loop *loop);
 void pl__loop_unreserve(pl_loop *loop, size_t n);
 /* Queue an internal callback into a reserved slot; cannot fail. */
 void pl__call_soon_reserved(pl_loop *loop, pl_callback cb, void *user);
@@ -387,6 +391,7 @@ enum pl__sys_op {
     PL__SYS_WRITE,       /* fd, &len (the sum of the pieces) */
     PL__SYS_POLL_UPDATE, /* fd, NULL: adding or changing a registration */
     PL__SYS_NEW_FD,      /* -1, NULL */
+    PL__SYS_POLL_WAIT,   /* -1, NULL: the poller's wait, each iteration */
 };
 extern int (*pl__sys_fault)(enum pl__sys_op op, int fd, size_t *len);
 
@@ -431,8 +436,9 @@ struct pl__spawn_plan {
     struct pl__stdio_slot *slots;
     int *to_close; /* the child's ends and copies, closed once it started */
     size_t nto_close;
-    int base;           /* every src is >= base, and base > every target */
+    int base;           /* one more than the highest target (at least 3) */
     char pty_slave[64]; /* options.pty: the slave the child opens as 0-2 */
+    unsigned char is_target[PL_STDIO_EXTRA_MAX]; /* no src is a target */
 };
 
 int pl__spawn_check(const pl_spawn_options *o);
@@ -444,5 +450,19 @@ void pl__spawn_plan_free(struct pl__spawn_plan *plan);
 int pl__spawn_start(const pl_spawn_options *o, const struct pl__spawn_plan *plan,
                     pid_t *pid);
 void pl__spawn_kill_and_reap(pid_t pid);
+
+/* ---- processes, for run.c (process.c) ------------------------------------ */
+
+/* Leave the child a zombie once it has exited, until its pipes have all
+ * closed, its group has been signalled or the process is closed: the id
+ * of the group it leads stays its own meanwhile, so that
+ * pl_process_send_signal_group still reaches the commands it left behind.
+ * process_exited comes after the reap.  Call right after pl_spawn. */
+void pl__process_hold_exit(pl_process *p);
+/* For a loop whose poller failed for good: SIGKILL the child (its group
+ * too if `group` and it leads one), reap it blocking and abort every pipe,
+ * so that pl__loop_run_without_poller can finish the object.  Returns
+ * what was killed: 0, PL_RUN_KILLED_CHILD or PL_RUN_KILLED_GROUP. */
+int pl__process_abandon(pl_process *p, int group);
 
 #endif

@@ -381,14 +381,19 @@ static int compute_timeout(pl_loop *loop, int timeout_ms)
 /* One iteration.  SIGPIPE may be left blocked by a pipe write in it: the
  * caller releases it (per pl_loop_run_once call, or once per pl_loop_run,
  * which saves two syscalls an iteration when every iteration writes). */
-static int iterate(pl_loop *loop, int timeout_ms)
+static int iterate(pl_loop *loop, int timeout_ms, int poll)
 {
     loop->running = 1;
     loop->iteration++;
     pl_loop_update_time(loop);
 
-    int timeout = compute_timeout(loop, timeout_ms);
-    int nevents = loop->backend->wait(loop, timeout);
+    int nevents = 0;
+    if (poll) {
+        int timeout = compute_timeout(loop, timeout_ms);
+        nevents = pl__sys_fault ? pl__sys_fault(PL__SYS_POLL_WAIT, -1, NULL) : 0;
+        if (nevents == 0)
+            nevents = loop->backend->wait(loop, timeout);
+    }
     if (nevents < 0) {
         /* The poller itself failed (its fd was closed under it, or no
          * memory): report it rather than spin. */
@@ -421,7 +426,7 @@ int pl_loop_run_once(pl_loop *loop, int timeout_ms)
         return -EINVAL;
     if (loop->running)
         return -EBUSY;
-    int ran = iterate(loop, timeout_ms);
+    int ran = iterate(loop, timeout_ms, 1);
     /* One iteration is a whole run: a stop requested before or during it
      * has had its effect (no wait, return after this iteration) and is
      * consumed, as asyncio's run_forever clears _stopping on return. */
@@ -439,11 +444,21 @@ int pl_loop_run(pl_loop *loop)
     /* A stop requested before run still lets one iteration happen. */
     int err;
     do
-        err = iterate(loop, -1);
+        err = iterate(loop, -1, 1);
     while (!loop->stop && err >= 0);
     loop->stop = 0;
     pl__sigpipe_release(loop);
     return err < 0 ? err : 0;
+}
+
+int pl__loop_run_without_poller(pl_loop *loop)
+{
+    if (loop->running)
+        return -EBUSY;
+    int ran = iterate(loop, 0, 0);
+    loop->stop = 0;
+    pl__sigpipe_release(loop);
+    return ran;
 }
 
 void pl_loop_stop(pl_loop *loop)

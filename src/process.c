@@ -70,6 +70,8 @@ struct pl_process {
     unsigned char pty;            /* stdio on a pty: slots 0 and 1 on its master */
     unsigned char detached;       /* options.detached: close lets the child run */
     unsigned char released;       /* closed while running detached: no longer watched */
+    unsigned char hold_exit;      /* pl__process_hold_exit: leave the leader a zombie */
+    unsigned char held;           /* it has exited and is left unreaped (hold_exit) */
     size_t nslots;                /* 3 + options.nextra */
     struct pipe_slot slots[];     /* fds 0-2, then the extras in order */
 };
@@ -114,10 +116,35 @@ static pl_process *sigchld_list;
 
 static void process_reaped(pl_process *p, int status);
 
+static void process_held(pl_process *p);
+static void reap_held(pl_process *p);
+
+/* Has our child exited?  Looks without reaping (waitid WNOWAIT): 1 if it
+ * has, 0 if not (or if someone else reaped it: the reap will say). */
+static int has_exited(pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do
+        r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    return r < 0 || info.si_pid == pid;
+}
+
 /* waitpid for one of our own children, never -1: other code in the
- * process may own other children.  1 if reaped, 0 if still running. */
+ * process may own other children.  1 if reaped (or, with hold_exit, seen
+ * to have exited and held), 0 if still running. */
 static int try_reap(pl_process *p)
 {
+    if (p->held)
+        return 1;
+    if (p->hold_exit) {
+        if (!has_exited(p->pid))
+            return 0;
+        process_held(p);
+        return 1;
+    }
     int status = 0;
     pid_t r;
     do
@@ -145,9 +172,13 @@ static void on_sigchld(pl_loop *loop, int signum, void *user)
         pl_process *p = *link;
         int status = 0;
         pid_t r;
-        do
-            r = waitpid(p->pid, &status, WNOHANG);
-        while (r < 0 && errno == EINTR);
+        if (p->hold_exit) {
+            r = has_exited(p->pid) ? p->pid : 0;
+        } else {
+            do
+                r = waitpid(p->pid, &status, WNOHANG);
+            while (r < 0 && errno == EINTR);
+        }
         if (r == 0) {
             link = &p->sigchld_next;
             continue;
@@ -156,7 +187,10 @@ static void on_sigchld(pl_loop *loop, int signum, void *user)
             status = 255 << 8; /* see try_reap */
         *link = p->sigchld_next;
         p->on_sigchld_list = 0;
-        process_reaped(p, status); /* queues callbacks, never runs them */
+        if (p->hold_exit)
+            process_held(p); /* reaped later: see pl__process_hold_exit */
+        else
+            process_reaped(p, status); /* queues callbacks, never runs them */
     }
     if (!sigchld_list && sigchld_loop == loop) {
         pl_loop_remove_signal(loop, SIGCHLD);
@@ -286,6 +320,13 @@ static void progress_cb(pl_loop *loop, void *arg)
     int drop = 1; /* the queued callback's reference */
     p->scheduled = 0;
     make_connection(p);
+    if (p->held && p->pipes_open == 0) {
+        /* The outputs ended: the group's id may go.  This callback goes on
+         * with what the reap would have queued. */
+        p->scheduled = 1;
+        reap_held(p);
+        p->scheduled = 0;
+    }
     if (p->reaped && !p->exit_delivered && !p->released) {
         p->exit_delivered = 1;
         if (p->protocol->process_exited)
@@ -321,6 +362,7 @@ static void process_reaped(pl_process *p, int status)
 {
     assert(!p->reaped);
     p->reaped = 1;
+    p->held = 0;
     if (WIFEXITED(status))
         p->returncode = WEXITSTATUS(status);
     else if (WIFSIGNALED(status))
@@ -329,6 +371,37 @@ static void process_reaped(pl_process *p, int status)
         p->returncode = 255;
     unwatch(p);
     schedule(p);
+}
+
+/* The child has exited but stays a zombie, so that its pid (and the id
+ * of the group it leads) cannot be reused: watching stops, and the reap
+ * waits for reap_held. */
+static void process_held(pl_process *p)
+{
+    p->held = 1;
+    unwatch(p);
+    if (p->pipes_open == 0)
+        schedule(p); /* nothing to wait for: progress reaps it */
+}
+
+/* Reap a held zombie now (blocking is fine: it has exited). */
+static void reap_held(pl_process *p)
+{
+    if (!p->held)
+        return;
+    int status = 0;
+    pid_t r;
+    do
+        r = waitpid(p->pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        status = 255 << 8; /* see try_reap */
+    process_reaped(p, status);
+}
+
+void pl__process_hold_exit(pl_process *p)
+{
+    p->hold_exit = 1;
 }
 
 /* ---- the pipes' internal protocols ------------------------------------- */
@@ -359,7 +432,7 @@ static void pipe_lost(pl_transport *t, int error, void *user)
         p->stdin_paused = 0;
     if (p->protocol->pipe_connection_lost)
         p->protocol->pipe_connection_lost(p, slot->fd, error, p->user);
-    if ((p->reaped || p->released) && p->pipes_open == 0)
+    if ((p->reaped || p->released || p->held) && p->pipes_open == 0)
         schedule(p);
 }
 
@@ -604,7 +677,7 @@ int pl_process_send_signal(pl_process *p, int signum)
      * we promise never to signal an exited child (spec S5, S6). */
     if (!p->reaped)
         try_reap(p);
-    if (p->reaped)
+    if (p->reaped || p->held)
         return -ESRCH;
     long r;
     if (p->pidfd_io.fd >= 0)
@@ -624,10 +697,15 @@ int pl_process_send_signal_group(pl_process *p, int signum)
         try_reap(p);
     /* While the leader is not reaped its pid, which is the group's id,
      * cannot be given to anyone else; afterwards it could be, so the
-     * group is not signalled (spec S6 for groups). */
+     * group is not signalled (spec S6 for groups).  A leader held as a
+     * zombie (pl__process_hold_exit) keeps the id: its group is signalled,
+     * then it is reaped. */
     if (p->reaped)
         return -ESRCH;
-    return kill(-p->pid, signum) < 0 ? -errno : 0;
+    int err = kill(-p->pid, signum) < 0 ? -errno : 0;
+    if (p->held && signum != 0)
+        reap_held(p);
+    return err;
 }
 
 int pl_process_set_window_size(pl_process *p, unsigned short rows, unsigned short cols)
@@ -671,6 +749,7 @@ int pl_process_close(pl_process *p)
         schedule(p); /* connection_lost, once every pipe is gone */
     }
     p->closed = 1;
+    reap_held(p);
     for (size_t i = 0; i < p->nslots; i++)
         if (p->slots[i].t)
             pl_transport_close(p->slots[i].t);
@@ -679,6 +758,35 @@ int pl_process_close(pl_process *p)
     if (!p->reaped && !p->released)
         pl_process_send_signal(p, SIGKILL);
     return 0;
+}
+
+int pl__process_abandon(pl_process *p, int group)
+{
+    int killed = 0;
+    if (p->finished)
+        return 0;
+    if (!p->reaped && !p->released) {
+        /* Not reaped: the pid and the group id are still the child's. */
+        if (group && p->leads_group && kill(-p->pid, SIGKILL) == 0)
+            killed = PL_RUN_KILLED_GROUP;
+        if (p->held) {
+            reap_held(p);
+        } else {
+            if (kill(p->pid, SIGKILL) == 0 && !killed)
+                killed = PL_RUN_KILLED_CHILD;
+            int status = 0;
+            pid_t r;
+            do
+                r = waitpid(p->pid, &status, 0);
+            while (r < 0 && errno == EINTR);
+            process_reaped(p, r < 0 ? 255 << 8 : status);
+        }
+    }
+    p->closed = 1;
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].t)
+            pl_transport_abort(p->slots[i].t);
+    return killed;
 }
 
 void *pl_process_get_user(const pl_process *p)

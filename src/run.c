@@ -3,6 +3,7 @@
  * running loop (pl_run, a callback at the end) or as a blocking call on a
  * private loop (pl_run_sync).  asyncio's communicate(), Python's
  * subprocess.run. */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,11 +27,17 @@ struct run {
     size_t cap[2]; /* of result.out and result.err */
 };
 
+/* SIGKILL once, and say what it reached.  With kill_group the leader is
+ * held unreaped after its exit (pl__process_hold_exit), so its group is
+ * still its own to signal while the outputs are open. */
 static void stop_child(struct run *r)
 {
-    if (r->kill_group && pl_process_send_signal_group(r->proc, SIGKILL) == 0)
+    if (r->result.killed)
         return;
-    (void)pl_process_kill(r->proc);
+    if (r->kill_group && pl_process_send_signal_group(r->proc, SIGKILL) == 0)
+        r->result.killed = PL_RUN_KILLED_GROUP;
+    else if (pl_process_kill(r->proc) == 0)
+        r->result.killed = PL_RUN_KILLED_CHILD;
 }
 
 static void on_made(pl_process *p, void *user)
@@ -54,11 +61,13 @@ static void on_data(pl_process *p, int fd, const void *data, size_t len, void *u
     char **buf = fd == 1 ? &r->result.out : &r->result.err;
     size_t *have = fd == 1 ? &r->result.out_len : &r->result.err_len;
     size_t *cap = &r->cap[fd == 1 ? 0 : 1];
-    if (r->result.overflowed)
-        return;
+    int *overflowed = fd == 1 ? &r->result.out_overflowed : &r->result.err_overflowed;
+    if (*overflowed || r->result.error)
+        return; /* each stream keeps its own first max_output bytes */
     size_t take = len;
     if (*have + take > r->max_output) {
         take = r->max_output - *have;
+        *overflowed = 1;
         r->result.overflowed = 1;
         stop_child(r);
     }
@@ -115,8 +124,9 @@ static const pl_process_protocol run_protocol = {.connection_made = on_made,
                                                  .pipe_data_received = on_data,
                                                  .connection_lost = on_lost};
 
-int pl_run(pl_loop *loop, const pl_spawn_options *options, const pl_run_options *run,
-           pl_run_cb done, void *user)
+static int run_start(pl_loop *loop, const pl_spawn_options *options,
+                     const pl_run_options *run, pl_run_cb done, void *user,
+                     struct run **started)
 {
     static const pl_run_options defaults = {0};
     if (!loop || !options || !done)
@@ -163,7 +173,17 @@ int pl_run(pl_loop *loop, const pl_spawn_options *options, const pl_run_options 
         free(r);
         return err;
     }
+    if (r->kill_group)
+        pl__process_hold_exit(r->proc);
+    *started = r;
     return 0;
+}
+
+int pl_run(pl_loop *loop, const pl_spawn_options *options, const pl_run_options *run,
+           pl_run_cb done, void *user)
+{
+    struct run *r;
+    return run_start(loop, options, run, done, user, &r);
 }
 
 /* pl_run_sync: the result is moved out of the callback into the caller's. */
@@ -191,17 +211,27 @@ int pl_run_sync(const pl_spawn_options *options, const pl_run_options *run,
     if (err)
         return err;
     struct sync_state s = {result, 0};
-    err = pl_run(loop, options, run, sync_done, &s);
+    struct run *r = NULL;
+    err = run_start(loop, options, run, sync_done, &s, &r);
     while (!err && !s.finished) {
         int n = pl_loop_run_once(loop, -1);
         if (n < 0)
-            err = n; /* the poller failed: close kills and reaps the child */
+            err = n;
     }
-    /* Nothing is left open after connection_lost; on a poller failure the
-     * process is still there, so close until the loop lets go. */
-    while (pl_loop_close(loop) == -EBUSY)
-        if (pl_loop_run_once(loop, 100) < 0)
-            break;
+    if (err && r && !s.finished) {
+        /* The poller failed for good: nothing can be waited for any more.
+         * Kill and reap the child here, end its pipes, and let the loop
+         * deliver the end without polling; done then runs as usual. */
+        int killed = pl__process_abandon(r->proc, r->kill_group);
+        if (!r->result.killed)
+            r->result.killed = killed;
+        while (!s.finished && pl__loop_run_without_poller(loop) > 0)
+            ;
+    }
+    /* Nothing is left open after connection_lost. */
+    int cerr = pl_loop_close(loop);
+    assert(cerr == 0);
+    (void)cerr;
     return err ? err : result->error;
 }
 

@@ -77,6 +77,11 @@ int pl__spawn_check(const pl_spawn_options *o)
     if (err)
         return err;
     if (o->pty) {
+        /* A detached child could not run on past pl_process_close: closing
+         * the master hangs the terminal up, and the kernel sends SIGHUP
+         * to the session it leads (spec S16). */
+        if (o->detached)
+            return -EINVAL;
         /* The pty is the child's stdin, stdout and stderr. */
         for (int i = 0; i < 3; i++)
             if (o->stdio[i].kind != PL_STDIO_INHERIT)
@@ -176,15 +181,35 @@ static int plan_pipe(struct pl__spawn_plan *plan, struct pl__stdio_slot *slot)
     return 0;
 }
 
+/* A close-on-exec copy of fd at the lowest free number from 3 up that no
+ * slot targets, so that no slot's dup2 in the child can overwrite it.  Only
+ * numbers the caller could open anyway are used: with every target below
+ * the fd limit this never needs one above it (a target at 1023 under the
+ * usual limit of 1024 works). */
+static int copy_off_targets(const struct pl__spawn_plan *plan, int fd)
+{
+    int from = 3;
+    for (;;) {
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, from);
+        if (copy < 0)
+            return -errno;
+        if (copy >= PL_STDIO_EXTRA_MAX || !plan->is_target[copy])
+            return copy;
+        pl__close(copy);
+        from = copy + 1;
+    }
+}
+
 /*
  * Open what the child's fds need and decide, per slot, the parent fd it is
  * copied from.  Every fd opened here is O_CLOEXEC, so the child gets
- * exactly its slots (spec S8, S15).  Every source below `base` (one more
- * than the highest target, at least 3) is first copied to a fd >= base:
- * otherwise one slot's dup2 could overwrite another slot's source (stdin
- * from the caller's fd 1 while stdout is a pipe; an extra fd 5 taken from
- * the caller's fd 4 while fd 4 is another extra), and dup2(i, i) would
- * not clear FD_CLOEXEC.
+ * exactly its slots (spec S8, S15).  A source whose number is also a
+ * target (its own or another slot's) is first copied to a number no slot
+ * targets: otherwise one slot's dup2 could overwrite another slot's source
+ * (stdin from the caller's fd 1 while stdout is a pipe; an extra fd 5
+ * taken from the caller's fd 4 while fd 4 is another extra), and
+ * dup2(i, i) would not clear FD_CLOEXEC.  Other sources stay where they
+ * are, so a plan needs no fd number above the ones it targets.
  */
 int pl__spawn_plan_make(const pl_spawn_options *o, struct pl__spawn_plan *plan)
 {
@@ -208,6 +233,7 @@ int pl__spawn_plan_make(const pl_spawn_options *o, struct pl__spawn_plan *plan)
         s->parent_reads = i < 3 ? i != 0 : o->extra[i - 3].parent_reads != 0;
         if (s->target >= plan->base)
             plan->base = s->target + 1;
+        plan->is_target[s->target] = 1;
     }
     int err = 0;
     if (o->pty) {
@@ -264,11 +290,12 @@ int pl__spawn_plan_make(const pl_spawn_options *o, struct pl__spawn_plan *plan)
     }
     for (size_t i = 0; i < plan->n; i++) {
         struct pl__stdio_slot *s = &plan->slots[i];
-        if (s->keep || s->src < 0 || s->src >= plan->base)
+        if (s->keep || s->src < 0 || s->src >= PL_STDIO_EXTRA_MAX ||
+            !plan->is_target[s->src])
             continue;
-        int copy = fcntl(s->src, F_DUPFD_CLOEXEC, plan->base);
+        int copy = copy_off_targets(plan, s->src);
         if (copy < 0) {
-            err = -errno;
+            err = copy;
             goto fail;
         }
         int old = s->src;
@@ -288,13 +315,6 @@ fail:
 }
 
 /* ---- posix_spawn ------------------------------------------------------- */
-
-static void mark_targets(const struct pl__spawn_plan *plan, unsigned char *is_target)
-{
-    memset(is_target, 0, PL_STDIO_EXTRA_MAX);
-    for (size_t i = 0; i < plan->n; i++)
-        is_target[plan->slots[i].target] = 1;
-}
 
 static int add_fd_actions(const pl_spawn_options *o, const struct pl__spawn_plan *plan,
                           posix_spawn_file_actions_t *actions)
@@ -324,10 +344,8 @@ static int add_fd_actions(const pl_spawn_options *o, const struct pl__spawn_plan
      * that are not (asyncio's close_fds=True): the child has exactly its
      * slots.  Between 3 and base only the numbers no slot targets are
      * closed; glibc ignores EBADF on a close action. */
-    unsigned char is_target[PL_STDIO_EXTRA_MAX];
-    mark_targets(plan, is_target);
     for (int fd = 3; fd < plan->base && !rc; fd++)
-        if (!is_target[fd])
+        if (!plan->is_target[fd])
             rc = posix_spawn_file_actions_addclose(actions, fd);
     if (!rc)
         rc = posix_spawn_file_actions_addclosefrom_np(actions, plan->base);
@@ -397,7 +415,6 @@ static int start_posix_spawn(const pl_spawn_options *o, const struct pl__spawn_p
 struct child_args {
     const pl_spawn_options *o;
     const struct pl__spawn_plan *plan;
-    const unsigned char *is_target;
     char *const *argv;
     char *const *envp;
     const char *path; /* the parent's PATH, for a file without '/' */
@@ -497,8 +514,8 @@ __attribute__((noreturn)) static void child_main(const struct child_args *a)
         if (fd > 2)
             close(fd);
     }
-    /* Every source is >= base, above every target: no dup2 here can
-     * overwrite a source still to be used. */
+    /* No source has a target's number: no dup2 here can overwrite a
+     * source still to be used. */
     for (size_t i = o->pty ? 3 : 0; i < plan->n; i++) {
         const struct pl__stdio_slot *s = &plan->slots[i];
         if (s->keep)
@@ -508,11 +525,16 @@ __attribute__((noreturn)) static void child_main(const struct child_args *a)
         else if (dup2(s->src, s->target) < 0)
             child_fail(a, errno);
     }
+    /* Every fd but the slots and the error pipe goes, the copies too. */
     for (int fd = 3; fd < plan->base; fd++)
-        if (!a->is_target[fd])
+        if (!plan->is_target[fd] && fd != a->error_fd)
             close(fd);
-    close_from(a, plan->base, a->error_fd - 1);
-    close_from(a, a->error_fd + 1, INT_MAX);
+    if (a->error_fd >= plan->base) {
+        close_from(a, plan->base, a->error_fd - 1);
+        close_from(a, a->error_fd + 1, INT_MAX);
+    } else {
+        close_from(a, plan->base, INT_MAX);
+    }
 
     if (o->cwd && chdir(o->cwd) < 0)
         child_fail(a, errno);
@@ -538,17 +560,15 @@ __attribute__((noreturn)) static void child_main(const struct child_args *a)
 static int start_fork(const pl_spawn_options *o, const struct pl__spawn_plan *plan,
                       pid_t *pid)
 {
-    unsigned char is_target[PL_STDIO_EXTRA_MAX];
-    mark_targets(plan, is_target);
     int errpipe[2];
     int err = pl__pipe(errpipe, 0);
     if (err)
         return err;
-    /* The write end must survive the child's dup2s and closes: above base. */
-    if (errpipe[1] < plan->base) {
-        int copy = fcntl(errpipe[1], F_DUPFD_CLOEXEC, plan->base);
+    /* The write end must survive the child's dup2s: on no target. */
+    if (errpipe[1] < PL_STDIO_EXTRA_MAX && plan->is_target[errpipe[1]]) {
+        int copy = copy_off_targets(plan, errpipe[1]);
         if (copy < 0) {
-            err = -errno;
+            err = copy;
             pl__close(errpipe[0]);
             pl__close(errpipe[1]);
             return err;
@@ -566,7 +586,6 @@ static int start_fork(const pl_spawn_options *o, const struct pl__spawn_plan *pl
     struct child_args a = {
         .o = o,
         .plan = plan,
-        .is_target = is_target,
         .argv = o->argv ? o->argv : default_argv,
         .envp = o->env ? o->env : environ,
         .path = path ? path : "/bin:/usr/bin",
@@ -603,10 +622,21 @@ static int start_fork(const pl_spawn_options *o, const struct pl__spawn_plan *pl
     return got == (ssize_t)sizeof child_err ? -child_err : got < 0 ? (int)got : -EIO;
 }
 
+/* posix_spawn's close actions take only fds below the soft limit: with a
+ * target at the top of it there is no number left to close from (glibc
+ * refuses closefrom at the limit with EBADF), so such a plan starts with
+ * fork+exec, which closes with close_range. */
+static int plan_at_fd_limit(const struct pl__spawn_plan *plan)
+{
+    struct rlimit rl;
+    return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+           (rlim_t)plan->base >= rl.rlim_cur;
+}
+
 int pl__spawn_start(const pl_spawn_options *o, const struct pl__spawn_plan *plan,
                     pid_t *pid)
 {
-    if (o->set_uid || o->set_gid)
+    if (o->set_uid || o->set_gid || plan_at_fd_limit(plan))
         return start_fork(o, plan, pid);
     return start_posix_spawn(o, plan, pid);
 }

@@ -1,0 +1,467 @@
+/* The subprocess promises at their edges (S14, S15, S16): an extra fd at
+ * the top of the usual fd limit, one output's overflow leaving the other
+ * collected, a group killed after its leader exited, a detached child with
+ * a pty, pl_run_sync on a loop whose poller fails for good.  Every test
+ * runs on each backend and on the SIGCHLD fallback; the spawn tests also
+ * on the fork+exec path (an identity asked for: the caller's own). */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pipecheck.h>
+
+#include "../src/internal.h" /* pl__sys_fault */
+#include "conform.h"
+
+struct variant {
+    const char *name;
+    unsigned loop_flags;
+    int no_pidfd;
+    int fork_path; /* set_uid/set_gid to our own: the fork+exec start */
+};
+
+static const struct variant variants[] = {
+    {"epoll", PL_LOOP_EPOLL, 0, 0},        {"poll", PL_LOOP_POLL, 0, 0},
+    {"epoll-sigchld", PL_LOOP_EPOLL, 1, 0}, {"io_uring", PL_LOOP_IO_URING, 0, 0},
+    {"epoll-fork", PL_LOOP_EPOLL, 0, 1},    {"io_uring-fork", PL_LOOP_IO_URING, 0, 1},
+};
+
+static const struct variant *variant_setup(void *arg)
+{
+    const struct variant *v = arg;
+    if (v->no_pidfd)
+        setenv("PIPELOOP_NO_PIDFD", "1", 1);
+    else
+        unsetenv("PIPELOOP_NO_PIDFD");
+    return v;
+}
+
+static pl_loop *variant_loop(const struct variant *v)
+{
+    pl_loop *loop = NULL;
+    PC_ASSERT_OK(pl_loop_new(&loop, v->loop_flags));
+    return loop;
+}
+
+static pl_spawn_options sh(const struct variant *v, const char *script, char **argv)
+{
+    static char shell[] = "sh", dash_c[] = "-c";
+    argv[0] = shell;
+    argv[1] = dash_c;
+    argv[2] = (char *)(uintptr_t)script;
+    argv[3] = NULL;
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = "sh";
+    o.argv = argv;
+    if (v->fork_path) {
+        o.set_uid = o.set_gid = 1;
+        o.uid = getuid();
+        o.gid = getgid();
+    }
+    return o;
+}
+
+static int count_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
+}
+
+static void assert_no_children(void)
+{
+    errno = 0;
+    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
+    PC_ASSERT_EQ_INT(errno, ECHILD);
+}
+
+/* Processes of group pgid that are not zombies, from /proc. */
+static int group_alive(pid_t pgid)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    PC_ASSERT_NOT_NULL(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        /* pid (comm) state ppid pgrp ...: comm may hold spaces. */
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid, pgrp;
+        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* SIGKILL takes effect asynchronously: poll /proc until the group has no
+ * live member, for at most a few (scaled) seconds. */
+static void assert_group_gone(pid_t pgid)
+{
+    uint64_t deadline = pc_deadline_ms(5000);
+    while (group_alive(pgid) > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u > deadline)
+            PC_FAIL("process group %d still has %d live members", (int)pgid,
+                    group_alive(pgid));
+        (void)poll(NULL, 0, 5);
+    }
+}
+
+/* ---- a small process recorder: output per fd, the end ------------------- */
+
+#define TOP 1023 /* the highest fd number under the usual soft limit of 1024 */
+
+struct out {
+    char data[4096];
+    size_t len;
+};
+
+struct rec {
+    struct out fd1, top;
+    int lost_pipes, finished;
+};
+
+static void out_add(struct out *o, const void *data, size_t len)
+{
+    PC_ASSERT(o->len + len < sizeof o->data);
+    memcpy(o->data + o->len, data, len);
+    o->len += len;
+    o->data[o->len] = '\0';
+}
+
+static void rec_data(pl_process *p, int fd, const void *data, size_t len, void *user)
+{
+    struct rec *r = user;
+    (void)p;
+    PC_ASSERT(fd == 1 || fd == TOP);
+    out_add(fd == 1 ? &r->fd1 : &r->top, data, len);
+}
+
+static void rec_pipe_lost(pl_process *p, int fd, int error, void *user)
+{
+    (void)p;
+    (void)fd;
+    PC_ASSERT_ERR(error, 0);
+    ((struct rec *)user)->lost_pipes++;
+}
+
+static void rec_lost(pl_process *p, void *user)
+{
+    (void)p;
+    ((struct rec *)user)->finished = 1;
+}
+
+static const pl_process_protocol rec_protocol = {.pipe_data_received = rec_data,
+                                                 .pipe_connection_lost = rec_pipe_lost,
+                                                 .connection_lost = rec_lost};
+
+/* ---- S15: an extra fd at the top of the fd limit --------------------------- */
+
+/* With RLIMIT_NOFILE at 1024, child fd 1023 is a pipe of ours and 1022 is
+ * the caller's own fd 1023 (a source on a target's number, copied aside
+ * below the limit); the child has exactly 0-2, 1022 and 1023. */
+static void test_extra_fd_at_limit(void *arg)
+{
+    const struct variant *v = variant_setup(arg);
+    struct rlimit rl;
+    PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1024)
+        PC_SKIP("the hard fd limit is below 1024");
+    rl.rlim_cur = 1024;
+    PC_ASSERT_OK(setrlimit(RLIMIT_NOFILE, &rl));
+    pl_loop *loop = variant_loop(v);
+    int side[2];
+    PC_ASSERT_OK(pipe2(side, O_CLOEXEC));
+    PC_ASSERT_EQ_INT(dup3(side[1], TOP, O_CLOEXEC), TOP);
+    close(side[1]);
+
+    const pl_stdio_extra extra[] = {
+        {.child_fd = TOP - 1, .kind = PL_STDIO_FD, .fd = TOP},
+        {.child_fd = TOP, .kind = PL_STDIO_PIPE, .parent_reads = 1},
+    };
+    /* dash redirects single-digit fds only: the two are opened again
+     * through /proc (a pipe reopens as itself). */
+    static const char script[] =
+        "echo top > /proc/$$/fd/1023; echo side > /proc/$$/fd/1022;"
+        " i=0; while [ $i -lt 1024 ]; do [ -e /proc/$$/fd/$i ] && printf '%s ' $i;"
+        " i=$((i+1)); done; echo";
+    char *argv[4];
+    pl_spawn_options o = sh(v, script, argv);
+    o.stdio[0].kind = PL_STDIO_DEVNULL;
+    o.stdio[1].kind = PL_STDIO_PIPE;
+    o.stdio[2].kind = PL_STDIO_INHERIT;
+    o.extra = extra;
+    o.nextra = 2;
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    pl_process *p;
+    PC_ASSERT_OK(pl_spawn(loop, &o, &rec_protocol, &r, &p));
+    close(TOP); /* the child has its copy */
+    PC_RUN_UNTIL(loop, r.finished, 10000);
+
+    PC_ASSERT_EQ_STR(r.fd1.data, "0 1 2 1022 1023 \n");
+    PC_ASSERT_EQ_STR(r.top.data, "top\n");
+    PC_ASSERT_EQ_INT(r.lost_pipes, 2);
+    char got[16] = {0};
+    PC_ASSERT_EQ_INT(read(side[0], got, sizeof got - 1), 5);
+    PC_ASSERT_EQ_STR(got, "side\n");
+    close(side[0]);
+    PC_ASSERT_OK(pl_loop_close(loop));
+    assert_no_children();
+}
+
+/* ---- S14: run results --------------------------------------------------- */
+
+struct got {
+    int done;
+    pl_run_result r;
+};
+
+static void keep_result(pl_run_result *result, void *user)
+{
+    struct got *g = user;
+    g->done++;
+    g->r = *result;
+    result->out = result->err = NULL; /* taken */
+}
+
+static void got_free(struct got *g)
+{
+    pl_run_result_free(&g->r);
+}
+
+/* stdout passes the limit and the child is killed; a background command
+ * that outlives it (it waits for the shell to be gone) then writes to
+ * stderr, which is kept: it is within its own limit.  Then the same with
+ * the streams the other way round. */
+static void test_run_overflow_per_stream(void *arg)
+{
+    const struct variant *v = variant_setup(arg);
+    pl_loop *loop = variant_loop(v);
+    static const char *const scripts[2] = {
+        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null &"
+        " head -c 2000 /dev/zero; wait",
+        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE) 2>/dev/null &"
+        " head -c 2000 /dev/zero >&2; wait",
+    };
+    for (int s = 0; s < 2; s++) {
+        char *argv[4];
+        pl_spawn_options o = sh(v, scripts[s], argv);
+        pl_run_options ro = {.max_output = 1000};
+        struct got g;
+        memset(&g, 0, sizeof g);
+        PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g));
+        PC_RUN_UNTIL(loop, g.done, 10000);
+        size_t full_len = s == 0 ? g.r.out_len : g.r.err_len;
+        const char *late = s == 0 ? g.r.err : g.r.out;
+        PC_ASSERT_EQ_SIZE(full_len, 1000);
+        PC_ASSERT_EQ_STR(late, "LATE");
+        PC_ASSERT_EQ_INT(g.r.out_overflowed, s == 0);
+        PC_ASSERT_EQ_INT(g.r.err_overflowed, s == 1);
+        PC_ASSERT_EQ_INT(g.r.overflowed, 1);
+        PC_ASSERT_EQ_INT(g.r.killed, PL_RUN_KILLED_CHILD);
+        PC_ASSERT_EQ_INT(g.r.returncode, -SIGKILL);
+        PC_ASSERT_EQ_INT(g.r.timed_out, 0);
+        got_free(&g);
+    }
+    PC_ASSERT_OK(pl_loop_close(loop));
+    assert_no_children();
+}
+
+/* The shell exits (status 3) long before the timeout and leaves a job in
+ * its group that holds stdout; the timeout still kills the job, through
+ * the group of the leader the run kept unreaped.  With a group of each
+ * kind: new_process_group, new_session, detached. */
+static void test_run_group_after_leader_exit(void *arg)
+{
+    const struct variant *v = variant_setup(arg);
+    pl_loop *loop = variant_loop(v);
+    for (int kind = 0; kind < 3; kind++) {
+        char *argv[4];
+        pl_spawn_options o = sh(v, "echo $$; (sleep 30; echo late) & exit 3", argv);
+        o.new_process_group = kind == 0;
+        o.new_session = kind == 1;
+        o.detached = kind == 2;
+        pl_run_options ro = {.timeout_ms = 300, .kill_group = 1};
+        struct got g;
+        memset(&g, 0, sizeof g);
+        PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g));
+        PC_RUN_UNTIL(loop, g.done, 10000);
+        PC_ASSERT_EQ_INT(g.r.timed_out, 1);
+        PC_ASSERT_EQ_INT(g.r.killed, PL_RUN_KILLED_GROUP);
+        PC_ASSERT_EQ_INT(g.r.returncode, 3); /* the leader's own status */
+        PC_ASSERT(strstr(g.r.out, "late") == NULL);
+        /* Nothing of the group is left (the id was the leader's until the
+         * kill, so this is the job, not a stranger's group). */
+        long leader = strtol(g.r.out, NULL, 10);
+        PC_ASSERT(leader > 1);
+        assert_group_gone((pid_t)leader);
+        got_free(&g);
+    }
+    /* Without a timeout the run simply waits for the job; the held leader
+     * is reaped when the outputs end and reports its own status. */
+    char *argv[4];
+    pl_spawn_options o = sh(v, "(echo late) & exit 3", argv);
+    o.new_process_group = 1;
+    pl_run_options ro = {.kill_group = 1};
+    struct got g;
+    memset(&g, 0, sizeof g);
+    PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g));
+    PC_RUN_UNTIL(loop, g.done, 10000);
+    PC_ASSERT_EQ_STR(g.r.out, "late\n");
+    PC_ASSERT_EQ_INT(g.r.returncode, 3);
+    PC_ASSERT_EQ_INT(g.r.killed + g.r.timed_out, 0);
+    got_free(&g);
+    PC_ASSERT_OK(pl_loop_close(loop));
+    assert_no_children();
+}
+
+/* ---- S14: pl_run_sync when the poller fails for good -------------------- */
+
+static struct {
+    int pid_fd; /* the child writes its pid here */
+    long pid;   /* once read: every poller wait fails from then on */
+    unsigned failed;
+} wait_fault;
+
+static int fail_waits(enum pl__sys_op op, int fd, size_t *len)
+{
+    (void)fd;
+    (void)len;
+    if (op != PL__SYS_POLL_WAIT)
+        return 0;
+    if (!wait_fault.pid) {
+        char buf[32] = {0};
+        ssize_t n = read(wait_fault.pid_fd, buf, sizeof buf - 1);
+        if (n <= 0)
+            return 0;
+        wait_fault.pid = strtol(buf, NULL, 10);
+    }
+    wait_fault.failed++;
+    return -EBADF;
+}
+
+static void test_run_sync_poller_fails(void *arg)
+{
+    const struct variant *v = variant_setup(arg);
+    pl_loop *probe = variant_loop(v); /* n/a where the backend is missing */
+    PC_ASSERT_OK(pl_loop_close(probe));
+    if (v->loop_flags != PL_LOOP_EPOLL)
+        setenv("PIPELOOP_BACKEND", v->loop_flags == PL_LOOP_POLL ? "poll" : "io_uring", 1);
+    else
+        setenv("PIPELOOP_BACKEND", "epoll", 1);
+    for (int group = 0; group < 2; group++) {
+        int fds_before = count_open_fds();
+        int pids[2];
+        PC_ASSERT_OK(pipe2(pids, O_CLOEXEC | O_NONBLOCK));
+        memset(&wait_fault, 0, sizeof wait_fault);
+        wait_fault.pid_fd = pids[0];
+        /* The child tells its pid on fd 3, then prints a line (which
+         * wakes the loop: its next wait fails) and waits, with a job in
+         * its group when the group is to be killed. */
+        const pl_stdio_extra extra[] = {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
+        char *argv[4];
+        pl_spawn_options o =
+            sh(v,
+               group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
+                     : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
+               argv);
+        o.new_process_group = group;
+        o.extra = extra;
+        o.nextra = 1;
+        pl_run_options ro = {.kill_group = group};
+        pl_run_result r;
+        pl__sys_fault = fail_waits;
+        int err = pl_run_sync(&o, &ro, &r);
+        pl__sys_fault = NULL;
+        close(pids[0]);
+        close(pids[1]);
+        PC_ASSERT_ERR(err, -EBADF);
+        PC_ASSERT(wait_fault.failed > 0);
+        PC_ASSERT_EQ_INT(r.returncode, -SIGKILL);
+        PC_ASSERT_EQ_INT(r.killed, group ? PL_RUN_KILLED_GROUP : PL_RUN_KILLED_CHILD);
+        PC_ASSERT_NOT_NULL(r.out);
+        pl_run_result_free(&r);
+        assert_no_children(); /* killed and reaped */
+        if (group)
+            assert_group_gone((pid_t)wait_fault.pid);
+        PC_ASSERT_EQ_INT(count_open_fds(), fds_before); /* the loop is gone */
+    }
+    unsetenv("PIPELOOP_BACKEND");
+}
+
+/* ---- S16: detached with a pty is refused ---------------------------------- */
+
+static void test_detached_pty_refused(void *arg)
+{
+    const struct variant *v = variant_setup(arg);
+    pl_loop *loop = variant_loop(v);
+    int fds_before = count_open_fds();
+    char *argv[4];
+    pl_spawn_options o = sh(v, "exit 0", argv);
+    o.pty = 1;
+    o.detached = 1;
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    pl_process *p = NULL;
+    PC_ASSERT_ERR(pl_spawn(loop, &o, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_NULL(p);
+    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
+    assert_no_children();
+    PC_ASSERT_OK(pl_loop_close(loop));
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+__attribute__((constructor)) static void register_edge_tests(void)
+{
+    static const struct {
+        const char *name;
+        void (*fn)(void *arg);
+        int spawn_path; /* also on the fork+exec start */
+    } tests[] = {
+        {"S15.extra-fd-at-fd-limit", test_extra_fd_at_limit, 1},
+        {"S14.run-overflow-per-stream", test_run_overflow_per_stream, 0},
+        {"S14.run-group-after-leader-exit", test_run_group_after_leader_exit, 1},
+        {"S14.run-sync-poller-fails", test_run_sync_poller_fails, 0},
+        {"S16.detached-pty-refused", test_detached_pty_refused, 1},
+    };
+    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
+        for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+            const struct variant *v = &variants[i];
+            if (v->fork_path && !tests[t].spawn_path)
+                continue;
+            char name[128];
+            snprintf(name, sizeof name, "%s@%s", tests[t].name, v->name);
+            (void)conform_test_add_on(name, tests[t].fn, (void *)(uintptr_t)v, v->loop_flags);
+        }
+    }
+}
