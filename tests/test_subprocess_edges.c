@@ -304,27 +304,32 @@ static void test_run_group_after_leader_exit(void *arg)
 {
     const struct variant *v = variant_setup(arg);
     pl_loop *loop = variant_loop(v);
+    /* The three runs go at once; the timeout leaves the shells (which
+     * exit at once) a second, scaled, to be gone first. */
+    struct got g3[3];
+    memset(g3, 0, sizeof g3);
     for (int kind = 0; kind < 3; kind++) {
         char *argv[4];
         pl_spawn_options o = sh(v, "echo $$; (sleep 30; echo late) & exit 3", argv);
         o.new_process_group = kind == 0;
         o.new_session = kind == 1;
         o.detached = kind == 2;
-        pl_run_options ro = {.timeout_ms = 300, .kill_group = 1};
-        struct got g;
-        memset(&g, 0, sizeof g);
-        PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g));
-        PC_RUN_UNTIL(loop, g.done, 10000);
-        PC_ASSERT_EQ_INT(g.r.timed_out, 1);
-        PC_ASSERT_EQ_INT(g.r.killed, PL_RUN_KILLED_GROUP);
-        PC_ASSERT_EQ_INT(g.r.returncode, 3); /* the leader's own status */
-        PC_ASSERT(strstr(g.r.out, "late") == NULL);
+        pl_run_options ro = {.timeout_ms = (int)pc_scale_ms(1000), .kill_group = 1};
+        PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g3[kind]));
+    }
+    PC_RUN_UNTIL(loop, g3[0].done && g3[1].done && g3[2].done, 10000);
+    for (int kind = 0; kind < 3; kind++) {
+        struct got *g = &g3[kind];
+        PC_ASSERT_EQ_INT(g->r.timed_out, 1);
+        PC_ASSERT_EQ_INT(g->r.killed, PL_RUN_KILLED_GROUP);
+        PC_ASSERT_EQ_INT(g->r.returncode, 3); /* the leader's own status */
+        PC_ASSERT(strstr(g->r.out, "late") == NULL);
         /* Nothing of the group is left (the id was the leader's until the
          * kill, so this is the job, not a stranger's group). */
-        long leader = strtol(g.r.out, NULL, 10);
+        long leader = strtol(g->r.out, NULL, 10);
         PC_ASSERT(leader > 1);
         assert_group_gone((pid_t)leader);
-        got_free(&g);
+        got_free(g);
     }
     /* Without a timeout the run simply waits for the job; the held leader
      * is reaped when the outputs end and reports its own status. */
