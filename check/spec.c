@@ -1,4 +1,4 @@
-/* The behaviours of ../shared/spec/pipe-transports.md, as data: the
+/* The behaviours of the catalogue, docs/behaviours.md, as data: the
  * pipecheck table prints one row per ID with its one-line meaning. */
 #include <string.h>
 
@@ -99,7 +99,7 @@ const pc_spec_item *pc_spec_find(const char *id)
 
 int pc_spec_is_ours(const char *id)
 {
-    /* The items the spec marks OURS: product decisions where pipeloop
+    /* The items docs/behaviours.md marks Ours: product decisions where pipeloop
      * deliberately differs from asyncio. */
     static const char *const ours[] = {"L5", "C2", "C3", "C6", "R11",
                                        "W6", "F6", "D5", "S4", "X1"};

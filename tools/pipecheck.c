@@ -549,7 +549,7 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
     }
     if (any_differs)
         fprintf(out, "\ndiff: behaves otherwise on an item the spec marks OURS (see "
-                     "spec/pipe-transports.md and docs/findings.md)\n");
+                     "docs/behaviours.md and docs/findings.md)\n");
     fprintf(out, "\n");
 }
 
@@ -711,7 +711,7 @@ static void print_compare(const struct instance *list, size_t n,
                 pc_spec_is_ours(item->id) ? " (OURS)" : "");
     }
     fprintf(out, "\ndiffers: behaves otherwise on an item the spec marks OURS "
-                 "(spec/pipe-transports.md; docs/findings.md)\n");
+                 "(docs/behaviours.md; docs/findings.md)\n");
     for (size_t c = 0; c < ncols; c++) {
         if (!cols[c].available) {
             fprintf(out, "%s: unavailable: %s\n", cols[c].spec,

@@ -34,6 +34,13 @@ event and fails the test.  An operation that raises answers err with a
 code: OSError -> its errno name, a method the transport lacks (or
 NotImplementedError) -> EDIRECTION, a bad
 value -> EINVAL, anything else -> EXCEPTION with the exception's text.
+
+The code, top to bottom: the channel and its frames; how an exception
+becomes an error code; the protocols that forward callbacks; one driver
+class per loop (LoopDriver, AsyncioDriver, UvloopDriver), which holds all
+of that loop's use of private internals; the tables of transport and
+process operations; Subject, which serves the bench's requests through a
+table of verbs; the zygote; main.  It runs on CPython 3.8 and later.
 """
 
 import argparse
@@ -50,10 +57,22 @@ import sys
 import time
 import traceback
 import warnings
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 PROTOCOL_VERSION = 1
 FRAME_MAX = 80 << 20
 UVLOOP_SLICE = 0.002
+
+# A request's words after the verb's own split ("op 3 write" -> 3 words),
+# an ok answer's numbers (None: a bare "ok"), a transport or process id as
+# the events carry it ("-" for the loop itself), and the coroutine that
+# connect_*_pipe or subprocess_exec returns with what its first send()
+# yields: the future it waits on, or None if it finished at once.
+Words = List[str]
+Answer = Optional[List[int]]
+EventId = Union[int, str]
+LoopCoroutine = Coroutine[Any, Any, Any]
+Waiter = Optional[asyncio.Future]
 
 
 class ProtocolError(Exception):
@@ -63,16 +82,16 @@ class ProtocolError(Exception):
 class Channel:
     """Length-prefixed frames on the socket; fds arrive with SCM_RIGHTS."""
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
         # The channel is the adapter's own: no child of the subject's loop
         # may inherit it.  (Pipe ends the bench passes stay as they come,
         # inheritable: S8 checks that the loop's children do not get them.)
         os.set_inheritable(fd, False)
-        self.fds = []
+        self.fds: List[int] = []
 
-    def _recv_exact(self, n):
+    def _recv_exact(self, n: int) -> bytes:
         chunks = []
         while n > 0:
             data, anc, _flags, _addr = self.sock.recvmsg(
@@ -89,7 +108,7 @@ class Channel:
             n -= len(data)
         return b"".join(chunks)
 
-    def recv(self):
+    def recv(self) -> Tuple[Words, bytes]:
         (length,) = struct.unpack(">I", self._recv_exact(4))
         if length == 0 or length > FRAME_MAX:
             raise ProtocolError("a frame of %d bytes" % length)
@@ -97,18 +116,20 @@ class Channel:
         header, sep, payload = body.partition(b"\n")
         return header.decode("ascii").split(" "), payload
 
-    def take_fd(self):
+    def take_fd(self) -> Optional[int]:
         return self.fds.pop(0) if self.fds else None
 
-    def send(self, header, payload=None):
+    def send(self, header: str, payload: Optional[bytes] = None) -> None:
         body = header.encode("ascii")
         if payload is not None:
             body += b"\n" + bytes(payload)
         self.sock.sendall(struct.pack(">I", len(body)) + body)
 
 
+# ---- exceptions as error codes ---------------------------------------------
+
 # OSError subclasses asyncio raises without an errno (BrokenPipeError()).
-ERRNO_OF_CLASS = (
+ERRNO_OF_CLASS: Sequence[Tuple[Type[OSError], int]] = (
     (BrokenPipeError, errno.EPIPE),
     (ConnectionResetError, errno.ECONNRESET),
     (ConnectionAbortedError, errno.ECONNABORTED),
@@ -122,7 +143,7 @@ ERRNO_OF_CLASS = (
 )
 
 
-def errno_of(exc):
+def errno_of(exc: BaseException) -> Optional[int]:
     if isinstance(exc, OSError):
         if exc.errno:
             return exc.errno
@@ -136,7 +157,7 @@ class MissingOperation(Exception):
     """The transport has no such method (a read transport's write)."""
 
 
-def method(transport, name):
+def method(transport: Any, name: str) -> Callable[..., Any]:
     """transport.name, or MissingOperation (EDIRECTION) if it has none.
 
     Only a method the transport lacks is a direction error: an
@@ -148,7 +169,7 @@ def method(transport, name):
     return found
 
 
-def code_of(exc):
+def code_of(exc: BaseException) -> str:
     """The protocol's error name for an exception an operation raised."""
     number = errno_of(exc)
     if number is not None:
@@ -160,95 +181,12 @@ def code_of(exc):
     return "EXCEPTION"
 
 
-def one_line(exc):
+def one_line(exc: BaseException) -> str:
     text = "%s: %s" % (type(exc).__name__, exc)
     return " ".join(text.split())[:400]
 
 
-class Pipe:
-    """The file object connect_*_pipe wants: the fd the bench passed."""
-
-    def __init__(self, fd, closes):
-        self.fd = fd
-        self.closes = closes  # asyncio closes through us; libuv closes itself
-
-    def fileno(self):
-        return self.fd
-
-    def close(self):
-        if self.closes and self.fd >= 0:
-            fd, self.fd = self.fd, -1
-            os.close(fd)
-
-
-class Recorder(asyncio.Protocol):
-    """Forwards every callback to the bench and waits for its return."""
-
-    def __init__(self, subject, tid):
-        self.subject = subject
-        self.tid = tid
-        self.lost = False
-
-    def _event(self, kind, arg=None, payload=None):
-        return self.subject.event(self.tid, kind, arg, payload)
-
-    def connection_made(self, transport):
-        self.subject.bind(self.tid, transport)
-        self._event("CM")
-
-    def data_received(self, data):
-        self._event("DR", None, data)
-
-    def eof_received(self):
-        return bool(self._event("ER"))
-
-    def connection_lost(self, exc):
-        self.lost = True
-        self._event("CL", lost_code(exc))
-
-    def pause_writing(self):
-        self._event("PW")
-
-    def resume_writing(self):
-        self._event("RW")
-
-
-class ProcessRecorder(asyncio.SubprocessProtocol):
-    """A subprocess protocol that forwards every callback to the bench."""
-
-    def __init__(self, subject, pid_):
-        self.subject = subject
-        self.pid_ = pid_
-        self.lost = False
-
-    def _event(self, kind, arg=None, payload=None):
-        self.subject.event(self.pid_, kind, arg, payload)
-
-    def connection_made(self, transport):
-        self.subject.bind_process(self.pid_, transport)
-        self._event("PCM")
-
-    def pipe_data_received(self, fd, data):
-        self._event("PDR", str(fd), data)
-
-    def pipe_connection_lost(self, fd, exc):
-        self._event("PPL", "%d %s" % (fd, lost_code(exc)))
-
-    def process_exited(self):
-        self._event("PEX")
-
-    def connection_lost(self, exc):
-        self.lost = True
-        self._event("PCL")
-
-    def pause_writing(self):
-        self._event("PPW")
-
-    def resume_writing(self):
-        self._event("PRW")
-
-
-def lost_code(exc):
+def lost_code(exc: Optional[BaseException]) -> str:
     """connection_lost's argument as the protocol's code."""
     if exc is None:
         return "0"
@@ -257,7 +195,105 @@ def lost_code(exc):
     return "EXCEPTION"
 
 
-def find_local(coro, names):
+# ---- the protocols ---------------------------------------------------------
+
+class Pipe:
+    """The file object connect_*_pipe wants: the fd the bench passed."""
+
+    def __init__(self, fd: int, closes: bool) -> None:
+        self.fd = fd
+        self.closes = closes  # asyncio closes through us; libuv closes itself
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def close(self) -> None:
+        if self.closes and self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
+class Recorder(asyncio.Protocol):
+    """Forwards every callback to the bench and waits for its return."""
+
+    def __init__(self, subject: "Subject", tid: int) -> None:
+        self.subject = subject
+        self.tid = tid
+        self.lost = False
+
+    def _event(self, kind: str, arg: Optional[str] = None,
+               payload: Optional[bytes] = None) -> int:
+        return self.subject.event(self.tid, kind, arg, payload)
+
+    def connection_made(self, transport: Any) -> None:
+        self.subject.bind(self.tid, transport)
+        self._event("CM")
+
+    def data_received(self, data: bytes) -> None:
+        self._event("DR", None, data)
+
+    def eof_received(self) -> bool:
+        return bool(self._event("ER"))
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.lost = True
+        self._event("CL", lost_code(exc))
+
+    def pause_writing(self) -> None:
+        self._event("PW")
+
+    def resume_writing(self) -> None:
+        self._event("RW")
+
+
+class ProcessRecorder(asyncio.SubprocessProtocol):
+    """A subprocess protocol that forwards every callback to the bench."""
+
+    def __init__(self, subject: "Subject", pid_: int) -> None:
+        self.subject = subject
+        self.pid_ = pid_
+        self.lost = False
+
+    def _event(self, kind: str, arg: Optional[str] = None,
+               payload: Optional[bytes] = None) -> None:
+        self.subject.event(self.pid_, kind, arg, payload)
+
+    def connection_made(self, transport: Any) -> None:
+        self.subject.bind_process(self.pid_, transport)
+        self._event("PCM")
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self._event("PDR", str(fd), data)
+
+    def pipe_connection_lost(self, fd: int, exc: Optional[BaseException]) -> None:
+        self._event("PPL", "%d %s" % (fd, lost_code(exc)))
+
+    def process_exited(self) -> None:
+        self._event("PEX")
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.lost = True
+        self._event("PCL")
+
+    def pause_writing(self) -> None:
+        self._event("PPW")
+
+    def resume_writing(self) -> None:
+        self._event("PRW")
+
+
+# ---- one driver per loop ---------------------------------------------------
+
+def first_await(coro: LoopCoroutine) -> Waiter:
+    """Run coro up to its first wait: the future it waits on, or None if it
+    finished at once.  Anything it raises is raised."""
+    try:
+        return coro.send(None)
+    except StopIteration:
+        return None
+
+
+def coroutine_local(coro: Any, names: Sequence[str]) -> Any:
     """A local of the innermost coroutine awaited by coro that has one."""
     found = None
     while coro is not None:
@@ -270,36 +306,411 @@ def find_local(coro, names):
     return found
 
 
-STDIO = {"inherit": None, "pipe": subprocess.PIPE, "devnull": subprocess.DEVNULL,
-         "stdout": subprocess.STDOUT}
+def referring_transport(protocol: asyncio.BaseProtocol) -> Any:
+    """The transport object that holds protocol, or None: how a transport
+    is found when the coroutine that made it does not show its locals."""
+    return next((o for o in gc.get_referrers(protocol)
+                 if "Transport" in type(o).__name__), None)
 
 
-class Subject:
-    def __init__(self, channel, kind):
-        self.ch = channel
-        self.kind = kind
-        self.loop = None
-        self.uvloop = None
+class LoopDriver:
+    """One event loop implementation under the bench.
+
+    A driver makes the loop, says what the hello offers, maps the bench's
+    "step" and "quiet" onto the loop, and finds the transport a connect or
+    a spawn made before its coroutine has finished.  That needs a loop's
+    private internals; they are all in its driver class, so a Python or
+    uvloop release that changes them breaks one class.  The driver also
+    keeps the step accounting every event reports: the subject's iteration
+    count and the protocol callbacks seen in the current step."""
+
+    backends = ""  # the poll backends the hello offers
+    closes_pipes = True  # the loop closes a pipe's fd through Pipe.close
+
+    def __init__(self) -> None:
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.iteration = 0
         self.callbacks = 0  # protocol callbacks in the current step
-        self.stop_on_event = False
-        self.last_event = 0.0
-        self.transports = {}  # id -> transport (once known)
-        self.recorders = {}
-        self.pending = {}  # id -> (coroutine, waiter) of an unfinished connect
-        self.processes = {}  # id -> subprocess transport
-        self.process_recorders = {}
+        self.last_event = 0.0  # time.monotonic() of the last one
+
+    @staticmethod
+    def preload() -> None:
+        """Import in the zygote what every subject it forks will need."""
+
+    def load(self) -> Optional[str]:
+        """None if the loop can be used, else why not (the hello's err)."""
+        return None
+
+    def describe(self, python: str) -> str:
+        raise NotImplementedError
+
+    def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
+        raise NotImplementedError
+
+    def callback_seen(self) -> None:
+        """A protocol callback (or a report) is about to go to the bench."""
+        self.callbacks += 1
+        self.last_event = time.monotonic()
+
+    def step(self, timeout: float) -> int:
+        """One bench step of at most timeout seconds: the count for done."""
+        self.callbacks = 0
+        return self._iterate(timeout)
+
+    def _iterate(self, timeout: float) -> int:
+        raise NotImplementedError
+
+    def run_until_quiet(self, quiet: float, timeout: float,
+                        after_step: Callable[[], None]) -> Optional[int]:
+        """Run until quiet seconds pass without a protocol callback, calling
+        after_step after each step: the step count for done, or None if
+        timeout seconds passed first."""
+        raise NotImplementedError
+
+    def start_spawn(self, coro: LoopCoroutine) -> Waiter:
+        """Run subprocess_exec's coroutine up to its first wait."""
+        raise NotImplementedError
+
+    def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
+        """The transport connect_*_pipe made, its coroutine at its first
+        wait (or finished); None if it cannot be found."""
+        raise NotImplementedError
+
+    def spawned_transport(self, coro: LoopCoroutine, protocol: ProcessRecorder) -> Any:
+        """The transport subprocess_exec made, the same way."""
+        raise NotImplementedError
+
+
+class AsyncioDriver(LoopDriver):
+    """CPython's asyncio: a SelectorEventLoop on an epoll or poll selector.
+
+    Private internals used: loop._selector, loop._ready, loop._scheduled and
+    a timer handle's _when (a step's wait); asyncio.events._set_running_loop
+    (spawn); the local variable names of base_events' connect_*_pipe
+    ("transport") and unix_events' _make_subprocess_transport ("transp")."""
+
+    backends = "epoll,poll"
+    closes_pipes = True
+
+    def describe(self, python: str) -> str:
+        return "asyncio on %s" % python
+
+    def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
+        selector = selectors.EpollSelector() if backend == "epoll" else \
+            selectors.PollSelector()
+        self.loop = asyncio.SelectorEventLoop(selector)
+        return self.loop
+
+    def _iterate(self, timeout: float) -> int:
+        loop: Any = self.loop
+        selector = loop._selector
+        real_select = selector.select
+        seen = 0
+
+        def select(_zero: Optional[float]) -> List[Any]:
+            # loop.stop() made _run_once ask for 0; wait as it would have.
+            nonlocal seen
+            wait = timeout
+            if loop._ready:
+                wait = 0
+            elif loop._scheduled:
+                wait = max(0.0, min(wait, loop._scheduled[0]._when - loop.time()))
+            events = real_select(wait)
+            seen = len(events) + len(loop._ready)
+            return events
+
+        selector.select = select
+        self.iteration += 1
+        try:
+            loop.stop()
+            loop.run_forever()
+        finally:
+            del selector.select
+        return seen + self.callbacks
+
+    def run_until_quiet(self, quiet: float, timeout: float,
+                        after_step: Callable[[], None]) -> Optional[int]:
+        # Whole iterations, each waiting at most quiet: the first one that
+        # runs nothing ends it.
+        start = time.monotonic()
+        steps = 0
+        while True:
+            if time.monotonic() - start > timeout:
+                return None
+            steps += 1
+            count = self.step(quiet)
+            after_step()
+            if count == 0:
+                return steps
+
+    def start_spawn(self, coro: LoopCoroutine) -> Waiter:
+        # asyncio's child watcher wants a running loop when the child is
+        # registered: the spawn happens now, inside this request, as
+        # pipeloop's does; the rest of the coroutine finishes in a step.
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            return first_await(coro)
+        finally:
+            asyncio.events._set_running_loop(None)
+
+    def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
+        transport = coroutine_local(coro, ("transport",))
+        return transport if transport is not None else referring_transport(protocol)
+
+    def spawned_transport(self, coro: LoopCoroutine, protocol: ProcessRecorder) -> Any:
+        transport = coroutine_local(coro, ("transp", "transport"))
+        return transport if transport is not None else referring_transport(protocol)
+
+
+class UvloopDriver(LoopDriver):
+    """uvloop on libuv's epoll.
+
+    Private internals used: asyncio.events._set_running_loop (spawn, as
+    for asyncio).  uvloop's coroutines are compiled (their cr_frame is
+    None), so a new transport is found among its protocol's referrers."""
+
+    backends = "epoll"
+    closes_pipes = False  # libuv closes the fd itself
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uvloop: Any = None  # the module, once load() imported it
+        self.stop_on_callback = False
+
+    @staticmethod
+    def preload() -> None:
+        try:
+            import uvloop  # noqa: F401  (preloaded for the children)
+        except ImportError:
+            pass  # each child says so in its hello
+
+    def load(self) -> Optional[str]:
+        try:
+            import uvloop
+        except ImportError as exc:
+            return ("uvloop is not installed for %s (%s); "
+                    "Debian: apt-get install python3-uvloop, for /usr/bin/python3"
+                    % (sys.executable, exc))
+        self.uvloop = uvloop
+        return None
+
+    def describe(self, python: str) -> str:
+        return "uvloop %s on %s" % (self.uvloop.__version__, python)
+
+    def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
+        if backend != "epoll":
+            raise ValueError("uvloop has no %s backend" % backend)
+        self.loop = self.uvloop.new_event_loop()
+        return self.loop
+
+    def callback_seen(self) -> None:
+        super().callback_seen()
+        if self.stop_on_callback:
+            self.loop.stop()
+
+    def _iterate(self, timeout: float) -> int:
+        # libuv's iterations are not visible: run until the first protocol
+        # callback or the slice, whichever comes first.
+        loop: Any = self.loop
+        self.iteration += 1
+        handle = loop.call_later(min(timeout, UVLOOP_SLICE), loop.stop)
+        self.stop_on_callback = True
+        try:
+            loop.run_forever()
+        finally:
+            self.stop_on_callback = False
+            handle.cancel()
+        return self.callbacks
+
+    def run_until_quiet(self, quiet: float, timeout: float,
+                        after_step: Callable[[], None]) -> Optional[int]:
+        # One run_forever() that the loop's own timers stop once quiet
+        # seconds have passed since the last callback (or timeout in all).
+        loop: Any = self.loop
+        start = time.monotonic()
+        self.last_event = time.monotonic()
+        handle = None
+        timed_out = False
+
+        def check() -> None:
+            nonlocal handle, timed_out
+            now = time.monotonic()
+            if now - start > timeout:
+                timed_out = True
+                loop.stop()
+            elif now - self.last_event >= quiet:
+                loop.stop()
+            else:
+                handle = loop.call_later(self.last_event + quiet - now, check)
+
+        handle = loop.call_later(quiet, check)
+        self.iteration += 1
+        try:
+            loop.run_forever()
+        finally:
+            handle.cancel()
+        after_step()
+        return None if timed_out else 1
+
+    def start_spawn(self, coro: LoopCoroutine) -> Waiter:
+        # Started inside a running loop as for asyncio, so both loops spawn
+        # the child within this request.
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            return first_await(coro)
+        finally:
+            asyncio.events._set_running_loop(None)
+
+    def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
+        return referring_transport(protocol)
+
+    def spawned_transport(self, coro: LoopCoroutine, protocol: ProcessRecorder) -> Any:
+        return referring_transport(protocol)
+
+
+DRIVERS: Dict[str, Type[LoopDriver]] = {
+    "asyncio": AsyncioDriver,
+    "uvloop": UvloopDriver,
+}
+
+
+# ---- operations: the bench's "op" and "pop" requests -----------------------
+
+# op TID NAME ARGS... [payload]: (transport, args, payload) -> the answer.
+TransportOperation = Callable[[Any, Words, bytes], Answer]
+
+
+def op_write(t: Any, args: Words, data: bytes) -> Answer:
+    method(t, "write")(data)
+    return [len(data)]
+
+
+def op_writev(t: Any, args: Words, data: bytes) -> Answer:
+    count = int(args[0])
+    pieces, at = [], 0
+    for n in args[1:1 + count]:
+        pieces.append(data[at:at + int(n)])
+        at += int(n)
+    method(t, "writelines")(pieces)
+    return [at]
+
+
+def op_call(name: str) -> TransportOperation:
+    """An operation that calls the transport's method of that name."""
+    def call(t: Any, args: Words, data: bytes) -> Answer:
+        method(t, name)()
+        return None
+    return call
+
+
+def op_flag(name: str) -> TransportOperation:
+    """An operation that answers the transport's predicate as 0 or 1."""
+    def flag(t: Any, args: Words, data: bytes) -> Answer:
+        return [1 if method(t, name)() else 0]
+    return flag
+
+
+def op_get_write_buffer_size(t: Any, args: Words, data: bytes) -> Answer:
+    return [method(t, "get_write_buffer_size")()]
+
+
+def op_get_write_buffer_limits(t: Any, args: Words, data: bytes) -> Answer:
+    low, high = method(t, "get_write_buffer_limits")()
+    return [high, low]
+
+
+def op_set_write_buffer_limits(t: Any, args: Words, data: bytes) -> Answer:
+    high = None if args[0] == "-" else int(args[0])
+    low = None if args[1] == "-" else int(args[1])
+    method(t, "set_write_buffer_limits")(high=high, low=low)
+    return None
+
+
+def op_get_fd(t: Any, args: Words, data: bytes) -> Answer:
+    return [t.get_extra_info("pipe").fileno()]
+
+
+TRANSPORT_OPERATIONS: Dict[str, TransportOperation] = {
+    "write": op_write,
+    "writev": op_writev,
+    "get_write_buffer_size": op_get_write_buffer_size,
+    "get_write_buffer_limits": op_get_write_buffer_limits,
+    "set_write_buffer_limits": op_set_write_buffer_limits,
+    "get_fd": op_get_fd,
+}
+TRANSPORT_OPERATIONS.update(
+    (name, op_call(name))
+    for name in ("pause_reading", "resume_reading", "write_eof", "close", "abort"))
+TRANSPORT_OPERATIONS.update(
+    (name, op_flag(name)) for name in ("is_reading", "is_closing", "can_write_eof"))
+
+# pop PID NAME ARGS...: (process transport, args, the subject's transports
+# by id, which "pipe" adds to) -> the answer.
+ProcessOperation = Callable[[Any, Words, Dict[int, Any]], Answer]
+
+
+def pop_returncode(t: Any, args: Words, transports: Dict[int, Any]) -> Answer:
+    code = t.get_returncode()
+    if code is None:
+        raise OSError(errno.EAGAIN, "the child has not been reaped")
+    return [code]
+
+
+def pop_send_signal(t: Any, args: Words, transports: Dict[int, Any]) -> Answer:
+    t.send_signal(int(args[0]))
+    return None
+
+
+def pop_close(t: Any, args: Words, transports: Dict[int, Any]) -> Answer:
+    t.close()
+    return None
+
+
+def pop_pipe(t: Any, args: Words, transports: Dict[int, Any]) -> Answer:
+    pipe = t.get_pipe_transport(int(args[0]))
+    if pipe is None:
+        raise OSError(errno.ENOENT, "no pipe transport for fd %s" % args[0])
+    transports[int(args[1])] = pipe
+    return None
+
+
+PROCESS_OPERATIONS: Dict[str, ProcessOperation] = {
+    "returncode": pop_returncode,
+    "send_signal": pop_send_signal,
+    "close": pop_close,
+    "pipe": pop_pipe,
+}
+
+STDIO: Dict[str, Optional[int]] = {
+    "inherit": None, "pipe": subprocess.PIPE, "devnull": subprocess.DEVNULL,
+    "stdout": subprocess.STDOUT}
+
+
+# ---- the subject -----------------------------------------------------------
+
+class Subject:
+    def __init__(self, channel: Channel, driver: LoopDriver) -> None:
+        self.ch = channel
+        self.driver = driver
+        self.transports: Dict[int, Any] = {}  # id -> transport (once known)
+        self.recorders: Dict[int, Recorder] = {}
+        # id -> (coroutine, waiter) of an unfinished connect or spawn
+        self.pending: Dict[int, Tuple[LoopCoroutine, asyncio.Future]] = {}
+        self.processes: Dict[int, Any] = {}  # id -> subprocess transport
+        self.process_recorders: Dict[int, ProcessRecorder] = {}
+
+    @property
+    def loop(self) -> Any:
+        return self.driver.loop
 
     # ---- events ---------------------------------------------------------
 
-    def event(self, tid, kind, arg=None, payload=None):
-        header = "event %s %s %d" % (tid, kind, self.iteration)
+    def event(self, tid: EventId, kind: str, arg: Optional[str] = None,
+              payload: Optional[bytes] = None) -> int:
+        header = "event %s %s %d" % (tid, kind, self.driver.iteration)
         if arg is not None:
             header += " " + arg
-        self.callbacks += 1
-        self.last_event = time.monotonic()
-        if self.stop_on_event:
-            self.loop.stop()
+        self.driver.callback_seen()
         self.ch.send(header, payload)
         # Serve the bench until it says return: its hooks may call us.
         while True:
@@ -308,12 +719,12 @@ class Subject:
                 return int(words[1]) if len(words) > 1 else 0
             self.serve(words, data)
 
-    def report(self, kind, text):
+    def report(self, kind: str, text: object) -> None:
         """Something the loop reported on its own: fails the test."""
         text = " ".join(str(text).split())[:600] or "(no text)"
         self.event("-", kind, text)
 
-    def exception_handler(self, loop, context):
+    def exception_handler(self, loop: Any, context: Dict[str, Any]) -> None:
         message = context.get("message", "")
         exc = context.get("exception")
         if exc is not None:
@@ -322,78 +733,46 @@ class Subject:
 
     # ---- requests -------------------------------------------------------
 
-    def serve(self, words, data):
+    def serve(self, words: Words, data: bytes) -> None:
         verb = words[0]
         try:
-            if verb == "op":
-                self.answer(self.op(int(words[1]), words[2], words[3:], data))
-            elif verb == "step":
-                self.step(int(words[1]) / 1000.0)
-            elif verb == "quiet":
-                self.quiet(int(words[1]) / 1000.0, int(words[2]) / 1000.0)
-            elif verb == "connect":
-                self.connect(int(words[1]), words[2], words[3:])
-            elif verb == "spawn":
-                self.spawn(int(words[1]), words[2:5], int(words[5]), data)
-            elif verb == "pop":
-                self.answer(self.process_op(int(words[1]), words[2], words[3:]))
-            elif verb == "hello":
-                self.hello(words)
-            elif verb == "loop":
-                self.make_loop(words[1])
-            elif verb == "bye":
-                self.bye()
-            else:
+            request = self.REQUESTS.get(verb)
+            if request is None:
                 raise ProtocolError("unknown request %r" % verb)
+            request(self, words, data)
         except ProtocolError:
             raise
         except Exception as exc:  # an operation raised: a clear error
             self.ch.send("err %s %s" % (code_of(exc), one_line(exc)))
 
-    def answer(self, values):
+    def answer(self, values: Answer) -> None:
         if values is None:
             self.ch.send("ok")
         else:
             self.ch.send("ok " + " ".join(str(int(v)) for v in values))
 
-    def hello(self, words):
+    def hello(self, words: Words, data: bytes) -> None:
         if len(words) < 2 or words[1] != str(PROTOCOL_VERSION):
             self.ch.send("err EPROTO protocol version %d only" % PROTOCOL_VERSION)
             return
         python = "CPython %s (%s)" % (sys.version.split()[0], sys.executable)
-        if self.kind == "uvloop":
-            try:
-                import uvloop
-            except ImportError as exc:
-                self.ch.send("err ENOENT uvloop is not installed for %s (%s); "
-                             "Debian: apt-get install python3-uvloop, for /usr/bin/python3"
-                             % (sys.executable, exc))
-                return
-            self.uvloop = uvloop
-            describe = "uvloop %s on %s" % (uvloop.__version__, python)
-            backends = "epoll"
-        else:
-            describe = "asyncio on %s" % python
-            backends = "epoll,poll"
+        unavailable = self.driver.load()
+        if unavailable is not None:
+            self.ch.send("err ENOENT " + unavailable)
+            return
         self.ch.send("hello %d pid=%d executable=%s read_size=%d backends=%s "
                      "caps=writev,buffer-limits,subprocess describe=%s"
                      % (PROTOCOL_VERSION, os.getpid(), sys.executable, 256 * 1024,
-                        backends, describe))
+                        self.driver.backends, self.driver.describe(python)))
 
-    def make_loop(self, backend):
-        if self.kind == "uvloop":
-            if backend != "epoll":
-                raise ValueError("uvloop has no %s backend" % backend)
-            self.loop = self.uvloop.new_event_loop()
-        else:
-            selector = selectors.EpollSelector() if backend == "epoll" else \
-                selectors.PollSelector()
-            self.loop = asyncio.SelectorEventLoop(selector)
-        asyncio.set_event_loop(self.loop)
-        self.loop.set_exception_handler(self.exception_handler)
+    def make_loop(self, words: Words, data: bytes) -> None:
+        loop = self.driver.new_loop(words[1])
+        asyncio.set_event_loop(loop)
+        loop.set_exception_handler(self.exception_handler)
         self.answer(None)
 
-    def connect(self, tid, direction, how):
+    def connect(self, words: Words, data: bytes) -> None:
+        tid, direction, how = int(words[1]), words[2], words[3:]
         if how[0] == "fd":
             fd = self.ch.take_fd()
             if fd is None:
@@ -403,7 +782,7 @@ class Subject:
         else:
             fd = os.dup(0)  # a number that is closed in this process
             os.close(fd)
-        pipe = Pipe(fd, closes=self.kind != "uvloop")
+        pipe = Pipe(fd, closes=self.driver.closes_pipes)
         recorder = Recorder(self, tid)
         self.recorders[tid] = recorder
         if direction == "read":
@@ -414,9 +793,7 @@ class Subject:
         # and connection_made is scheduled for the next iteration, exactly
         # as pipeloop's connect.  It is finished once the waiter is done.
         try:
-            waiter = coro.send(None)
-        except StopIteration:
-            waiter = None
+            waiter = first_await(coro)
         except BaseException as exc:
             del self.recorders[tid]
             if fd >= 0:
@@ -429,13 +806,7 @@ class Subject:
                 self.ch.send("err EFDKIND %s" % one_line(exc))
                 return
             raise
-        transport = None
-        frame = getattr(coro, "cr_frame", None)
-        if frame is not None:
-            transport = frame.f_locals.get("transport")
-        if transport is None:
-            transport = next((o for o in gc.get_referrers(recorder)
-                              if "Transport" in type(o).__name__), None)
+        transport = self.driver.connected_transport(coro, recorder)
         if transport is None:
             raise RuntimeError("cannot find the transport connect made")
         self.transports[tid] = transport
@@ -443,8 +814,9 @@ class Subject:
             self.pending[tid] = (coro, waiter)
         self.answer(None)
 
-    def spawn(self, pid_, stdio, argc, data):
+    def spawn(self, words: Words, data: bytes) -> None:
         """loop.subprocess_exec, run up to its first wait like connect."""
+        pid_, stdio, argc = int(words[1]), words[2:5], int(words[5])
         argv = [a.decode() for a in data.split(b"\0")[:argc]]
         if len(argv) != argc or argc == 0:
             raise ProtocolError("spawn with %d arguments, %d given" % (argc, len(argv)))
@@ -453,23 +825,12 @@ class Subject:
         coro = self.loop.subprocess_exec(lambda: recorder, *argv,
                                          stdin=STDIO[stdio[0]], stdout=STDIO[stdio[1]],
                                          stderr=STDIO[stdio[2]])
-        # asyncio's child watcher wants a running loop when the child is
-        # registered: the spawn happens now, inside this request, as
-        # pipeloop's does; the rest of the coroutine finishes in a step.
-        asyncio.events._set_running_loop(self.loop)
         try:
-            waiter = coro.send(None)
-        except StopIteration:
-            waiter = None
+            waiter = self.driver.start_spawn(coro)
         except BaseException:
             del self.process_recorders[pid_]
             raise
-        finally:
-            asyncio.events._set_running_loop(None)
-        transport = find_local(coro, ("transp", "transport"))
-        if transport is None:
-            transport = next((o for o in gc.get_referrers(recorder)
-                              if "Transport" in type(o).__name__), None)
+        transport = self.driver.spawned_transport(coro, recorder)
         if transport is None:
             raise RuntimeError("cannot find the transport subprocess_exec made")
         self.processes[pid_] = transport
@@ -477,36 +838,23 @@ class Subject:
             self.pending[pid_] = (coro, waiter)
         self.answer([transport.get_pid()])
 
-    def bind_process(self, pid_, transport):
+    def bind_process(self, pid_: int, transport: Any) -> None:
         self.processes.setdefault(pid_, transport)
 
-    def process_op(self, pid_, name, args):
+    def process_op(self, words: Words, data: bytes) -> None:
+        pid_, name, args = int(words[1]), words[2], words[3:]
         t = self.processes.get(pid_)
         if t is None:
             raise ProtocolError("no process %d" % pid_)
-        if name == "returncode":
-            code = t.get_returncode()
-            if code is None:
-                raise OSError(errno.EAGAIN, "the child has not been reaped")
-            return [code]
-        if name == "send_signal":
-            t.send_signal(int(args[0]))
-            return None
-        if name == "close":
-            t.close()
-            return None
-        if name == "pipe":
-            pipe = t.get_pipe_transport(int(args[0]))
-            if pipe is None:
-                raise OSError(errno.ENOENT, "no pipe transport for fd %s" % args[0])
-            self.transports[int(args[1])] = pipe
-            return None
-        raise ProtocolError("unknown process operation %r" % name)
+        operation = PROCESS_OPERATIONS.get(name)
+        if operation is None:
+            raise ProtocolError("unknown process operation %r" % name)
+        self.answer(operation(t, args, self.transports))
 
-    def bind(self, tid, transport):
+    def bind(self, tid: int, transport: Any) -> None:
         self.transports.setdefault(tid, transport)
 
-    def finish_connects(self):
+    def finish_connects(self) -> None:
         for tid, (coro, waiter) in list(self.pending.items()):
             if waiter.done():
                 del self.pending[tid]
@@ -518,132 +866,33 @@ class Subject:
                     self.report("EXC", "connect failed after connection_made: %s"
                                 % one_line(exc))
 
-    def op(self, tid, name, args, data):
+    def op(self, words: Words, data: bytes) -> None:
+        tid, name, args = int(words[1]), words[2], words[3:]
         t = self.transports.get(tid)
         if t is None:
             raise ProtocolError("no transport %d" % tid)
-        if name == "write":
-            method(t, "write")(data)
-            return [len(data)]
-        if name == "writev":
-            count = int(args[0])
-            pieces, at = [], 0
-            for n in args[1:1 + count]:
-                pieces.append(data[at:at + int(n)])
-                at += int(n)
-            method(t, "writelines")(pieces)
-            return [at]
-        if name in ("pause_reading", "resume_reading", "write_eof", "close", "abort"):
-            method(t, name)()
-            return None
-        if name in ("is_reading", "is_closing", "can_write_eof"):
-            return [1 if method(t, name)() else 0]
-        if name == "get_write_buffer_size":
-            return [method(t, "get_write_buffer_size")()]
-        if name == "get_write_buffer_limits":
-            low, high = method(t, "get_write_buffer_limits")()
-            return [high, low]
-        if name == "set_write_buffer_limits":
-            high = None if args[0] == "-" else int(args[0])
-            low = None if args[1] == "-" else int(args[1])
-            method(t, "set_write_buffer_limits")(high=high, low=low)
-            return None
-        if name == "get_fd":
-            return [t.get_extra_info("pipe").fileno()]
-        raise ProtocolError("unknown operation %r" % name)
+        operation = TRANSPORT_OPERATIONS.get(name)
+        if operation is None:
+            raise ProtocolError("unknown operation %r" % name)
+        self.answer(operation(t, args, data))
 
     # ---- stepping -------------------------------------------------------
 
-    def step(self, timeout):
-        self.callbacks = 0
-        if self.kind == "uvloop":
-            count = self._step_uvloop(timeout)
-        else:
-            count = self._step_asyncio(timeout)
+    def step(self, words: Words, data: bytes) -> None:
+        count = self.driver.step(int(words[1]) / 1000.0)
         self.finish_connects()
-        self.ch.send("done %d %d" % (self.iteration, count))
+        self.ch.send("done %d %d" % (self.driver.iteration, count))
 
-    def _step_asyncio(self, timeout):
-        loop = self.loop
-        selector = loop._selector
-        real_select = selector.select
-        seen = [0]
-
-        def select(_zero):
-            # loop.stop() made _run_once ask for 0; wait as it would have.
-            wait = timeout
-            if loop._ready:
-                wait = 0
-            elif loop._scheduled:
-                wait = max(0.0, min(wait, loop._scheduled[0]._when - loop.time()))
-            events = real_select(wait)
-            seen[0] = len(events) + len(loop._ready)
-            return events
-
-        selector.select = select
-        self.iteration += 1
-        try:
-            loop.stop()
-            loop.run_forever()
-        finally:
-            del selector.select
-        return seen[0] + self.callbacks
-
-    def _step_uvloop(self, timeout):
-        loop = self.loop
-        self.iteration += 1
-        handle = loop.call_later(min(timeout, UVLOOP_SLICE), loop.stop)
-        self.stop_on_event = True
-        try:
-            loop.run_forever()
-        finally:
-            self.stop_on_event = False
-            handle.cancel()
-        return self.callbacks
-
-    def quiet(self, quiet, timeout):
-        """Run until quiet seconds pass without a protocol callback."""
-        start = time.monotonic()
-        if self.kind != "uvloop":
-            steps = 0
-            while True:
-                if time.monotonic() - start > timeout:
-                    self.ch.send("err ETIMEDOUT the loop did not go quiet")
-                    return
-                self.callbacks = 0
-                steps += 1
-                if self._step_asyncio(quiet) == 0:
-                    self.finish_connects()
-                    self.ch.send("done %d %d" % (self.iteration, steps))
-                    return
-                self.finish_connects()
-        loop = self.loop
-        self.last_event = time.monotonic()
-        state = {"handle": None, "timed_out": False}
-
-        def check():
-            now = time.monotonic()
-            if now - start > timeout:
-                state["timed_out"] = True
-                loop.stop()
-            elif now - self.last_event >= quiet:
-                loop.stop()
-            else:
-                state["handle"] = loop.call_later(self.last_event + quiet - now, check)
-
-        state["handle"] = loop.call_later(quiet, check)
-        self.iteration += 1
-        try:
-            loop.run_forever()
-        finally:
-            state["handle"].cancel()
-        self.finish_connects()
-        if state["timed_out"]:
+    def quiet(self, words: Words, data: bytes) -> None:
+        """Run until QUIET ms pass without a protocol callback."""
+        quiet, timeout = int(words[1]) / 1000.0, int(words[2]) / 1000.0
+        steps = self.driver.run_until_quiet(quiet, timeout, self.finish_connects)
+        if steps is None:
             self.ch.send("err ETIMEDOUT the loop did not go quiet")
         else:
-            self.ch.send("done %d 1" % self.iteration)
+            self.ch.send("done %d %d" % (self.driver.iteration, steps))
 
-    def bye(self):
+    def bye(self, words: Words, data: bytes) -> None:
         open_ = [tid for tid, r in self.recorders.items() if not r.lost]
         open_ += [pid_ for pid_, r in self.process_recorders.items() if not r.lost]
         if open_:
@@ -664,8 +913,24 @@ class Subject:
         sys.stdout.flush()
         os._exit(0)
 
+    # The bench's requests by verb: each takes the request's words (the
+    # verb first) and payload, and answers it.
+    REQUESTS: Dict[str, Callable[["Subject", Words, bytes], None]] = {
+        "op": op,
+        "step": step,
+        "quiet": quiet,
+        "connect": connect,
+        "spawn": spawn,
+        "pop": process_op,
+        "hello": hello,
+        "loop": make_loop,
+        "bye": bye,
+    }
 
-def zygote(control_fd, kind):
+
+# ---- starting --------------------------------------------------------------
+
+def zygote(control_fd: int, kind: str) -> None:
     """Fork a fresh subject for every test: one interpreter start per run.
 
     pipecheck sends one datagram per test on control_fd (SOCK_SEQPACKET)
@@ -674,11 +939,7 @@ def zygote(control_fd, kind):
     on its own would; this process only forks and reaps.  It ends when every
     sender has closed the control socket, killing children still running.
     """
-    if kind == "uvloop":
-        try:
-            import uvloop  # noqa: F401  (preloaded for the children)
-        except ImportError:
-            pass  # each child says so in its hello
+    DRIVERS[kind].preload()
     control = socket.socket(fileno=control_fd)
     os.set_inheritable(control_fd, False)
     children = set()
@@ -692,7 +953,7 @@ def zygote(control_fd, kind):
         data, anc, _flags, _addr = control.recvmsg(64, socket.CMSG_SPACE(4 * 4))
         if not data:
             break
-        fds = []
+        fds: List[int] = []
         for level, kind_, payload in anc:
             if level == socket.SOL_SOCKET and kind_ == socket.SCM_RIGHTS:
                 count = len(payload) // 4
@@ -720,9 +981,9 @@ def zygote(control_fd, kind):
             pass
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--loop", choices=tuple(DRIVERS), default="asyncio")
     parser.add_argument("--fd", type=int,
                         default=int(os.environ.get("PIPECHECK_SUBJECT_FD", "3")))
     parser.add_argument("--zygote", action="store_true",
@@ -734,18 +995,19 @@ def main():
         serve_forever(opts.fd, opts.loop)
 
 
-def serve_forever(fd, kind):
+def serve_forever(fd: int, kind: str) -> None:
     channel = Channel(fd)
-    subject = Subject(channel, kind)
+    subject = Subject(channel, DRIVERS[kind]())
 
     class ToBench(logging.Handler):
-        def emit(self, record):
+        def emit(self, record: logging.LogRecord) -> None:
             subject.report("LOG", "%s: %s" % (record.levelname, record.getMessage()))
 
     logging.getLogger("asyncio").addHandler(ToBench(logging.WARNING))
     logging.getLogger("asyncio").propagate = False
 
-    def showwarning(message, category, filename, lineno, file=None, line=None):
+    def showwarning(message: Any, category: Type[Warning], filename: str, lineno: int,
+                    file: Any = None, line: Optional[str] = None) -> None:
         subject.report("WARN", "%s: %s" % (category.__name__, message))
 
     warnings.showwarning = showwarning
