@@ -44,11 +44,12 @@ enum {
     PL__IO_IN = 1u << 0,
     PL__IO_OUT = 1u << 1,
     PL__IO_ERRONLY = 1u << 2,
-    /* Completion reads (io_uring only, see pl__uring_reads): the backend
-     * keeps a read in flight into a loop-owned buffer and reports
-     * PL_READABLE when it has finished; pl__uring_take hands the result
-     * over.  Used instead of PL__IO_IN, never with it. */
-    PL__IO_READ_OP = 1u << 3,
+    /* Completion reads, on a backend that has them (see
+     * pl__io_completion_reads): the backend keeps a read in flight into a
+     * loop-owned buffer and reports PL_READABLE when it has finished;
+     * pl__io_take_read hands the result over.  Used instead of PL__IO_IN,
+     * never with it. */
+    PL__IO_COMPLETION_READ = 1u << 3,
 };
 
 struct pl__io;
@@ -80,6 +81,16 @@ void pl__io_detach(pl_loop *loop, struct pl__io *io);
 /* Can the backend watch this fd at all?  0, or -EPERM and the like.  Leaves
  * nothing registered. */
 int pl__io_probe(pl_loop *loop, int fd);
+/* Can the loop's backend read for a watcher (PL__IO_COMPLETION_READ)?  1
+ * or 0 (epoll and poll never can); the backend sets up what it needs on the
+ * first call. */
+int pl__io_completion_reads(pl_loop *loop);
+/* Take the result of io's finished completion read: n > 0 bytes at *buf
+ * (valid until the callback that took it returns), 0 for end of file,
+ * -errno for an error (-ENOBUFS: every buffer was in use, read the fd
+ * directly), or -EAGAIN when there is none.  The next read is armed by the
+ * next wait.  Only for a watcher that asked for PL__IO_COMPLETION_READ. */
+ssize_t pl__io_take_read(pl_loop *loop, struct pl__io *io, char **buf);
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -102,6 +113,11 @@ struct pl__backend {
     /* The watcher of fd is gone for good (NULL: nothing to do).  Called by
      * pl__io_detach after the update to no events. */
     void (*detach)(pl_loop *loop, int fd);
+    /* Completion reads, optional: both NULL where the backend only reports
+     * readiness (epoll, poll).  They are pl__io_completion_reads and
+     * pl__io_take_read for the watcher of fd. */
+    int (*completion_reads)(pl_loop *loop);
+    ssize_t (*take_read)(pl_loop *loop, int fd, char **buf);
 };
 
 extern const struct pl__backend pl__backend_epoll;
@@ -127,16 +143,6 @@ extern unsigned pl__uring_entries;
 extern unsigned pl__uring_rbufs;
 extern int pl__uring_no_reads;
 extern int pl__uring_single_reads;
-
-/* Can loop complete reads for a transport (PL__IO_READ_OP)?  1 on an
- * io_uring loop whose kernel takes a provided-buffer ring (set up on the
- * first call), else 0. */
-int pl__uring_reads(pl_loop *loop);
-/* Take the result of fd's finished read: n > 0 bytes at *buf (valid until
- * the callback that took it returns), 0 for end of file, -errno for an
- * error (-ENOBUFS: every buffer was in use, read the fd directly), or
- * -EAGAIN when there is none.  The next read is armed by the next wait. */
-ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf);
 /* The backend a loop gets when none is asked for; a variable so that tests
  * can make io_uring the default and see its refusal fall back to epoll. */
 extern const struct pl__backend *pl__default_backend;
@@ -375,8 +381,8 @@ void pl__sigpipe_release(pl_loop *loop);
 /* ---- fd helpers (fd.c) ------------------------------------------------- */
 
 /* Test hook for syscall faults (tests/fault_sys.c), NULL in normal use.
- * A read transport connected while it is set reads with read(2), not
- * through the io_uring ring, so that the hook sees its reads.  The hook is
+ * A read transport connected while it is set reads by readiness, not by
+ * completion reads, so that the hook sees its reads.  The hook is
  * called before each read and write of the helpers below, each poller
  * registration (pl__io_set) and each fd the library makes (pipes, the
  * wakeup eventfd, pidfds).  It returns 0 to let the call go on, after

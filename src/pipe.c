@@ -43,10 +43,12 @@ struct pl_transport {
     unsigned char paused;       /* read side: pause_reading in effect */
     unsigned char pw_called;    /* write side: protocol is paused */
     unsigned char close_called; /* close() was called (no eof_received) */
-    unsigned char ring_read;    /* read side: the io_uring backend completes
-                                   its reads (PL__IO_READ_OP) */
-    unsigned char ring_poll;    /* ring_read, but the ring had no buffer and
-                                   the fd no data: wait by readiness once */
+
+    /* Read side.  completion_reads: the backend completes this transport's
+     * reads (PL__IO_COMPLETION_READ).  await_readiness: it had no buffer
+     * free and the fd no data, so wait by readiness once. */
+    unsigned char completion_reads;
+    unsigned char await_readiness;
     int cl_error;
     int refs;
 
@@ -231,9 +233,9 @@ static unsigned wanted_events(const pl_transport *t)
     if (!t->started || t->cl_queued)
         return 0;
     if (t->is_read)
-        return (t->paused || t->closing)       ? 0u
-               : t->ring_read && !t->ring_poll ? PL__IO_READ_OP
-                                               : PL__IO_IN;
+        return (t->paused || t->closing)                    ? 0u
+               : t->completion_reads && !t->await_readiness ? PL__IO_COMPLETION_READ
+                                                            : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
     return t->q.len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
@@ -254,13 +256,15 @@ static void connection_made_cb(pl_loop *loop, void *arg)
     if (t->protocol->connection_made)
         t->protocol->connection_made(t, t->user);
     /* Reading (or watching for the reader's loss) starts only now, so that
-     * pause_reading inside connection_made sticks (spec C5).  On io_uring
-     * the kernel completes the reads of pipes and sockets; a tty is left to
-     * readiness, as its reads may not honour the ring's no-wait attempt
-     * and would each tie up a kernel worker. */
+     * pause_reading inside connection_made sticks (spec C5).  Where the
+     * backend can complete reads, pipes and sockets are read that way; a
+     * tty is left to readiness, as its reads may not honour the backend's
+     * no-wait attempt and would each tie up a kernel worker.  While the
+     * syscall-fault hook is set every transport reads for itself, so that
+     * the hook sees its reads. */
     t->started = 1;
     if (t->is_read && t->fd_kind != PL__FD_CHAR && !pl__sys_fault)
-        t->ring_read = (unsigned char)pl__uring_reads(t->loop);
+        t->completion_reads = (unsigned char)pl__io_completion_reads(t->loop);
     if (!t->cl_queued)
         update_events(t);
     if (!t->is_read && !t->cl_queued)
@@ -433,14 +437,14 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     char *buf = loop->read_buffer;
     ssize_t n = -ENOBUFS;
     int no_buffer = 0;
-    if (t->ring_poll) {
+    if (t->await_readiness) {
         /* Readable after a wait by readiness: read it ourselves, and go
-         * back to the ring for what follows. */
-        t->ring_poll = 0;
+         * back to completion reads for what follows. */
+        t->await_readiness = 0;
         update_events(t);
-    } else if (t->ring_read) {
-        n = pl__uring_take(loop, t->fd, &buf);
-        if (n == -ENOBUFS) { /* no ring buffer was free: read it ourselves */
+    } else if (t->completion_reads) {
+        n = pl__io_take_read(loop, &t->io, &buf);
+        if (n == -ENOBUFS) { /* the backend had no buffer free: read it ourselves */
             buf = loop->read_buffer;
             no_buffer = 1;
         }
@@ -456,11 +460,11 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
     }
     if (n == 0) {
-        if (t->ring_read && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
+        if (t->completion_reads && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
             /* A FIFO that never had a writer reads 0 but is not at its
              * end (spec R12); only readiness can wait for a writer, so
              * this transport reads that way from now on. */
-            t->ring_read = 0;
+            t->completion_reads = 0;
             update_events(t);
             return;
         }
@@ -468,11 +472,11 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
     }
     if (n == -EAGAIN || n == -EWOULDBLOCK) { /* spec R9 */
-        /* The ring ran out of buffers (paused transports may hold them
-         * all) before anything arrived here: a ring read armed again
-         * would fail at once, so wait for data by readiness. */
+        /* The backend ran out of buffers (paused transports may hold
+         * them all) before anything arrived here: a completion read armed
+         * again would fail at once, so wait for data by readiness. */
         if (no_buffer) {
-            t->ring_poll = 1;
+            t->await_readiness = 1;
             update_events(t);
         }
         return;
