@@ -363,6 +363,14 @@ void pl__io_probe_nowait(void);
  * O_NONBLOCK as it was before the first. */
 void pl__shared_release(struct pl__shared *shared, int fd);
 
+/* Read or write fd (a PL__FD_* kind) the way its I/O mode (PL_IO_*) says:
+ * read/write, preadv2/pwritev2 with RWF_NOWAIT, or recv/sendmsg with
+ * MSG_DONTWAIT.  A write to a pipe or FIFO runs inside the SIGPIPE guard
+ * (sigpipe.c) of loop.  Both return a byte count or -errno. */
+ssize_t pl__io_mode_read(int fd, int mode, void *buf, size_t len);
+ssize_t pl__io_mode_writev(pl_loop *loop, int fd, int kind, int mode,
+                           const struct iovec *iov, int iovcnt);
+
 /* Test hook: mechanisms to treat as refused by the kernel, so that tests
  * reach the fallbacks on any machine.  0 in normal use. */
 enum {
@@ -372,8 +380,18 @@ enum {
 };
 extern unsigned pl__io_refuse;
 
-/* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
+/* ---- SIGPIPE (sigpipe.c) ------------------------------------------------- */
 
+/* Around a write that can raise SIGPIPE (to a pipe or FIFO): enter blocks
+ * it in the thread, once per run of loop while loop runs, else for this
+ * write alone; leave takes back the SIGPIPE that a result of -EPIPE left
+ * pending, and unblocks what enter blocked for this write alone. */
+struct pl__sigpipe_guard {
+    int was_blocked; /* the thread had SIGPIPE blocked before the library */
+    int per_write;   /* blocked for this write alone (outside a run) */
+};
+void pl__sigpipe_enter(pl_loop *loop, struct pl__sigpipe_guard *guard);
+void pl__sigpipe_leave(const struct pl__sigpipe_guard *guard, ssize_t result);
 /* Restore the thread's SIGPIPE mask if this loop's run blocked it (a
  * no-op otherwise). */
 void pl__sigpipe_release(pl_loop *loop);

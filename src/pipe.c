@@ -5,10 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "internal.h"
 
@@ -128,96 +126,6 @@ static void schedule_lost(pl_transport *t, int error)
     if (pl__wq_drop(&t->q, error ? error : PL_ECLOSED))
         schedule_drain(t);
     pl__call_soon_reserved(t->loop, connection_lost_cb, t);
-}
-
-/* ---- SIGPIPE ----------------------------------------------------------- */
-
-/*
- * A write to a pipe whose reader has gone raises SIGPIPE in the writing
- * thread.  We never touch the process-wide disposition (spec E3).  Inside
- * the loop the first pipe write blocks SIGPIPE in the loop's thread and the
- * end of pl_loop_run (or of the pl_loop_run_once call) restores the mask:
- * two rt_sigprocmask calls per run, none per write.  Outside the loop each
- * write blocks and restores around itself.  After an EPIPE the SIGPIPE our write
- * left pending is taken with sigtimedwait, unless the thread had SIGPIPE
- * blocked already, in which case pending signals are the caller's business.
- */
-static void sigpipe_set(sigset_t *set)
-{
-    sigemptyset(set);
-    sigaddset(set, SIGPIPE);
-}
-
-static int sigpipe_block(void)
-{
-    sigset_t set, old;
-    sigpipe_set(&set);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    return sigismember(&old, SIGPIPE) == 1;
-}
-
-static void sigpipe_unblock(int was_blocked)
-{
-    if (was_blocked)
-        return;
-    sigset_t set;
-    sigpipe_set(&set);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-static void sigpipe_consume(int was_blocked)
-{
-    if (was_blocked)
-        return;
-    sigset_t set;
-    sigpipe_set(&set);
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-        ;
-}
-
-/* Per thread: the loop whose run blocked SIGPIPE in this thread, and
- * whether the thread had it blocked before.  Thread-local rather than per
- * loop, so that a second loop used from inside the first one's callback
- * knows the block is the library's own and still consumes its SIGPIPE. */
-static _Thread_local pl_loop *guard_owner;
-static _Thread_local int guard_was_blocked;
-
-void pl__sigpipe_release(pl_loop *loop)
-{
-    if (guard_owner != loop)
-        return;
-    guard_owner = NULL;
-    sigpipe_unblock(guard_was_blocked);
-}
-
-static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
-{
-    if (t->fd_kind == PL__FD_SOCKET)
-        return pl__sendv(t->fd, iov, iovcnt,
-                         t->io_mode == PL_IO_DONTWAIT ? MSG_DONTWAIT : 0);
-    if (t->fd_kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
-        return pl__writev(t->fd, iov, iovcnt);
-
-    int was_blocked;
-    int per_write = 0;
-    if (guard_owner) {
-        was_blocked = guard_was_blocked;
-    } else if (t->loop->running) {
-        was_blocked = guard_was_blocked = sigpipe_block();
-        guard_owner = t->loop;
-    } else {
-        was_blocked = sigpipe_block();
-        per_write = 1;
-    }
-    ssize_t n = t->io_mode == PL_IO_NOWAIT ? pl__writev_nowait(t->fd, iov, iovcnt)
-                : iovcnt == 1 ? pl__write(t->fd, iov[0].iov_base, iov[0].iov_len)
-                              : pl__writev(t->fd, iov, iovcnt);
-    if (n == -EPIPE)
-        sigpipe_consume(was_blocked);
-    if (per_write)
-        sigpipe_unblock(was_blocked);
-    return n;
 }
 
 /* ---- connect ----------------------------------------------------------- */
@@ -450,10 +358,7 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         }
     }
     if (n == -ENOBUFS)
-        n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
-            : t->io_mode == PL_IO_DONTWAIT
-                ? pl__recv(t->fd, buf, PL_READ_SIZE, MSG_DONTWAIT)
-                : pl__read(t->fd, buf, PL_READ_SIZE);
+        n = pl__io_mode_read(t->fd, t->io_mode, buf, PL_READ_SIZE);
     if (n > 0) {
         if (t->protocol->data_received)
             t->protocol->data_received(t, buf, (size_t)n, t->user);
@@ -595,7 +500,8 @@ static ssize_t send_or_queue(pl_transport *t, const struct iovec *iov, int iovcn
     if (was_empty) {
         /* writev takes at most IOV_MAX pieces; the rest is queued below,
          * so any count is one write of the concatenation (spec W4). */
-        ssize_t n = fd_writev(t, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
+        ssize_t n = pl__io_mode_writev(t->loop, t->fd, t->fd_kind, t->io_mode, iov,
+                                       iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
         if (n >= 0) {
             sent = (size_t)n;
         } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
@@ -696,7 +602,8 @@ static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     if (t->q.len == 0)
         return;
     struct iovec iov[FLUSH_IOVS];
-    ssize_t n = fd_writev(t, iov, pl__wq_iov(&t->q, iov, FLUSH_IOVS));
+    ssize_t n = pl__io_mode_writev(t->loop, t->fd, t->fd_kind, t->io_mode, iov,
+                                   pl__wq_iov(&t->q, iov, FLUSH_IOVS));
     if (n < 0) {
         if (n != -EAGAIN && n != -EWOULDBLOCK)
             schedule_lost(t, (int)n);
