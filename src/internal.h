@@ -345,6 +345,12 @@ void pl__wq_free(struct pl__wq *q);
 int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, int is_tty,
                          const pl_protocol *protocol, void *user, pl_transport **out);
 
+/* Test hook for the mutant pipecheck-broken (tools/pipecheck_broken.c), 0
+ * in normal use: pause_reading records the pause, so is_reading says 0, but
+ * reading goes on.  tests/test_fuzz.c shows that the fuzzer's model catches
+ * it. */
+extern int pl__pause_keeps_reading;
+
 /* ---- non-blocking I/O without touching shared descriptions (iomode.c) -- */
 
 struct pl__shared;
