@@ -1,4 +1,5 @@
-/* The epoll(7) backend: the default where the kernel refuses an io_uring ring. */
+/* The epoll(7) backend: the default where the preferred backend is
+ * refused by the kernel or not built (loop.c chooses). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
