@@ -44,11 +44,12 @@ enum {
     PL__IO_IN = 1u << 0,
     PL__IO_OUT = 1u << 1,
     PL__IO_ERRONLY = 1u << 2,
-    /* Completion reads (io_uring only, see pl__uring_reads): the backend
-     * keeps a read in flight into a loop-owned buffer and reports
-     * PL_READABLE when it has finished; pl__uring_take hands the result
-     * over.  Used instead of PL__IO_IN, never with it. */
-    PL__IO_READ_OP = 1u << 3,
+    /* Completion reads, on a backend that has them (see
+     * pl__io_completion_reads): the backend keeps a read in flight into a
+     * loop-owned buffer and reports PL_READABLE when it has finished;
+     * pl__io_take_read hands the result over.  Used instead of PL__IO_IN,
+     * never with it. */
+    PL__IO_COMPLETION_READ = 1u << 3,
 };
 
 struct pl__io;
@@ -80,6 +81,16 @@ void pl__io_detach(pl_loop *loop, struct pl__io *io);
 /* Can the backend watch this fd at all?  0, or -EPERM and the like.  Leaves
  * nothing registered. */
 int pl__io_probe(pl_loop *loop, int fd);
+/* Can the loop's backend read for a watcher (PL__IO_COMPLETION_READ)?  1
+ * or 0 (epoll and poll never can); the backend sets up what it needs on the
+ * first call. */
+int pl__io_completion_reads(pl_loop *loop);
+/* Take the result of io's finished completion read: n > 0 bytes at *buf
+ * (valid until the callback that took it returns), 0 for end of file,
+ * -errno for an error (-ENOBUFS: every buffer was in use, read the fd
+ * directly), or -EAGAIN when there is none.  The next read is armed by the
+ * next wait.  Only for a watcher that asked for PL__IO_COMPLETION_READ. */
+ssize_t pl__io_take_read(pl_loop *loop, struct pl__io *io, char **buf);
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -102,6 +113,11 @@ struct pl__backend {
     /* The watcher of fd is gone for good (NULL: nothing to do).  Called by
      * pl__io_detach after the update to no events. */
     void (*detach)(pl_loop *loop, int fd);
+    /* Completion reads, optional: both NULL where the backend only reports
+     * readiness (epoll, poll).  They are pl__io_completion_reads and
+     * pl__io_take_read for the watcher of fd. */
+    int (*completion_reads)(pl_loop *loop);
+    ssize_t (*take_read)(pl_loop *loop, int fd, char **buf);
 };
 
 extern const struct pl__backend pl__backend_epoll;
@@ -127,16 +143,6 @@ extern unsigned pl__uring_entries;
 extern unsigned pl__uring_rbufs;
 extern int pl__uring_no_reads;
 extern int pl__uring_single_reads;
-
-/* Can loop complete reads for a transport (PL__IO_READ_OP)?  1 on an
- * io_uring loop whose kernel takes a provided-buffer ring (set up on the
- * first call), else 0. */
-int pl__uring_reads(pl_loop *loop);
-/* Take the result of fd's finished read: n > 0 bytes at *buf (valid until
- * the callback that took it returns), 0 for end of file, -errno for an
- * error (-ENOBUFS: every buffer was in use, read the fd directly), or
- * -EAGAIN when there is none.  The next read is armed by the next wait. */
-ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf);
 /* The backend a loop gets when none is asked for; a variable so that tests
  * can make io_uring the default and see its refusal fall back to epoll. */
 extern const struct pl__backend *pl__default_backend;
@@ -343,6 +349,12 @@ void pl__wq_free(struct pl__wq *q);
 int pl__connect_own_pipe(pl_loop *loop, int fd, int is_read, int is_tty,
                          const pl_protocol *protocol, void *user, pl_transport **out);
 
+/* Test hook for the mutant pipecheck-broken (tools/pipecheck_broken.c), 0
+ * in normal use: pause_reading records the pause, so is_reading says 0, but
+ * reading goes on.  tests/test_fuzz.c shows that the fuzzer's model catches
+ * it. */
+extern int pl__pause_keeps_reading;
+
 /* ---- non-blocking I/O without touching shared descriptions (iomode.c) -- */
 
 struct pl__shared;
@@ -361,6 +373,14 @@ void pl__io_probe_nowait(void);
  * O_NONBLOCK as it was before the first. */
 void pl__shared_release(struct pl__shared *shared, int fd);
 
+/* Read or write fd (a PL__FD_* kind) the way its I/O mode (PL_IO_*) says:
+ * read/write, preadv2/pwritev2 with RWF_NOWAIT, or recv/sendmsg with
+ * MSG_DONTWAIT.  A write to a pipe or FIFO runs inside the SIGPIPE guard
+ * (sigpipe.c) of loop.  Both return a byte count or -errno. */
+ssize_t pl__io_mode_read(int fd, int mode, void *buf, size_t len);
+ssize_t pl__io_mode_writev(pl_loop *loop, int fd, int kind, int mode,
+                           const struct iovec *iov, int iovcnt);
+
 /* Test hook: mechanisms to treat as refused by the kernel, so that tests
  * reach the fallbacks on any machine.  0 in normal use. */
 enum {
@@ -370,8 +390,18 @@ enum {
 };
 extern unsigned pl__io_refuse;
 
-/* ---- SIGPIPE (pipe.c) ---------------------------------------------------- */
+/* ---- SIGPIPE (sigpipe.c) ------------------------------------------------- */
 
+/* Around a write that can raise SIGPIPE (to a pipe or FIFO): enter blocks
+ * it in the thread, once per run of loop while loop runs, else for this
+ * write alone; leave takes back the SIGPIPE that a result of -EPIPE left
+ * pending, and unblocks what enter blocked for this write alone. */
+struct pl__sigpipe_guard {
+    int was_blocked; /* the thread had SIGPIPE blocked before the library */
+    int per_write;   /* blocked for this write alone (outside a run) */
+};
+void pl__sigpipe_enter(pl_loop *loop, struct pl__sigpipe_guard *guard);
+void pl__sigpipe_leave(const struct pl__sigpipe_guard *guard, ssize_t result);
 /* Restore the thread's SIGPIPE mask if this loop's run blocked it (a
  * no-op otherwise). */
 void pl__sigpipe_release(pl_loop *loop);
@@ -379,8 +409,8 @@ void pl__sigpipe_release(pl_loop *loop);
 /* ---- fd helpers (fd.c) ------------------------------------------------- */
 
 /* Test hook for syscall faults (tests/fault_sys.c), NULL in normal use.
- * A read transport connected while it is set reads with read(2), not
- * through the io_uring ring, so that the hook sees its reads.  The hook is
+ * A read transport connected while it is set reads by readiness, not by
+ * completion reads, so that the hook sees its reads.  The hook is
  * called before each read and write of the helpers below, each poller
  * registration (pl__io_set) and each fd the library makes (pipes, the
  * wakeup eventfd, pidfds).  It returns 0 to let the call go on, after

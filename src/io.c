@@ -1,5 +1,6 @@
 /* fd watching: the loop's fd table, event dispatch, and the public
  * add/remove reader/writer API built on it. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -94,6 +95,17 @@ int pl__io_probe(pl_loop *loop, int fd)
     return 0;
 }
 
+int pl__io_completion_reads(pl_loop *loop)
+{
+    return loop->backend->completion_reads ? loop->backend->completion_reads(loop) : 0;
+}
+
+ssize_t pl__io_take_read(pl_loop *loop, struct pl__io *io, char **buf)
+{
+    assert(io->registered & PL__IO_COMPLETION_READ);
+    return loop->backend->take_read(loop, io->fd, buf);
+}
+
 int pl__io_dispatch(pl_loop *loop, size_t n)
 {
     int ran = 0;
@@ -111,7 +123,7 @@ int pl__io_dispatch(pl_loop *loop, size_t n)
          * earlier in this iteration gets nothing (spec L3).  HUP and ERR
          * reach readers and writers alike (spec L2). */
         unsigned deliver = 0;
-        if (io->events & (PL__IO_IN | PL__IO_READ_OP))
+        if (io->events & (PL__IO_IN | PL__IO_COMPLETION_READ))
             deliver |= r & (PL_READABLE | PL_HUP | PL_ERR);
         if (io->events & PL__IO_OUT)
             deliver |= r & (PL_WRITABLE | PL_HUP | PL_ERR);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -282,4 +283,35 @@ int pl__io_mode_choose(int fd, int kind, int status_flags, unsigned connect_flag
     }
     *mode = PL_IO_NONBLOCK;
     return shared_acquire(fd, shared);
+}
+
+/* ---- reading and writing in the chosen mode ------------------------------ */
+
+ssize_t pl__io_mode_read(int fd, int mode, void *buf, size_t len)
+{
+    switch (mode) {
+    case PL_IO_NOWAIT:
+        return pl__read_nowait(fd, buf, len);
+    case PL_IO_DONTWAIT:
+        return pl__recv(fd, buf, len, MSG_DONTWAIT);
+    default: /* a private description, or the shared one: O_NONBLOCK is set */
+        return pl__read(fd, buf, len);
+    }
+}
+
+ssize_t pl__io_mode_writev(pl_loop *loop, int fd, int kind, int mode,
+                           const struct iovec *iov, int iovcnt)
+{
+    if (kind == PL__FD_SOCKET)
+        return pl__sendv(fd, iov, iovcnt, mode == PL_IO_DONTWAIT ? MSG_DONTWAIT : 0);
+    if (kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
+        return pl__writev(fd, iov, iovcnt);
+
+    struct pl__sigpipe_guard guard;
+    pl__sigpipe_enter(loop, &guard);
+    ssize_t n = mode == PL_IO_NOWAIT ? pl__writev_nowait(fd, iov, iovcnt)
+                : iovcnt == 1        ? pl__write(fd, iov[0].iov_base, iov[0].iov_len)
+                                     : pl__writev(fd, iov, iovcnt);
+    pl__sigpipe_leave(&guard, n);
+    return n;
 }

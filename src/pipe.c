@@ -5,10 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "internal.h"
 
@@ -43,10 +41,12 @@ struct pl_transport {
     unsigned char paused;       /* read side: pause_reading in effect */
     unsigned char pw_called;    /* write side: protocol is paused */
     unsigned char close_called; /* close() was called (no eof_received) */
-    unsigned char ring_read;    /* read side: the io_uring backend completes
-                                   its reads (PL__IO_READ_OP) */
-    unsigned char ring_poll;    /* ring_read, but the ring had no buffer and
-                                   the fd no data: wait by readiness once */
+
+    /* Read side.  completion_reads: the backend completes this transport's
+     * reads (PL__IO_COMPLETION_READ).  await_readiness: it had no buffer
+     * free and the fd no data, so wait by readiness once. */
+    unsigned char completion_reads;
+    unsigned char await_readiness;
     int cl_error;
     int refs;
 
@@ -54,6 +54,8 @@ struct pl_transport {
     struct pl__wq q;            /* unsent bytes, copied and lent */
     size_t high, low;
 };
+
+int pl__pause_keeps_reading;
 
 /* ---- lifetime ------------------------------------------------------------ */
 
@@ -128,96 +130,6 @@ static void schedule_lost(pl_transport *t, int error)
     pl__call_soon_reserved(t->loop, connection_lost_cb, t);
 }
 
-/* ---- SIGPIPE ----------------------------------------------------------- */
-
-/*
- * A write to a pipe whose reader has gone raises SIGPIPE in the writing
- * thread.  We never touch the process-wide disposition (spec E3).  Inside
- * the loop the first pipe write blocks SIGPIPE in the loop's thread and the
- * end of pl_loop_run (or of the pl_loop_run_once call) restores the mask:
- * two rt_sigprocmask calls per run, none per write.  Outside the loop each
- * write blocks and restores around itself.  After an EPIPE the SIGPIPE our write
- * left pending is taken with sigtimedwait, unless the thread had SIGPIPE
- * blocked already, in which case pending signals are the caller's business.
- */
-static void sigpipe_set(sigset_t *set)
-{
-    sigemptyset(set);
-    sigaddset(set, SIGPIPE);
-}
-
-static int sigpipe_block(void)
-{
-    sigset_t set, old;
-    sigpipe_set(&set);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    return sigismember(&old, SIGPIPE) == 1;
-}
-
-static void sigpipe_unblock(int was_blocked)
-{
-    if (was_blocked)
-        return;
-    sigset_t set;
-    sigpipe_set(&set);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-static void sigpipe_consume(int was_blocked)
-{
-    if (was_blocked)
-        return;
-    sigset_t set;
-    sigpipe_set(&set);
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-        ;
-}
-
-/* Per thread: the loop whose run blocked SIGPIPE in this thread, and
- * whether the thread had it blocked before.  Thread-local rather than per
- * loop, so that a second loop used from inside the first one's callback
- * knows the block is the library's own and still consumes its SIGPIPE. */
-static _Thread_local pl_loop *guard_owner;
-static _Thread_local int guard_was_blocked;
-
-void pl__sigpipe_release(pl_loop *loop)
-{
-    if (guard_owner != loop)
-        return;
-    guard_owner = NULL;
-    sigpipe_unblock(guard_was_blocked);
-}
-
-static ssize_t fd_writev(pl_transport *t, const struct iovec *iov, int iovcnt)
-{
-    if (t->fd_kind == PL__FD_SOCKET)
-        return pl__sendv(t->fd, iov, iovcnt,
-                         t->io_mode == PL_IO_DONTWAIT ? MSG_DONTWAIT : 0);
-    if (t->fd_kind == PL__FD_CHAR) /* ttys answer EIO, never SIGPIPE */
-        return pl__writev(t->fd, iov, iovcnt);
-
-    int was_blocked;
-    int per_write = 0;
-    if (guard_owner) {
-        was_blocked = guard_was_blocked;
-    } else if (t->loop->running) {
-        was_blocked = guard_was_blocked = sigpipe_block();
-        guard_owner = t->loop;
-    } else {
-        was_blocked = sigpipe_block();
-        per_write = 1;
-    }
-    ssize_t n = t->io_mode == PL_IO_NOWAIT ? pl__writev_nowait(t->fd, iov, iovcnt)
-                : iovcnt == 1 ? pl__write(t->fd, iov[0].iov_base, iov[0].iov_len)
-                              : pl__writev(t->fd, iov, iovcnt);
-    if (n == -EPIPE)
-        sigpipe_consume(was_blocked);
-    if (per_write)
-        sigpipe_unblock(was_blocked);
-    return n;
-}
-
 /* ---- connect ----------------------------------------------------------- */
 
 static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents);
@@ -231,9 +143,9 @@ static unsigned wanted_events(const pl_transport *t)
     if (!t->started || t->cl_queued)
         return 0;
     if (t->is_read)
-        return (t->paused || t->closing)       ? 0u
-               : t->ring_read && !t->ring_poll ? PL__IO_READ_OP
-                                               : PL__IO_IN;
+        return (t->paused || t->closing)                    ? 0u
+               : t->completion_reads && !t->await_readiness ? PL__IO_COMPLETION_READ
+                                                            : PL__IO_IN;
     /* An idle write side still listens for HUP/ERR to notice its reader
      * going away without writing (spec E1). */
     return t->q.len > 0 ? PL__IO_OUT : PL__IO_ERRONLY;
@@ -254,13 +166,15 @@ static void connection_made_cb(pl_loop *loop, void *arg)
     if (t->protocol->connection_made)
         t->protocol->connection_made(t, t->user);
     /* Reading (or watching for the reader's loss) starts only now, so that
-     * pause_reading inside connection_made sticks (spec C5).  On io_uring
-     * the kernel completes the reads of pipes and sockets; a tty is left to
-     * readiness, as its reads may not honour the ring's no-wait attempt
-     * and would each tie up a kernel worker. */
+     * pause_reading inside connection_made sticks (spec C5).  Where the
+     * backend can complete reads, pipes and sockets are read that way; a
+     * tty is left to readiness, as its reads may not honour the backend's
+     * no-wait attempt and would each tie up a kernel worker.  While the
+     * syscall-fault hook is set every transport reads for itself, so that
+     * the hook sees its reads. */
     t->started = 1;
     if (t->is_read && t->fd_kind != PL__FD_CHAR && !pl__sys_fault)
-        t->ring_read = (unsigned char)pl__uring_reads(t->loop);
+        t->completion_reads = (unsigned char)pl__io_completion_reads(t->loop);
     if (!t->cl_queued)
         update_events(t);
     if (!t->is_read && !t->cl_queued)
@@ -423,44 +337,39 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
 {
     pl_transport *t = PL__CONTAINER_OF(io, pl_transport, io);
     PL__UNUSED(revents);
-#ifdef PL_TEST_BROKEN_PAUSE
+    /* A paused transport is not called: pausing takes its read events away
+     * and dispatch delivers only what a watcher still wants (spec L3).  A
+     * failed update leaves them, but it has also started the close. */
     if (t->closing)
         return;
-#else
-    if (t->closing || t->paused)
-        return;
-#endif
     char *buf = loop->read_buffer;
     ssize_t n = -ENOBUFS;
     int no_buffer = 0;
-    if (t->ring_poll) {
+    if (t->await_readiness) {
         /* Readable after a wait by readiness: read it ourselves, and go
-         * back to the ring for what follows. */
-        t->ring_poll = 0;
+         * back to completion reads for what follows. */
+        t->await_readiness = 0;
         update_events(t);
-    } else if (t->ring_read) {
-        n = pl__uring_take(loop, t->fd, &buf);
-        if (n == -ENOBUFS) { /* no ring buffer was free: read it ourselves */
+    } else if (t->completion_reads) {
+        n = pl__io_take_read(loop, &t->io, &buf);
+        if (n == -ENOBUFS) { /* the backend had no buffer free: read it ourselves */
             buf = loop->read_buffer;
             no_buffer = 1;
         }
     }
     if (n == -ENOBUFS)
-        n = t->io_mode == PL_IO_NOWAIT ? pl__read_nowait(t->fd, buf, PL_READ_SIZE)
-            : t->io_mode == PL_IO_DONTWAIT
-                ? pl__recv(t->fd, buf, PL_READ_SIZE, MSG_DONTWAIT)
-                : pl__read(t->fd, buf, PL_READ_SIZE);
+        n = pl__io_mode_read(t->fd, t->io_mode, buf, PL_READ_SIZE);
     if (n > 0) {
         if (t->protocol->data_received)
             t->protocol->data_received(t, buf, (size_t)n, t->user);
         return;
     }
     if (n == 0) {
-        if (t->ring_read && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
+        if (t->completion_reads && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
             /* A FIFO that never had a writer reads 0 but is not at its
              * end (spec R12); only readiness can wait for a writer, so
              * this transport reads that way from now on. */
-            t->ring_read = 0;
+            t->completion_reads = 0;
             update_events(t);
             return;
         }
@@ -468,11 +377,11 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
     }
     if (n == -EAGAIN || n == -EWOULDBLOCK) { /* spec R9 */
-        /* The ring ran out of buffers (paused transports may hold them
-         * all) before anything arrived here: a ring read armed again
-         * would fail at once, so wait for data by readiness. */
+        /* The backend ran out of buffers (paused transports may hold
+         * them all) before anything arrived here: a completion read armed
+         * again would fail at once, so wait for data by readiness. */
         if (no_buffer) {
-            t->ring_poll = 1;
+            t->await_readiness = 1;
             update_events(t);
         }
         return;
@@ -498,17 +407,11 @@ int pl_transport_pause_reading(pl_transport *t)
     int err = check_read(t);
     if (err)
         return err;
-#ifdef PL_TEST_BROKEN_PAUSE
-    /* A deliberately broken build (pipecheck-broken, CMakeLists.txt): the
-     * pause is recorded, so is_reading says 0, but reading goes on.  The
-     * fuzz test proves that the model catches it.  Never defined in the
-     * library itself. */
-    t->paused = !t->closing;
-    return 0;
-#endif
     if (t->closing || t->paused)
         return 0;
     t->paused = 1;
+    if (pl__pause_keeps_reading)
+        return 0; /* the mutant pipecheck-broken: reading goes on */
     update_events(t);
     return 0;
 }
@@ -591,7 +494,8 @@ static ssize_t send_or_queue(pl_transport *t, const struct iovec *iov, int iovcn
     if (was_empty) {
         /* writev takes at most IOV_MAX pieces; the rest is queued below,
          * so any count is one write of the concatenation (spec W4). */
-        ssize_t n = fd_writev(t, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
+        ssize_t n = pl__io_mode_writev(t->loop, t->fd, t->fd_kind, t->io_mode, iov,
+                                       iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
         if (n >= 0) {
             sent = (size_t)n;
         } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
@@ -692,7 +596,8 @@ static void write_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
     if (t->q.len == 0)
         return;
     struct iovec iov[FLUSH_IOVS];
-    ssize_t n = fd_writev(t, iov, pl__wq_iov(&t->q, iov, FLUSH_IOVS));
+    ssize_t n = pl__io_mode_writev(t->loop, t->fd, t->fd_kind, t->io_mode, iov,
+                                   pl__wq_iov(&t->q, iov, FLUSH_IOVS));
     if (n < 0) {
         if (n != -EAGAIN && n != -EWOULDBLOCK)
             schedule_lost(t, (int)n);

@@ -1,4 +1,5 @@
-/* The epoll(7) backend: the default where the kernel refuses an io_uring ring. */
+/* The epoll(7) backend: the default where the preferred backend is
+ * refused by the kernel or not built (loop.c chooses). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -99,6 +100,11 @@ static int epoll_wait_events(pl_loop *loop, int timeout_ms)
     return n;
 }
 
+/* Readiness only: no detach step, and the completion-read slots stay NULL. */
 const struct pl__backend pl__backend_epoll = {
-    "epoll", epoll_init, epoll_destroy, epoll_update, epoll_wait_events, NULL,
+    .name = "epoll",
+    .init = epoll_init,
+    .destroy = epoll_destroy,
+    .update = epoll_update,
+    .wait = epoll_wait_events,
 };

@@ -146,6 +146,11 @@ static int poll_wait_events(pl_loop *loop, int timeout_ms)
     return out;
 }
 
+/* Readiness only: no detach step, and the completion-read slots stay NULL. */
 const struct pl__backend pl__backend_poll = {
-    "poll", poll_init, poll_destroy, poll_update, poll_wait_events, NULL,
+    .name = "poll",
+    .init = poll_init,
+    .destroy = poll_destroy,
+    .update = poll_update,
+    .wait = poll_wait_events,
 };

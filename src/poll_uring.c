@@ -17,21 +17,22 @@
  * release a pipe end when it returns, as with epoll, or its peer would not
  * see EOF until this loop iterated again.
  *
- * Reads of pipe transports are completions, not readiness (PL__IO_READ_OP):
- * the backend keeps one IORING_OP_READ in flight per reading transport,
- * into a buffer the kernel picks from a ring of loop-owned buffers when
- * data arrives (IOSQE_BUFFER_SELECT), so a message costs no poll and no
- * read(2): the io_uring_enter that waits also reaps the data.  The
- * finished read is parked on its fd until the transport takes it
- * (pl__uring_take) from its callback; its buffer goes back to the ring at
- * the next wait, after the callback has returned.  Pausing cancels the
- * read in flight; if it finished before the cancel took hold, its data
- * stays parked and is delivered on resume, in order.  A detached watcher's
- * read is cancelled at once (the request holds the file: the peer must see
- * the close) and its late completion, matched by a sequence number, only
- * returns its buffer, so a reused fd number never gets another's data.
- * When every buffer is in use the read completes with -ENOBUFS and the
- * transport reads the fd itself that once.
+ * Reads of pipe transports are completions, not readiness
+ * (PL__IO_COMPLETION_READ, the completion_reads and take_read slots): the
+ * backend keeps one IORING_OP_READ in flight per reading transport, into a
+ * buffer the kernel picks from a ring of loop-owned buffers when data
+ * arrives (IOSQE_BUFFER_SELECT), so a message costs no poll and no read(2):
+ * the io_uring_enter that waits also reaps the data.  The finished read is
+ * parked on its fd until the transport takes it (pl__io_take_read) from its
+ * callback; its buffer goes back to the ring at the next wait, after the
+ * callback has returned.  Pausing cancels the read in flight; if it
+ * finished before the cancel took hold, its data stays parked and is
+ * delivered on resume, in order.  A detached watcher's read is cancelled at
+ * once (the request holds the file: the peer must see the close) and its
+ * late completion, matched by a sequence number, only returns its buffer,
+ * so a reused fd number never gets another's data.  When every buffer is
+ * in use the read completes with -ENOBUFS and the transport reads the fd
+ * itself that once.
  *
  * Built without liburing the backend is a stub whose init fails with
  * -ENOSYS. */
@@ -457,10 +458,8 @@ static void drop_read(struct uring_state *s, int fd, struct uring_fd *f)
     f->taken_bid = -1;
 }
 
-int pl__uring_reads(pl_loop *loop)
+static int uring_completion_reads(pl_loop *loop)
 {
-    if (loop->backend != &pl__backend_uring)
-        return 0;
     struct uring_state *s = loop->backend_data;
     return !forked(s) && rbufs_setup(s) == 0;
 }
@@ -474,7 +473,7 @@ static void mark_ready(struct uring_state *s, int fd, struct uring_fd *f)
     f->ready = 1;
 }
 
-ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf)
+static ssize_t uring_take_read(pl_loop *loop, int fd, char **buf)
 {
     struct uring_state *s = loop->backend_data;
     if (forked(s) || fd < 0 || (size_t)fd >= s->nfds)
@@ -550,7 +549,7 @@ static int uring_update(pl_loop *loop, int fd, uint32_t gen, unsigned old_events
         f->edge = 0;
     f->gen = gen;
     f->wanted = new_events;
-    if (!(new_events & PL__IO_READ_OP))
+    if (!(new_events & PL__IO_COMPLETION_READ))
         cancel_read(s, fd, f);
     mark_dirty(s, fd);
     return 0;
@@ -602,7 +601,7 @@ static int flush_dirty(struct uring_state *s)
         }
         give_later(s, f->taken_bid); /* the callback that took it is over */
         f->taken_bid = -1;
-        if (f->wanted & PL__IO_READ_OP) {
+        if (f->wanted & PL__IO_COMPLETION_READ) {
             /* After the end or an error nothing more is read; after
              * -ENOBUFS, only once the transport has read for itself. */
             if (f->rd == RD_IDLE && !f->has_final) {
@@ -643,7 +642,7 @@ static unsigned revents_of(int res)
 static unsigned wanted_revents(unsigned wanted)
 {
     unsigned w = PL_HUP | PL_ERR;
-    if (wanted & (PL__IO_IN | PL__IO_READ_OP))
+    if (wanted & (PL__IO_IN | PL__IO_COMPLETION_READ))
         w |= PL_READABLE;
     if (wanted & PL__IO_OUT)
         w |= PL_WRITABLE;
@@ -702,14 +701,14 @@ static unsigned read_done(struct uring_state *s, int fd, struct uring_fd *f, uin
             retry = 1;
         }
         if (retry) {
-            if (f->rd == RD_IDLE && (f->wanted & PL__IO_READ_OP))
+            if (f->rd == RD_IDLE && (f->wanted & PL__IO_COMPLETION_READ))
                 mark_dirty(s, fd); /* resumed before the cancel took hold */
             return 0;
         }
         f->has_final = 1;
         f->final_res = res;
     }
-    return (f->wanted & PL__IO_READ_OP) ? PL_READABLE : 0u;
+    return (f->wanted & PL__IO_COMPLETION_READ) ? PL_READABLE : 0u;
 }
 
 /* Turn the completions now in the CQ into loop->events, at most one entry
@@ -726,7 +725,7 @@ static int harvest(pl_loop *loop, struct uring_state *s)
         int fd = s->ready[r_i];
         struct uring_fd *f = &s->fds[fd];
         f->ready = 0;
-        if (parked(f) && (f->wanted & PL__IO_READ_OP))
+        if (parked(f) && (f->wanted & PL__IO_COMPLETION_READ))
             n = put_event(loop, s, fd, f, PL_READABLE, n);
     }
     size_t r_left = s->nready - r_i;
@@ -820,7 +819,14 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
 }
 
 const struct pl__backend pl__backend_uring = {
-    "io_uring", uring_init, uring_destroy, uring_update, uring_wait, uring_detach,
+    .name = "io_uring",
+    .init = uring_init,
+    .destroy = uring_destroy,
+    .update = uring_update,
+    .wait = uring_wait,
+    .detach = uring_detach,
+    .completion_reads = uring_completion_reads,
+    .take_read = uring_take_read,
 };
 
 #else /* !PL_HAVE_LIBURING */
@@ -855,22 +861,13 @@ static int uring_wait(pl_loop *loop, int timeout_ms)
     return -ENOSYS;
 }
 
+/* No completion reads: the slots stay NULL. */
 const struct pl__backend pl__backend_uring = {
-    "io_uring", uring_init, uring_destroy, uring_update, uring_wait, NULL,
+    .name = "io_uring",
+    .init = uring_init,
+    .destroy = uring_destroy,
+    .update = uring_update,
+    .wait = uring_wait,
 };
-
-int pl__uring_reads(pl_loop *loop)
-{
-    PL__UNUSED(loop);
-    return 0;
-}
-
-ssize_t pl__uring_take(pl_loop *loop, int fd, char **buf)
-{
-    PL__UNUSED(loop);
-    PL__UNUSED(fd);
-    PL__UNUSED(buf);
-    return -EAGAIN;
-}
 
 #endif

@@ -374,7 +374,7 @@ static int start_posix_spawn(const pl_spawn_options *o, const struct pl__spawn_p
         rc = posix_spawn_file_actions_addchdir_np(&actions, o->cwd);
 
     /* The child starts with every signal at its default action and none
-     * blocked, whatever the parent (or this library: SIGPIPE during
+     * blocked, whatever the parent (or this library: SIGPIPE around
      * writes, SIGCHLD handling) set (spec S8). */
     sigset_t all, none;
     sigfillset(&all);
