@@ -24,9 +24,10 @@
  * - Nothing here is thread-safe except pl_call_soon_threadsafe(): a loop and its objects
  *   belong to one thread.
  * - Every fd the library opens is O_CLOEXEC.
- * - IDs in parentheses, such as (R4) or (S14), name behaviours defined, compared with
- *   asyncio and tested as docs/behaviours.md lists; OURS marks a deliberate difference
- *   from asyncio.  How the library works inside, and why, is docs/design.md.
+ * - IDs in parentheses, such as (R4) or (S14), name behaviours that docs/behaviours.md
+ *   defines and compares with asyncio; the tests are named after them (R4.*).  OURS
+ *   marks a deliberate difference from asyncio.  How the library works inside, and why,
+ *   is in docs/design.md.
  */
 #ifndef PIPELOOP_H
 #define PIPELOOP_H
@@ -152,13 +153,11 @@ PL_EXPORT int pl_loop_run(pl_loop *loop);
  * (fd, timer and call_soon), -EBUSY when re-entered, the -errno of a failed poll
  * (nothing ran; EINTR is not a failure), or PL_EFORKED (as pl_loop_run).  One call is a
  * whole run of one iteration, like asyncio's call_soon(loop.stop); run_forever(): a stop
- * requested before the call (which makes its wait zero) or inside it is consumed when it
- * returns. */
+ * asked for before the call (which makes its wait zero) or inside it is used up by it. */
 PL_EXPORT int pl_loop_run_once(pl_loop *loop, int timeout_ms);
 
 /* Ask pl_loop_run() to return after the current iteration; outside a run, the next
- * pl_loop_run() or pl_loop_run_once() does one iteration without waiting and the stop is
- * then used up. */
+ * pl_loop_run() or pl_loop_run_once() does one iteration without waiting, using it up. */
 PL_EXPORT void pl_loop_stop(pl_loop *loop);
 
 /* The loop's monotonic clock in milliseconds (CLOCK_MONOTONIC), cached at the start of
@@ -182,14 +181,12 @@ typedef void (*pl_callback)(pl_loop *loop, void *user);
 
 /* Queue cb to run in the next iteration (FIFO).  Callbacks queued while an iteration
  * runs its callbacks run in the next iteration, never the current one (L1).  No
- * allocation once the queue has grown to its working size.  Errors: -EINVAL (cb NULL),
- * -ENOMEM. */
+ * allocation once the queue has reached its working size.  -EINVAL (cb NULL), -ENOMEM. */
 PL_EXPORT int pl_call_soon(pl_loop *loop, pl_callback cb, void *user);
 
 /* The one thread-safe entry: queue cb from any thread and wake the loop if it is blocked
  * in its poll (L4).  cb runs on the loop's thread, in FIFO order with other threadsafe
- * calls.  Errors: -EINVAL, -ENOMEM.  Must not be called once pl_loop_close() may have
- * started. */
+ * calls.  -EINVAL, -ENOMEM.  Must not be called once pl_loop_close() may have started. */
 PL_EXPORT int pl_call_soon_threadsafe(pl_loop *loop, pl_callback cb, void *user);
 
 /* A timer's identity; 0 is never a valid id. */
@@ -401,8 +398,7 @@ PL_EXPORT ssize_t pl_transport_writev(pl_transport *t, const struct iovec *iov,
 /* What a lent write reports: data and len as given to pl_transport_write_lent, and
  * status 0 once the kernel has taken every byte, or a negative code if some bytes will
  * never be sent: PL_ECLOSED (abort, or the transport ended before they went), or the
- * error that ended it (-EPIPE: the reader went away).  From then on the memory is the
- * caller's again. */
+ * error that ended it (-EPIPE: the reader went away).  Then the memory is yours. */
 typedef void (*pl_write_done_cb)(pl_transport *t, const void *data, size_t len,
                                  int status, void *user);
 
@@ -418,8 +414,7 @@ PL_EXPORT ssize_t pl_transport_write_lent(pl_transport *t, const void *data, siz
 
 /* write_eof: for a pipe, the same as close() (a pipe cannot half-close): buffered bytes
  * are flushed, then the fd is closed (D3).  Calling it or close again is a no-op
- * returning 0.  can_write_eof returns 1 for write transports, PL_EDIRECTION for read
- * ones. */
+ * returning 0.  can_write_eof: 1 for write transports, PL_EDIRECTION for read ones. */
 PL_EXPORT int pl_transport_write_eof(pl_transport *t);
 PL_EXPORT int pl_transport_can_write_eof(const pl_transport *t);
 
@@ -459,8 +454,7 @@ PL_EXPORT pl_loop *pl_transport_get_loop(const pl_transport *t);
 PL_EXPORT void *pl_transport_get_user(const pl_transport *t);
 PL_EXPORT void pl_transport_set_user(pl_transport *t, void *user);
 PL_EXPORT const pl_protocol *pl_transport_get_protocol(const pl_transport *t);
-/* Switch protocols; the new one receives every later callback.  -EINVAL if protocol
- * is NULL. */
+/* Switch protocols; the new one gets every later callback.  -EINVAL if it is NULL. */
 PL_EXPORT int pl_transport_set_protocol(pl_transport *t, const pl_protocol *protocol);
 
 /* 1 for a read transport, 0 for a write transport. */
@@ -708,9 +702,9 @@ PL_EXPORT int pl_process_kill(pl_process *p);
  * (which leads its own session and group), else -EINVAL (the child is in the caller's
  * group).  Once the child has been reaped (process_exited has run or is queued) its id
  * may be reused, so nothing is sent and the call returns -ESRCH, even if descendants
- * live on in the group: signal the group before the leader exits.  Errors: -EINVAL
- * (NULL, bad signal, no group of its own), -ESRCH (also once released, S16), -EPERM
- * (S11). */
+ * live on in the group: signal the group before the leader exits (S11).  Errors:
+ * -EINVAL (NULL, bad signal, no group of its own), -ESRCH (also once released, S16),
+ * -EPERM. */
 PL_EXPORT int pl_process_send_signal_group(pl_process *p, int signum);
 
 /* Run a child to completion (S14; asyncio's communicate(), Python's subprocess.run): its
