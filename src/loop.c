@@ -178,8 +178,8 @@ static int take_threadsafe(pl_loop *loop)
 
 /* ---- creation and teardown --------------------------------------------- */
 
-/* The backend a loop gets without a flag or PIPELOOP_BACKEND (see
- * pl_loop_new in pipeloop.h for why): io_uring, falling back to epoll
+/* The backend a loop gets without a flag or PIPELOOP_BACKEND (why: see
+ * docs/design.md, "The io_uring backend"): io_uring, falling back to epoll
  * where the kernel refuses a ring; epoll when built without liburing. */
 #ifdef PL_HAVE_LIBURING
 const struct pl__backend *pl__default_backend = &pl__backend_uring;
