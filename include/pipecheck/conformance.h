@@ -55,7 +55,7 @@ typedef struct pc_fuzz_result {
 
 /* Returns 0 (see *out for divergences), -EINVAL if no kind or backend is
  * left, or -ENOMEM. */
-int pc_fuzz(const pc_fuzz_options *options, pc_fuzz_result *out);
+PC_EXPORT int pc_fuzz(const pc_fuzz_options *options, pc_fuzz_result *out);
 
 /* ------------------------------------------------------------------------ */
 /* The spec's behaviour IDs                                                  */
@@ -69,13 +69,13 @@ typedef struct pc_spec_item {
 } pc_spec_item;
 
 /* Every ID in spec order. */
-size_t pc_spec_count(void);
-const pc_spec_item *pc_spec_get(size_t i);
+PC_EXPORT size_t pc_spec_count(void);
+PC_EXPORT const pc_spec_item *pc_spec_get(size_t i);
 /* The item of an ID, or NULL. */
-const pc_spec_item *pc_spec_find(const char *id);
+PC_EXPORT const pc_spec_item *pc_spec_find(const char *id);
 /* Is the ID one the spec marks OURS (pipeloop differs from asyncio on
  * purpose)?  1/0.  Another subject failing it "differs". */
-int pc_spec_is_ours(const char *id);
+PC_EXPORT int pc_spec_is_ours(const char *id);
 
 /* ------------------------------------------------------------------------ */
 /* The conformance suite                                                     */
@@ -124,15 +124,15 @@ struct pc_ctx {
  * constructor).  After the body returns, the loop is closed and the test
  * fails if that is refused (a transport was left open).
  */
-void pc_conformance_add(const pc_conformance *test);
-size_t pc_conformance_count(void);
-const pc_conformance *pc_conformance_get(size_t i);
+PC_EXPORT void pc_conformance_add(const pc_conformance *test);
+PC_EXPORT size_t pc_conformance_count(void);
+PC_EXPORT const pc_conformance *pc_conformance_get(size_t i);
 /* Does the test apply to kind?  1 or 0. */
-int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
+PC_EXPORT int pc_conformance_applies(const pc_conformance *test, const pc_kind *kind);
 /* The test of a registered instance name ("R4.slug@pipe/epoll"), or NULL
  * for a name that is not a conformance instance.  *backend (may be NULL)
  * is set to the instance's backend. */
-const pc_conformance *pc_conformance_of(const char *name, const char **backend);
+PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char **backend);
 
 #define PC_CONFORMANCE(ident, id, slug, needs, required, excludes, timeout_ms)           \
     PC_CONFORMANCE_CAPS(ident, id, slug, needs, required, excludes, timeout_ms, 0u)
@@ -153,12 +153,12 @@ const pc_conformance *pc_conformance_of(const char *name, const char **backend);
  * failing the test on error (skipping it when the machine lacks the kind,
  * e.g. no /dev/ptmx).  Close it with pc_pair_close.
  */
-void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair);
+PC_EXPORT void pc_ctx_open_pair(pc_ctx *ctx, pc_dir dir, unsigned flags, pc_pair *pair);
 /*
  * Connect a recorder-driven transport of direction dir to fd (which the
  * transport then owns), failing the test on error.  Returns the transport.
  */
-pc_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec);
+PC_EXPORT pc_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec);
 
 #ifdef __cplusplus
 }

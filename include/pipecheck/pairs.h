@@ -106,11 +106,11 @@ typedef struct pc_kind {
 } pc_kind;
 
 /* The kinds, in table order; NULL past the end. */
-const pc_kind *pc_kind_get(size_t index);
+PC_EXPORT const pc_kind *pc_kind_get(size_t index);
 /* Number of kinds in the table. */
-size_t pc_kind_count(void);
+PC_EXPORT size_t pc_kind_count(void);
 /* The kind called name, or NULL. */
-const pc_kind *pc_kind_find(const char *name);
+PC_EXPORT const pc_kind *pc_kind_find(const char *name);
 
 /* Flags for pc_pair_open(). */
 enum pc_open_flags {
@@ -145,17 +145,18 @@ typedef struct pc_pair {
  * (mode 0700) that pc_pair_close() removes.  Returns 0, or -errno (nothing
  * is left open), -EINVAL for a bad kind/dir/flag combination.
  */
-int pc_pair_open(const pc_kind *kind, pc_dir dir, unsigned flags, pc_pair *pair);
+PC_EXPORT int pc_pair_open(const pc_kind *kind, pc_dir dir, unsigned flags,
+                           pc_pair *pair);
 /* Open the far end of a pair made with PC_OPEN_DEFER_FAR (non-blocking: a
  * reader exists).  Returns 0 or -errno; -EALREADY if far is open. */
-int pc_pair_open_far(pc_pair *pair);
+PC_EXPORT int pc_pair_open_far(pc_pair *pair);
 /*
  * Release everything the pair still holds: closes near and far if >= 0,
  * waits for a peer not yet waited for (pc_peer_stop: it stops, closes its
  * end, and its child, if any, is reaped), unlinks the FIFO and removes its
  * directory.  Safe to call twice and on a zeroed pair with near = far = -1.
  */
-void pc_pair_close(pc_pair *pair);
+PC_EXPORT void pc_pair_close(pc_pair *pair);
 
 /* The size pc_pair_shrink() aims for in conformance tests. */
 #define PC_SHRINK_SIZE 4096u
@@ -167,7 +168,7 @@ void pc_pair_close(pc_pair *pair);
  * rounds both up).  Call it before pc_peer_start().  Returns 0, -ENOTSUP
  * for a kind that cannot (pty), or -errno.
  */
-int pc_pair_shrink(pc_pair *pair, size_t bytes);
+PC_EXPORT int pc_pair_shrink(pc_pair *pair, size_t bytes);
 
 /*
  * Write pattern bytes (seed, starting at pattern offset) to fd until the
@@ -176,7 +177,7 @@ int pc_pair_shrink(pc_pair *pair, size_t bytes);
  * restored.  Never raises SIGPIPE.  Returns the bytes written, or -errno
  * (-EPIPE: no reader) if the first write failed.
  */
-ssize_t pc_fill_until_full(int fd, uint64_t seed, uint64_t offset);
+PC_EXPORT ssize_t pc_fill_until_full(int fd, uint64_t seed, uint64_t offset);
 
 /*
  * The test pattern: byte i of the stream for seed is a fixed function of
@@ -185,9 +186,10 @@ ssize_t pc_fill_until_full(int fd, uint64_t seed, uint64_t offset);
  * them and returns len when all match, else the index in buf of the first
  * byte that differs.
  */
-void pc_pattern_fill(uint64_t seed, uint64_t offset, void *buf, size_t len);
-size_t pc_pattern_check(uint64_t seed, uint64_t offset, const void *buf, size_t len);
-uint8_t pc_pattern_byte(uint64_t seed, uint64_t offset);
+PC_EXPORT void pc_pattern_fill(uint64_t seed, uint64_t offset, void *buf, size_t len);
+PC_EXPORT size_t pc_pattern_check(uint64_t seed, uint64_t offset, const void *buf,
+                                  size_t len);
+PC_EXPORT uint8_t pc_pattern_byte(uint64_t seed, uint64_t offset);
 
 /*
  * Peers: a scripted agent on the far end, in a thread, or in a helper
@@ -246,10 +248,10 @@ typedef struct pc_peer_result {
  * thread (ignored in the child), so a writer whose reader went away sees
  * -EPIPE.
  */
-pc_peer *pc_peer_start(pc_pair *pair, const pc_peer_script *script);
+PC_EXPORT pc_peer *pc_peer_start(pc_pair *pair, const pc_peer_script *script);
 /* Let a peer waiting in wait_start start, or a holding peer close its end.
  * Each call releases one wait.  Returns 0 or -errno. */
-int pc_peer_release(pc_peer *peer);
+PC_EXPORT int pc_peer_release(pc_peer *peer);
 /*
  * Wait for the peer to finish (join the thread or reap the child), fill
  * *out (may be NULL) and free the peer; detaches it from its pair.
@@ -257,14 +259,14 @@ int pc_peer_release(pc_peer *peer);
  * Returns 0, or -errno if the child could not be reaped or died of a
  * signal (-EINTR) or sent no result (-EPROTO).
  */
-int pc_peer_wait(pc_peer *peer, pc_peer_result *out);
+PC_EXPORT int pc_peer_wait(pc_peer *peer, pc_peer_result *out);
 /*
  * Make the peer give up (result.stopped = 1) at its next wait: a gate, or
  * an I/O call that would block.  It first does whatever it can without
  * blocking (reads data already there, up to its count), so the result is
  * deterministic.  It then closes its end, and this does pc_peer_wait().
  */
-int pc_peer_stop(pc_peer *peer, pc_peer_result *out);
+PC_EXPORT int pc_peer_stop(pc_peer *peer, pc_peer_result *out);
 
 #ifdef __cplusplus
 }

@@ -51,46 +51,47 @@ typedef struct pc_recorder pc_recorder;
  * CL; no DR after ER; PW and RW alternate, PW first) and fails the test on
  * a violation, then calls the hook of the same name, if any.
  */
-extern const pc_protocol pc_recorder_protocol;
+PC_EXPORT extern const pc_protocol pc_recorder_protocol;
 
 /*
  * Make a recorder for one transport on loop.  label names it in the log.
  * While it exists, a failing test prints its event log (a pc_on_failure
  * hook).  Fails the test on allocation failure; never returns NULL.
  */
-pc_recorder *pc_recorder_new(pc_loop *loop, const char *label);
+PC_EXPORT pc_recorder *pc_recorder_new(pc_loop *loop, const char *label);
 /* Free it and remove its failure hook.  The transport must be gone (CL
  * seen) or never connected. */
-void pc_recorder_free(pc_recorder *rec);
+PC_EXPORT void pc_recorder_free(pc_recorder *rec);
 
 /* Call hooks->X(t, ..., hook_user) after logging each event X. */
-void pc_recorder_set_hooks(pc_recorder *rec, const pc_protocol *hooks, void *hook_user);
+PC_EXPORT void pc_recorder_set_hooks(pc_recorder *rec, const pc_protocol *hooks,
+                                     void *hook_user);
 /* Keep up to max received bytes in memory (pc_recorder_data). */
-void pc_recorder_keep_data(pc_recorder *rec, size_t max);
+PC_EXPORT void pc_recorder_keep_data(pc_recorder *rec, size_t max);
 /* Check every received byte against the pattern of seed (pc_pattern_*):
  * the first mismatch fails the test with its offset. */
-void pc_recorder_expect_pattern(pc_recorder *rec, uint64_t seed);
+PC_EXPORT void pc_recorder_expect_pattern(pc_recorder *rec, uint64_t seed);
 
 /* Queries. */
-size_t pc_recorder_count(const pc_recorder *rec, pc_event_type type);
-uint64_t pc_recorder_bytes(const pc_recorder *rec);   /* all DR bytes */
-size_t pc_recorder_max_chunk(const pc_recorder *rec); /* largest DR */
-int pc_recorder_lost(const pc_recorder *rec);         /* CL seen: 1/0 */
-int pc_recorder_error(const pc_recorder *rec);        /* CL's error */
-int pc_recorder_paused(const pc_recorder *rec);       /* PW without RW */
+PC_EXPORT size_t pc_recorder_count(const pc_recorder *rec, pc_event_type type);
+PC_EXPORT uint64_t pc_recorder_bytes(const pc_recorder *rec);   /* all DR bytes */
+PC_EXPORT size_t pc_recorder_max_chunk(const pc_recorder *rec); /* largest DR */
+PC_EXPORT int pc_recorder_lost(const pc_recorder *rec);         /* CL seen: 1/0 */
+PC_EXPORT int pc_recorder_error(const pc_recorder *rec);        /* CL's error */
+PC_EXPORT int pc_recorder_paused(const pc_recorder *rec);       /* PW without RW */
 /* The transport from connect (set by CM); stays valid after CL only if
  * referenced (the subject's ref) or the subject is remote. */
-pc_transport *pc_recorder_transport(const pc_recorder *rec);
-const void *pc_recorder_data(const pc_recorder *rec, size_t *len);
-size_t pc_recorder_nevents(const pc_recorder *rec);
-const pc_event *pc_recorder_event(const pc_recorder *rec, size_t i);
+PC_EXPORT pc_transport *pc_recorder_transport(const pc_recorder *rec);
+PC_EXPORT const void *pc_recorder_data(const pc_recorder *rec, size_t *len);
+PC_EXPORT size_t pc_recorder_nevents(const pc_recorder *rec);
+PC_EXPORT const pc_event *pc_recorder_event(const pc_recorder *rec, size_t i);
 /* The iteration of the last event of type (0 if none). */
-uint64_t pc_recorder_iteration_of(const pc_recorder *rec, pc_event_type type);
+PC_EXPORT uint64_t pc_recorder_iteration_of(const pc_recorder *rec, pc_event_type type);
 /* The sequence of event types as a string, e.g. "CM DR ER CL" (merged DRs
  * count once).  Static buffer per recorder, valid until the next call. */
-const char *pc_recorder_sequence(pc_recorder *rec);
+PC_EXPORT const char *pc_recorder_sequence(pc_recorder *rec);
 /* Print the log to f. */
-void pc_recorder_print(const pc_recorder *rec, FILE *f);
+PC_EXPORT void pc_recorder_print(const pc_recorder *rec, FILE *f);
 
 /* ------------------------------------------------------------------------ */
 /* Stepping the loop                                                         */
@@ -112,22 +113,24 @@ void pc_recorder_print(const pc_recorder *rec, FILE *f);
 
 /* The absolute CLOCK_MONOTONIC time in ms at which timeout_ms (scaled)
  * from now is over. */
-uint64_t pc_deadline_ms(unsigned timeout_ms);
+PC_EXPORT uint64_t pc_deadline_ms(unsigned timeout_ms);
 /* One iteration that waits at most until deadline; fails the test with
  * what (and file:line) if the deadline has passed. */
-void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
-             const char *what);
+PC_EXPORT void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
+                       const char *what);
 /* The same for a subject's loop. */
-void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file, int line,
-                        const char *what);
+PC_EXPORT void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file,
+                                  int line, const char *what);
 /*
  * Run until an iteration waits quiet_ms without running any callback, or
  * fail after timeout_ms.  Returns the number of iterations run.  Use it to
  * show that something does NOT happen (no DR while paused).
  */
-unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+PC_EXPORT unsigned pc_run_until_quiet(pl_loop *loop, unsigned quiet_ms,
+                                      unsigned timeout_ms);
 /* The same for a subject's loop; pc_run_until_quiet() takes either. */
-unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms);
+PC_EXPORT unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms,
+                                           unsigned timeout_ms);
 #define pc_run_until_quiet(loop, quiet_ms, timeout_ms)                                   \
     _Generic((loop), pc_loop *                                                           \
              : pc_loop_run_until_quiet, default                                          \

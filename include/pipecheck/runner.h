@@ -13,6 +13,18 @@
 extern "C" {
 #endif
 
+/* Marks what libpipecheck.so exports: the pc_ API and the few pc__ helpers
+ * the macros below expand to.  The library is built with hidden visibility
+ * and PC_BUILDING; a consumer, or the static library (PC_STATIC), sees an
+ * empty macro (pipeloop.h's PL_EXPORT does the same). */
+#if defined(PC_STATIC)
+#define PC_EXPORT
+#elif defined(PC_BUILDING)
+#define PC_EXPORT __attribute__((visibility("default")))
+#else
+#define PC_EXPORT
+#endif
+
 #define PC__NORETURN __attribute__((noreturn))
 #define PC__PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 
@@ -36,7 +48,8 @@ enum pc_test_flags {
  * run (a constructor cannot report it).  Duplicate names are found by
  * pc_run(), which returns -EEXIST.
  */
-int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned flags);
+PC_EXPORT int pc_test_add(const char *name, void (*fn)(void *arg), void *arg,
+                          unsigned flags);
 
 /*
  * Define and register a test with no argument:
@@ -53,11 +66,11 @@ int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned fla
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
 /* The number of registered tests, hidden ones included. */
-size_t pc_test_count(void);
+PC_EXPORT size_t pc_test_count(void);
 /* The name of test i (registration order), or NULL if i is out of range. */
-const char *pc_test_name(size_t i);
+PC_EXPORT const char *pc_test_name(size_t i);
 /* The flags of test i, or 0 if i is out of range. */
-unsigned pc_test_flags(size_t i);
+PC_EXPORT unsigned pc_test_flags(size_t i);
 
 /* ------------------------------------------------------------------------ */
 /* Inside a test                                                             */
@@ -66,7 +79,7 @@ unsigned pc_test_flags(size_t i);
 #define PC_DEFAULT_TIMEOUT_MS 5000u
 
 /* The name of the running test, or NULL outside a test. */
-const char *pc_current_test(void);
+PC_EXPORT const char *pc_current_test(void);
 
 /*
  * Give the current test ms milliseconds (multiplied by the timeout
@@ -75,11 +88,11 @@ const char *pc_current_test(void);
  * May raise or lower the limit.  No effect outside a test or with
  * --no-fork (which has no timeouts).
  */
-void pc_set_timeout_ms(unsigned ms);
+PC_EXPORT void pc_set_timeout_ms(unsigned ms);
 
 /* The current test's effective (scaled) timeout in ms; outside a test, the
  * scaled default. */
-unsigned pc_timeout_ms(void);
+PC_EXPORT unsigned pc_timeout_ms(void);
 
 /*
  * ms multiplied by the run's timeout multiplier (--timeout-multiplier, else
@@ -87,14 +100,14 @@ unsigned pc_timeout_ms(void);
  * nonzero ms, saturating at UINT_MAX.  Use it for any wait a test bounds
  * itself, so that slow builds (sanitizers, valgrind) scale everything.
  */
-unsigned pc_scale_ms(unsigned ms);
+PC_EXPORT unsigned pc_scale_ms(unsigned ms);
 
 /*
  * The run's seed (--seed, else random and printed at the start), for tests
  * that want reproducible randomness: rerunning with --seed S gives the same
  * value.  Mix in pc_current_test() for per-test streams.
  */
-uint64_t pc_seed(void);
+PC_EXPORT uint64_t pc_seed(void);
 
 /*
  * Fail the current test: run the failure hooks (newest first), print
@@ -105,8 +118,8 @@ uint64_t pc_seed(void);
  * and calls abort().  With --no-fork it returns to the runner, which stops
  * the run (from another thread than the runner's it ends the process).
  */
-PC__NORETURN PC__PRINTF(3, 4) void pc_fail(const char *file, int line, const char *fmt,
-                                           ...);
+PC_EXPORT PC__NORETURN PC__PRINTF(3, 4) void pc_fail(const char *file, int line,
+                                                     const char *fmt, ...);
 #define PC_FAIL(...) pc_fail(__FILE__, __LINE__, __VA_ARGS__)
 
 /*
@@ -114,7 +127,7 @@ PC__NORETURN PC__PRINTF(3, 4) void pc_fail(const char *file, int line, const cha
  * failure.  Never returns; no leak checks run.  Outside a test it prints the
  * reason and calls abort().
  */
-PC__NORETURN PC__PRINTF(1, 2) void pc_skip(const char *fmt, ...);
+PC_EXPORT PC__NORETURN PC__PRINTF(1, 2) void pc_skip(const char *fmt, ...);
 #define PC_SKIP(...) pc_skip(__VA_ARGS__)
 
 /*
@@ -124,9 +137,9 @@ PC__NORETURN PC__PRINTF(1, 2) void pc_skip(const char *fmt, ...);
  * that fails itself ends the chain.  A hook added inside a test lives until
  * the test ends.  Returns 0, -EINVAL (fn NULL) or -ENOMEM.
  */
-int pc_on_failure(void (*fn)(void *arg), void *arg);
+PC_EXPORT int pc_on_failure(void (*fn)(void *arg), void *arg);
 /* Remove the newest hook registered with exactly fn and arg; no-op if none. */
-void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
+PC_EXPORT void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Asserts: on failure they print the expression text, both values, file     */
@@ -219,20 +232,23 @@ void pc_on_failure_remove(void (*fn)(void *arg), void *arg);
         if (!(pc__a op pc__b))                                                           \
             pc__fail_uint(__FILE__, __LINE__, atext, #op, btext, pc__a, pc__b);          \
     } while (0)
-PC__NORETURN void pc__fail_int(const char *file, int line, const char *atext,
-                               const char *op, const char *btext, intmax_t a, intmax_t b);
-PC__NORETURN void pc__fail_uint(const char *file, int line, const char *atext,
-                                const char *op, const char *btext, uintmax_t a,
-                                uintmax_t b);
-PC__NORETURN void pc__fail_ptr(const char *file, int line, const char *text,
-                               const void *a, const void *b);
-PC__NORETURN void pc__fail_err(const char *file, int line, const char *text,
-                               intmax_t want, intmax_t got);
-PC__NORETURN void pc__fail_ok(const char *file, int line, const char *text, intmax_t got);
-void pc__check_str(const char *file, int line, const char *atext, const char *btext,
-                   const char *a, const char *b);
-void pc__check_mem(const char *file, int line, const char *atext, const char *btext,
-                   const char *ntext, const void *a, const void *b, size_t n);
+PC_EXPORT PC__NORETURN void pc__fail_int(const char *file, int line, const char *atext,
+                                         const char *op, const char *btext, intmax_t a,
+                                         intmax_t b);
+PC_EXPORT PC__NORETURN void pc__fail_uint(const char *file, int line, const char *atext,
+                                          const char *op, const char *btext, uintmax_t a,
+                                          uintmax_t b);
+PC_EXPORT PC__NORETURN void pc__fail_ptr(const char *file, int line, const char *text,
+                                         const void *a, const void *b);
+PC_EXPORT PC__NORETURN void pc__fail_err(const char *file, int line, const char *text,
+                                         intmax_t want, intmax_t got);
+PC_EXPORT PC__NORETURN void pc__fail_ok(const char *file, int line, const char *text,
+                                        intmax_t got);
+PC_EXPORT void pc__check_str(const char *file, int line, const char *atext,
+                             const char *btext, const char *a, const char *b);
+PC_EXPORT void pc__check_mem(const char *file, int line, const char *atext,
+                             const char *btext, const char *ntext, const void *a,
+                             const void *b, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                   */
@@ -266,16 +282,16 @@ typedef struct pc_options {
  * invalid value is reported on stderr and ignored) and jobs from the CPUs
  * this process may use.
  */
-void pc_options_init(pc_options *opts);
+PC_EXPORT void pc_options_init(pc_options *opts);
 /* Free what the options own (the filters); opts may be reused after init. */
-void pc_options_free(pc_options *opts);
+PC_EXPORT void pc_options_free(pc_options *opts);
 
 /* Add a filter: an fnmatch(3) glob ('*' also matches '/') on test names.
  * A test runs if any filter matches it.  Returns 0 or -ENOMEM. */
-int pc_options_add_filter(pc_options *opts, const char *glob);
+PC_EXPORT int pc_options_add_filter(pc_options *opts, const char *glob);
 
 /* Is a test with this name and these flags selected by opts?  1 or 0. */
-int pc_options_match(const pc_options *opts, const char *name, unsigned flags);
+PC_EXPORT int pc_options_match(const pc_options *opts, const char *name, unsigned flags);
 
 /* Return values of a pc_option_hook. */
 enum pc_option_result {
@@ -308,14 +324,14 @@ typedef int (*pc_option_hook)(const char *arg, const char *value, void *user);
  * Returns 0, -EINVAL on a usage error (a message naming the argument is
  * printed to stderr), or -ENOMEM.
  */
-int pc_options_parse(pc_options *opts, int argc, char **argv, pc_option_hook extra,
-                     void *user);
+PC_EXPORT int pc_options_parse(pc_options *opts, int argc, char **argv,
+                               pc_option_hook extra, void *user);
 
 /* Print the common options, one per line, for a --help text. */
-void pc_print_usage(FILE *out);
+PC_EXPORT void pc_print_usage(FILE *out);
 
 /* Print the names of the selected tests, one per line. */
-void pc_list_tests(const pc_options *opts, FILE *out);
+PC_EXPORT void pc_list_tests(const pc_options *opts, FILE *out);
 
 /* ------------------------------------------------------------------------ */
 /* Running and results                                                       */
@@ -365,7 +381,7 @@ typedef struct pc_results pc_results;
  * -ENOMEM (*out NULL in these cases); or -errno from writing the JUnit file
  * (*out is still set).  Not reentrant; call from one thread.
  */
-int pc_run(const pc_options *opts, pc_results **out);
+PC_EXPORT int pc_run(const pc_options *opts, pc_results **out);
 
 /*
  * The closing line on stdout, exactly "N passed, N failed, N skipped"; in a
@@ -373,19 +389,20 @@ int pc_run(const pc_options *opts, pc_results **out);
  * is TAP.  After an interruption (pc_results_interrupted) a line before it
  * says how many tests were stopped and how many never started.
  */
-void pc_results_print_summary(const pc_results *results);
+PC_EXPORT void pc_results_print_summary(const pc_results *results);
 
 /* The signal (SIGINT or SIGTERM) that interrupted the run, or 0 if it ran
  * to the end. */
-int pc_results_interrupted(const pc_results *results);
+PC_EXPORT int pc_results_interrupted(const pc_results *results);
 /* After an interruption: the tests that were running and were stopped (no
  * outcome: they are not in pc_results_get or the totals), and the runs
  * that never started.  0 for a run that was not interrupted. */
-size_t pc_results_stopped_count(const pc_results *results);
-size_t pc_results_not_started(const pc_results *results);
+PC_EXPORT size_t pc_results_stopped_count(const pc_results *results);
+PC_EXPORT size_t pc_results_not_started(const pc_results *results);
 /* The name of stopped test i (NULL if out of range) and, if seconds is not
  * NULL, how long it had run. */
-const char *pc_results_stopped_name(const pc_results *results, size_t i, double *seconds);
+PC_EXPORT const char *pc_results_stopped_name(const pc_results *results, size_t i,
+                                              double *seconds);
 
 /*
  * The exit status for a program that ran tests: flushes stdout, then
@@ -395,17 +412,17 @@ const char *pc_results_stopped_name(const pc_results *results, size_t i, double 
  * on stderr says so); else 0.  results may be NULL (nothing ran: --help,
  * --list).
  */
-int pc_exit_status(const pc_results *results, int run_error);
+PC_EXPORT int pc_exit_status(const pc_results *results, int run_error);
 
 /* The number of test runs in results, in the order they finished. */
-size_t pc_results_count(const pc_results *results);
+PC_EXPORT size_t pc_results_count(const pc_results *results);
 /* Run i, or NULL if i is out of range. */
-const pc_result *pc_results_get(const pc_results *results, size_t i);
+PC_EXPORT const pc_result *pc_results_get(const pc_results *results, size_t i);
 /* Totals by status; any pointer may be NULL. */
-void pc_results_totals(const pc_results *results, size_t *passed, size_t *failed,
-                       size_t *skipped);
+PC_EXPORT void pc_results_totals(const pc_results *results, size_t *passed,
+                                 size_t *failed, size_t *skipped);
 /* Free results (NULL is fine). */
-void pc_results_free(pc_results *results);
+PC_EXPORT void pc_results_free(pc_results *results);
 
 /*
  * parse + (help | version | list | run + summary).  Returns the exit
@@ -413,7 +430,7 @@ void pc_results_free(pc_results *results);
  * (including lost stdout output), 2 on bad usage, 130/143 when SIGINT or
  * SIGTERM interrupted the run (see pc_exit_status).
  */
-int pc_main(int argc, char **argv);
+PC_EXPORT int pc_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -94,7 +94,7 @@ enum pc_subject_caps {
 };
 
 /* "lent-writes", "writev", ... for PC_CAP_* bit cap; NULL if unknown. */
-const char *pc_subject_cap_name(unsigned cap);
+PC_EXPORT const char *pc_subject_cap_name(unsigned cap);
 
 /*
  * Subprocess transports of a subject (PC_CAP_SUBPROCESS): asyncio's
@@ -209,7 +209,7 @@ typedef struct pc_subject {
 #define PC_EEXCEPTION (-30100)
 
 /* pipeloop, in process: the default. */
-extern const pc_subject pc_subject_pipeloop;
+PC_EXPORT extern const pc_subject pc_subject_pipeloop;
 
 /*
  * The subject called spec: "pipeloop", "asyncio", "uvloop" (run by the
@@ -219,18 +219,18 @@ extern const pc_subject pc_subject_pipeloop;
  * per spec and live until exit.  NULL (and a message on stderr) for an
  * unknown name or no memory.
  */
-const pc_subject *pc_subject_find(const char *spec);
+PC_EXPORT const pc_subject *pc_subject_find(const char *spec);
 /* The Python interpreter for asyncio/uvloop (default "python3" on PATH;
  * NULL restores it).  Call before pc_subject_find. */
-void pc_subject_set_python(const char *path);
-const char *pc_subject_python(void);
+PC_EXPORT void pc_subject_set_python(const char *path);
+PC_EXPORT const char *pc_subject_python(void);
 
 /*
  * Start a remote subject once, shake hands and fill in describe, caps,
  * read_size and backends.  0, or -errno with the reason written to err
  * (uvloop not installed: -ENOENT).  pipeloop's is a no-op.
  */
-int pc_subject_probe(const pc_subject *subject, FILE *err);
+PC_EXPORT int pc_subject_probe(const pc_subject *subject, FILE *err);
 /*
  * Optional, around a pc_run of many tests: keep one prepared subject
  * process (asyncio/uvloop: an interpreter with the modules loaded) that
@@ -238,39 +238,39 @@ int pc_subject_probe(const pc_subject *subject, FILE *err);
  * Tests still get a new process each.  pc_subject_stop ends it; call it
  * after pc_run.  0 or -errno (then every test starts its own).
  */
-int pc_subject_start(const pc_subject *subject);
-void pc_subject_stop(const pc_subject *subject);
+PC_EXPORT int pc_subject_start(const pc_subject *subject);
+PC_EXPORT void pc_subject_stop(const pc_subject *subject);
 /* Why the last probe of subject failed ("" if it did not). */
-const char *pc_subject_probe_error(const pc_subject *subject);
+PC_EXPORT const char *pc_subject_probe_error(const pc_subject *subject);
 
 /* The subject the suite uses now; never NULL. */
-const pc_subject *pc_subject_current(void);
+PC_EXPORT const pc_subject *pc_subject_current(void);
 /* Replace it (NULL restores pipeloop); call before pc_run. */
-void pc_subject_set(const pc_subject *subject);
+PC_EXPORT void pc_subject_set(const pc_subject *subject);
 /* Does the current subject have every PC_CAP_* in caps?  1/0. */
-int pc_subject_has(unsigned caps);
+PC_EXPORT int pc_subject_has(unsigned caps);
 /* Does subject have backend ("epoll")?  1/0. */
-int pc_subject_has_backend(const pc_subject *subject, const char *backend);
+PC_EXPORT int pc_subject_has_backend(const pc_subject *subject, const char *backend);
 
 /* Loop helpers over the current subject (pc_loop_new/close and the
  * stepping below use them). */
-int pc_loop_new(pc_loop **loop, const char *backend);
-int pc_loop_close(pc_loop *loop);
-int pc_loop_step(pc_loop *loop, int timeout_ms);
-uint64_t pc_loop_iteration(const pc_loop *loop);
-int pc_loop_is_running(const pc_loop *loop);
+PC_EXPORT int pc_loop_new(pc_loop **loop, const char *backend);
+PC_EXPORT int pc_loop_close(pc_loop *loop);
+PC_EXPORT int pc_loop_step(pc_loop *loop, int timeout_ms);
+PC_EXPORT uint64_t pc_loop_iteration(const pc_loop *loop);
+PC_EXPORT int pc_loop_is_running(const pc_loop *loop);
 /* The pl_loop of a pipeloop loop, NULL for another subject's. */
-pl_loop *pc_loop_native(pc_loop *loop);
+PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
-pl_transport *pc_transport_native(pc_transport *t);
+PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*
  * pipeloop only: connect like the subject's connect_read_pipe (is_read 1)
  * or connect_write_pipe, through pl_connect_*_pipe_ex with PL_CONNECT_*
  * flags.  -ENOTSUP on another subject; otherwise what the library says.
  */
-int pc_pipeloop_connect(pc_loop *loop, int fd, int is_read, unsigned flags,
-                        const pc_protocol *protocol, void *user,
-                        pc_transport **transport);
+PC_EXPORT int pc_pipeloop_connect(pc_loop *loop, int fd, int is_read, unsigned flags,
+                                  const pc_protocol *protocol, void *user,
+                                  pc_transport **transport);
 
 #ifdef __cplusplus
 }
