@@ -1,6 +1,7 @@
 /* pipecheck: run the conformance matrix on this machine, against pipeloop
  * or another implementation (a subject), and print which behaviour holds
- * where; --compare puts several subjects side by side. */
+ * where; --compare puts several subjects side by side.  It links the
+ * product suite (check/suite/) only, never the self-tests in tests/. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
