@@ -1285,6 +1285,11 @@ static pc_transport *remote_process_pipe(pc_process *p, int fd)
     return process_op(p, "pipe", args, NULL, 0) == 0 ? t : NULL;
 }
 
+static int remote_probe(const pc_subject *self, FILE *err);
+static const char *remote_probe_error(const pc_subject *self);
+static int remote_start(const pc_subject *self);
+static void remote_stop(const pc_subject *self);
+
 static const pc_subject remote_table = {
     .name = NULL,
     .describe = NULL,
@@ -1324,6 +1329,10 @@ static const pc_subject remote_table = {
     .process_send_signal = remote_process_send_signal,
     .process_close = remote_process_close,
     .process_pipe = remote_process_pipe,
+    .probe = remote_probe,
+    .probe_error = remote_probe_error,
+    .start = remote_start,
+    .stop = remote_stop,
 };
 
 /* ---- registry and probe ------------------------------------------------- */
@@ -1415,11 +1424,9 @@ static int probe_once(struct remote_config *cfg, FILE *err);
 /* Debian's python3-uvloop serves /usr/bin/python3 only. */
 #define SYSTEM_PYTHON "/usr/bin/python3"
 
-int pc_subject_probe(const pc_subject *subject, FILE *err)
+static int remote_probe(const pc_subject *self, FILE *err)
 {
-    if (subject == &pc_subject_pipeloop)
-        return 0;
-    struct remote_config *cfg = subject->config;
+    struct remote_config *cfg = self->config;
     int r = probe_once(cfg, NULL);
     /* uvloop missing for the default python3 but present for the system
      * interpreter: use that one, and the report names it. */
@@ -1544,18 +1551,14 @@ fail:
     return -ENOENT;
 }
 
-const char *pc_subject_probe_error(const pc_subject *subject)
+static const char *remote_probe_error(const pc_subject *self)
 {
-    if (subject == &pc_subject_pipeloop)
-        return "";
-    return ((const struct remote_config *)subject->config)->probe_error;
+    return ((const struct remote_config *)self->config)->probe_error;
 }
 
-int pc_subject_start(const pc_subject *subject)
+static int remote_start(const pc_subject *self)
 {
-    if (subject == &pc_subject_pipeloop)
-        return 0;
-    struct remote_config *cfg = subject->config;
+    struct remote_config *cfg = self->config;
     if (cfg->command || cfg->zygote_fd >= 0)
         return 0; /* exec: subjects start once per test */
     pc_loop l;
@@ -1568,11 +1571,9 @@ int pc_subject_start(const pc_subject *subject)
     return 0;
 }
 
-void pc_subject_stop(const pc_subject *subject)
+static void remote_stop(const pc_subject *self)
 {
-    if (subject == &pc_subject_pipeloop)
-        return;
-    struct remote_config *cfg = subject->config;
+    struct remote_config *cfg = self->config;
     if (cfg->zygote_fd < 0)
         return;
     /* The zygote ends when no one holds the control socket. */

@@ -132,7 +132,8 @@ typedef struct pc_process_protocol {
  * says how), and an exception a remote operation raises returns
  * PC_EEXCEPTION with its text printed to the test's output.
  */
-typedef struct pc_subject {
+typedef struct pc_subject pc_subject;
+struct pc_subject {
     const char *name;     /* "pipeloop", "asyncio", "uvloop", "exec:CMD" */
     const char *describe; /* what runs: interpreter, versions; set by probe */
     unsigned caps;        /* PC_CAP_*; set by probe for remote subjects */
@@ -202,7 +203,16 @@ typedef struct pc_subject {
     /* The transport of fd 0, 1 or 2 while it is a pipe and open; NULL
      * otherwise. */
     pc_transport *(*process_pipe)(pc_process *p, int fd);
-} pc_subject;
+
+    /* Starting and stopping the subject, each given the subject itself
+     * (self); NULL when there is nothing to do (pipeloop, in process).
+     * pc_subject_probe, pc_subject_probe_error, pc_subject_start and
+     * pc_subject_stop below call them, with their meaning. */
+    int (*probe)(const pc_subject *self, FILE *err);
+    const char *(*probe_error)(const pc_subject *self);
+    int (*start)(const pc_subject *self);
+    void (*stop)(const pc_subject *self);
+};
 
 /* The error an operation returns when the remote subject raised an
  * exception it does not map to a code (the exception's text is printed). */
