@@ -1,4 +1,5 @@
-/* Internals shared by the runner's files (check/runner*.c).  Not API. */
+/* Internals shared by the runner's files (check/runner*.c, registry.c).
+ * Not API. */
 #ifndef PIPECHECK_CHECK_INTERNAL_H
 #define PIPECHECK_CHECK_INTERNAL_H
 
@@ -10,6 +11,7 @@
 #include <sys/types.h>
 
 #include "pipecheck.h"
+#include "util.h"
 
 /* The longest failure or skip message; longer ones are cut. */
 #define PC__MESSAGE_MAX 8192
@@ -63,6 +65,22 @@ size_t pc__hooks_count(void);
 /* Run the failure hooks, newest first (guarded against recursion). */
 void pc__run_failure_hooks(void);
 
+/* ---- the test registry (registry.c) ---- */
+
+/* One registered test. */
+struct pc__test_entry {
+    char *name;
+    void (*fn)(void *arg);
+    void *arg;
+    unsigned flags;
+};
+
+/* Test i in registration order, or NULL if i is out of range. */
+struct pc__test_entry *pc__registry_entry(size_t i);
+/* Before a run: 0, or the error of a failed registration (printed), or
+ * -EEXIST when two tests share a name (each printed), or -ENOMEM. */
+int pc__registry_check(void);
+
 /* ---- leak checks (runner_leaks.c) ---- */
 
 struct pc__fd_entry {
@@ -92,13 +110,6 @@ int pc__baseline_take(struct pc__baseline *b);
 size_t pc__baseline_check(const struct pc__baseline *b, char *msg, size_t size);
 void pc__baseline_free(struct pc__baseline *b);
 
-/* "SIGSEGV", or "SIGRTMIN+3", or "signal 99", written into buf. */
-const char *pc__signal_name(int sig, char *buf, size_t size);
-
-/* Append printf output to a NUL-terminated string of capacity size, cutting
- * it if full. */
-PC__PRINTF(3, 4) void pc__append(char *msg, size_t size, const char *fmt, ...);
-
 /* ---- results and output (runner_report.c) ---- */
 
 /* A test that was running when the run was interrupted: no outcome. */
@@ -122,9 +133,6 @@ struct pc_results {
 /* Record a test stopped by an interruption.  0 or -ENOMEM. */
 int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
                             double seconds);
-
-/* CLOCK_MONOTONIC in ns. */
-uint64_t pc__now_ns(void);
 
 /* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
 int pc__results_add(pc_results *r, const char *name, pc_status status,

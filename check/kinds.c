@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_internal.h"
+#include "util.h"
 
 enum kind_impl {
     IMPL_PIPE,
@@ -82,54 +82,6 @@ const pc_kind *pc_kind_find(const char *name)
         if (strcmp(kinds[i].name, name) == 0)
             return &kinds[i];
     return NULL;
-}
-
-/* ---- small fd helpers --------------------------------------------------- */
-
-ssize_t pc__read(int fd, void *buf, size_t len)
-{
-    ssize_t n;
-    do
-        n = read(fd, buf, len);
-    while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : n;
-}
-
-int pc__is_socket(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-ssize_t pc__write_nosigpipe(int fd, const void *buf, size_t len)
-{
-    ssize_t n;
-    if (pc__is_socket(fd)) {
-        do
-            n = send(fd, buf, len, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        return n < 0 ? -errno : n;
-    }
-    /* A write to a pipe without readers raises SIGPIPE in the writing
-     * thread.  Blocked, it stays pending on the thread, where it is taken
-     * back with a zero-timeout sigtimedwait unless one was pending before. */
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    sigpending(&pending);
-    int was_pending = sigismember(&pending, SIGPIPE) == 1;
-    do
-        n = write(fd, buf, len);
-    while (n < 0 && errno == EINTR);
-    int err = n < 0 ? errno : 0;
-    if (err == EPIPE && !was_pending) {
-        const struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return err ? -err : n;
 }
 
 static void close_fd(int *fd)
@@ -465,47 +417,4 @@ out:
     if (!(flags & O_NONBLOCK))
         fcntl(fd, F_SETFL, flags);
     return result;
-}
-
-/* ---- the pattern -------------------------------------------------------- */
-
-/* splitmix64 of (seed, block): every 8-byte block of the stream is
- * independent, so any offset is O(1) to reach. */
-static uint64_t pattern_block(uint64_t seed, uint64_t block)
-{
-    uint64_t z = seed + (block + 1) * 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-uint8_t pc_pattern_byte(uint64_t seed, uint64_t offset)
-{
-    return (uint8_t)(pattern_block(seed, offset / 8) >> (8 * (offset % 8)));
-}
-
-void pc_pattern_fill(uint64_t seed, uint64_t offset, void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    size_t i = 0;
-    while (i < len) {
-        uint64_t at = offset + i;
-        uint64_t block = pattern_block(seed, at / 8);
-        for (unsigned b = (unsigned)(at % 8); b < 8 && i < len; b++, i++)
-            p[i] = (unsigned char)(block >> (8 * b));
-    }
-}
-
-size_t pc_pattern_check(uint64_t seed, uint64_t offset, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    size_t i = 0;
-    while (i < len) {
-        uint64_t at = offset + i;
-        uint64_t block = pattern_block(seed, at / 8);
-        for (unsigned b = (unsigned)(at % 8); b < 8 && i < len; b++, i++)
-            if (p[i] != (unsigned char)(block >> (8 * b)))
-                return i;
-    }
-    return len;
 }

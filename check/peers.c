@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_internal.h"
+#include "util.h"
 
 struct pc_peer {
     pc_pair *pair;

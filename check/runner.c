@@ -1,6 +1,6 @@
 /*
- * The test runner: the registry, one forked process (and process group) per
- * test, timeouts, and the run loop.
+ * The test runner: one forked process (and process group) per test,
+ * timeouts, and the run loop over the tests of the registry (registry.c).
  *
  * The runner never uses SIGCHLD.  It waits in poll() on every running test's
  * result pipe and pidfd, with the nearest deadline as the timeout.  A pidfd
@@ -37,104 +37,7 @@
 #define MAX_SLOTS 256
 
 /* ------------------------------------------------------------------------ */
-/* Registry                                                                  */
-
-struct test {
-    char *name;
-    void (*fn)(void *arg);
-    void *arg;
-    unsigned flags;
-};
-
-static struct test *tests;
-static size_t test_count, test_cap;
-static int registration_error;
-
-int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned flags)
-{
-    int err = -EINVAL;
-    if (name == NULL || name[0] == '\0' || fn == NULL ||
-        (flags & ~(unsigned)PC_TEST_HIDDEN))
-        goto fail;
-    err = -ENOMEM;
-    if (test_count == test_cap) {
-        size_t cap = test_cap ? 2 * test_cap : 64;
-        struct test *bigger = realloc(tests, cap * sizeof *bigger);
-        if (bigger == NULL)
-            goto fail;
-        tests = bigger;
-        test_cap = cap;
-    }
-    char *copy = strdup(name);
-    if (copy == NULL)
-        goto fail;
-    tests[test_count++] = (struct test){copy, fn, arg, flags};
-    return 0;
-fail:
-    if (registration_error == 0)
-        registration_error = err;
-    return err;
-}
-
-/* Free the registry at exit so that leak checkers see a clean parent. */
-__attribute__((destructor)) static void registry_free(void)
-{
-    for (size_t i = 0; i < test_count; i++)
-        free(tests[i].name);
-    free(tests);
-    tests = NULL;
-    test_count = test_cap = 0;
-}
-
-size_t pc_test_count(void)
-{
-    return test_count;
-}
-
-const char *pc_test_name(size_t i)
-{
-    return i < test_count ? tests[i].name : NULL;
-}
-
-unsigned pc_test_flags(size_t i)
-{
-    return i < test_count ? tests[i].flags : 0;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int check_unique_names(void)
-{
-    if (test_count < 2)
-        return 0;
-    char **names = malloc(test_count * sizeof *names);
-    if (names == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < test_count; i++)
-        names[i] = tests[i].name;
-    qsort(names, test_count, sizeof *names, compare_names);
-    int err = 0;
-    for (size_t i = 1; i < test_count; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) {
-            fprintf(stderr, "pipecheck: two tests are named '%s'\n", names[i]);
-            err = -EEXIST;
-        }
-    free(names);
-    return err;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
-
-uint64_t pc__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t splitmix64(uint64_t *state)
 {
@@ -299,8 +202,8 @@ static PC__NORETURN void child_die(const char *what)
     _exit(126);
 }
 
-static PC__NORETURN void child_main(const struct test *t, pid_t runner, int result_fd,
-                                    int capture_fd, unsigned timeout_ms)
+static PC__NORETURN void child_main(const struct pc__test_entry *t, pid_t runner,
+                                    int result_fd, int capture_fd, unsigned timeout_ms)
 {
     /* Own process group, so that a timeout kills whatever the test forked;
      * and die with the runner. */
@@ -366,7 +269,7 @@ static PC__NORETURN void child_main(const struct test *t, pid_t runner, int resu
 
 struct slot {
     int active;
-    const struct test *test;
+    const struct pc__test_entry *test;
     pid_t pid;
     int pidfd;     /* -1 without pidfd_open */
     int result_fd; /* read end; -1 after EOF */
@@ -480,7 +383,7 @@ static void record(struct run *run, const char *name, pc_status status,
     pc__report_result(&run->reporter, &run->results->items[run->results->count - 1]);
 }
 
-static void slot_start(struct run *run, struct slot *s, const struct test *t)
+static void slot_start(struct run *run, struct slot *s, const struct pc__test_entry *t)
 {
     memset(s, 0, sizeof *s);
     s->test = t;
@@ -593,7 +496,7 @@ done:
 /* While the progress line is shown, redraw it this often. */
 #define PROGRESS_TICK_MS 250
 
-static void run_forked(struct run *run, struct test *const *list, size_t total)
+static void run_forked(struct run *run, struct pc__test_entry *const *list, size_t total)
 {
     size_t next = 0;
     unsigned running = 0;
@@ -710,7 +613,8 @@ out:
 /* --no-fork                                                                 */
 
 /* Returns the status; the message is in pc__escape_message. */
-static pc_status run_in_process_once(const struct test *t, struct pc__baseline *baseline)
+static pc_status run_in_process_once(const struct pc__test_entry *t,
+                                     struct pc__baseline *baseline)
 {
     jmp_buf escape;
     pc__test.escape = &escape;
@@ -729,10 +633,11 @@ static pc_status run_in_process_once(const struct test *t, struct pc__baseline *
     return PC_FAIL;
 }
 
-static void run_in_process(struct run *run, struct test *const *list, size_t total)
+static void run_in_process(struct run *run, struct pc__test_entry *const *list,
+                           size_t total)
 {
     for (size_t i = 0; i < total && !run->error; i++) {
-        const struct test *t = list[i];
+        const struct pc__test_entry *t = list[i];
         pc__report_progress(&run->reporter, t->name);
         struct pc__baseline baseline;
         if (pc__baseline_take(&baseline) < 0) {
@@ -772,12 +677,7 @@ static void run_in_process(struct run *run, struct test *const *list, size_t tot
 int pc_run(const pc_options *opts, pc_results **out)
 {
     *out = NULL;
-    if (registration_error < 0) {
-        fprintf(stderr, "pipecheck: registering a test failed: %s\n",
-                strerror(-registration_error));
-        return registration_error;
-    }
-    int err = check_unique_names();
+    int err = pc__registry_check();
     if (err < 0)
         return err;
     /* A JUnit path that cannot be written stops the run before it starts. */
@@ -789,10 +689,11 @@ int pc_run(const pc_options *opts, pc_results **out)
     memset(&run, 0, sizeof run);
     run.opts = opts;
     size_t selected = 0;
-    for (size_t i = 0; i < test_count; i++)
-        selected += (size_t)pc_options_match(opts, tests[i].name, tests[i].flags);
+    for (size_t i = 0; i < pc_test_count(); i++)
+        selected += (size_t)pc_options_match(opts, pc__registry_entry(i)->name,
+                                             pc__registry_entry(i)->flags);
     size_t repeat = opts->repeat ? opts->repeat : 1, total = selected * repeat;
-    struct test **list = malloc((total ? total : 1) * sizeof *list);
+    struct pc__test_entry **list = malloc((total ? total : 1) * sizeof *list);
     run.results = calloc(1, sizeof *run.results);
     unsigned jobs = opts->no_fork ? 1 : opts->jobs ? opts->jobs : 1;
     if (jobs > MAX_SLOTS)
@@ -815,16 +716,17 @@ int pc_run(const pc_options *opts, pc_results **out)
     run.results->tap = opts->tap;
     size_t n = 0;
     for (size_t r = 0; r < repeat; r++)
-        for (size_t i = 0; i < test_count; i++)
-            if (pc_options_match(opts, tests[i].name, tests[i].flags))
-                list[n++] = &tests[i];
+        for (size_t i = 0; i < pc_test_count(); i++)
+            if (pc_options_match(opts, pc__registry_entry(i)->name,
+                                 pc__registry_entry(i)->flags))
+                list[n++] = pc__registry_entry(i);
 
     uint64_t seed = opts->seed_given ? opts->seed : random_seed();
     if (opts->shuffle) {
         uint64_t state = seed;
         for (size_t i = total; i > 1; i--) {
             size_t j = (size_t)(splitmix64(&state) % i);
-            struct test *tmp = list[i - 1];
+            struct pc__test_entry *tmp = list[i - 1];
             list[i - 1] = list[j];
             list[j] = tmp;
         }

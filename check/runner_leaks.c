@@ -15,17 +15,6 @@
 
 #include "check_internal.h"
 
-void pc__append(char *msg, size_t size, const char *fmt, ...)
-{
-    size_t used = strlen(msg);
-    if (used + 1 >= size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg + used, size - used, fmt, ap);
-    va_end(ap);
-}
-
 static int compare_int(const void *a, const void *b)
 {
     int x = *(const int *)a, y = *(const int *)b;
@@ -411,34 +400,4 @@ size_t pc__baseline_check(const struct pc__baseline *b, char *msg, size_t size)
     problems += check_stdio(b, msg, size);
     problems += check_sigpipe(b, msg, size);
     return problems;
-}
-
-static const struct {
-    int sig;
-    const char *name;
-} signal_names[] = {
-    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
-    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
-    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
-    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
-    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
-    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
-    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
-    {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
-    {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
-};
-
-const char *pc__signal_name(int sig, char *buf, size_t size)
-{
-    for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++)
-        if (signal_names[i].sig == sig) {
-            snprintf(buf, size, "%s", signal_names[i].name);
-            return buf;
-        }
-    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-        snprintf(buf, size, "SIGRTMIN+%d", sig - SIGRTMIN);
-    else
-        snprintf(buf, size, "signal %d", sig);
-    return buf;
 }

@@ -463,6 +463,10 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
+    .probe = NULL, /* in process: nothing to start or stop */
+    .probe_error = NULL,
+    .start = NULL,
+    .stop = NULL,
 };
 
 /* ---- the current subject ------------------------------------------------ */
@@ -525,6 +529,29 @@ const pc_subject *pc_subject_find(const char *spec)
     if (strcmp(spec, "pipeloop") == 0)
         return &pc_subject_pipeloop;
     return pc__subject_remote(spec);
+}
+
+/* ---- starting and stopping ---------------------------------------------- */
+
+int pc_subject_probe(const pc_subject *subject, FILE *err)
+{
+    return subject->probe ? subject->probe(subject, err) : 0;
+}
+
+const char *pc_subject_probe_error(const pc_subject *subject)
+{
+    return subject->probe_error ? subject->probe_error(subject) : "";
+}
+
+int pc_subject_start(const pc_subject *subject)
+{
+    return subject->start ? subject->start(subject) : 0;
+}
+
+void pc_subject_stop(const pc_subject *subject)
+{
+    if (subject->stop)
+        subject->stop(subject);
 }
 
 /* ---- loop helpers ------------------------------------------------------- */

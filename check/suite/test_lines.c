@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/internal.h" /* pl__alloc_fail_at */
+#include "../../src/internal.h" /* pl__alloc_fail_at */
 #include <pipecheck.h>
 
 #include "conform.h"

@@ -1,11 +1,22 @@
-/* Internals shared by the bench's pipe kinds (kinds.c) and peers (peers.c). */
-#ifndef PIPECHECK_BENCH_INTERNAL_H
-#define PIPECHECK_BENCH_INTERNAL_H
+/* Helpers every part of the bench shares (check/util.c).  Not API. */
+#ifndef PIPECHECK_UTIL_H
+#define PIPECHECK_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "pipecheck.h"
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t pc__now_ns(void);
+
+/* Append printf output to a NUL-terminated string of capacity size, cutting
+ * it if full. */
+PC__PRINTF(3, 4) void pc__append(char *msg, size_t size, const char *fmt, ...);
+
+/* "SIGSEGV", or "SIGRTMIN+3", or "signal 99", written into buf. */
+const char *pc__signal_name(int sig, char *buf, size_t size);
 
 /* Write once to fd, retrying EINTR, without ever raising SIGPIPE: sockets
  * use MSG_NOSIGNAL; for other fds SIGPIPE is blocked in the calling thread

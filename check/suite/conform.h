@@ -1,4 +1,4 @@
-/* Helpers shared by the conformance suite's files (tests/conform_*.c). */
+/* Helpers shared by the conformance suite's files (check/suite/conform_*.c). */
 #ifndef PIPELOOP_TESTS_CONFORM_H
 #define PIPELOOP_TESTS_CONFORM_H
 

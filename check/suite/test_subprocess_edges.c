@@ -20,7 +20,7 @@
 
 #include <pipecheck.h>
 
-#include "../src/internal.h" /* pl__sys_fault */
+#include "../../src/internal.h" /* pl__sys_fault */
 #include "conform.h"
 
 struct variant {

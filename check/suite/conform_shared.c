@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/internal.h" /* pl__io_refuse: force the fallbacks */
+#include "../../src/internal.h" /* pl__io_refuse: force the fallbacks */
 #include "conform.h"
 
 #define MIB (1024u * 1024u)

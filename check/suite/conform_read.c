@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../src/internal.h"
+#include "../../src/internal.h"
 #include "conform.h"
 
 #define MiB (1024u * 1024u)
