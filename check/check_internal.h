@@ -123,9 +123,6 @@ struct pc_results {
 int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
                             double seconds);
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t pc__now_ns(void);
-
 /* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
 int pc__results_add(pc_results *r, const char *name, pc_status status,
                     const char *message, const char *output, double seconds);

@@ -454,9 +454,7 @@ static void finish(void)
         W->w_closing = 1;
     }
     while (!W->r.lost || !W->w.lost || (W->wpair.far >= 0 && !W->peer_eof)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        EXPECT((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u < deadline,
+        EXPECT(pc_now_ns() / 1000000u < deadline,
                "the transports never finished (r lost %d, w lost %d, peer eof %d)",
                W->r.lost, W->w.lost, W->peer_eof);
         run_once(5);
@@ -631,12 +629,9 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
     }
     fprintf(log, "fuzz: first seed %llu, up to %zu operations a sequence\n",
             (unsigned long long)seed, max_ops);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start = pc_now_ns();
     for (uint64_t i = 0;; i++) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - start.tv_sec) +
-                         (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double elapsed = (double)(pc_now_ns() - start) / 1e9;
         if (elapsed >= o->seconds && i > 0)
             break;
         uint64_t s = seed + i;

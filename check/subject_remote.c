@@ -130,13 +130,6 @@ struct msg {
     size_t payload_len;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void copy_text(char *dst, const char *src, size_t len)
 {
     size_t n = 0;
@@ -223,14 +216,14 @@ PC__NORETURN static void subject_gone(pc_loop *l, const char *while_doing)
 
 static uint64_t deadline_for(const pc_loop *l, unsigned wait_ms)
 {
-    uint64_t d = now_ms() + pc_scale_ms(wait_ms);
+    uint64_t d = pc_now_ns() / 1000000u + pc_scale_ms(wait_ms);
     return d < l->test_deadline ? d : l->test_deadline;
 }
 
 static void wait_fd(pc_loop *l, short events, uint64_t deadline, const char *doing)
 {
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = pc_now_ns() / 1000000u;
         /* The test's own time limit cut the wait short: the test ran out
          * of time (a slow machine, a test at its limit), which is not
          * evidence of a hung subject. */
@@ -588,7 +581,7 @@ static void request_span(pc_loop *l, const char *header, const void *payload, si
         struct msg m;
         uint64_t deadline = deadline_for(l, wait_ms);
         if (step_ms >= 0) {
-            deadline = now_ms() + (uint64_t)step_ms + pc_scale_ms(STEP_GRACE_MS);
+            deadline = pc_now_ns() / 1000000u + (uint64_t)step_ms + pc_scale_ms(STEP_GRACE_MS);
             if (deadline > l->test_deadline)
                 deadline = l->test_deadline;
         }
@@ -806,7 +799,7 @@ static int remote_loop_new(pc_loop **loop, const char *backend)
     l->sock = -1;
     l->next_id = 1;
     unsigned limit = pc_timeout_ms();
-    l->test_deadline = now_ms() + (limit > 400 ? limit - 300 : limit);
+    l->test_deadline = pc_now_ns() / 1000000u + (limit > 400 ? limit - 300 : limit);
     int err = spawn(cfg, l);
     if (err) {
         free(l);
@@ -854,7 +847,7 @@ static int remote_loop_close(pc_loop *l)
             break;
         if (n > 0)
             remote_fail(l, "protocol error: a message after its last answer");
-        if (now_ms() >= deadline)
+        if (pc_now_ns() / 1000000u >= deadline)
             remote_fail(l, "did not exit after 'bye'");
         struct pollfd p = {l->sock, POLLIN, 0};
         (void)poll(&p, 1, 100);
@@ -883,7 +876,7 @@ static int remote_loop_close(pc_loop *l)
  * the test before the subject could answer. */
 static unsigned clamp_to_test(pc_loop *l, unsigned ms)
 {
-    uint64_t now = now_ms();
+    uint64_t now = pc_now_ns() / 1000000u;
     uint64_t left = l->test_deadline > now + 100 ? l->test_deadline - now - 100 : 0;
     if (left == 0)
         pc_fail(__FILE__, __LINE__,
@@ -1446,7 +1439,7 @@ static int probe_once(struct remote_config *cfg, FILE *err)
     pc_loop l;
     memset(&l, 0, sizeof l);
     l.sock = -1;
-    l.test_deadline = now_ms() + pc_scale_ms(OP_WAIT_MS * 2);
+    l.test_deadline = pc_now_ns() / 1000000u + pc_scale_ms(OP_WAIT_MS * 2);
     int r = spawn_process(cfg, &l, 0);
     if (r) {
         snprintf(cfg->probe_error, sizeof cfg->probe_error, "cannot start: %s",
@@ -1478,7 +1471,7 @@ static int probe_once(struct remote_config *cfg, FILE *err)
     uint32_t len = 0;
     while (got < 4) {
         struct pollfd p = {l.sock, POLLIN, 0};
-        uint64_t now = now_ms();
+        uint64_t now = pc_now_ns() / 1000000u;
         if (now >= l.test_deadline || poll(&p, 1, (int)(l.test_deadline - now)) <= 0)
             break;
         ssize_t n = recv(l.sock, prefix + got, 4 - got, 0);

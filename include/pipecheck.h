@@ -83,6 +83,17 @@ int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned fla
     }                                                                                    \
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
+/*
+ * Run the program at path (NULL: this program) with argv (NULL-terminated,
+ * argv[0] included), its stdout and stderr into one pipe, and wait for it.
+ * Returns what it wrote (malloc'd, NUL-terminated: free it) and sets
+ * *status to its exit status, or 128 + the signal that ended it.  For tests
+ * that run the runner again; fails the test on any error.
+ */
+char *pc_run_capture(const char *path, const char *const *argv, int *status);
+/* This program's path (read from /proc/self/exe), in static storage. */
+const char *pc_self_path(void);
+
 /* The number of registered tests, hidden ones included. */
 size_t pc_test_count(void);
 /* The name of test i (registration order), or NULL if i is out of range. */
@@ -1049,6 +1060,9 @@ void pc_recorder_print(const pc_recorder *rec, FILE *f);
 /* The absolute CLOCK_MONOTONIC time in ms at which timeout_ms (scaled)
  * from now is over. */
 uint64_t pc_deadline_ms(unsigned timeout_ms);
+/* CLOCK_MONOTONIC now, in ns (pc_now_ns() / 1000000 is pc_deadline_ms's
+ * clock). */
+uint64_t pc_now_ns(void);
 /* One iteration that waits at most until deadline; fails the test with
  * what (and file:line) if the deadline has passed. */
 void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,

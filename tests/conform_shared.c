@@ -233,9 +233,7 @@ static void wait_blocked(pid_t pid, long nr, const char *what)
                     what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         if (blocked_in(pid, nr))
             return;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u > deadline) {
+        if (pc_now_ns() / 1000000u > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             PC_FAIL("the other process never blocked in %s", what);

@@ -57,24 +57,6 @@ static char *S(const char *s)
     return (char *)(uintptr_t)s;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Run iterations until cond holds; fail after ms (scaled) milliseconds. */
-#define RUN_UNTIL(loop, cond, ms)                                                        \
-    do {                                                                                 \
-        uint64_t run_deadline_ = now_ms() + pc_scale_ms(ms);                             \
-        while (!(cond)) {                                                                \
-            if (now_ms() > run_deadline_)                                                \
-                PC_FAIL("timed out after %u ms waiting for %s", pc_scale_ms(ms), #cond); \
-            PC_ASSERT_OK(pl_loop_run_once((loop), 20));                                  \
-        }                                                                                \
-    } while (0)
-
 static uint64_t mix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15u;
@@ -400,7 +382,7 @@ static void run_sh(struct rec *r, pl_loop *loop, const char *script,
     pl_spawn_options o = sh_options(script, argv);
     set_stdio(&o, in, out, err);
     PC_ASSERT_OK(rec_spawn(r, loop, &o));
-    RUN_UNTIL(loop, r->finished, 5000);
+    PC_RUN_UNTIL(loop, r->finished, 5000);
 }
 
 /* ---- S1: stdio kinds ------------------------------------------------------ */
@@ -425,7 +407,7 @@ static void test_stdio_pipes(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(in, "hello\n", 6), 6);
     PC_ASSERT_OK(pl_transport_write_eof(in));
 
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out:hello\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err:hello\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
@@ -447,7 +429,7 @@ static void test_stdio_devnull_and_stdout(void *arg)
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 0));
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "e\no\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     rec_free(&r);
@@ -482,7 +464,7 @@ static void test_stdio_fd(void *arg)
     o.stdio[1] = (pl_stdio){PL_STDIO_FD, fds[1]};
     o.stdio[2] = (pl_stdio){PL_STDIO_STDOUT, 0};
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     PC_ASSERT_EQ_STR(buf_str(&r.log), "M X C");
     /* Still open and still the caller's. */
@@ -524,7 +506,7 @@ static void test_stdio_inherit(void *arg)
     close(saved);
     close(fds[1]);
     PC_ASSERT_OK(err);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     char got[64] = {0};
     size_t n = 0;
@@ -549,7 +531,7 @@ static void test_env_cwd_pgroup(void *arg)
     o.env = env;
     o.cwd = "/";
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bar:/:unset\n");
     rec_free(&r);
 
@@ -565,7 +547,7 @@ static void test_env_cwd_pgroup(void *arg)
     rel.cwd = "/";
     set_stdio(&rel, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &rel));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "/\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     rec_free(&r);
@@ -576,13 +558,13 @@ static void test_env_cwd_pgroup(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), pl_process_get_pid(r.p));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     s.new_process_group = 0;
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), getpgrp());
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -651,7 +633,7 @@ static void test_callback_order(void *arg)
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
 
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
@@ -735,7 +717,7 @@ static void test_grandchild_holds_stdout(void *arg)
     o.stdio[2].kind = PL_STDIO_INHERIT;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     close(gate[0]);
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     /* A few more iterations: connection_lost must wait for the pipe. */
     for (int i = 0; i < 5; i++)
@@ -744,7 +726,7 @@ static void test_grandchild_holds_stdout(void *arg)
     PC_ASSERT_EQ_INT(r.lost[1], 0);
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "early\nlate\n");
     PC_ASSERT_EQ_STR(buf_str(&r.log), "M X L1 C");
     rec_free(&r);
@@ -770,10 +752,10 @@ static void test_close_kills(void *arg)
     /* Close from connection_made. */
     struct rec r = {0};
     r.on_made = s5_close_in_made;
-    uint64_t start = now_ms();
+    uint64_t start = pc_now_ns() / 1000000u;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 3000);
-    PC_ASSERT_LT_UINT(now_ms() - start, 3000); /* not the 30 s of sleep */
+    PC_RUN_UNTIL(loop, r.finished, 3000);
+    PC_ASSERT_LT_UINT(pc_now_ns() / 1000000u - start, 3000); /* not the 30 s of sleep */
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     for (int fd = 0; fd < 3; fd++)
         PC_ASSERT_ERR(r.lost_err[fd], 0);
@@ -783,7 +765,7 @@ static void test_close_kills(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), "x", 1));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 3000);
+    PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     PC_ASSERT(strncmp(buf_str(&r.log), "M ", 2) == 0);
     rec_free(&r);
@@ -792,14 +774,14 @@ static void test_close_kills(void *arg)
      * killed child never reads it, stdin is lost with EPIPE and the
      * process still finishes. */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.made, 3000);
+    PC_RUN_UNTIL(loop, r.made, 3000);
     unsigned char *data = calloc(1, 1024 * 1024);
     PC_ASSERT_NOT_NULL(data);
     PC_ASSERT_OK(
         pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, 1024 * 1024));
     free(data);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 3000);
+    PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     rec_free(&r);
@@ -820,7 +802,7 @@ static void test_close_after_exit(void *arg)
     memset(&info, 0, sizeof info);
     PC_ASSERT_OK(waitid(P_PID, (id_t)pl_process_get_pid(r.p), &info, WEXITED | WNOWAIT));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 7);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -840,12 +822,12 @@ static void test_signal_after_reap(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal(r.p, 100000), -EINVAL);
     PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* alive? */
     PC_ASSERT_OK(pl_process_terminate(r.p));
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGTERM);
     PC_ASSERT_ERR(pl_process_send_signal(r.p, 0), -ESRCH);
     PC_ASSERT_ERR(pl_process_terminate(r.p), -ESRCH);
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
     pl_process_unref(r.p);
     rec_free(&r);
@@ -859,7 +841,7 @@ static void test_signal_after_reap(void *arg)
     memset(&info, 0, sizeof info);
     PC_ASSERT_OK(waitid(P_PID, (id_t)pl_process_get_pid(r.p), &info, WEXITED | WNOWAIT));
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 5);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -883,7 +865,7 @@ static void test_new_session(void *arg)
         PC_ASSERT_EQ_INT(getpgid(pid), pid);
         PC_ASSERT_NE_INT(getsid(0), pid);
         PC_ASSERT_OK(pl_process_close(r.p));
-        RUN_UNTIL(loop, r.finished, 5000);
+        PC_RUN_UNTIL(loop, r.finished, 5000);
         PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
         rec_free(&r);
     }
@@ -916,7 +898,7 @@ static void test_signal_group(void *arg)
         o.new_process_group = !session;
         o.new_session = session;
         PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-        RUN_UNTIL(loop, r.finished, 5000);
+        PC_RUN_UNTIL(loop, r.finished, 5000);
         PC_ASSERT_NOT_NULL(r.ctx);
         PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGTERM);
         /* Reaped: its id may be reused, so the group is not signalled. */
@@ -933,7 +915,7 @@ static void test_signal_group(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal_group(NULL, SIGTERM), -EINVAL);
     PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* still running */
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -973,7 +955,7 @@ static void test_pty_child(void *arg)
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 0));
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     const char *out = buf_str(&r.out[1]);
     if (strncmp(out, "/dev/pts/", 9) != 0 || !strstr(out, "ctty-ok\r\n") ||
         !strstr(out, "hello\r\n") || !strstr(out, "50 132\r\n") ||
@@ -996,7 +978,7 @@ static void test_pty_child(void *arg)
     PC_ASSERT_OK(rec_spawn(&q, loop, &plain));
     PC_ASSERT_ERR(pl_process_set_window_size(q.p, 24, 80), -EINVAL);
     PC_ASSERT_ERR(pl_process_set_window_size(NULL, 24, 80), -EINVAL);
-    RUN_UNTIL(loop, q.finished, 5000);
+    PC_RUN_UNTIL(loop, q.finished, 5000);
     rec_free(&q);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -1100,13 +1082,13 @@ static void test_only_stdio_fds(void *arg)
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0 1 2 ");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     rec_free(&r);
 
     PC_ASSERT_OK(pl_process_close(other.p));
-    RUN_UNTIL(loop, other.finished, 5000);
+    PC_RUN_UNTIL(loop, other.finished, 5000);
     rec_free(&other);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -1129,11 +1111,11 @@ static void test_no_leak_between_children(void *arg)
     PC_ASSERT_OK(rec_spawn(&b, loop, &s));
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(a.p, 0), "abc", 3));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(a.p, 0)));
-    RUN_UNTIL(loop, a.finished, 5000);
+    PC_RUN_UNTIL(loop, a.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&a.out[1]), "abc");
     PC_ASSERT_EQ_INT(b.exited, 0);
     PC_ASSERT_OK(pl_process_close(b.p));
-    RUN_UNTIL(loop, b.finished, 5000);
+    PC_RUN_UNTIL(loop, b.finished, 5000);
     rec_free(&a);
     rec_free(&b);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -1175,7 +1157,7 @@ static void test_default_signals(void *arg)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     PC_ASSERT_OK(err);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_OK(pthread_sigmask(SIG_SETMASK, &old_mask, NULL));
     const char *status = buf_str(&r.out[1]);
     PC_ASSERT_EQ_UINT(status_field(status, "\nSigBlk:"), 0);
@@ -1217,11 +1199,11 @@ static void test_exit_without_reading(void *arg)
                      (ssize_t)MIB);
     free(data);
     PC_ASSERT_EQ_INT(r.pw, 0); /* not before connection_made */
-    RUN_UNTIL(loop, r.made, 3000);
+    PC_RUN_UNTIL(loop, r.made, 3000);
     PC_ASSERT_EQ_INT(r.pw, 1); /* delivered right after it */
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(r.rw, 0);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_ERR(r.lost_err[1], 0);
@@ -1248,7 +1230,7 @@ static void test_head_closes_early(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, MIB),
                      (ssize_t)MIB);
     free(data);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "h");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE); /* and we are still alive */
@@ -1340,7 +1322,7 @@ static void test_cat_echo_64mib(void *arg)
     struct echo e;
     memset(&e, 0, sizeof e);
     echo_start(&e, loop, 64u * MIB, rng_next());
-    RUN_UNTIL(loop, e.r.finished, 50000);
+    PC_RUN_UNTIL(loop, e.r.finished, 50000);
     PC_ASSERT_GT_INT(e.r.pw, 0); /* flow control did engage */
     /* The last pause may end with the pipe's close instead of a resume:
      * the write transport does not resume a protocol whose buffer drained
@@ -1380,7 +1362,7 @@ static void test_stdin_eof_before_start(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(in, e.scratch, MIB), (ssize_t)MIB);
     e.sent = MIB;
     PC_ASSERT_OK(pl_transport_write_eof(in));
-    RUN_UNTIL(loop, e.r.finished, 3000);
+    PC_RUN_UNTIL(loop, e.r.finished, 3000);
     PC_ASSERT_EQ_INT(e.r.pw, 1);
     echo_finish(&e);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -1402,7 +1384,7 @@ static void test_no_zombies(void *arg)
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     assert_no_children();
@@ -1414,14 +1396,14 @@ static void test_no_zombies(void *arg)
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     r.take_ref = 1; /* connection_lost may come in the exit's iteration */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 2);
     pl_process_unref(r.p);
     rec_free(&r);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     assert_no_children();
@@ -1451,23 +1433,23 @@ static void test_shared_sigchld(void *arg)
     PC_ASSERT_ERR(rec_spawn(&r3, b, &s), v->no_pidfd ? -EBUSY : 0);
     if (!v->no_pidfd) {
         PC_ASSERT_OK(pl_process_close(r3.p));
-        RUN_UNTIL(b, r3.finished, 5000);
+        PC_RUN_UNTIL(b, r3.finished, 5000);
         rec_free(&r3);
     }
     /* Kill one: the shared handler must find the right pid. */
     PC_ASSERT_OK(pl_process_kill(r2.p));
-    RUN_UNTIL(a, r2.finished, 5000);
+    PC_RUN_UNTIL(a, r2.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r2), -SIGKILL);
     PC_ASSERT_EQ_INT(r1.exited, 0);
     PC_ASSERT_OK(pl_process_terminate(r1.p));
-    RUN_UNTIL(a, r1.finished, 5000);
+    PC_RUN_UNTIL(a, r1.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r1), -SIGTERM);
     /* The last child is reaped: the handler is gone, loop a closes, and
      * loop b may watch children now. */
     PC_ASSERT_OK(pl_loop_close(a));
     PC_ASSERT_OK(rec_spawn(&r3, b, &s));
     PC_ASSERT_OK(pl_process_close(r3.p));
-    RUN_UNTIL(b, r3.finished, 5000);
+    PC_RUN_UNTIL(b, r3.finished, 5000);
 
     /* A SIGCHLD handler of the caller's on the loop. */
     PC_ASSERT_OK(pl_loop_add_signal(b, SIGCHLD, ignore_signal, NULL));
@@ -1475,7 +1457,7 @@ static void test_shared_sigchld(void *arg)
     PC_ASSERT_ERR(rec_spawn(&r4, b, &s), v->no_pidfd ? -EBUSY : 0);
     if (!v->no_pidfd) {
         PC_ASSERT_OK(pl_process_close(r4.p));
-        RUN_UNTIL(b, r4.finished, 5000);
+        PC_RUN_UNTIL(b, r4.finished, 5000);
     }
     PC_ASSERT_OK(pl_loop_remove_signal(b, SIGCHLD));
     rec_free(&r1);
@@ -1499,9 +1481,9 @@ static void test_hundred_children(void *arg)
     for (int i = 0; i < HUNDRED; i++)
         echo_start(&echoes[i], loop, MIB, rng_next());
     int done = 0;
-    uint64_t deadline = now_ms() + pc_scale_ms(50000);
+    uint64_t deadline = pc_deadline_ms(50000);
     while (done < HUNDRED) {
-        PC_ASSERT_LT_UINT(now_ms(), deadline);
+        PC_ASSERT_LT_UINT(pc_now_ns() / 1000000u, deadline);
         PC_ASSERT_OK(pl_loop_run_once(loop, 20));
         done = 0;
         for (int i = 0; i < HUNDRED; i++)
@@ -1583,7 +1565,7 @@ static void test_extra_fds(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(t4, "hello\n", 6), 6);
     PC_ASSERT_OK(pl_transport_close(t4));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     close(inherit);
 
     char want[128];
@@ -1640,7 +1622,7 @@ static void test_extra_fds_swap(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     close(a);
     close(b);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     struct buf out_a = {0}, out_b = {0};
     read_all(pa[0], &out_a);
@@ -1671,7 +1653,7 @@ static void test_extra_fds_with_pty(void *arg)
     o.nextra = 1;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "side\n");
     rec_free(&r);
@@ -1743,9 +1725,9 @@ static void test_extra_fds_invalid(void *arg)
  * deadline. */
 static void wait_gone(pid_t pid)
 {
-    uint64_t deadline = now_ms() + pc_scale_ms(5000);
+    uint64_t deadline = pc_deadline_ms(5000);
     while (kill(pid, 0) == 0) {
-        if (now_ms() > deadline)
+        if (pc_now_ns() / 1000000u > deadline)
             PC_FAIL("pid %d still there (a zombie?) after %u ms", (int)pid,
                     pc_scale_ms(5000));
         struct timespec ms = {0, 1000000};
@@ -1788,7 +1770,7 @@ static void test_detached_close(void *arg)
     pid_t pid = pl_process_get_pid(r.p);
     /* Its own session, as with new_session. */
     PC_ASSERT_EQ_INT(getsid(pid), pid);
-    RUN_UNTIL(loop, r.out[1].len == 8, 5000);
+    PC_RUN_UNTIL(loop, r.out[1].len == 8, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "started\n");
 
     r.released = 1; /* what the recorder should see from now on */
@@ -1798,7 +1780,7 @@ static void test_detached_close(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal_group(r.p, 0), -ESRCH);
     int rc;
     PC_ASSERT_ERR(pl_process_get_returncode(r.p, &rc), -ECHILD);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.log), "M L1 C");
     PC_ASSERT_EQ_INT(r.exited, 0);
     /* The child runs on, and the loop closes without waiting for it. */
@@ -1835,7 +1817,7 @@ static void test_detached_close_at_once(void *arg)
     r.released = 1;
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_EQ_INT(r.made, 0);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.log), "M C");
     PC_ASSERT_OK(pl_loop_close(loop));
     PC_ASSERT_OK(kill(pid, 0));
@@ -1862,9 +1844,9 @@ static void test_detached_exit(void *arg)
      * (Its stdout's end alone would not do: the child may close it a
      * moment before it exits, and a close then lets it go.)  And once its
      * output has been read: close drops what a read pipe still holds. */
-    RUN_UNTIL(loop, r.exited && r.lost[1], 5000);
+    PC_RUN_UNTIL(loop, r.exited && r.lost[1], 5000);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     /* Exit and the pipe's end come in either order; the recorder checks
      * that connection_lost is last. */
     PC_ASSERT(r.finished);
@@ -1898,7 +1880,7 @@ static void test_uid_gid(void *arg)
     o.uid = 65534;
     o.gid = 65534;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "65534\n65534\n65534\n/\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "extra\n");
@@ -1909,7 +1891,7 @@ static void test_uid_gid(void *arg)
     o.set_uid = 0;
     o.gid = 65533;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0\n65533\n65533\n/\n");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));

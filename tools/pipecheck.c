@@ -345,13 +345,6 @@ static void clear_filters(pc_options *opts)
     opts->filter_count = 0;
 }
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A failure that the subject's own code caused (crash, hang, protocol
  * breach, an exception its loop reported) rather than a behaviour. */
 static int subject_broke(const char *message)
@@ -409,11 +402,11 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
         if (null >= 0)
             close(null);
     }
-    double start = monotonic_seconds();
+    uint64_t start = pc_now_ns();
     (void)pc_subject_start(col->subject);
     int err = pc_run(opts, &col->results);
     pc_subject_stop(col->subject);
-    col->seconds = monotonic_seconds() - start;
+    col->seconds = (double)(pc_now_ns() - start) / 1e9;
     if (saved >= 0) {
         fflush(stdout);
         dup2(saved, 1);
