@@ -601,21 +601,15 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
         if (wanted)
             kinds[nkinds++] = k;
     }
-    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL,
-                                            PL_LOOP_IO_URING};
-    unsigned backends[3];
+    const pc_backend *backends[PC_BACKEND_COUNT];
     size_t nbackends = 0;
-    for (size_t b = 0; b < 3; b++) {
-        if (o->backends && !(o->backends & all_backends[b]))
+    for (size_t b = 0; b < PC_BACKEND_COUNT; b++) {
+        if (o->backends && !(o->backends & pc_backends[b].flag))
             continue;
         /* Fuzz io_uring only where a ring can be made. */
-        pl_loop *probe;
-        if (all_backends[b] == PL_LOOP_IO_URING) {
-            if (pl_loop_new(&probe, PL_LOOP_IO_URING) != 0)
-                continue;
-            pl_loop_close(probe);
-        }
-        backends[nbackends++] = all_backends[b];
+        if (pc_backend_available(&pc_backends[b]) != 0)
+            continue;
+        backends[nbackends++] = &pc_backends[b];
     }
     if (nkinds == 0 || nbackends == 0) {
         free(ops);
@@ -636,23 +630,19 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
             break;
         uint64_t s = seed + i;
         const pc_kind *kind = kinds[i % nkinds];
-        unsigned backend = backends[(i / nkinds) % nbackends];
+        const pc_backend *backend = backends[(i / nkinds) % nbackends];
         size_t n = make_ops(s, ops, max_ops);
         out->sequences++;
         out->operations += n;
-        if (!diverges(kind, backend, ops, n, NULL))
+        if (!diverges(kind, backend->flag, ops, n, NULL))
             continue;
         out->divergences++;
-        size_t m = shrink(kind, backend, ops, n);
+        size_t m = shrink(kind, backend->flag, ops, n);
         fprintf(log,
                 "divergence: seed %llu on %s/%s; shortest sequence still failing (%zu of "
                 "%zu operations):\n",
-                (unsigned long long)s, kind->name,
-                backend == PL_LOOP_EPOLL  ? "epoll"
-                : backend == PL_LOOP_POLL ? "poll"
-                                          : "io_uring",
-                m, n);
-        (void)diverges(kind, backend, ops, m, log);
+                (unsigned long long)s, kind->name, backend->name, m, n);
+        (void)diverges(kind, backend->flag, ops, m, log);
         if (o->stop_at_first)
             break;
     }

@@ -166,40 +166,23 @@ int conform_lowest_free_fd(void)
     return fd;
 }
 
-struct on_backend {
-    struct on_backend *next; /* all stay reachable until exit */
-    void (*fn)(void *arg);
-    void *arg;
-};
+const pc_backend conform_epoll_sigchld = {
+    .name = "epoll-sigchld", .column = "sigch", .flag = PL_LOOP_EPOLL};
 
-static struct on_backend *on_backends;
-
-static void run_on_uring(void *arg)
+int conform_spawn_test_add(const char *name,
+                           void (*fn)(const pc_backend *backend, void *arg), void *arg)
 {
-    const struct on_backend *w = arg;
-    pl_loop *loop = NULL;
-    int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
-    if (err == -ENOSYS || err == -EPERM)
-        PC_SKIP("n/a: no io_uring loop here: %s%s", pl_strerror(err),
-                err == -ENOSYS
-                    ? " (no liburing at build time, or no io_uring in the kernel)"
-                    : "");
-    PC_ASSERT_OK(err);
-    PC_ASSERT_OK(pl_loop_close(loop));
-    w->fn(w->arg);
+    int err = pc_test_add_each_backend(name, fn, arg, 0);
+    return err ? err : pc_test_add_on_backend(name, &conform_epoll_sigchld, fn, arg, 0);
 }
 
-int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg, unsigned flag)
+pl_loop *conform_spawn_loop(const pc_backend *backend)
 {
-    if (flag != PL_LOOP_IO_URING)
-        return pc_test_add(name, fn, arg, 0);
-    /* Lives as long as the process, as the runner keeps arg. */
-    struct on_backend *w = malloc(sizeof *w);
-    if (!w)
-        return -ENOMEM;
-    w->fn = fn;
-    w->arg = arg;
-    w->next = on_backends;
-    on_backends = w;
-    return pc_test_add(name, run_on_uring, w, 0);
+    if (backend == &conform_epoll_sigchld)
+        PC_ASSERT_OK(setenv("PIPELOOP_NO_PIDFD", "1", 1));
+    else
+        PC_ASSERT_OK(unsetenv("PIPELOOP_NO_PIDFD"));
+    pl_loop *loop = NULL;
+    PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
+    return loop;
 }
