@@ -52,14 +52,12 @@ void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
                         size_t chunk_max, int hold)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_WRITE;
-    s.seed = seed;
-    s.bytes = bytes;
-    s.chunk = chunk;
-    s.chunk_max = chunk_max;
-    s.hold = hold;
+    pc_peer_script s = {.action = PC_PEER_WRITE,
+                        .seed = seed,
+                        .bytes = bytes,
+                        .chunk = chunk,
+                        .chunk_max = chunk_max,
+                        .hold = hold};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a writing peer on %s", pair->kind->name);
@@ -69,13 +67,11 @@ pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chu
 pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
                         int wait_start)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_READ;
-    s.seed = seed;
-    s.chunk = chunk;
-    s.pause_us = pause_us;
-    s.wait_start = wait_start;
+    pc_peer_script s = {.action = PC_PEER_READ,
+                        .seed = seed,
+                        .chunk = chunk,
+                        .pause_us = pause_us,
+                        .wait_start = wait_start};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
@@ -84,11 +80,7 @@ pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pau
 
 pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_READ;
-    s.seed = seed;
-    s.bytes = bytes;
+    pc_peer_script s = {.action = PC_PEER_READ, .seed = seed, .bytes = bytes};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
