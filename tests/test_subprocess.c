@@ -129,7 +129,7 @@ struct rec {
     pl_process *p;
     unsigned pipe_mask; /* bit fd set for PIPE slots */
     struct buf out[REC_FDS];
-    struct buf log; /* M, D<fd>, L<fd>, X, P, R, C in order */
+    struct buf log; /* "CM L1 X L2 CL": the names of conform_subprocess.c */
     int made, exited, finished;
     int released;       /* a detached child let go: no process_exited (S16) */
     struct buf far_out; /* a pipe on a child fd >= REC_FDS (one per test) */
@@ -162,7 +162,7 @@ static void rec_made(pl_process *p, void *user)
     PC_ASSERT_EQ_INT(r->made, 0);
     PC_ASSERT_EQ_SIZE(r->log.len, 0);
     r->made = 1;
-    log_event(r, "M");
+    log_event(r, "CM");
     if (r->take_ref)
         pl_process_ref(p);
     if (r->on_made)
@@ -237,7 +237,7 @@ static void rec_lost(pl_process *p, void *user)
         PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
     }
     r->finished = 1;
-    log_event(r, "C");
+    log_event(r, "CL");
 }
 
 static void rec_pause(pl_process *p, void *user)
@@ -418,7 +418,7 @@ SPAWN_TEST(test_stdio_devnull_and_stdout, "S1.stdio-devnull-stdout")
     run_sh(&r, loop, "echo gone; echo gone >&2; exit 4", PL_STDIO_DEVNULL,
            PL_STDIO_DEVNULL, PL_STDIO_DEVNULL);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 4);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -446,7 +446,7 @@ SPAWN_TEST(test_stdio_fd, "S1.stdio-fd")
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
     /* Still open and still the caller's. */
     PC_ASSERT_OK(fcntl(file, F_GETFD));
     PC_ASSERT_EQ_INT(fcntl(fds[1], F_GETFD), FD_CLOEXEC);
@@ -617,10 +617,10 @@ SPAWN_TEST(test_callback_order, "S2.callback-order")
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
-    /* M first, C last, exactly one X; the L's may come before or after X. */
+    /* CM first, CL last, exactly one X; the L's may come before or after X. */
     const char *log = buf_str(&r.log);
-    PC_ASSERT(strncmp(log, "M ", 2) == 0);
-    PC_ASSERT(strlen(log) >= 2 && strcmp(log + strlen(log) - 2, " C") == 0);
+    PC_ASSERT(strncmp(log, "CM ", 3) == 0);
+    PC_ASSERT(strlen(log) >= 3 && strcmp(log + strlen(log) - 3, " CL") == 0);
     PC_ASSERT_NOT_NULL(strstr(log, "X"));
     PC_ASSERT_NULL(strstr(strstr(log, "X") + 1, "X"));
 
@@ -636,7 +636,7 @@ SPAWN_TEST(test_callback_order, "S2.callback-order")
     PC_ASSERT_EQ_PTR(pl_process_get_user(r.p), &r);
     pl_process_unref(r.p);
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
-    PC_ASSERT_EQ_STR(buf_str(&r.log) + strlen(buf_str(&r.log)) - 1, "C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log) + strlen(buf_str(&r.log)) - 3, " CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -708,7 +708,7 @@ SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
     close(gate[1]);
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "early\nlate\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X L1 C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X L1 CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     /* The grandchild was the shell's, reparented away from us; it exits on
@@ -747,7 +747,7 @@ SPAWN_TEST(test_close_kills, "S5.close-kills")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
-    PC_ASSERT(strncmp(buf_str(&r.log), "M ", 2) == 0);
+    PC_ASSERT(strncmp(buf_str(&r.log), "CM ", 3) == 0);
     rec_free(&r);
 
     /* Close with 1 MiB pending on stdin: the flush is attempted, the
@@ -1760,7 +1760,7 @@ SPAWN_TEST(test_detached_close, "S16.detached-close")
     int rc;
     PC_ASSERT_ERR(pl_process_get_returncode(r.p, &rc), -ECHILD);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M L1 C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM L1 CL");
     PC_ASSERT_EQ_INT(r.exited, 0);
     /* The child runs on, and the loop closes without waiting for it. */
     PC_ASSERT_OK(kill(pid, 0));
@@ -1797,7 +1797,7 @@ SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_EQ_INT(r.made, 0);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM CL");
     PC_ASSERT_OK(pl_loop_close(loop));
     PC_ASSERT_OK(kill(pid, 0));
     close(gate[1]); /* EOF: read fails, the shell exits */
