@@ -12,15 +12,8 @@ struct instance {
     const char *name;      /* the registered name */
     const pc_conformance *test;
     const pc_kind *kind;
-    const char *backend;
-    unsigned loop_flags;
+    const pc_backend *backend;
 };
-
-static const struct {
-    const char *name;
-    unsigned flags;
-} backends[] = {
-    {"epoll", PL_LOOP_EPOLL}, {"poll", PL_LOOP_POLL}, {"io_uring", PL_LOOP_IO_URING}};
 
 static struct instance *instances;
 
@@ -66,8 +59,8 @@ static void run_instance(void *arg)
     memset(&ctx, 0, sizeof ctx);
     ctx.test = in->test;
     ctx.kind = in->kind;
-    ctx.backend = in->backend;
-    ctx.loop_flags = in->loop_flags;
+    ctx.backend = in->backend->name;
+    ctx.loop_flags = in->backend->flag;
     ctx.impl = pc_subject_current();
     ctx.seed = pc_seed() ^ hash_name(pc_current_test());
     /* A test that needs what the subject lacks does not apply to it; the
@@ -81,7 +74,7 @@ static void run_instance(void *arg)
     int made = pc_loop_new(&ctx.loop, ctx.backend);
     /* io_uring may be compiled out or refused by the kernel (containers):
      * its column is then n/a with the reason, not a failure. */
-    if (made != 0 && strcmp(ctx.backend, "io_uring") == 0 &&
+    if (made != 0 && in->backend->optional &&
         (made == -ENOSYS || made == -EPERM || made == -ENOMEM))
         PC_SKIP("n/a: %s cannot make an io_uring loop here: %s%s", ctx.impl->name,
                 pl_strerror(made),
@@ -97,21 +90,21 @@ static void run_instance(void *arg)
                 pl_err_name(err));
 }
 
-static void add_instance(const pc_conformance *test, const pc_kind *kind, size_t b)
+static void add_instance(const pc_conformance *test, const pc_kind *kind,
+                         const pc_backend *backend)
 {
     struct instance *in = malloc(sizeof *in);
     if (!in)
         abort();
     in->test = test;
     in->kind = kind;
-    in->backend = backends[b].name;
-    in->loop_flags = backends[b].flags;
+    in->backend = backend;
     char name[256];
     if (kind)
         snprintf(name, sizeof name, "%s.%s@%s/%s", test->id, test->slug, kind->name,
-                 in->backend);
+                 backend->name);
     else
-        snprintf(name, sizeof name, "%s.%s@%s", test->id, test->slug, in->backend);
+        snprintf(name, sizeof name, "%s.%s@%s", test->id, test->slug, backend->name);
     /* The instance lives as long as the process: the runner keeps arg. */
     in->name = strdup(name);
     if (!in->name || pc_test_add(name, run_instance, in, 0) != 0) {
@@ -130,14 +123,14 @@ void pc_conformance_add(const pc_conformance *test)
         abort();
     }
     registry[nregistry++] = test;
-    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+    for (size_t b = 0; b < PC_BACKEND_COUNT; b++) {
         if (test->needs == PC_NEEDS_LOOP) {
-            add_instance(test, NULL, b);
+            add_instance(test, NULL, &pc_backends[b]);
             continue;
         }
         for (size_t k = 0; k < pc_kind_count(); k++)
             if (pc_conformance_applies(test, pc_kind_get(k)))
-                add_instance(test, pc_kind_get(k), b);
+                add_instance(test, pc_kind_get(k), &pc_backends[b]);
     }
 }
 
@@ -146,7 +139,7 @@ const pc_conformance *pc_conformance_of(const char *name, const char **backend)
     for (const struct instance *in = instances; in; in = in->next)
         if (strcmp(in->name, name) == 0) {
             if (backend)
-                *backend = in->backend;
+                *backend = in->backend->name;
             return in->test;
         }
     return NULL;

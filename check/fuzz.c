@@ -454,9 +454,7 @@ static void finish(void)
         W->w_closing = 1;
     }
     while (!W->r.lost || !W->w.lost || (W->wpair.far >= 0 && !W->peer_eof)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        EXPECT((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u < deadline,
+        EXPECT(pc_now_ns() / 1000000u < deadline,
                "the transports never finished (r lost %d, w lost %d, peer eof %d)",
                W->r.lost, W->w.lost, W->peer_eof);
         run_once(5);
@@ -603,21 +601,15 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
         if (wanted)
             kinds[nkinds++] = k;
     }
-    static const unsigned all_backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL,
-                                            PL_LOOP_IO_URING};
-    unsigned backends[3];
+    const pc_backend *backends[PC_BACKEND_COUNT];
     size_t nbackends = 0;
-    for (size_t b = 0; b < 3; b++) {
-        if (o->backends && !(o->backends & all_backends[b]))
+    for (size_t b = 0; b < PC_BACKEND_COUNT; b++) {
+        if (o->backends && !(o->backends & pc_backends[b].flag))
             continue;
         /* Fuzz io_uring only where a ring can be made. */
-        pl_loop *probe;
-        if (all_backends[b] == PL_LOOP_IO_URING) {
-            if (pl_loop_new(&probe, PL_LOOP_IO_URING) != 0)
-                continue;
-            pl_loop_close(probe);
-        }
-        backends[nbackends++] = all_backends[b];
+        if (pc_backend_available(&pc_backends[b]) != 0)
+            continue;
+        backends[nbackends++] = &pc_backends[b];
     }
     if (nkinds == 0 || nbackends == 0) {
         free(ops);
@@ -631,33 +623,26 @@ int pc_fuzz(const pc_fuzz_options *o, pc_fuzz_result *out)
     }
     fprintf(log, "fuzz: first seed %llu, up to %zu operations a sequence\n",
             (unsigned long long)seed, max_ops);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start = pc_now_ns();
     for (uint64_t i = 0;; i++) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - start.tv_sec) +
-                         (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double elapsed = (double)(pc_now_ns() - start) / 1e9;
         if (elapsed >= o->seconds && i > 0)
             break;
         uint64_t s = seed + i;
         const pc_kind *kind = kinds[i % nkinds];
-        unsigned backend = backends[(i / nkinds) % nbackends];
+        const pc_backend *backend = backends[(i / nkinds) % nbackends];
         size_t n = make_ops(s, ops, max_ops);
         out->sequences++;
         out->operations += n;
-        if (!diverges(kind, backend, ops, n, NULL))
+        if (!diverges(kind, backend->flag, ops, n, NULL))
             continue;
         out->divergences++;
-        size_t m = shrink(kind, backend, ops, n);
+        size_t m = shrink(kind, backend->flag, ops, n);
         fprintf(log,
                 "divergence: seed %llu on %s/%s; shortest sequence still failing (%zu of "
                 "%zu operations):\n",
-                (unsigned long long)s, kind->name,
-                backend == PL_LOOP_EPOLL  ? "epoll"
-                : backend == PL_LOOP_POLL ? "poll"
-                                          : "io_uring",
-                m, n);
-        (void)diverges(kind, backend, ops, m, log);
+                (unsigned long long)s, kind->name, backend->name, m, n);
+        (void)diverges(kind, backend->flag, ops, m, log);
         if (o->stop_at_first)
             break;
     }

@@ -316,22 +316,15 @@ const char *pc_recorder_sequence(pc_recorder *rec)
 
 /* ---- stepping ---------------------------------------------------------- */
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 uint64_t pc_deadline_ms(unsigned timeout_ms)
 {
-    return monotonic_ms() + pc_scale_ms(timeout_ms);
+    return pc_now_ns() / 1000000u + pc_scale_ms(timeout_ms);
 }
 
 void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
              const char *what)
 {
-    uint64_t now = monotonic_ms();
+    uint64_t now = pc_now_ns() / 1000000u;
     if (now >= deadline)
         pc_fail(file, line, "timed out waiting for: %s", what);
     uint64_t left = deadline - now;
@@ -346,7 +339,7 @@ unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_
     unsigned quiet = pc_scale_ms(quiet_ms);
     unsigned iterations = 0;
     for (;;) {
-        if (monotonic_ms() >= deadline)
+        if (pc_now_ns() / 1000000u >= deadline)
             PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));
         int r = pl_loop_run_once(loop, (int)quiet);
         iterations++;
@@ -360,7 +353,7 @@ unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_
 void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file, int line,
                         const char *what)
 {
-    uint64_t now = monotonic_ms();
+    uint64_t now = pc_now_ns() / 1000000u;
     if (now >= deadline)
         pc_fail(file, line, "timed out waiting for: %s", what);
     uint64_t left = deadline - now;
@@ -384,7 +377,7 @@ unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned time
         return (unsigned)r;
     }
     for (;;) {
-        if (monotonic_ms() >= deadline)
+        if (pc_now_ns() / 1000000u >= deadline)
             PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));
         int r = pc_loop_step(loop, (int)quiet);
         iterations++;

@@ -389,7 +389,7 @@ static void slot_start(struct run *run, struct slot *s, const struct pc__test_en
     s->test = t;
     s->pidfd = s->result_fd = s->capture_fd = -1;
     s->timeout_ms = pc_scale_ms(PC_DEFAULT_TIMEOUT_MS);
-    s->start_ns = pc__now_ns();
+    s->start_ns = pc_now_ns();
     pc__report_progress(&run->reporter, t->name);
 
     int pipe_fds[2] = {-1, -1};
@@ -450,7 +450,7 @@ static void slot_finish(struct run *run, struct slot *s, enum finish_reason why)
     while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
         continue;
     running_groups[s - run->slots] = 0;
-    double seconds = (double)(pc__now_ns() - s->start_ns) / 1e9;
+    double seconds = (double)(pc_now_ns() - s->start_ns) / 1e9;
     if (s->result_fd >= 0)
         slot_read_results(s);
 
@@ -527,7 +527,7 @@ static void run_forked(struct run *run, struct pc__test_entry *const *list, size
 
         nfds_t n = 0;
         int tick = 0;
-        uint64_t now = pc__now_ns(), wait_ns = UINT64_MAX;
+        uint64_t now = pc_now_ns(), wait_ns = UINT64_MAX;
         pfds[n] = (struct pollfd){.fd = wake[0], .events = POLLIN};
         owner[n++] = UINT32_MAX;
         for (unsigned i = 0; i < run->slot_count; i++) {
@@ -572,7 +572,7 @@ static void run_forked(struct run *run, struct pc__test_entry *const *list, size
         for (nfds_t k = 1; k < n; k++)
             if (pfds[k].revents && pfds[k].fd == run->slots[owner[k]].result_fd)
                 slot_read_results(&run->slots[owner[k]]);
-        now = pc__now_ns();
+        now = pc_now_ns();
         for (unsigned i = 0; i < run->slot_count; i++) {
             struct slot *s = &run->slots[i];
             if (!s->active)
@@ -653,9 +653,9 @@ static void run_in_process(struct run *run, struct pc__test_entry *const *list,
         pc__test.hooks_at_start = pc__hooks_count();
         pc__escape_message[0] = '\0';
         fflush(NULL);
-        uint64_t start = pc__now_ns();
+        uint64_t start = pc_now_ns();
         pc_status status = run_in_process_once(t, &baseline);
-        double seconds = (double)(pc__now_ns() - start) / 1e9;
+        double seconds = (double)(pc_now_ns() - start) / 1e9;
         fflush(NULL);
         pc__hooks_truncate(pc__test.hooks_at_start);
         pc__test.name = NULL;

@@ -233,7 +233,7 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
     const char *ci = getenv("CI"), *no_colour = getenv("NO_COLOR");
     const char *term = getenv("TERM");
     rep->progress = tty && !opts->tap && (ci == NULL || *ci == '\0');
-    rep->start_ns = pc__now_ns();
+    rep->start_ns = pc_now_ns();
     rep->colour = tty && !opts->tap && (no_colour == NULL || *no_colour == '\0') &&
                   !(term != NULL && strcmp(term, "dumb") == 0);
     if (opts->tap) {
@@ -267,7 +267,7 @@ void pc__report_progress(struct pc__reporter *rep, const char *name)
 {
     if (name != NULL)
         rep->current = name;
-    if (!rep->progress || pc__now_ns() - rep->start_ns < PROGRESS_AFTER_NS)
+    if (!rep->progress || pc_now_ns() - rep->start_ns < PROGRESS_AFTER_NS)
         return;
     struct winsize ws;
     int width = 80;

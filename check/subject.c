@@ -165,10 +165,8 @@ static ssize_t pipeloop_write_lent(pc_transport *t, const void *data, size_t len
 
 static int pipeloop_loop_new(pc_loop **loop, const char *backend)
 {
-    unsigned flags = strcmp(backend, "poll") == 0       ? PL_LOOP_POLL
-                     : strcmp(backend, "io_uring") == 0 ? PL_LOOP_IO_URING
-                                                        : PL_LOOP_EPOLL;
-    return pl_loop_new((pl_loop **)loop, flags);
+    const pc_backend *b = pc_backend_find(backend);
+    return pl_loop_new((pl_loop **)loop, b ? b->flag : PL_LOOP_EPOLL);
 }
 
 static void release_processes(pl_loop *loop);

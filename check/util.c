@@ -17,7 +17,7 @@
 
 /* ---- clock and strings -------------------------------------------------- */
 
-uint64_t pc__now_ns(void)
+uint64_t pc_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -8,8 +8,6 @@
 
 #include "pipecheck.h"
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t pc__now_ns(void);
 
 /* Append printf output to a NUL-terminated string of capacity size, cutting
  * it if full. */

@@ -416,43 +416,35 @@ static void scenario_watchers_shared(struct sweep *sw, unsigned backend)
 
 /* ---- registration ------------------------------------------------------- */
 
-struct sweep_case {
-    const char *name;
-    scenario_fn fn;
-    unsigned backend;
-};
-
-static void run_sweep(void *arg)
+/* A sweep gets a test's whole budget: it reruns the scenario once per
+ * allocation. */
+static void run_sweep(const pc_backend *backend, scenario_fn fn)
 {
-    const struct sweep_case *c = arg;
     pc_set_timeout_ms(120000);
-    sweep(pc_current_test(), c->fn, c->backend);
+    sweep(pc_current_test(), fn, backend->flag);
 }
 
-static const struct {
-    const char *name;
-    scenario_fn fn;
-} scenarios[] = {
-    {"fault.alloc.loop-calls-timers", scenario_loop},
-    {"fault.alloc.pipe-transports", scenario_pipe},
-    {"fault.alloc.signals", scenario_signal},
-    {"fault.alloc.spawn-stdio", scenario_spawn},
-    {"fault.alloc.watchers-shared-flags", scenario_watchers_shared},
-};
-
-__attribute__((constructor)) static void register_fault_alloc(void)
+PC_TEST_EACH_BACKEND(sweep_loop, "fault.alloc.loop-calls-timers")
 {
-    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
-    static const char *const names[] = {"epoll", "poll", "io_uring"};
-    static struct sweep_case cases[sizeof scenarios / sizeof scenarios[0] * 3];
-    size_t n = 0;
-    for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
-        for (size_t b = 0; b < 3; b++) {
-            char name[96];
-            snprintf(name, sizeof name, "%s@%s", scenarios[s].name, names[b]);
-            cases[n] = (struct sweep_case){NULL, scenarios[s].fn, backends[b]};
-            (void)conform_test_add_on(name, run_sweep, &cases[n], backends[b]);
-            n++;
-        }
-    }
+    run_sweep(backend, scenario_loop);
+}
+
+PC_TEST_EACH_BACKEND(sweep_pipe, "fault.alloc.pipe-transports")
+{
+    run_sweep(backend, scenario_pipe);
+}
+
+PC_TEST_EACH_BACKEND(sweep_signal, "fault.alloc.signals")
+{
+    run_sweep(backend, scenario_signal);
+}
+
+PC_TEST_EACH_BACKEND(sweep_spawn, "fault.alloc.spawn-stdio")
+{
+    run_sweep(backend, scenario_spawn);
+}
+
+PC_TEST_EACH_BACKEND(sweep_watchers_shared, "fault.alloc.watchers-shared-flags")
+{
+    run_sweep(backend, scenario_watchers_shared);
 }

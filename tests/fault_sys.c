@@ -238,9 +238,13 @@ static const pc_protocol reader_hooks = {.data_received = r_data};
 
 enum stream_kind { STREAM_PIPE, STREAM_PIPE_NOWAIT, STREAM_SOCKET };
 
-struct transfer_case {
+static const struct {
+    const char *name;
     enum stream_kind kind;
-    unsigned backend;
+} stream_kinds[] = {
+    {"pipe", STREAM_PIPE},
+    {"pipe-nowait", STREAM_PIPE_NOWAIT},
+    {"socketpair", STREAM_SOCKET},
 };
 
 static void open_stream_fds(enum stream_kind kind, int *rfd, int *wfd)
@@ -258,12 +262,9 @@ static void open_stream_fds(enum stream_kind kind, int *rfd, int *wfd)
 
 /* A pipeloop loop the recorders can use (they take the bench's pc_loop);
  * returns the library's own. */
-static pl_loop *new_loop(unsigned backend, pc_loop **bench_loop)
+static pl_loop *new_loop(const pc_backend *backend, pc_loop **bench_loop)
 {
-    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(bench_loop, backend == PL_LOOP_POLL ? "poll"
-                                                          : backend == PL_LOOP_IO_URING
-                                                              ? "io_uring"
-                                                              : "epoll"));
+    PC_ASSERT_OK(pc_subject_pipeloop.loop_new(bench_loop, backend->name));
     return pc_loop_native(*bench_loop);
 }
 
@@ -287,14 +288,14 @@ static void connect_both(pc_loop *loop, int rfd, int wfd, pc_recorder *rrec,
     *w = connect_recorded(loop, wfd, 0, wrec);
 }
 
-static void transfer(void *arg)
+static void transfer(const pc_backend *backend, void *arg)
 {
-    const struct transfer_case *c = arg;
+    enum stream_kind kind = *(const enum stream_kind *)arg;
     pc_set_timeout_ms(60000);
     pc_loop *bench_loop;
-    pl_loop *loop = new_loop(c->backend, &bench_loop);
+    pl_loop *loop = new_loop(backend, &bench_loop);
     int rfd, wfd;
-    open_stream_fds(c->kind, &rfd, &wfd);
+    open_stream_fds(kind, &rfd, &wfd);
     static struct stream s;
     memset(&s, 0, sizeof s);
     s.total = 16u << 20; /* enough calls that each fault kind comes >= 10 times */
@@ -305,7 +306,7 @@ static void transfer(void *arg)
     pc_recorder_set_hooks(wrec, &writer_hooks, &s);
     pl_transport *r, *w;
     connect_both(bench_loop, rfd, wfd, rrec, wrec, &r, &w);
-    if (c->kind == STREAM_PIPE_NOWAIT)
+    if (kind == STREAM_PIPE_NOWAIT)
         PC_ASSERT_EQ_INT(pl_transport_get_io_mode(r), PL_IO_NOWAIT);
     hook_reset(rfd, wfd, 40);
     PC_RUN_UNTIL(loop, pc_recorder_lost(rrec) && pc_recorder_lost(wrec), WAIT_MS);
@@ -344,13 +345,13 @@ static void count_read(pc_transport *t, const void *data, size_t len, void *user
 
 static const pc_protocol budget_hooks = {.data_received = count_read};
 
-static void read_eio(void *arg)
+static void read_eio(const pc_backend *backend, void *arg)
 {
-    const struct transfer_case *c = arg;
+    enum stream_kind kind = *(const enum stream_kind *)arg;
     pc_loop *bench_loop;
-    pl_loop *loop = new_loop(c->backend, &bench_loop);
+    pl_loop *loop = new_loop(backend, &bench_loop);
     int rfd, wfd;
-    open_stream_fds(c->kind, &rfd, &wfd);
+    open_stream_fds(kind, &rfd, &wfd);
     pc_recorder *rec = pc_recorder_new(bench_loop, "read transport");
     pc_recorder_expect_pattern(rec, 11);
     pc_recorder_set_hooks(rec, &budget_hooks, NULL);
@@ -388,7 +389,7 @@ static void probe_done(pl_transport *t, const void *data, size_t len, int status
     p->status = status;
 }
 
-static void write_error_case(unsigned backend, enum stream_kind kind, int error)
+static void write_error_case(const pc_backend *backend, enum stream_kind kind, int error)
 {
     pc_loop *bench_loop;
     pl_loop *loop = new_loop(backend, &bench_loop);
@@ -420,26 +421,26 @@ static void write_error_case(unsigned backend, enum stream_kind kind, int error)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void write_error(void *arg)
+static void write_error(const pc_backend *backend, void *arg)
 {
-    const struct transfer_case *c = arg;
-    write_error_case(c->backend, c->kind, -EIO);
-    write_error_case(c->backend, c->kind, -ENOSPC);
+    enum stream_kind kind = *(const enum stream_kind *)arg;
+    write_error_case(backend, kind, -EIO);
+    write_error_case(backend, kind, -ENOSPC);
 }
 
 /* The poller refuses a registration (epoll_ctl: ENOMEM, or ENOSPC past
  * max_user_watches): a read transport that cannot start reading, and a
  * write transport that cannot watch for room, end with CL(error) once and
  * nothing else. */
-static void poll_update_error(void *arg)
+static void poll_update_error(const pc_backend *backend, void *arg)
 {
-    const struct transfer_case *c = arg;
+    enum stream_kind kind = *(const enum stream_kind *)arg;
     static const int errors[] = {-ENOMEM, -ENOSPC};
     for (size_t e = 0; e < 2; e++) {
         pc_loop *bench_loop;
-        pl_loop *loop = new_loop(c->backend, &bench_loop);
+        pl_loop *loop = new_loop(backend, &bench_loop);
         int rfd, wfd;
-        open_stream_fds(c->kind, &rfd, &wfd);
+        open_stream_fds(kind, &rfd, &wfd);
         pc_recorder *rrec = pc_recorder_new(bench_loop, "read transport");
         pc_recorder *wrec = pc_recorder_new(bench_loop, "write transport");
         pl_transport *r, *w;
@@ -469,9 +470,8 @@ static void spawn_lost(pl_process *p, void *user)
     ++*(int *)user;
 }
 
-static void new_fd_errors(void *arg)
+PC_TEST_EACH_BACKEND(new_fd_errors, "fault.sys.new-fd-error")
 {
-    const struct transfer_case *c = arg;
     static const int errors[] = {-EMFILE, -ENFILE};
     int base = conform_lowest_free_fd();
     for (size_t e = 0; e < 2; e++) {
@@ -479,11 +479,11 @@ static void new_fd_errors(void *arg)
         hook.new_fd_error = errors[e];
         hook.new_fd_countdown = 1;
         pl_loop *loop = NULL;
-        PC_ASSERT_ERR(pl_loop_new(&loop, c->backend), errors[e]);
+        PC_ASSERT_ERR(pl_loop_new(&loop, backend->flag), errors[e]);
         PC_ASSERT_NULL(loop);
         PC_ASSERT_EQ_INT(conform_lowest_free_fd(), base);
         hook_off();
-        PC_ASSERT_OK(pl_loop_new(&loop, c->backend));
+        PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
         /* The n-th new fd of a spawn with three pipes: each pipe, then the
          * pidfd (where the kernel has pidfds). */
         static const pl_process_protocol proto = {.connection_lost = spawn_lost};
@@ -521,37 +521,25 @@ static void new_fd_errors(void *arg)
 
 /* ---- registration ------------------------------------------------------- */
 
+/* The tests that move data run on every stream kind and backend:
+ * "fault.sys.transfer@pipe-nowait/poll". */
 __attribute__((constructor)) static void register_fault_sys(void)
 {
-    static const char *const kind_names[] = {"pipe", "pipe-nowait", "socketpair"};
-    static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
-    static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
-    static struct transfer_case cases[3][3];
     static const struct {
         const char *name;
-        void (*fn)(void *);
-        int all_kinds;
+        void (*fn)(const pc_backend *backend, void *arg);
     } tests[] = {
-        {"fault.sys.transfer", transfer, 1},
-        {"fault.sys.read-eio", read_eio, 1},
-        {"fault.sys.write-error", write_error, 1},
-        {"fault.sys.poll-update-error", poll_update_error, 1},
-        {"fault.sys.new-fd-error", new_fd_errors, 0},
+        {"fault.sys.transfer", transfer},
+        {"fault.sys.read-eio", read_eio},
+        {"fault.sys.write-error", write_error},
+        {"fault.sys.poll-update-error", poll_update_error},
     };
-    for (int k = 0; k < 3; k++)
-        for (int b = 0; b < 3; b++)
-            cases[k][b] = (struct transfer_case){(enum stream_kind)k, backends[b]};
     for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        for (int k = 0; k < (tests[t].all_kinds ? 3 : 1); k++) {
-            for (int b = 0; b < 3; b++) {
-                char name[96];
-                if (tests[t].all_kinds)
-                    snprintf(name, sizeof name, "%s@%s/%s", tests[t].name, kind_names[k],
-                             backend_names[b]);
-                else
-                    snprintf(name, sizeof name, "%s@%s", tests[t].name, backend_names[b]);
-                (void)conform_test_add_on(name, tests[t].fn, &cases[k][b], backends[b]);
-            }
+        for (size_t k = 0; k < sizeof stream_kinds / sizeof stream_kinds[0]; k++) {
+            char name[96];
+            snprintf(name, sizeof name, "%s@%s", tests[t].name, stream_kinds[k].name);
+            (void)pc_test_add_each_backend(name, tests[t].fn, (void *)&stream_kinds[k].kind,
+                                           0);
         }
     }
 }

@@ -5,12 +5,10 @@
  *     pause_reading does nothing, is caught within 60 s, and the shrunk
  *     sequence it prints pauses reading. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pipecheck.h>
@@ -47,42 +45,21 @@ static void catches_broken_pause(void *arg)
     (void)arg;
     pc_set_timeout_ms(90000);
     char self[PATH_MAX], broken[PATH_MAX + 32];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    PC_ASSERT_GT_INT(n, 0);
-    self[n] = '\0';
+    snprintf(self, sizeof self, "%s", pc_self_path());
     *strrchr(self, '/') = '\0';
     snprintf(broken, sizeof broken, "%s/pipecheck-broken", self);
     if (access(broken, X_OK) != 0)
         PC_FAIL("%s is missing: it is built with the tests", broken);
-    int out[2];
-    PC_ASSERT_OK(pipe2(out, O_CLOEXEC));
-    fflush(NULL);
-    pid_t pid = fork();
-    PC_ASSERT_GE_INT(pid, 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        execl(broken, broken, "--fuzz", "60", "--fuzz-first", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    static char text[1 << 16];
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(out[0], text + len, sizeof text - 1 - len)) > 0)
-        len += (size_t)k;
-    text[len] = '\0';
-    close(out[0]);
+    const char *argv[] = {broken, "--fuzz", "60", "--fuzz-first", NULL};
     int status;
-    PC_ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
-    PC_ASSERT(WIFEXITED(status));
-    if (WEXITSTATUS(status) != 1 || !strstr(text, "divergence:"))
-        PC_FAIL("the broken pause was not caught (exit %d):\n%s", WEXITSTATUS(status),
-                text);
+    char *text = pc_run_capture(broken, argv, &status);
+    if (status != 1 || !strstr(text, "divergence:"))
+        PC_FAIL("the broken pause was not caught (exit %d):\n%s", status, text);
     /* The shortest failing sequence names the culprit. */
     PC_ASSERT(strstr(text, "pause_reading") != NULL);
     PC_ASSERT(strstr(text, ", 1 divergences") != NULL);
     printf("# %s", strstr(text, "divergence:"));
+    free(text);
 }
 
 __attribute__((constructor)) static void register_fuzz_tests(void)

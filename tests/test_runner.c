@@ -6,12 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pipecheck.h>
@@ -112,60 +110,16 @@ struct inner_run {
     char *output; /* stdout and stderr */
 };
 
-/* Run /proc/self/exe with args (NULL-terminated), collecting its output.
- * Closes every fd it opens and reaps the process. */
+/* Run this binary with args (NULL-terminated), collecting its output. */
 static void run_self(struct inner_run *run, const char *const *args)
 {
-    char *argv[32];
+    const char *argv[32];
     size_t argc = 0;
-    argv[argc++] = (char *)"pipeloop-tests";
+    argv[argc++] = "pipeloop-tests";
     for (; *args != NULL && argc < 31; args++)
-        argv[argc++] = (char *)*args;
+        argv[argc++] = *args;
     argv[argc] = NULL;
-
-    int fds[2];
-    PC_ASSERT_EQ_INT(pipe2(fds, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_init(&actions), 0);
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 1), 0);
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 2), 0);
-    /* readlink, not "/proc/self/exe" itself: under valgrind only the
-     * former names this program rather than valgrind's tool. */
-    char exe[4096];
-    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    PC_ASSERT_GT_INT(exe_len, 0);
-    exe[exe_len] = '\0';
-    pid_t pid;
-    int err = posix_spawn(&pid, exe, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (err != 0) {
-        close(fds[0]);
-        PC_FAIL("posix_spawn: %s", strerror(err));
-    }
-    size_t len = 0, cap = 4096;
-    char *text = malloc(cap);
-    PC_ASSERT_NOT_NULL(text);
-    for (;;) {
-        if (cap - len < 1024) {
-            cap *= 2;
-            text = realloc(text, cap);
-            PC_ASSERT_NOT_NULL(text);
-        }
-        ssize_t n = read(fds[0], text + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    text[len] = '\0';
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        PC_ASSERT_EQ_INT(errno, EINTR);
-    run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    run->output = text;
+    run->output = pc_run_capture(NULL, argv, &run->status);
 }
 
 #define EXPECT_OUTPUT(run, needle)                                                       \

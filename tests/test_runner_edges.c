@@ -191,9 +191,7 @@ static void run_inner(struct inner *r, const char *const *argv,
     while (out[0] >= 0 || err[0] >= 0) {
         struct pollfd p[3] = {
             {out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {ready, POLLIN, 0}};
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+        uint64_t now_ms = pc_now_ns() / 1000000u;
         if (now_ms >= deadline) {
             kill(pid, SIGKILL);
             PC_FAIL("%s did not finish", argv[0]);
@@ -238,20 +236,11 @@ static void inner_free(struct inner *r)
             PC_FAIL("did not expect \"%s\" in:\n%s", (needle), (text));                  \
     } while (0)
 
-static const char *self_path(void)
-{
-    static char exe[4096];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    PC_ASSERT_GT_INT(len, 0);
-    exe[len] = '\0';
-    return exe;
-}
-
 /* The pipecheck CLI built next to this binary; the test skips without it. */
 static const char *pipecheck_path(void)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s", self_path());
+    snprintf(path, sizeof path, "%s", pc_self_path());
     char *slash = strrchr(path, '/');
     PC_ASSERT_NOT_NULL(slash);
     snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "pipecheck");
@@ -406,7 +395,7 @@ PC_TEST(junit_bad_bytes, "runner.junit-any-output-parses")
     temp_path(path, sizeof path, "junit");
     struct inner r;
     const char *argv[] = {
-        self_path(), "--junit",           path, "-f", "runner-guard.bad-bytes",
+        pc_self_path(), "--junit",           path, "-f", "runner-guard.bad-bytes",
         "-f",        "runner-guard.skip", NULL};
     run_inner(&r, argv, NULL);
     PC_ASSERT_EQ_INT(r.status, 1);
@@ -430,7 +419,7 @@ PC_TEST(tap_strict, "runner.tap-every-line-is-tap")
     struct inner_opts o = {path, 0, NULL, 0, -1, 0};
     /* Passes and a skip: prove says all is well. */
     const char *good[] = {
-        self_path(),         "--tap", "-j1", "-f", "runner.typed-asserts-pass", "-f",
+        pc_self_path(),         "--tap", "-j1", "-f", "runner.typed-asserts-pass", "-f",
         "runner-guard.skip", NULL};
     struct inner r;
     run_inner(&r, good, &o);
@@ -443,7 +432,7 @@ PC_TEST(tap_strict, "runner.tap-every-line-is-tap")
     expect_prove_accepts(path, 0);
 
     /* A failure whose message and output hold bad bytes: a YAML block. */
-    const char *bad[] = {self_path(),
+    const char *bad[] = {pc_self_path(),
                          "--tap",
                          "-j1",
                          "-f",
@@ -495,7 +484,7 @@ static void interrupt_case(int sig, const char *signame, int tap)
     int ready[2];
     PC_ASSERT_EQ_INT(pipe2(ready, O_CLOEXEC), 0);
     /* The second run of the test must never start. */
-    const char *argv[] = {self_path(),
+    const char *argv[] = {pc_self_path(),
                           "-j1",
                           "--repeat",
                           "2",
@@ -569,12 +558,12 @@ PC_TEST(stdout_full, "runner.stdout-write-error-exits-1")
     pc_set_timeout_ms(20000);
     struct inner_opts o = {"/dev/full", 0, NULL, 0, -1, 0};
     struct inner r;
-    const char *run[] = {self_path(), "-f", "runner.typed-asserts-pass", NULL};
+    const char *run[] = {pc_self_path(), "-f", "runner.typed-asserts-pass", NULL};
     run_inner(&r, run, &o);
     PC_ASSERT_EQ_INT(r.status, 1);
     EXPECT_IN(r.err, "writing to stdout failed");
     inner_free(&r);
-    const char *list[] = {self_path(), "--list", NULL};
+    const char *list[] = {pc_self_path(), "--list", NULL};
     run_inner(&r, list, &o);
     PC_ASSERT_EQ_INT(r.status, 1);
     EXPECT_IN(r.err, "writing to stdout failed");
@@ -590,7 +579,7 @@ PC_TEST(junit_path_first, "runner.junit-path-checked-before-the-run")
 {
     int ready[2];
     PC_ASSERT_EQ_INT(pipe2(ready, O_CLOEXEC), 0);
-    const char *argv[] = {self_path(),
+    const char *argv[] = {pc_self_path(),
                           "--junit",
                           "/nonexistent-pipecheck-dir/report.xml",
                           "-f",
@@ -619,7 +608,7 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
     /* assert, slow, assert, slow: when the second assert starts the run
      * is past a second, with one failure. */
     const char *slow[] = {
-        self_path(),           "-vj1", "--repeat", "2", "-f", "runner-guard.slow", "-f",
+        pc_self_path(),           "-vj1", "--repeat", "2", "-f", "runner-guard.slow", "-f",
         "runner-guard.assert", NULL};
     static const char *const tty_env[] = {"CI", "NO_COLOR", "TERM=xterm", NULL};
     struct inner_opts o = {NULL, 1, tty_env, 0, -1, 0};
@@ -642,7 +631,7 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
 
     /* NO_COLOR on a terminal: no colour; a short run: no progress line. */
     const char *quick[] = {
-        self_path(), "-v", "-f", "runner-guard.skip", "-f", "runner.typed-asserts-pass",
+        pc_self_path(), "-v", "-f", "runner-guard.skip", "-f", "runner.typed-asserts-pass",
         NULL};
     static const char *const no_colour_env[] = {"CI", "NO_COLOR=1", "TERM=xterm", NULL};
     o.env = no_colour_env;
@@ -660,11 +649,11 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
 PC_TEST(version, "runner.version")
 {
     struct inner r;
-    const char *argv[] = {self_path(), "--version", NULL};
+    const char *argv[] = {pc_self_path(), "--version", NULL};
     run_inner(&r, argv, NULL);
     PC_ASSERT_EQ_INT(r.status, 0);
     char want[4200];
-    snprintf(want, sizeof want, "%s (pipecheck) %s\n", strrchr(self_path(), '/') + 1,
+    snprintf(want, sizeof want, "%s (pipecheck) %s\n", strrchr(pc_self_path(), '/') + 1,
              pl_version_string());
     PC_ASSERT_EQ_STR(r.out, want);
     inner_free(&r);

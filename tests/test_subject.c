@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pipecheck.h>
@@ -19,7 +17,6 @@
 #define PIPECHECK_SOURCE_DIR "."
 #endif
 
-extern char **environ;
 
 /* Where the fake subject of mode writes its pid: named by the outer test
  * (PIPECHECK_FAKE_TAG, inherited by the inner run). */
@@ -90,48 +87,8 @@ PC_TEST_FLAGS(fake_report, "subject-guard.report", PC_TEST_HIDDEN)
 /* Run this binary on one hidden test; collect its output and status. */
 static char *run_inner(const char *name, int *status)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    PC_ASSERT_GT_INT(n, 0);
-    exe[n] = '\0';
-    int fds[2];
-    PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
-    posix_spawn_file_actions_t actions;
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_init(&actions), 0);
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 1), 0);
-    PC_ASSERT_EQ_INT(posix_spawn_file_actions_adddup2(&actions, fds[1], 2), 0);
-    char *argv[] = {exe, (char *)"--filter", (char *)name, NULL};
-    pid_t pid;
-    int err = posix_spawn(&pid, exe, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (err) {
-        close(fds[0]);
-        PC_FAIL("posix_spawn: %s", strerror(err));
-    }
-    size_t len = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    PC_ASSERT_NOT_NULL(text);
-    for (;;) {
-        if (cap - len < 4096) {
-            cap *= 2;
-            text = realloc(text, cap);
-            PC_ASSERT_NOT_NULL(text);
-        }
-        ssize_t r = read(fds[0], text + len, cap - len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    text[len] = '\0';
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        PC_ASSERT_EQ_INT(errno, EINTR);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return text;
+    const char *argv[] = {pc_self_path(), "--filter", name, NULL};
+    return pc_run_capture(NULL, argv, status);
 }
 
 /* The inner run fails its test with `needle` in the message, in bounded

@@ -22,9 +22,6 @@
 #define POSTERS 4
 #define POSTS 2000
 
-static const unsigned backends[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
-static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
-
 struct post {
     struct posters *ctx;
     int thread;
@@ -112,14 +109,14 @@ static void posters_case(unsigned backend, int with_signals)
     PC_ASSERT_OK(pl_loop_close(ctx.loop));
 }
 
-static void test_many_posters(void *arg)
+PC_TEST_EACH_BACKEND(test_many_posters, "threads.many-posters")
 {
-    posters_case(*(const unsigned *)arg, 0);
+    posters_case(backend->flag, 0);
 }
 
-static void test_signals_while_posting(void *arg)
+PC_TEST_EACH_BACKEND(test_signals_while_posting, "threads.signals-while-posting")
 {
-    posters_case(*(const unsigned *)arg, 1);
+    posters_case(backend->flag, 1);
 }
 
 /* ---- two loops, two threads ------------------------------------------- */
@@ -220,15 +217,14 @@ static void *lane_run(void *arg)
     return l;
 }
 
-static void test_two_loops(void *arg)
+PC_TEST_EACH_BACKEND(test_two_loops, "threads.two-loops")
 {
-    unsigned backend = *(const unsigned *)arg;
     static struct lane lanes[2];
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
         memset(&lanes[i], 0, sizeof lanes[i]);
         lanes[i] =
-            (struct lane){.backend = backend, .seed = pc_seed() + (uint64_t)i, .ok = 1};
+            (struct lane){.backend = backend->flag, .seed = pc_seed() + (uint64_t)i, .ok = 1};
         PC_ASSERT_EQ_INT(pthread_create(&threads[i], NULL, lane_run, &lanes[i]), 0);
     }
     for (int i = 0; i < 2; i++) {
@@ -239,25 +235,5 @@ static void test_two_loops(void *arg)
         PC_ASSERT_EQ_INT(lanes[i].ok, 1);
         PC_ASSERT_EQ_UINT(lanes[i].received, LANE_BYTES);
         PC_ASSERT_EQ_INT(lanes[i].error, 0);
-    }
-}
-
-__attribute__((constructor)) static void register_thread_tests(void)
-{
-    static const struct {
-        const char *name;
-        void (*fn)(void *);
-    } tests[] = {
-        {"threads.many-posters", test_many_posters},
-        {"threads.signals-while-posting", test_signals_while_posting},
-        {"threads.two-loops", test_two_loops},
-    };
-    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        for (int b = 0; b < 3; b++) {
-            char name[96];
-            snprintf(name, sizeof name, "%s@%s", tests[t].name, backend_names[b]);
-            (void)conform_test_add_on(name, tests[t].fn, (void *)&backends[b],
-                                      backends[b]);
-        }
     }
 }

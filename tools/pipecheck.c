@@ -21,7 +21,7 @@ struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
     int kinds_given;
-    int epoll, poll, uring;
+    unsigned backends; /* the PL_LOOP_* flags of the selected backends */
     double fuzz_seconds;          /* --fuzz: 0 = run the matrix */
     int fuzz_first;               /* --fuzz-first: stop at the first divergence */
     char *subjects[MAX_SUBJECTS]; /* --subject or --compare; owned */
@@ -135,6 +135,15 @@ static int add_subjects(struct cli *cli, const char *list)
     return cli->nsubjects ? 0 : -EINVAL;
 }
 
+/* The PL_LOOP_* flags of every backend. */
+static unsigned all_backends(void)
+{
+    unsigned flags = 0;
+    for (size_t b = 0; b < PC_BACKEND_COUNT; b++)
+        flags |= pc_backends[b].flag;
+    return flags;
+}
+
 static int option_hook(const char *arg, const char *value, void *user)
 {
     struct cli *cli = user;
@@ -202,14 +211,11 @@ static int option_hook(const char *arg, const char *value, void *user)
         return PC_OPTION_TAKES_ARG;
     }
     if (strcmp(arg, "--backend") == 0) {
-        if (value && strcmp(value, "all") == 0)
-            cli->epoll = cli->poll = cli->uring = 1;
-        else if (value && strcmp(value, "epoll") == 0)
-            cli->epoll = 1, cli->poll = 0, cli->uring = 0;
-        else if (value && strcmp(value, "poll") == 0)
-            cli->epoll = 0, cli->poll = 1, cli->uring = 0;
-        else if (value && strcmp(value, "io_uring") == 0)
-            cli->epoll = 0, cli->poll = 0, cli->uring = 1;
+        const pc_backend *b = value ? pc_backend_find(value) : NULL;
+        if (b)
+            cli->backends = b->flag;
+        else if (value && strcmp(value, "all") == 0)
+            cli->backends = all_backends();
         else {
             fprintf(stderr, "pipecheck: --backend takes epoll, poll, io_uring or all\n");
             return -EINVAL;
@@ -257,9 +263,8 @@ static int kind_selected(const struct cli *cli, const char *kind)
 
 static int backend_selected(const struct cli *cli, const char *backend)
 {
-    return (strcmp(backend, "epoll") == 0 && cli->epoll) ||
-           (strcmp(backend, "poll") == 0 && cli->poll) ||
-           (strcmp(backend, "io_uring") == 0 && cli->uring);
+    const pc_backend *b = pc_backend_find(backend);
+    return b && (cli->backends & b->flag);
 }
 
 /* ---- the instances -------------------------------------------------------- */
@@ -353,13 +358,6 @@ static void clear_filters(pc_options *opts)
     opts->filter_count = 0;
 }
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A failure that the subject's own code caused (crash, hang, protocol
  * breach, an exception its loop reported) rather than a behaviour. */
 static int subject_broke(const char *message)
@@ -417,11 +415,11 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
         if (null >= 0)
             close(null);
     }
-    double start = monotonic_seconds();
+    uint64_t start = pc_now_ns();
     (void)pc_subject_start(col->subject);
     int err = pc_run(opts, &col->results);
     pc_subject_stop(col->subject);
-    col->seconds = monotonic_seconds() - start;
+    col->seconds = (double)(pc_now_ns() - start) / 1e9;
     if (saved >= 0) {
         fflush(stdout);
         dup2(saved, 1);
@@ -493,14 +491,11 @@ static void print_cell(FILE *out, int color, enum outcome o, const char *text, i
 static void print_matrix(const struct cli *cli, const struct instance *list, size_t n,
                          const struct column *col, FILE *out)
 {
-    const char *backend_names[3];
+    const pc_backend *backends[PC_BACKEND_COUNT];
     size_t nbackends = 0;
-    if (cli->epoll)
-        backend_names[nbackends++] = "epoll";
-    if (cli->poll)
-        backend_names[nbackends++] = "poll";
-    if (cli->uring)
-        backend_names[nbackends++] = "io_uring";
+    for (size_t b = 0; b < PC_BACKEND_COUNT; b++)
+        if (cli->backends & pc_backends[b].flag)
+            backends[nbackends++] = &pc_backends[b];
     size_t ncols = cli->nkinds * nbackends;
     int color = isatty(fileno(out)) && !getenv("NO_COLOR");
 
@@ -515,10 +510,8 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
         fprintf(out, " %-*.*s", (int)(6 * nbackends - 1), (int)(6 * nbackends - 1),
                 cli->kinds[k]);
     fprintf(out, "\n%-5s", "ID");
-    for (size_t c = 0; c < ncols; c++) {
-        const char *label = backend_names[c % nbackends];
-        fprintf(out, " %-5.5s", strcmp(label, "io_uring") == 0 ? "uring" : label);
-    }
+    for (size_t c = 0; c < ncols; c++)
+        fprintf(out, " %-5.5s", backends[c % nbackends]->column);
     fprintf(out, "  meaning\n");
 
     const char *section = NULL;
@@ -535,7 +528,7 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
             any = 1;
             for (size_t c = 0; c < ncols; c++) {
                 if (strcmp(cli->kinds[c / nbackends], list[i].kind) != 0 ||
-                    strcmp(backend_names[c % nbackends], list[i].backend) != 0)
+                    strcmp(backends[c % nbackends]->name, list[i].backend) != 0)
                     continue;
                 if (col->cells[i].outcome > cells[c])
                     cells[c] = col->cells[i].outcome;
@@ -615,8 +608,7 @@ static int run_fuzz(const struct cli *cli, const pc_options *opts)
     fo.seed = opts->seed_given ? opts->seed : 0;
     fo.kinds = names;
     fo.nkinds = n;
-    fo.backends = (cli->epoll ? PL_LOOP_EPOLL : 0u) | (cli->poll ? PL_LOOP_POLL : 0u) |
-                  (cli->uring ? PL_LOOP_IO_URING : 0u);
+    fo.backends = cli->backends;
     fo.log = stdout;
     fo.stop_at_first = cli->fuzz_first;
     pc_fuzz_result r;
@@ -840,7 +832,7 @@ int main(int argc, char **argv)
 {
     struct cli cli;
     memset(&cli, 0, sizeof cli);
-    cli.epoll = cli.poll = cli.uring = 1;
+    cli.backends = all_backends();
     add_kind(&cli, ANY_KIND, strlen(ANY_KIND));
     for (size_t i = 0; i < pc_kind_count(); i++)
         add_kind(&cli, pc_kind_get(i)->name, strlen(pc_kind_get(i)->name));

@@ -71,10 +71,29 @@ int conform_lowest_free_fd(void);
 /* Is fd open?  1/0. */
 int conform_fd_open(int fd);
 
-/* Register a test that runs on one backend (loop flag), like pc_test_add;
- * on io_uring it is skipped as n/a, with the reason, where no ring can be
- * made (built without liburing, or the kernel refuses: containers). */
-int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg,
-                        unsigned flag);
+/* Subprocess tests run on every backend, children watched through pidfds,
+ * and once more on epoll with the SIGCHLD fallback forced
+ * (PIPELOOP_NO_PIDFD=1): this pseudo-backend, "S1.stdio-pipes@epoll-sigchld". */
+extern const pc_backend conform_epoll_sigchld;
+
+/* Register fn(backend, arg) on every backend and on conform_epoll_sigchld,
+ * as pc_test_add_each_backend does. */
+int conform_spawn_test_add(const char *name,
+                           void (*fn)(const pc_backend *backend, void *arg), void *arg);
+
+/* A new loop of backend for a subprocess test (pidfds, or the SIGCHLD
+ * fallback on conform_epoll_sigchld). */
+pl_loop *conform_spawn_loop(const pc_backend *backend);
+
+/* Define a subprocess test and register it with conform_spawn_test_add:
+ *     SPAWN_TEST(ident, "S1.what") { pl_loop *loop = conform_spawn_loop(backend); ... } */
+#define SPAWN_TEST(ident, name)                                                          \
+    static void ident(const pc_backend *backend, void *arg);                             \
+    __attribute__((constructor)) static void register_##ident(void)                      \
+    {                                                                                    \
+        (void)conform_spawn_test_add(name, ident, NULL);                                 \
+    }                                                                                    \
+    static void ident(const pc_backend *backend __attribute__((unused)),                 \
+                      void *arg __attribute__((unused)))
 
 #endif

@@ -10,7 +10,8 @@
 
 #define KiB 1024u
 
-PC_CONFORMANCE(d1_close_empty, "D1", "close-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -59,20 +60,20 @@ static void flush_on_close(pc_ctx *ctx, int use_write_eof)
     pc_recorder_free(b.rec);
 }
 
-PC_CONFORMANCE(d2_close_flushes, "D2", "close-flushes-buffer", PC_NEEDS_WRITE, 0,
-               PC_KIND_NEAR_CLOSE_DROPS, 0)
+PC_CONFORMANCE(d2_close_flushes, .id = "D2", .slug = "close-flushes-buffer",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_NEAR_CLOSE_DROPS)
 {
     flush_on_close(ctx, 0);
 }
 
-PC_CONFORMANCE(d3_write_eof, "D3", "write-eof-graceful", PC_NEEDS_WRITE, 0,
-               PC_KIND_NEAR_CLOSE_DROPS, 0)
+PC_CONFORMANCE(d3_write_eof, .id = "D3", .slug = "write-eof-graceful",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_NEAR_CLOSE_DROPS)
 {
     flush_on_close(ctx, 1);
 }
 
-PC_CONFORMANCE(d4_abort, "D4", "abort-drops-buffer", PC_NEEDS_WRITE, 0,
-               PC_KIND_TTY | PC_KIND_CHILD, 0)
+PC_CONFORMANCE(d4_abort, .id = "D4", .slug = "abort-drops-buffer",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY | PC_KIND_CHILD)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog b;
@@ -129,8 +130,8 @@ static void d5_case(pc_ctx *ctx, const end_op ops[3], int state)
     pc_recorder_free(b.rec);
 }
 
-PC_CONFORMANCE(d5_any_order, "D5", "end-calls-any-order-cl-once", PC_NEEDS_WRITE, 0, 0,
-               20000)
+PC_CONFORMANCE(d5_any_order, .id = "D5", .slug = "end-calls-any-order-cl-once",
+               .needs = PC_NEEDS_WRITE, .timeout_ms = 20000)
 {
     const pc_subject *im = ctx->impl;
     end_op c = im->close, a = im->abort, e = im->write_eof;
@@ -141,7 +142,8 @@ PC_CONFORMANCE(d5_any_order, "D5", "end-calls-any-order-cl-once", PC_NEEDS_WRITE
             d5_case(ctx, orders[o], state);
 }
 
-PC_CONFORMANCE(d5_read_side, "D5", "read-close-abort-any-order", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     for (int order = 0; order < 2; order++) {
@@ -166,8 +168,8 @@ PC_CONFORMANCE(d5_read_side, "D5", "read-close-abort-any-order", PC_NEEDS_READ, 
 
 /* D6: close only finishes when the loop runs; stopping in between loses
  * nothing. */
-PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
-               PC_KIND_NEAR_CLOSE_DROPS, 0)
+PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_NEAR_CLOSE_DROPS)
 {
     const pc_subject *im = ctx->impl;
     /* Empty buffer: close, then a stopped loop's single iteration delivers
@@ -198,7 +200,8 @@ PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
     struct conform_backlog b;
     conform_back_up(ctx, &b, 64 * KiB);
     PC_ASSERT_OK(im->close(b.t));
-    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, 0, 1024, 0, 100, 0, 0};
+    pc_peer_script slow = {
+        .action = PC_PEER_READ, .seed = ctx->seed, .chunk = 1024, .pause_us = 100};
     pc_peer *peer = pc_peer_start(&b.pair, &slow);
     PC_ASSERT_NOT_NULL(peer);
     size_t start = im->get_write_buffer_size(b.t);
@@ -217,8 +220,9 @@ PC_CONFORMANCE(d6_needs_loop, "D6", "close-needs-loop", PC_NEEDS_WRITE, 0,
 
 /* L5: closing a loop with an open transport is refused and changes
  * nothing; once connection_lost has run, it closes, and the fd is gone. */
-PC_CONFORMANCE_CAPS(l5_open_transport, "L5", "close-refused-while-transport-open",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_LOOP_CLOSE)
+PC_CONFORMANCE(l5_open_transport, .id = "L5",
+               .slug = "close-refused-while-transport-open", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_LOOP_CLOSE)
 {
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
@@ -242,8 +246,8 @@ PC_CONFORMANCE_CAPS(l5_open_transport, "L5", "close-refused-while-transport-open
 
 /* ---- the reader goes away ---------------------------------------------- */
 
-PC_CONFORMANCE(e1_idle, "E1", "reader-closes-idle-writer", PC_NEEDS_WRITE,
-               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+PC_CONFORMANCE(e1_idle, .id = "E1", .slug = "reader-closes-idle-writer",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_WRITE_SEES_IDLE_CLOSE)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -258,8 +262,8 @@ PC_CONFORMANCE(e1_idle, "E1", "reader-closes-idle-writer", PC_NEEDS_WRITE,
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(e2_buffered, "E2", "reader-closes-data-buffered", PC_NEEDS_WRITE,
-               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+PC_CONFORMANCE(e2_buffered, .id = "E2", .slug = "reader-closes-data-buffered",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_WRITE_SEES_IDLE_CLOSE)
 {
     struct conform_backlog b;
     conform_back_up(ctx, &b, 8 * KiB);
@@ -274,8 +278,8 @@ PC_CONFORMANCE(e2_buffered, "E2", "reader-closes-data-buffered", PC_NEEDS_WRITE,
 /* E3: writing into a pipe whose reader is gone: write returns, CL(-EPIPE)
  * follows, SIGPIPE kills nobody and its disposition is unchanged (the
  * runner fails the test if it changed). */
-PC_CONFORMANCE(e3_no_sigpipe, "E3", "write-after-reader-closed", PC_NEEDS_WRITE, 0,
-               PC_KIND_TTY, 0)
+PC_CONFORMANCE(e3_no_sigpipe, .id = "E3", .slug = "write-after-reader-closed",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
     struct sigaction before, after;
@@ -302,8 +306,8 @@ PC_CONFORMANCE(e3_no_sigpipe, "E3", "write-after-reader-closed", PC_NEEDS_WRITE,
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(e4_socket_peer_close, "E4", "socketpair-peer-close", PC_NEEDS_WRITE,
-               PC_KIND_SOCKET, 0, 0)
+PC_CONFORMANCE(e4_socket_peer_close, .id = "E4", .slug = "socketpair-peer-close",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_SOCKET)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;

@@ -10,7 +10,7 @@
 #include "conform.h"
 
 /* C1: every kind's near end is accepted, in both directions. */
-PC_CONFORMANCE(c1_accepts, "C1", "accepts-kind", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(c1_accepts, .id = "C1", .slug = "accepts-kind", .needs = PC_NEEDS_READ)
 {
     for (int d = 0; d < 2; d++) {
         pc_dir dir = d == 0 ? PC_DIR_READ : PC_DIR_WRITE;
@@ -52,7 +52,8 @@ static void expect_refused(pc_ctx *ctx, int fd, int want, const char *what)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(c1_refuses, "C1", "refuses-other-fds", PC_NEEDS_LOOP, 0, 0, 0)
+PC_CONFORMANCE(c1_refuses, .id = "C1", .slug = "refuses-other-fds",
+               .needs = PC_NEEDS_LOOP)
 {
     char path[] = "/tmp/pipecheck-c1-XXXXXX";
     int file = mkstemp(path);
@@ -95,7 +96,7 @@ PC_CONFORMANCE(c1_refuses, "C1", "refuses-other-fds", PC_NEEDS_LOOP, 0, 0, 0)
 
 /* C2: /dev/null for reading.  epoll refuses it (EPERM), so connect must;
  * poll(2) reports it readable, and the transport reaches EOF. */
-PC_CONFORMANCE(c2_devnull, "C2", "unwatchable-fd", PC_NEEDS_LOOP, 0, 0, 0)
+PC_CONFORMANCE(c2_devnull, .id = "C2", .slug = "unwatchable-fd", .needs = PC_NEEDS_LOOP)
 {
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     PC_ASSERT_GE_INT(fd, 0);
@@ -128,8 +129,8 @@ static void c3_never(pl_loop *loop, int fd, unsigned events, void *user)
 }
 
 /* In process only: a second connect must name the very same fd number. */
-PC_CONFORMANCE_CAPS(c3_owner, "C3", "one-fd-one-owner", PC_NEEDS_READ, 0, 0, 0,
-                    PC_CAP_IN_PROCESS | PC_CAP_LOOP_WATCHERS)
+PC_CONFORMANCE(c3_owner, .id = "C3", .slug = "one-fd-one-owner", .needs = PC_NEEDS_READ,
+               .caps = PC_CAP_IN_PROCESS | PC_CAP_LOOP_WATCHERS)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
@@ -160,8 +161,8 @@ PC_CONFORMANCE_CAPS(c3_owner, "C3", "one-fd-one-owner", PC_NEEDS_READ, 0, 0, 0,
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(c4_cm_first, "C4", "cm-once-first-next-iteration", PC_NEEDS_READ, 0,
-               PC_KIND_CHILD, 0)
+PC_CONFORMANCE(c4_cm_first, .id = "C4", .slug = "cm-once-first-next-iteration",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_CHILD)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
@@ -194,8 +195,8 @@ static void c5_pause_in_cm(pc_transport *t, void *user)
         PC_FAIL("pause_reading inside connection_made failed");
 }
 
-PC_CONFORMANCE(c5_pause_in_cm, "C5", "pause-in-cm-sticks", PC_NEEDS_READ, 0,
-               PC_KIND_CHILD, 0)
+PC_CONFORMANCE(c5_pause_in_cm, .id = "C5", .slug = "pause-in-cm-sticks",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_CHILD)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -225,7 +226,7 @@ PC_CONFORMANCE(c5_pause_in_cm, "C5", "pause-in-cm-sticks", PC_NEEDS_READ, 0,
  * and the original flags are back once it is closed.  A dup shares the
  * file status flags, so it shows what another process sharing the fd
  * would see. */
-PC_CONFORMANCE(c6_flags, "C6", "flags-restored", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(c6_flags, .id = "C6", .slug = "flags-restored", .needs = PC_NEEDS_READ)
 {
     int falls_back = (ctx->kind->flags & PC_KIND_PTY_MASTER) != 0;
     for (int d = 0; d < 4; d++) {
@@ -254,8 +255,8 @@ PC_CONFORMANCE(c6_flags, "C6", "flags-restored", PC_NEEDS_READ, 0, 0, 0)
 
 /* Misuse at connect time: NULL arguments are refused and leave the fd.
  * C-level misuse, so in process only. */
-PC_CONFORMANCE_CAPS(c1_null_args, "C1", "null-arguments", PC_NEEDS_READ, 0, 0, 0,
-                    PC_CAP_IN_PROCESS)
+PC_CONFORMANCE(c1_null_args, .id = "C1", .slug = "null-arguments", .needs = PC_NEEDS_READ,
+               .caps = PC_CAP_IN_PROCESS)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);

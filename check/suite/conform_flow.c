@@ -7,7 +7,8 @@
 
 #define KiB 1024u
 
-PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -36,7 +37,8 @@ PC_CONFORMANCE(f1_defaults, "F1", "defaults-and-derived", PC_NEEDS_WRITE, 0, 0, 
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(f2_invalid, "F2", "invalid-limits-refused", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -87,7 +89,8 @@ static void finish(pc_ctx *ctx, struct conform_backlog *f)
     pc_recorder_free(f->rec);
 }
 
-PC_CONFORMANCE(f3_pause, "F3", "pw-once-inside-write", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f3_pause, .id = "F3", .slug = "pw-once-inside-write",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
@@ -120,7 +123,8 @@ static void f4_resume(pc_transport *t, void *user)
     s->running_at_rw = pc_loop_is_running(s->loop);
 }
 
-PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
@@ -132,7 +136,11 @@ PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0
     write_more(ctx, &f, 8000);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
     /* A slow reader drains it; RW once, when the buffer is at most low. */
-    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, f.sent, 512, 0, 100, 0, 0};
+    pc_peer_script slow = {.action = PC_PEER_READ,
+                           .seed = ctx->seed,
+                           .bytes = f.sent,
+                           .chunk = 512,
+                           .pause_us = 100};
     pc_peer *peer = pc_peer_start(&f.pair, &slow);
     PC_ASSERT_NOT_NULL(peer);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
@@ -147,7 +155,7 @@ PC_CONFORMANCE(f4_resume, "F4", "rw-once-from-loop-at-low", PC_NEEDS_WRITE, 0, 0
     pc_recorder_free(f.rec);
 }
 
-PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
@@ -163,7 +171,11 @@ PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
     PC_ASSERT_EQ_SIZE(low, 0);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
     write_more(ctx, &f, 3000);
-    pc_peer_script slow = {PC_PEER_READ, ctx->seed, 0, f.sent, 256, 0, 50, 0, 0};
+    pc_peer_script slow = {.action = PC_PEER_READ,
+                           .seed = ctx->seed,
+                           .bytes = f.sent,
+                           .chunk = 256,
+                           .pause_us = 50};
     pc_peer *peer = pc_peer_start(&f.pair, &slow);
     PC_ASSERT_NOT_NULL(peer);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
@@ -175,7 +187,8 @@ PC_CONFORMANCE(f5_high_zero, "F5", "high-zero", PC_NEEDS_WRITE, 0, 0, 0)
     pc_recorder_free(f.rec);
 }
 
-PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(f6_apply_now, .id = "F6", .slug = "limits-apply-at-once",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
@@ -192,8 +205,8 @@ PC_CONFORMANCE(f6_apply_now, "F6", "limits-apply-at-once", PC_NEEDS_WRITE, 0, 0,
     finish(ctx, &f);
 }
 
-PC_CONFORMANCE(f7_paused_reader_gone, "F7", "paused-writer-reader-closes", PC_NEEDS_WRITE,
-               PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0)
+PC_CONFORMANCE(f7_paused_reader_gone, .id = "F7", .slug = "paused-writer-reader-closes",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_WRITE_SEES_IDLE_CLOSE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;

@@ -39,15 +39,16 @@ static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_ma
  * get a limit to match their own waits, not the 5 s default. */
 #define STREAMING_TIMEOUT_MS 30000
 
-PC_CONFORMANCE(r1_order, "R1", "order-any-chunking", PC_NEEDS_READ, 0, 0,
-               STREAMING_TIMEOUT_MS)
+PC_CONFORMANCE(r1_order, .id = "R1", .slug = "order-any-chunking", .needs = PC_NEEDS_READ,
+               .timeout_ms = STREAMING_TIMEOUT_MS)
 {
     /* Fixed odd chunks, then seeded random ones from 1 byte to 64 KiB. */
     stream_in(ctx, 3 * MiB + 17, 4093, 0);
     stream_in(ctx, 3 * MiB + 5, 0, 64 * KiB);
 }
 
-PC_CONFORMANCE(r1_integrity, "R1", "integrity-64mib", PC_NEEDS_READ, 0, 0, 120000)
+PC_CONFORMANCE(r1_integrity, .id = "R1", .slug = "integrity-64mib",
+               .needs = PC_NEEDS_READ, .timeout_ms = 120000)
 {
     stream_in(ctx, 64 * MiB, 0, 256 * KiB);
 }
@@ -81,8 +82,8 @@ static void r2_data(pc_transport *t, const void *data, size_t len, void *user)
     s->calls++;
 }
 
-PC_CONFORMANCE_CAPS(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0,
-                    STREAMING_TIMEOUT_MS, PC_CAP_LOOP_OWNED_READ_BUFFER)
+PC_CONFORMANCE(r2_buffer, .id = "R2", .slug = "loop-owned-buffer", .needs = PC_NEEDS_READ,
+               .timeout_ms = STREAMING_TIMEOUT_MS, .caps = PC_CAP_LOOP_OWNED_READ_BUFFER)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -114,7 +115,8 @@ PC_CONFORMANCE_CAPS(r2_buffer, "R2", "loop-owned-buffer", PC_NEEDS_READ, 0, 0,
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(r3_states, .id = "R3", .slug = "is-reading-is-closing",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -155,8 +157,8 @@ PC_CONFORMANCE(r3_states, "R3", "is-reading-is-closing", PC_NEEDS_READ, 0, 0, 0)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0,
-               STREAMING_TIMEOUT_MS)
+PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data", .needs = PC_NEEDS_READ,
+               .timeout_ms = STREAMING_TIMEOUT_MS)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -181,7 +183,8 @@ PC_CONFORMANCE(r4_pause, "R4", "pause-stops-data", PC_NEEDS_READ, 0, 0,
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r5_idempotent, "R5", "pause-resume-idempotent", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -224,7 +227,8 @@ static void skip_tty_eio(pc_ctx *ctx, pc_pair *pair, pc_recorder *rec)
     PC_FAIL("the loop would not close after the transport was lost");
 }
 
-PC_CONFORMANCE(r6_peer_close, "R6", "peer-close-er-then-cl", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(r6_peer_close, .id = "R6", .slug = "peer-close-er-then-cl",
+               .needs = PC_NEEDS_READ)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -267,7 +271,8 @@ static int r7_keep_open(pc_transport *t, void *user)
     return 1; /* asks to stay half open: ignored for pipes */
 }
 
-PC_CONFORMANCE(r7_er_return, "R7", "er-return-ignored", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(r7_er_return, .id = "R7", .slug = "er-return-ignored",
+               .needs = PC_NEEDS_READ)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -300,7 +305,8 @@ static void r8_lost(pc_transport *t, int error, void *user)
     s->open_in_cl = conform_fd_open(s->fd);
 }
 
-PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(r8_close, .id = "R8", .slug = "close-discards-cl-once",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -342,8 +348,8 @@ PC_CONFORMANCE(r8_close, "R8", "close-discards-cl-once", PC_NEEDS_READ, 0, 0, 0)
 /* R8: close() after the end of file was read but before eof_received ran
  * (it is queued for the next iteration, R6): the caller closed, so it hears
  * connection_lost(0) and no eof_received; abort() alike. */
-PC_CONFORMANCE(r8_close_after_eof, "R8", "close-after-eof-read-no-er", PC_NEEDS_READ, 0,
-               0, 0)
+PC_CONFORMANCE(r8_close_after_eof, .id = "R8", .slug = "close-after-eof-read-no-er",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     for (int use_abort = 0; use_abort < 2; use_abort++) {
@@ -425,8 +431,9 @@ static void r9_round(pc_ctx *ctx, int thief_first, uint64_t *stolen)
 }
 
 /* The thief is a watcher on the subject's own loop. */
-PC_CONFORMANCE_CAPS(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0,
-                    PC_KIND_CHILD, 0, PC_CAP_LOOP_WATCHERS)
+PC_CONFORMANCE(r9_eagain, .id = "R9", .slug = "eagain-no-callback",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_CHILD,
+               .caps = PC_CAP_LOOP_WATCHERS)
 {
     uint64_t stolen = 0;
     r9_round(ctx, 1, &stolen);
@@ -446,8 +453,8 @@ PC_CONFORMANCE_CAPS(r9_eagain, "R9", "eagain-no-callback", PC_NEEDS_READ, 0,
 
 /* R10: an AF_UNIX stream socket closed with unread data in its receive
  * queue makes its peer's read fail with ECONNRESET. */
-PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_SOCKET, 0,
-               0)
+PC_CONFORMANCE(r10_error, .id = "R10", .slug = "read-error-cl-errno",
+               .needs = PC_NEEDS_READ, .required = PC_KIND_SOCKET)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
@@ -469,8 +476,8 @@ PC_CONFORMANCE(r10_error, "R10", "read-error-cl-errno", PC_NEEDS_READ, PC_KIND_S
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_IS_EIO, 0,
-               0)
+PC_CONFORMANCE(r11_pty_eio, .id = "R11", .slug = "pty-eio-is-eof", .needs = PC_NEEDS_READ,
+               .required = PC_KIND_EOF_IS_EIO)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -486,8 +493,8 @@ PC_CONFORMANCE(r11_pty_eio, "R11", "pty-eio-is-eof", PC_NEEDS_READ, PC_KIND_EOF_
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r12_fifo_no_writer, "R12", "fifo-never-had-writer", PC_NEEDS_READ,
-               PC_KIND_CAN_NEVER_HAVE_WRITER, 0, 0)
+PC_CONFORMANCE(r12_fifo_no_writer, .id = "R12", .slug = "fifo-never-had-writer",
+               .needs = PC_NEEDS_READ, .required = PC_KIND_CAN_NEVER_HAVE_WRITER)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_READ, PC_OPEN_DEFER_FAR, &pair);
@@ -507,8 +514,8 @@ PC_CONFORMANCE(r12_fifo_no_writer, "R12", "fifo-never-had-writer", PC_NEEDS_READ
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_READ, 0, 0,
-               0)
+PC_CONFORMANCE(r13_write_ops, .id = "R13", .slug = "write-ops-on-read-transport",
+               .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -532,8 +539,8 @@ PC_CONFORMANCE(r13_write_ops, "R13", "write-ops-on-read-transport", PC_NEEDS_REA
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(r13_read_ops, "R13", "read-ops-on-write-transport", PC_NEEDS_WRITE, 0, 0,
-               0)
+PC_CONFORMANCE(r13_read_ops, .id = "R13", .slug = "read-ops-on-write-transport",
+               .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;

@@ -127,8 +127,8 @@ static void x1_one(pc_ctx *ctx, pc_dir dir, int start_nonblocking)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(x1_flags_untouched, "X1", "flags-never-change", PC_NEEDS_READ, 0,
-               PC_KIND_PTY_MASTER, 0)
+PC_CONFORMANCE(x1_flags_untouched, .id = "X1", .slug = "flags-never-change",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_PTY_MASTER)
 {
     /* The second round takes reopening away: pipes then use RWF_NOWAIT,
      * which must hold through partial writes and EAGAIN as well. */
@@ -150,8 +150,8 @@ PC_CONFORMANCE(x1_flags_untouched, "X1", "flags-never-change", PC_NEEDS_READ, 0,
 /* The mechanism is chosen at connect and reported, the fd number the
  * caller gave stays the transport's, and a refused mechanism falls back to
  * the next one (a test hook plays the kernel that refuses). */
-PC_CONFORMANCE_CAPS(x1_io_mode, "X1", "io-mode-reported", PC_NEEDS_READ, 0, 0, 0,
-                    PC_CAP_PIPELOOP_API)
+PC_CONFORMANCE(x1_io_mode, .id = "X1", .slug = "io-mode-reported", .needs = PC_NEEDS_READ,
+               .caps = PC_CAP_PIPELOOP_API)
 {
     static const unsigned refusals[] = {0, PL__REFUSE_NOWAIT, PL__REFUSE_REOPEN,
                                         PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN};
@@ -233,9 +233,7 @@ static void wait_blocked(pid_t pid, long nr, const char *what)
                     what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         if (blocked_in(pid, nr))
             return;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u > deadline) {
+        if (pc_now_ns() / 1000000u > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             PC_FAIL("the other process never blocked in %s", what);
@@ -257,8 +255,8 @@ static void expect_child_ok(pid_t pid, const char *what)
  * pipeline's sibling would) and uses it with blocking calls while our
  * transport is connected and has run: its read waits for data and its
  * write for room, instead of failing with EAGAIN. */
-PC_CONFORMANCE(x2_blocking_sibling, "X2", "other-process-still-blocks", PC_NEEDS_READ, 0,
-               PC_KIND_PTY_MASTER, 0)
+PC_CONFORMANCE(x2_blocking_sibling, .id = "X2", .slug = "other-process-still-blocks",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_PTY_MASTER)
 {
     for (int d = 0; d < 2; d++) {
         pc_dir dir = d ? PC_DIR_WRITE : PC_DIR_READ;
@@ -384,14 +382,14 @@ static void x3_scenario(pc_ctx *ctx, pc_dir second_dir, int expect_shared)
 
 /* The issue's hang: read transport on a terminal, write transport on its
  * dup; the reader closes (Ctrl-D), then a MiB is written. */
-PC_CONFORMANCE(x3_close_first_writer_goes_on, "X3", "close-one-other-writes",
-               PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(x3_close_first_writer_goes_on, .id = "X3",
+               .slug = "close-one-other-writes", .needs = PC_NEEDS_READ)
 {
     x3_scenario(ctx, PC_DIR_WRITE, (ctx->kind->flags & PC_KIND_PTY_MASTER) != 0);
 }
 
-PC_CONFORMANCE(x3_close_first_reader_goes_on, "X3", "close-one-other-reads",
-               PC_NEEDS_READ, 0, 0, 0)
+PC_CONFORMANCE(x3_close_first_reader_goes_on, .id = "X3", .slug = "close-one-other-reads",
+               .needs = PC_NEEDS_READ)
 {
     x3_scenario(ctx, PC_DIR_READ, (ctx->kind->flags & PC_KIND_PTY_MASTER) != 0);
 }
@@ -401,8 +399,9 @@ PC_CONFORMANCE(x3_close_first_reader_goes_on, "X3", "close-one-other-reads",
  * MSG_DONTWAIT cannot be refused) falls back to
  * O_NONBLOCK on the shared description, counted per description, with
  * kcmp and (second round) without it. */
-PC_CONFORMANCE_CAPS(x4_last_sibling_restores, "X4", "last-sibling-restores",
-                    PC_NEEDS_READ, 0, PC_KIND_SOCKET, 0, PC_CAP_PIPELOOP_API)
+PC_CONFORMANCE(x4_last_sibling_restores, .id = "X4", .slug = "last-sibling-restores",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_SOCKET,
+               .caps = PC_CAP_PIPELOOP_API)
 {
     static const unsigned refusals[] = {PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN,
                                         PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN |
@@ -418,8 +417,9 @@ PC_CONFORMANCE_CAPS(x4_last_sibling_restores, "X4", "last-sibling-restores",
 /* The flag comes back exactly as it was before the first transport,
  * whichever it was, and only after the last one (three transports: the
  * near end and two dups). */
-PC_CONFORMANCE_CAPS(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_READ, 0,
-                    PC_KIND_SOCKET, 0, PC_CAP_PIPELOOP_API)
+PC_CONFORMANCE(x4_fallback_flags, .id = "X4", .slug = "fallback-flags-counted",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_SOCKET,
+               .caps = PC_CAP_PIPELOOP_API)
 {
     pl__io_refuse = PL__REFUSE_NOWAIT | PL__REFUSE_REOPEN;
     for (int start_nonblocking = 0; start_nonblocking < 2; start_nonblocking++) {
@@ -454,8 +454,8 @@ PC_CONFORMANCE_CAPS(x4_fallback_flags, "X4", "fallback-flags-counted", PC_NEEDS_
 /* PL_CONNECT_SHARED_NONBLOCK: O_NONBLOCK on the description while
  * connected, the original flags after; unknown flags are refused and leave
  * the fd as it was. */
-PC_CONFORMANCE_CAPS(x5_shared_nonblock_flag, "X5", "connect-flag-sets-shared",
-                    PC_NEEDS_READ, 0, 0, 0, PC_CAP_PIPELOOP_API)
+PC_CONFORMANCE(x5_shared_nonblock_flag, .id = "X5", .slug = "connect-flag-sets-shared",
+               .needs = PC_NEEDS_READ, .caps = PC_CAP_PIPELOOP_API)
 {
     for (int d = 0; d < 2; d++) {
         pc_dir dir = d ? PC_DIR_WRITE : PC_DIR_READ;

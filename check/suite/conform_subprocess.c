@@ -241,8 +241,8 @@ static void stdin_eof(struct prec *r)
 
 #define WAIT CONFORM_WAIT_MS
 
-PC_CONFORMANCE_CAPS(s1_subject_pipes, "S1", "subject-pipes", PC_NEEDS_LOOP, 0, 0, 0,
-                    PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s1_subject_pipes, .id = "S1", .slug = "subject-pipes",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     struct prec r;
     prec_spawn(ctx, &r, "tr a-z A-Z; printf oops >&2", PC_STDIO_PIPE, PC_STDIO_PIPE,
@@ -261,8 +261,9 @@ PC_CONFORMANCE_CAPS(s1_subject_pipes, "S1", "subject-pipes", PC_NEEDS_LOOP, 0, 0
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s1_subject_devnull_stdout, "S1", "subject-devnull-stderr-to-stdout",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s1_subject_devnull_stdout, .id = "S1",
+               .slug = "subject-devnull-stderr-to-stdout", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
 {
     struct prec r;
     /* cat reads /dev/null: EOF at once. */
@@ -278,8 +279,8 @@ PC_CONFORMANCE_CAPS(s1_subject_devnull_stdout, "S1", "subject-devnull-stderr-to-
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s2_subject_order, "S2", "subject-callback-order", PC_NEEDS_LOOP, 0, 0,
-                    0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s2_subject_order, .id = "S2", .slug = "subject-callback-order",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     /* connection_made first, each fd's data before its pipe-lost, exit
      * once, CL last (the recorder checks each as it comes).  The child
@@ -301,8 +302,8 @@ PC_CONFORMANCE_CAPS(s2_subject_order, "S2", "subject-callback-order", PC_NEEDS_L
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s3_subject_returncode, "S3", "subject-returncode", PC_NEEDS_LOOP, 0,
-                    0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s3_subject_returncode, .id = "S3", .slug = "subject-returncode",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     struct prec r;
     /* Not reaped yet: -EAGAIN (asyncio: None). */
@@ -325,8 +326,9 @@ PC_CONFORMANCE_CAPS(s3_subject_returncode, "S3", "subject-returncode", PC_NEEDS_
     prec_done(&k);
 }
 
-PC_CONFORMANCE_CAPS(s4_subject_grandchild, "S4", "subject-grandchild-holds-stdout",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s4_subject_grandchild, .id = "S4",
+               .slug = "subject-grandchild-holds-stdout", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
 {
     /* The shell exits at once; a background job keeps its stdout open
      * until the test writes a line to the stdin they share.  (A shell
@@ -349,8 +351,8 @@ PC_CONFORMANCE_CAPS(s4_subject_grandchild, "S4", "subject-grandchild-holds-stdou
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s5_subject_close_kills, "S5", "subject-close-kills", PC_NEEDS_LOOP, 0,
-                    0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s5_subject_close_kills, .id = "S5", .slug = "subject-close-kills",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     struct prec r;
     /* A child that would run for a minute, killed by close. */
@@ -364,8 +366,9 @@ PC_CONFORMANCE_CAPS(s5_subject_close_kills, "S5", "subject-close-kills", PC_NEED
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s5_subject_close_after_exit, "S5", "subject-close-after-exit",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s5_subject_close_after_exit, .id = "S5",
+               .slug = "subject-close-after-exit", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
 {
     /* close() after the child exited on its own keeps its return code:
      * nothing is signalled, and CL still comes after both pipes ended.
@@ -384,8 +387,9 @@ PC_CONFORMANCE_CAPS(s5_subject_close_after_exit, "S5", "subject-close-after-exit
     }
 }
 
-PC_CONFORMANCE_CAPS(s6_subject_signal_after_exit, "S6", "subject-signal-after-exit",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s6_subject_signal_after_exit, .id = "S6",
+               .slug = "subject-signal-after-exit", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
 {
     struct prec r;
     prec_spawn(ctx, &r, "exit 0", PC_STDIO_DEVNULL, PC_STDIO_DEVNULL, PC_STDIO_DEVNULL);
@@ -399,8 +403,8 @@ PC_CONFORMANCE_CAPS(s6_subject_signal_after_exit, "S6", "subject-signal-after-ex
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s7_subject_missing_program, "S7", "subject-missing-program",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s7_subject_missing_program, .id = "S7", .slug = "subject-missing-program",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     int fds_before = conform_lowest_free_fd();
     char *argv[] = {(char *)"/nonexistent/pipecheck-no-such-program", NULL};
@@ -418,8 +422,8 @@ PC_CONFORMANCE_CAPS(s7_subject_missing_program, "S7", "subject-missing-program",
     PC_ASSERT_EQ_INT(conform_lowest_free_fd(), fds_before);
 }
 
-PC_CONFORMANCE_CAPS(s8_subject_only_stdio, "S8", "subject-only-stdio-fds", PC_NEEDS_LOOP,
-                    0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s8_subject_only_stdio, .id = "S8", .slug = "subject-only-stdio-fds",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     /* A read transport on a pipe end that is not close-on-exec (an fd a
      * program was handed, e.g. over a UNIX socket, often is not), then a
@@ -453,8 +457,8 @@ static unsigned long long status_mask(const char *text, const char *name)
     return strtoull(at + strlen(name), NULL, 16);
 }
 
-PC_CONFORMANCE_CAPS(s8_subject_default_signals, "S8", "subject-default-signals",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s8_subject_default_signals, .id = "S8", .slug = "subject-default-signals",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     /* The program the child runs starts with an empty signal mask and
      * SIGPIPE at its default action, even when the subject ignores
@@ -476,8 +480,8 @@ PC_CONFORMANCE_CAPS(s8_subject_default_signals, "S8", "subject-default-signals",
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s9_subject_flow_control, "S9", "subject-stdin-flow-control",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s9_subject_flow_control, .id = "S9", .slug = "subject-stdin-flow-control",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     /* 1 MiB in one write to a child that reads it: far above any default
      * high-water mark, so pause_writing comes inside the write, and
@@ -498,8 +502,9 @@ PC_CONFORMANCE_CAPS(s9_subject_flow_control, "S9", "subject-stdin-flow-control",
     prec_done(&r);
 }
 
-PC_CONFORMANCE_CAPS(s9_subject_exit_without_reading, "S9", "subject-exit-without-reading",
-                    PC_NEEDS_LOOP, 0, 0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s9_subject_exit_without_reading, .id = "S9",
+               .slug = "subject-exit-without-reading", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
 {
     /* The child reads the first line of the 1 MiB queued for it and
      * exits, leaving the rest unread: fd 0's pipe is lost with -EPIPE,
@@ -519,8 +524,8 @@ PC_CONFORMANCE_CAPS(s9_subject_exit_without_reading, "S9", "subject-exit-without
 
 static void s10_round(pc_ctx *ctx);
 
-PC_CONFORMANCE_CAPS(s10_subject_no_zombies, "S10", "subject-no-zombies", PC_NEEDS_LOOP, 0,
-                    0, 0, PC_CAP_SUBPROCESS)
+PC_CONFORMANCE(s10_subject_no_zombies, .id = "S10", .slug = "subject-no-zombies",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
     /* Three orders: closed inside connection_made while running, closed
      * after connection_lost, never closed.  Each child is reaped (no

@@ -52,14 +52,12 @@ void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
                         size_t chunk_max, int hold)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_WRITE;
-    s.seed = seed;
-    s.bytes = bytes;
-    s.chunk = chunk;
-    s.chunk_max = chunk_max;
-    s.hold = hold;
+    pc_peer_script s = {.action = PC_PEER_WRITE,
+                        .seed = seed,
+                        .bytes = bytes,
+                        .chunk = chunk,
+                        .chunk_max = chunk_max,
+                        .hold = hold};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a writing peer on %s", pair->kind->name);
@@ -69,13 +67,11 @@ pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chu
 pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
                         int wait_start)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_READ;
-    s.seed = seed;
-    s.chunk = chunk;
-    s.pause_us = pause_us;
-    s.wait_start = wait_start;
+    pc_peer_script s = {.action = PC_PEER_READ,
+                        .seed = seed,
+                        .chunk = chunk,
+                        .pause_us = pause_us,
+                        .wait_start = wait_start};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
@@ -84,11 +80,7 @@ pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pau
 
 pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes)
 {
-    pc_peer_script s;
-    memset(&s, 0, sizeof s);
-    s.action = PC_PEER_READ;
-    s.seed = seed;
-    s.bytes = bytes;
+    pc_peer_script s = {.action = PC_PEER_READ, .seed = seed, .bytes = bytes};
     pc_peer *peer = pc_peer_start(pair, &s);
     if (!peer)
         PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
@@ -166,40 +158,23 @@ int conform_lowest_free_fd(void)
     return fd;
 }
 
-struct on_backend {
-    struct on_backend *next; /* all stay reachable until exit */
-    void (*fn)(void *arg);
-    void *arg;
-};
+const pc_backend conform_epoll_sigchld = {
+    .name = "epoll-sigchld", .column = "sigch", .flag = PL_LOOP_EPOLL};
 
-static struct on_backend *on_backends;
-
-static void run_on_uring(void *arg)
+int conform_spawn_test_add(const char *name,
+                           void (*fn)(const pc_backend *backend, void *arg), void *arg)
 {
-    const struct on_backend *w = arg;
-    pl_loop *loop = NULL;
-    int err = pl_loop_new(&loop, PL_LOOP_IO_URING);
-    if (err == -ENOSYS || err == -EPERM)
-        PC_SKIP("n/a: no io_uring loop here: %s%s", pl_strerror(err),
-                err == -ENOSYS
-                    ? " (no liburing at build time, or no io_uring in the kernel)"
-                    : "");
-    PC_ASSERT_OK(err);
-    PC_ASSERT_OK(pl_loop_close(loop));
-    w->fn(w->arg);
+    int err = pc_test_add_each_backend(name, fn, arg, 0);
+    return err ? err : pc_test_add_on_backend(name, &conform_epoll_sigchld, fn, arg, 0);
 }
 
-int conform_test_add_on(const char *name, void (*fn)(void *arg), void *arg, unsigned flag)
+pl_loop *conform_spawn_loop(const pc_backend *backend)
 {
-    if (flag != PL_LOOP_IO_URING)
-        return pc_test_add(name, fn, arg, 0);
-    /* Lives as long as the process, as the runner keeps arg. */
-    struct on_backend *w = malloc(sizeof *w);
-    if (!w)
-        return -ENOMEM;
-    w->fn = fn;
-    w->arg = arg;
-    w->next = on_backends;
-    on_backends = w;
-    return pc_test_add(name, run_on_uring, w, 0);
+    if (backend == &conform_epoll_sigchld)
+        PC_ASSERT_OK(setenv("PIPELOOP_NO_PIDFD", "1", 1));
+    else
+        PC_ASSERT_OK(unsetenv("PIPELOOP_NO_PIDFD"));
+    pl_loop *loop = NULL;
+    PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
+    return loop;
 }

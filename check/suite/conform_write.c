@@ -10,7 +10,7 @@
 #define MiB (1024u * 1024u)
 #define KiB 1024u
 
-PC_CONFORMANCE(w1_cm, "W1", "cm-once-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NEEDS_WRITE)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -29,8 +29,8 @@ PC_CONFORMANCE(w1_cm, "W1", "cm-once-empty-buffer", PC_NEEDS_WRITE, 0, 0, 0)
 
 /* W2: the bytes are in the kernel when write returns, before the loop
  * runs. */
-PC_CONFORMANCE(w2_at_once, "W2", "write-sends-at-once", PC_NEEDS_WRITE, 0, PC_KIND_CHILD,
-               0)
+PC_CONFORMANCE(w2_at_once, .id = "W2", .slug = "write-sends-at-once",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_CHILD)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -54,7 +54,7 @@ PC_CONFORMANCE(w2_at_once, "W2", "write-sends-at-once", PC_NEEDS_WRITE, 0, PC_KI
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(w3_zero, "W3", "zero-byte-write", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -171,8 +171,12 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     /* The reader starts only once the writer has paused: a reader on
      * another core may keep up with the writer on a busy machine, and the
      * test asserts that pause_writing happened. */
-    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, total, pause_us ? 4096 : 0, 0,
-                             pause_us,     1,         0};
+    pc_peer_script reader = {.action = PC_PEER_READ,
+                             .seed = ctx->seed,
+                             .bytes = total,
+                             .chunk = pause_us ? 4096 : 0,
+                             .pause_us = pause_us,
+                             .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
     PC_RUN_UNTIL(ctx->loop, p.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
@@ -189,13 +193,14 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(w4_integrity, "W4", "integrity-64mib", PC_NEEDS_WRITE, 0, 0, 120000)
+PC_CONFORMANCE(w4_integrity, .id = "W4", .slug = "integrity-64mib",
+               .needs = PC_NEEDS_WRITE, .timeout_ms = 120000)
 {
     stream_out(ctx, 64 * MiB, 256 * KiB, 0, 1);
 }
 
-PC_CONFORMANCE(w4_slow_reader, "W4", "slow-reader-many-pauses", PC_NEEDS_WRITE, 0, 0,
-               60000)
+PC_CONFORMANCE(w4_slow_reader, .id = "W4", .slug = "slow-reader-many-pauses",
+               .needs = PC_NEEDS_WRITE, .timeout_ms = 60000)
 {
     /* A reader that takes 4 KiB at a time with a pause between reads
      * keeps the buffer crossing the water marks. */
@@ -204,8 +209,8 @@ PC_CONFORMANCE(w4_slow_reader, "W4", "slow-reader-many-pauses", PC_NEEDS_WRITE, 
 
 /* W4/W5: with the reader stopped, writes are buffered, never block, and
  * the transport's size counts only its own buffer. */
-PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS_WRITE, 0,
-               PC_KIND_TTY, 0)
+PC_CONFORMANCE(w4_buffered_order, .id = "W4", .slug = "full-kernel-buffers-in-order",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -245,8 +250,8 @@ PC_CONFORMANCE(w4_buffered_order, "W4", "full-kernel-buffers-in-order", PC_NEEDS
 /* W4: writev is one write of the concatenation, whatever the number of
  * pieces: 3000 (more than IOV_MAX) pieces of 1-64 bytes, then a small
  * write, all arrive once and in order. */
-PC_CONFORMANCE_CAPS(w4_writev_many, "W4", "writev-any-piece-count", PC_NEEDS_WRITE, 0, 0,
-                    0, PC_CAP_WRITEV | PC_CAP_BUFFER_LIMITS)
+PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
+               .needs = PC_NEEDS_WRITE, .caps = PC_CAP_WRITEV | PC_CAP_BUFFER_LIMITS)
 {
     enum { PIECES = 3000 };
     const pc_subject *im = ctx->impl;
@@ -286,8 +291,8 @@ PC_CONFORMANCE_CAPS(w4_writev_many, "W4", "writev-any-piece-count", PC_NEEDS_WRI
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(w5_own_buffer, "W5", "size-counts-own-buffer", PC_NEEDS_WRITE, 0,
-               PC_KIND_TTY | PC_KIND_CHILD, 0)
+PC_CONFORMANCE(w5_own_buffer, .id = "W5", .slug = "size-counts-own-buffer",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY | PC_KIND_CHILD)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -347,7 +352,8 @@ static void w6_case(pc_ctx *ctx, enum w6_end how)
     pc_recorder_free(rec);
 }
 
-PC_CONFORMANCE(w6_refused, "W6", "write-after-end-refused", PC_NEEDS_WRITE, 0, 0, 0)
+PC_CONFORMANCE(w6_refused, .id = "W6", .slug = "write-after-end-refused",
+               .needs = PC_NEEDS_WRITE)
 {
     w6_case(ctx, W6_CLOSE);
     w6_case(ctx, W6_WRITE_EOF);
@@ -356,8 +362,8 @@ PC_CONFORMANCE(w6_refused, "W6", "write-after-end-refused", PC_NEEDS_WRITE, 0, 0
 }
 
 /* W7: input arriving on a tty the transport writes to is not a close. */
-PC_CONFORMANCE(w7_tty_input, "W7", "tty-input-not-close", PC_NEEDS_WRITE, PC_KIND_TTY, 0,
-               0)
+PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
     pc_pair pair;
@@ -463,8 +469,8 @@ static void lent_resume(pc_transport *t, void *user)
     lent_fill(s);
 }
 
-PC_CONFORMANCE_CAPS(w4_lent, "W4", "lent-and-copied-writes-in-order", PC_NEEDS_WRITE, 0,
-                    0, 60000, PC_CAP_LENT_WRITES)
+PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
+               .needs = PC_NEEDS_WRITE, .timeout_ms = 60000, .caps = PC_CAP_LENT_WRITES)
 {
     pc_pair pair;
     pc_recorder *rec;
@@ -482,7 +488,8 @@ PC_CONFORMANCE_CAPS(w4_lent, "W4", "lent-and-copied-writes-in-order", PC_NEEDS_W
     /* Nothing is read until the writer has paused once: with a reader
      * that keeps up (another core, a busy machine) pause_writing might
      * never come, and lent writes queued behind copied ones are the point. */
-    pc_peer_script reader = {PC_PEER_READ, ctx->seed, 0, s.total, 0, 0, 0, 1, 0};
+    pc_peer_script reader = {
+        .action = PC_PEER_READ, .seed = ctx->seed, .bytes = s.total, .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
     PC_RUN_UNTIL(ctx->loop, s.paused || s.sent == s.total, CONFORM_WAIT_MS);
@@ -554,20 +561,21 @@ static void lent_end_case(pc_ctx *ctx, int reader_goes_away)
     pc_recorder_free(b.rec);
 }
 
-PC_CONFORMANCE_CAPS(d4_lent, "D4", "abort-reports-lent-writes", PC_NEEDS_WRITE, 0, 0, 0,
-                    PC_CAP_LENT_WRITES)
+PC_CONFORMANCE(d4_lent, .id = "D4", .slug = "abort-reports-lent-writes",
+               .needs = PC_NEEDS_WRITE, .caps = PC_CAP_LENT_WRITES)
 {
     lent_end_case(ctx, 0);
 }
 
-PC_CONFORMANCE_CAPS(e2_lent, "E2", "reader-gone-reports-lent-writes", PC_NEEDS_WRITE,
-                    PC_KIND_WRITE_SEES_IDLE_CLOSE, 0, 0, PC_CAP_LENT_WRITES)
+PC_CONFORMANCE(e2_lent, .id = "E2", .slug = "reader-gone-reports-lent-writes",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_WRITE_SEES_IDLE_CLOSE,
+               .caps = PC_CAP_LENT_WRITES)
 {
     lent_end_case(ctx, 1);
 }
 
-PC_CONFORMANCE_CAPS(r13_lent, "R13", "write-lent-on-read-transport", PC_NEEDS_READ, 0, 0,
-                    0, PC_CAP_LENT_WRITES)
+PC_CONFORMANCE(r13_lent, .id = "R13", .slug = "write-lent-on-read-transport",
+               .needs = PC_NEEDS_READ, .caps = PC_CAP_LENT_WRITES)
 {
     pc_pair pair;
     pc_recorder *rec;

@@ -12,9 +12,6 @@
 
 #include "conform.h"
 
-static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
-static const char *const backend_names[] = {"epoll", "poll", "io_uring"};
-
 static void set_fd_limit(rlim_t soft)
 {
     struct rlimit rl;
@@ -25,9 +22,9 @@ static void set_fd_limit(rlim_t soft)
 
 /* pl_loop_new needs two fds (epoll: the poller and the wakeup; poll: the
  * wakeup); with room for fewer it fails with -EMFILE and keeps none. */
-static void loop_new_without_fds(void *arg)
+PC_TEST_EACH_BACKEND(loop_new_without_fds, "loop.new-without-fds")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     struct rlimit saved;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
     int low = conform_lowest_free_fd();
@@ -53,9 +50,9 @@ static void loop_new_without_fds(void *arg)
  * the description's flags alone, and moves data. */
 static const pl_protocol quiet = {0};
 
-static void connect_without_spare_fd(void *arg)
+PC_TEST_EACH_BACKEND(connect_without_spare_fd, "X1.connect-without-spare-fd@pipe")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     pl_loop *loop;
     PC_ASSERT_OK(pl_loop_new(&loop, flags));
     int fds[2];
@@ -94,9 +91,9 @@ static void spawn_lost(pl_process *p, void *user)
 /* pl_spawn with stdin, stdout and stderr on pipes opens six fds and a
  * pidfd; at every point where the fds run out it must fail with -EMFILE,
  * with no fd open and no child left (the runner checks both). */
-static void spawn_without_fds(void *arg)
+PC_TEST_EACH_BACKEND(spawn_without_fds, "S7.spawn-without-fds")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     pl_loop *loop;
     PC_ASSERT_OK(pl_loop_new(&loop, flags));
     struct rlimit saved;
@@ -209,9 +206,9 @@ static void storm_lost(pl_transport *t, int error, void *user)
 /* SIGALRM every 200 us, without SA_RESTART, while 8 MiB go through a pipe
  * in one loop: every blocked wait is interrupted, and nothing may be lost,
  * doubled or reported as an error. */
-static void eintr_storm(void *arg)
+PC_TEST_EACH_BACKEND(eintr_storm, "R9.eintr-storm@pipe")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     pc_set_timeout_ms(20000);
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
@@ -242,22 +239,4 @@ static void eintr_storm(void *arg)
     PC_ASSERT_EQ_UINT(s.received, s.total);
     PC_ASSERT_GT_INT(alarms, 0);
     PC_ASSERT_OK(pl_loop_close(loop));
-}
-
-__attribute__((constructor)) static void register_limit_tests(void)
-{
-    for (int b = 0; b < 3; b++) {
-        char name[96];
-        void *arg = (void *)&backend_flags[b];
-        unsigned flag = backend_flags[b];
-        snprintf(name, sizeof name, "loop.new-without-fds@%s", backend_names[b]);
-        conform_test_add_on(name, loop_new_without_fds, arg, flag);
-        snprintf(name, sizeof name, "S7.spawn-without-fds@%s", backend_names[b]);
-        conform_test_add_on(name, spawn_without_fds, arg, flag);
-        snprintf(name, sizeof name, "X1.connect-without-spare-fd@pipe/%s",
-                 backend_names[b]);
-        conform_test_add_on(name, connect_without_spare_fd, arg, flag);
-        snprintf(name, sizeof name, "R9.eintr-storm@pipe/%s", backend_names[b]);
-        conform_test_add_on(name, eintr_storm, arg, flag);
-    }
 }

@@ -165,14 +165,9 @@ static void child_lost(pl_process *p, void *user)
     ((struct child_lines *)user)->done = 1;
 }
 
-static void lines_from_child(void *arg)
+SPAWN_TEST(lines_from_child, "S13.lines-from-child")
 {
-    unsigned flags = ((const unsigned *)arg)[0];
-    int no_pidfd = (int)((const unsigned *)arg)[1];
-    if (no_pidfd)
-        setenv("PIPELOOP_NO_PIDFD", "1", 1);
-    pl_loop *loop;
-    PC_ASSERT_OK(pl_loop_new(&loop, flags));
+    pl_loop *loop = conform_spawn_loop(backend);
     struct child_lines c = {NULL, 0, 0, 0, 0};
     PC_ASSERT_OK(pl_line_reader_new(100, numbered, &c, &c.reader));
     static const pl_process_protocol proto = {.pipe_data_received = child_data,
@@ -197,17 +192,4 @@ static void lines_from_child(void *arg)
     PC_ASSERT_EQ_INT(c.last_seen, 1);
     pl_line_reader_free(c.reader);
     PC_ASSERT_OK(pl_loop_close(loop));
-}
-
-__attribute__((constructor)) static void register_line_tests(void)
-{
-    static const unsigned variants[4][2] = {
-        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}, {PL_LOOP_IO_URING, 0}};
-    static const char *const names[] = {"epoll", "poll", "epoll-sigchld", "io_uring"};
-    for (int v = 0; v < 4; v++) {
-        char name[64];
-        snprintf(name, sizeof name, "S13.lines-from-child@%s", names[v]);
-        (void)conform_test_add_on(name, lines_from_child, (void *)variants[v],
-                                  variants[v][0]);
-    }
 }

@@ -17,18 +17,7 @@
 #include "conform.h"
 #include "pipecheck.h"
 
-typedef struct backend {
-    const char *name;
-    unsigned flag;
-} backend;
-
-static const backend backends[] = {
-    {"epoll", PL_LOOP_EPOLL},
-    {"poll", PL_LOOP_POLL},
-    {"io_uring", PL_LOOP_IO_URING},
-};
-
-static pl_loop *loop_open(const backend *b)
+static pl_loop *loop_open(const pc_backend *b)
 {
     pl_loop *loop = NULL;
     PC_ASSERT_ERR(pl_loop_new(&loop, b->flag), 0);
@@ -93,9 +82,9 @@ static void log_value(pl_loop *loop, void *user)
         PC_ASSERT_ERR(pl_call_soon(loop, log_value, item->queue_next), 0);
 }
 
-static void test_call_soon_fifo(void *arg)
+PC_TEST_EACH_BACKEND(test_call_soon_fifo, "loop.call-soon-fifo")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct order_log log = {.loop = loop};
     struct order_item items[50];
     for (int i = 0; i < 50; i++) {
@@ -114,9 +103,9 @@ static void test_call_soon_fifo(void *arg)
 
 /* L1: what an iteration queues runs in the next one, after what was
  * already queued, in FIFO order. */
-static void test_iteration_batch(void *arg)
+PC_TEST_EACH_BACKEND(test_iteration_batch, "L1.iteration-batch")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct order_log log = {.loop = loop};
     struct order_item late[3] = {{&log, 10, NULL}, {&log, 11, NULL}, {&log, 12, NULL}};
     struct order_item early[3] = {
@@ -183,9 +172,9 @@ static void check_timer_order(const struct timer_log *log)
     }
 }
 
-static void test_timer_order(void *arg)
+PC_TEST_EACH_BACKEND(test_timer_order, "loop.timer-order")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     uint64_t now = pl_loop_update_time(loop);
     /* Deadlines relative to now, in creation order.  Past deadlines are all
      * due at once, which puts the heap's ordering, not the clock, under
@@ -232,9 +221,9 @@ static void count_call(pl_loop *loop, void *user)
     ++*(int *)user;
 }
 
-static void test_timer_cancel(void *arg)
+PC_TEST_EACH_BACKEND(test_timer_cancel, "loop.timer-cancel")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int ran_a = 0, ran_b = 0, ran_c = 0;
     pl_timer_id a, b, c;
     PC_ASSERT_ERR(pl_call_later(loop, 0, count_call, &ran_a, &a), 0);
@@ -274,10 +263,10 @@ static uint64_t xorshift(uint64_t *s)
 /* 100,000 timers with random deadlines up to 25 ms ahead (and some already
  * due), half of them cancelled: the rest fire in (deadline, creation) order,
  * each exactly once, never early. */
-static void test_timers_many(void *arg)
+PC_TEST_EACH_BACKEND(test_timers_many, "loop.timers-100k")
 {
     enum { N = 100000 };
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct timer_rec *recs = calloc(N, sizeof *recs);
     uint32_t *order = calloc(N, sizeof *order);
     pl_timer_id *ids = calloc(N, sizeof *ids);
@@ -376,10 +365,10 @@ static void *wake_thread(void *arg)
 }
 
 /* L4: a loop blocked in run_once(-1) wakes for call_soon_threadsafe. */
-static void test_threadsafe_wakeup(void *arg)
+PC_TEST_EACH_BACKEND(test_threadsafe_wakeup, "L4.threadsafe-wakeup")
 {
     pc_set_timeout_ms(5000);
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct wake_ctx ctx = {.loop = loop, .loop_tid = (pid_t)syscall(SYS_gettid)};
     atomic_init(&ctx.entering, 0);
     pthread_t thread;
@@ -428,9 +417,9 @@ static void *burst_thread(void *arg)
     return NULL;
 }
 
-static void test_threadsafe_burst(void *arg)
+PC_TEST_EACH_BACKEND(test_threadsafe_burst, "L4.threadsafe-burst")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     static struct burst_ctx ctx;
     ctx.loop = loop;
     for (int i = 0; i < 1000; i++)
@@ -480,9 +469,9 @@ static void io_record_and_read(pl_loop *loop, int fd, unsigned events, void *use
 
 /* L2: a pipe whose writer closed reports HUP alone, and the reader sees
  * EOF only by reading 0. */
-static void test_read_hup_eof(void *arg)
+PC_TEST_EACH_BACKEND(test_read_hup_eof, "L2.read-hup-eof")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fds[2];
     pipe_open(fds);
     struct io_rec r = {0};
@@ -503,9 +492,9 @@ static void test_read_hup_eof(void *arg)
 
 /* L2: a full pipe's write end whose reader closed reports ERR alone, to a
  * writer watcher and to a reader watcher on that fd; the reader runs first. */
-static void test_write_err_only(void *arg)
+PC_TEST_EACH_BACKEND(test_write_err_only, "L2.write-err-only")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fds[2];
     pipe_open(fds);
     PC_ASSERT_GT_INT(pc_fill_until_full(fds[1], 1, 0), 0);
@@ -529,9 +518,9 @@ static void test_write_err_only(void *arg)
 
 /* An empty pipe's write end with a writer watcher gets WRITABLE; once the
  * reader closes, PL_ERR is added. */
-static void test_writable_then_err(void *arg)
+PC_TEST_EACH_BACKEND(test_writable_then_err, "L2.writable-then-err")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fds[2];
     pipe_open(fds);
     struct io_rec w = {0};
@@ -567,9 +556,9 @@ static void remove_other(pl_loop *loop, int fd, unsigned events, void *user)
 
 /* L3: two fds ready in the same iteration; the first callback removes the
  * other's reader, whose already collected event must then not run. */
-static void test_remove_in_callback(void *arg)
+PC_TEST_EACH_BACKEND(test_remove_in_callback, "L3.remove-in-callback")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int a[2], b[2];
     pipe_open(a);
     pipe_open(b);
@@ -603,9 +592,9 @@ static void remove_self_and_writer(pl_loop *loop, int fd, unsigned events, void 
 
 /* L3 on one fd: a reader callback removing the writer of the same fd (and
  * itself) stops the writer callback of this very iteration. */
-static void test_remove_writer_same_fd(void *arg)
+PC_TEST_EACH_BACKEND(test_remove_writer_same_fd, "L3.remove-writer-same-fd")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int sv[2];
     PC_ASSERT_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     PC_ASSERT_EQ_INT(write(sv[1], "x", 1), 1); /* sv[0]: readable and writable */
@@ -690,9 +679,9 @@ static void signal_round(pl_loop *loop, int blocked_before, void (*handler_befor
     PC_ASSERT(sigusr1_handler() == handler_before);
 }
 
-static void test_signal(void *arg)
+PC_TEST_EACH_BACKEND(test_signal, "loop.signal")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     /* Default disposition, unblocked. */
     signal_round(loop, 0, SIG_DFL);
 
@@ -732,9 +721,9 @@ static void close_inside(pl_loop *loop, void *user)
 
 /* L5: a running loop refuses close and re-entry; a loop with a watcher or a
  * signal handler refuses close and keeps working. */
-static void test_close_refusals(void *arg)
+PC_TEST_EACH_BACKEND(test_close_refusals, "L5.close-refusals")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int result[4] = {1, 1, 1, 0};
     PC_ASSERT_ERR(pl_call_soon(loop, close_inside, result), 0);
     PC_ASSERT_EQ_INT(pl_loop_is_running(loop), 0);
@@ -774,9 +763,9 @@ static void test_close_refusals(void *arg)
     loop_done(loop);
 }
 
-static void test_watcher_refusals(void *arg)
+PC_TEST_EACH_BACKEND(test_watcher_refusals, "loop.watcher-refusals")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fds[2];
     pipe_open(fds);
     struct io_rec first = {0}, second = {0};
@@ -813,9 +802,9 @@ static void test_watcher_refusals(void *arg)
 }
 
 /* Every refusal of pl_loop_new leaves *loop untouched. */
-static void test_new_refusals(void *arg)
+PC_TEST_EACH_BACKEND(test_new_refusals, "loop.new-refusals")
 {
-    const backend *b = arg;
+    const pc_backend *b = backend;
     pl_loop *const sentinel = (pl_loop *)(void *)&sentinel;
     pl_loop *loop = sentinel;
     PC_ASSERT_ERR(pl_loop_new(&loop, PL_LOOP_EPOLL | PL_LOOP_POLL), -EINVAL);
@@ -866,9 +855,9 @@ static void spin(pl_loop *loop, void *user)
     PC_ASSERT_ERR(pl_call_soon(loop, spin, ctx), 0);
 }
 
-static void test_run_stop(void *arg)
+PC_TEST_EACH_BACKEND(test_run_stop, "loop.run-stop")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct spin_ctx ctx = {0, 5};
     PC_ASSERT_ERR(pl_call_soon(loop, spin, &ctx), 0);
     uint64_t before = pl_loop_iteration(loop);
@@ -889,9 +878,9 @@ static void stop_loop(pl_loop *loop, void *user)
     pl_loop_stop(loop);
 }
 
-static void test_stop_from_timer(void *arg)
+PC_TEST_EACH_BACKEND(test_stop_from_timer, "loop.stop-from-timer")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fired = 0;
     uint64_t start = pl_loop_update_time(loop);
     PC_ASSERT_ERR(pl_call_later(loop, 20, stop_loop, &fired, NULL), 0);
@@ -902,9 +891,9 @@ static void test_stop_from_timer(void *arg)
 }
 
 /* A stop before run lets exactly one iteration happen, and is used up. */
-static void test_stop_before_run(void *arg)
+PC_TEST_EACH_BACKEND(test_stop_before_run, "loop.stop-before-run")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     struct spin_ctx ctx = {0, 0};
     PC_ASSERT_ERR(pl_call_soon(loop, spin, &ctx), 0);
     pl_loop_stop(loop);
@@ -930,9 +919,9 @@ static void test_stop_before_run(void *arg)
 /* run_once consumes a stop, like asyncio's run_forever: one asked for
  * inside it, or before it, has had its effect when it returns, and the
  * next run_once(-1) waits for its timer instead of returning at once. */
-static void test_stop_in_run_once(void *arg)
+PC_TEST_EACH_BACKEND(test_stop_in_run_once, "loop.stop-in-run-once")
 {
-    pl_loop *loop = loop_open(arg);
+    pl_loop *loop = loop_open(backend);
     int fired = 0;
     PC_ASSERT_ERR(pl_call_soon(loop, stop_loop, &fired), 0);
     PC_ASSERT_EQ_INT(pl_loop_run_once(loop, 0), 1);
@@ -961,9 +950,8 @@ static void test_stop_in_run_once(void *arg)
 
 /* ---- errors and version ------------------------------------------------------ */
 
-static void test_errors(void *arg)
+PC_TEST(test_errors, "loop.errors-and-version")
 {
-    (void)arg;
     PC_ASSERT_EQ_STR(pl_err_name(0), "OK");
     PC_ASSERT_EQ_STR(pl_err_name(-EPIPE), "EPIPE");
     PC_ASSERT_EQ_STR(pl_err_name(-EBUSY), "EBUSY");
@@ -985,46 +973,4 @@ static void test_errors(void *arg)
     snprintf(want, sizeof want, "%d.%d.%d", PL_VERSION_MAJOR, PL_VERSION_MINOR,
              PL_VERSION_PATCH);
     PC_ASSERT_EQ_STR(pl_version_string(), want);
-}
-
-/* ---- registration ------------------------------------------------------------ */
-
-static const struct loop_test {
-    const char *name;
-    void (*fn)(void *arg);
-} loop_tests[] = {
-    {"loop.call-soon-fifo", test_call_soon_fifo},
-    {"L1.iteration-batch", test_iteration_batch},
-    {"loop.timer-order", test_timer_order},
-    {"loop.timer-cancel", test_timer_cancel},
-    {"loop.timers-100k", test_timers_many},
-    {"L4.threadsafe-wakeup", test_threadsafe_wakeup},
-    {"L4.threadsafe-burst", test_threadsafe_burst},
-    {"L2.read-hup-eof", test_read_hup_eof},
-    {"L2.write-err-only", test_write_err_only},
-    {"L2.writable-then-err", test_writable_then_err},
-    {"L3.remove-in-callback", test_remove_in_callback},
-    {"L3.remove-writer-same-fd", test_remove_writer_same_fd},
-    {"loop.signal", test_signal},
-    {"L5.close-refusals", test_close_refusals},
-    {"loop.watcher-refusals", test_watcher_refusals},
-    {"loop.new-refusals", test_new_refusals},
-    {"loop.run-stop", test_run_stop},
-    {"loop.stop-from-timer", test_stop_from_timer},
-    {"loop.stop-before-run", test_stop_before_run},
-    {"loop.stop-in-run-once", test_stop_in_run_once},
-};
-
-__attribute__((constructor)) static void register_loop_tests(void)
-{
-    char name[128];
-    for (size_t t = 0; t < sizeof loop_tests / sizeof loop_tests[0]; t++) {
-        for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
-            snprintf(name, sizeof name, "%s@%s", loop_tests[t].name, backends[b].name);
-            (void)conform_test_add_on(name, loop_tests[t].fn,
-                                      (void *)(uintptr_t)&backends[b], backends[b].flag);
-        }
-    }
-    /* Backend-independent. */
-    (void)pc_test_add("loop.errors-and-version", test_errors, NULL, 0);
 }

@@ -14,8 +14,6 @@
 
 #include "conform.h"
 
-static const unsigned backend_flags[] = {PL_LOOP_EPOLL, PL_LOOP_POLL, PL_LOOP_IO_URING};
-
 /* ---- a signal callback that removes another handler --------------------- */
 
 struct sig_state {
@@ -39,9 +37,9 @@ static void on_usr1(pl_loop *loop, int signum, void *user)
     PC_ASSERT_OK(pl_loop_remove_signal(loop, SIGUSR2));
 }
 
-static void signal_removes_other(void *arg)
+PC_TEST_EACH_BACKEND(signal_removes_other, "loop.signal-callback-removes-other")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     pl_loop *loop;
     PC_ASSERT_OK(pl_loop_new(&loop, flags));
     struct sig_state s = {0, 0};
@@ -92,9 +90,9 @@ static void timer_a(pl_loop *loop, void *user)
     PC_ASSERT_OK(pl_call_at(loop, 0, timer_c, s, NULL));
 }
 
-static void timer_made_due(void *arg)
+PC_TEST_EACH_BACKEND(timer_made_due, "loop.timer-made-by-timer-runs-later")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     struct timer_state s;
     memset(&s, 0, sizeof s);
     PC_ASSERT_OK(pl_loop_new(&s.loop, flags));
@@ -272,9 +270,9 @@ static void reuse_cb(pl_loop *loop, int fd, unsigned events, void *user)
     PC_ASSERT_OK(pl_loop_add_reader(loop, other, reuse_new_cb, r));
 }
 
-static void fd_reuse_in_iteration(void *arg)
+PC_TEST_EACH_BACKEND(fd_reuse_in_iteration, "L3.fd-number-reused-in-iteration")
 {
-    unsigned flags = *(const unsigned *)arg;
+    unsigned flags = backend->flag;
     pl_loop *loop;
     PC_ASSERT_OK(pl_loop_new(&loop, flags));
     struct reuse r;
@@ -304,19 +302,4 @@ static void fd_reuse_in_iteration(void *arg)
     }
     close(r.new_writer);
     PC_ASSERT_OK(pl_loop_close(loop));
-}
-
-__attribute__((constructor)) static void register_per_backend(void)
-{
-    static const char *const names[] = {"epoll", "poll", "io_uring"};
-    for (int b = 0; b < 3; b++) {
-        char name[96];
-        void *arg = (void *)&backend_flags[b];
-        snprintf(name, sizeof name, "loop.signal-callback-removes-other@%s", names[b]);
-        conform_test_add_on(name, signal_removes_other, arg, backend_flags[b]);
-        snprintf(name, sizeof name, "loop.timer-made-by-timer-runs-later@%s", names[b]);
-        conform_test_add_on(name, timer_made_due, arg, backend_flags[b]);
-        snprintf(name, sizeof name, "L3.fd-number-reused-in-iteration@%s", names[b]);
-        conform_test_add_on(name, fd_reuse_in_iteration, arg, backend_flags[b]);
-    }
 }

@@ -40,15 +40,6 @@ static void got_free(struct got *g)
     free(g->err);
 }
 
-static pl_loop *variant_loop(const unsigned *v)
-{
-    if (v[1])
-        setenv("PIPELOOP_NO_PIDFD", "1", 1);
-    pl_loop *loop;
-    PC_ASSERT_OK(pl_loop_new(&loop, v[0]));
-    return loop;
-}
-
 static void run_until_done(pl_loop *loop, struct got *g)
 {
     PC_RUN_UNTIL(loop, g->done, 10000);
@@ -69,9 +60,9 @@ static pl_spawn_options sh(const char *script, char **argv)
     return o;
 }
 
-static void test_run(void *arg)
+SPAWN_TEST(test_run, "S14.run-collects")
 {
-    pl_loop *loop = variant_loop(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     char *argv[4];
 
     /* A MiB in through cat and out again, while stderr gets a line. */
@@ -117,9 +108,9 @@ static void test_run(void *arg)
 
 /* A timeout kills the child; with kill_group its background commands too
  * (one holds stdout, so without it the run could not end for 30 s). */
-static void test_run_timeout(void *arg)
+SPAWN_TEST(test_run_timeout, "S14.run-timeout")
 {
-    pl_loop *loop = variant_loop(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     char *argv[4];
     for (int group = 0; group < 2; group++) {
         pl_spawn_options o = sh(group ? "sleep 30 & wait" : "exec sleep 30", argv);
@@ -167,19 +158,4 @@ PC_TEST(run_sync, "S14.run-sync")
     o.argv = NULL;
     PC_ASSERT_ERR(pl_run_sync(&o, NULL, &r), -ENOENT);
     PC_ASSERT_NULL(r.out);
-}
-
-__attribute__((constructor)) static void register_run_tests(void)
-{
-    static const unsigned variants[4][2] = {
-        {PL_LOOP_EPOLL, 0}, {PL_LOOP_POLL, 0}, {PL_LOOP_EPOLL, 1}, {PL_LOOP_IO_URING, 0}};
-    static const char *const names[] = {"epoll", "poll", "epoll-sigchld", "io_uring"};
-    for (int v = 0; v < 4; v++) {
-        char name[64];
-        snprintf(name, sizeof name, "S14.run-collects@%s", names[v]);
-        (void)conform_test_add_on(name, test_run, (void *)variants[v], variants[v][0]);
-        snprintf(name, sizeof name, "S14.run-timeout@%s", names[v]);
-        (void)conform_test_add_on(name, test_run_timeout, (void *)variants[v],
-                                  variants[v][0]);
-    }
 }

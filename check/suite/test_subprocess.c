@@ -1,6 +1,6 @@
 /* Subprocess transports: spec group S, against real programs (sh, cat,
- * head, sleep).  Every test runs on each entry of `variants`: the epoll and
- * poll backends with pidfds, and epoll with the SIGCHLD fallback forced
+ * head, sleep).  Every test is a SPAWN_TEST: it runs on every backend with
+ * pidfds, and on epoll with the SIGCHLD fallback forced
  * (PIPELOOP_NO_PIDFD=1), so that both ways of watching a child are covered.
  * Tests drive the loop with pl_loop_run_once until a condition holds or a
  * deadline passes; nothing sleeps to synchronise. */
@@ -22,30 +22,10 @@
 #include "conform.h"
 #include <pipeloop.h>
 
-/* ---- variants ------------------------------------------------------------ */
-
-struct variant {
-    const char *name;
-    unsigned loop_flags;
-    int no_pidfd;
-};
-
-static const struct variant variants[] = {
-    {"epoll", PL_LOOP_EPOLL, 0},
-    {"poll", PL_LOOP_POLL, 0},
-    {"epoll-sigchld", PL_LOOP_EPOLL, 1},
-    {"io_uring", PL_LOOP_IO_URING, 0},
-};
-
-static pl_loop *loop_for(const struct variant *v)
+/* Is the child watched through SIGCHLD rather than a pidfd? */
+static int no_pidfd(const pc_backend *backend)
 {
-    if (v->no_pidfd)
-        setenv("PIPELOOP_NO_PIDFD", "1", 1);
-    else
-        unsetenv("PIPELOOP_NO_PIDFD");
-    pl_loop *loop = NULL;
-    PC_ASSERT_OK(pl_loop_new(&loop, v->loop_flags));
-    return loop;
+    return backend == &conform_epoll_sigchld;
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -56,24 +36,6 @@ static char *S(const char *s)
 {
     return (char *)(uintptr_t)s;
 }
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Run iterations until cond holds; fail after ms (scaled) milliseconds. */
-#define RUN_UNTIL(loop, cond, ms)                                                        \
-    do {                                                                                 \
-        uint64_t run_deadline_ = now_ms() + pc_scale_ms(ms);                             \
-        while (!(cond)) {                                                                \
-            if (now_ms() > run_deadline_)                                                \
-                PC_FAIL("timed out after %u ms waiting for %s", pc_scale_ms(ms), #cond); \
-            PC_ASSERT_OK(pl_loop_run_once((loop), 20));                                  \
-        }                                                                                \
-    } while (0)
 
 static uint64_t mix64(uint64_t x)
 {
@@ -167,7 +129,7 @@ struct rec {
     pl_process *p;
     unsigned pipe_mask; /* bit fd set for PIPE slots */
     struct buf out[REC_FDS];
-    struct buf log; /* M, D<fd>, L<fd>, X, P, R, C in order */
+    struct buf log; /* "CM L1 X L2 CL": the names of conform_subprocess.c */
     int made, exited, finished;
     int released;       /* a detached child let go: no process_exited (S16) */
     struct buf far_out; /* a pipe on a child fd >= REC_FDS (one per test) */
@@ -200,7 +162,7 @@ static void rec_made(pl_process *p, void *user)
     PC_ASSERT_EQ_INT(r->made, 0);
     PC_ASSERT_EQ_SIZE(r->log.len, 0);
     r->made = 1;
-    log_event(r, "M");
+    log_event(r, "CM");
     if (r->take_ref)
         pl_process_ref(p);
     if (r->on_made)
@@ -275,7 +237,7 @@ static void rec_lost(pl_process *p, void *user)
         PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
     }
     r->finished = 1;
-    log_event(r, "C");
+    log_event(r, "CL");
 }
 
 static void rec_pause(pl_process *p, void *user)
@@ -400,14 +362,14 @@ static void run_sh(struct rec *r, pl_loop *loop, const char *script,
     pl_spawn_options o = sh_options(script, argv);
     set_stdio(&o, in, out, err);
     PC_ASSERT_OK(rec_spawn(r, loop, &o));
-    RUN_UNTIL(loop, r->finished, 5000);
+    PC_RUN_UNTIL(loop, r->finished, 5000);
 }
 
 /* ---- S1: stdio kinds ------------------------------------------------------ */
 
-static void test_stdio_pipes(void *arg)
+SPAWN_TEST(test_stdio_pipes, "S1.stdio-pipes")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     pl_spawn_options o = sh_options("read x; echo \"out:$x\"; echo \"err:$x\" >&2", argv);
@@ -425,7 +387,7 @@ static void test_stdio_pipes(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(in, "hello\n", 6), 6);
     PC_ASSERT_OK(pl_transport_write_eof(in));
 
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out:hello\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err:hello\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
@@ -435,9 +397,9 @@ static void test_stdio_pipes(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_stdio_devnull_and_stdout(void *arg)
+SPAWN_TEST(test_stdio_devnull_and_stdout, "S1.stdio-devnull-stdout")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     /* cat reads /dev/null: EOF at once.  stderr goes where stdout goes. */
@@ -447,7 +409,7 @@ static void test_stdio_devnull_and_stdout(void *arg)
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 0));
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "e\no\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     rec_free(&r);
@@ -456,14 +418,14 @@ static void test_stdio_devnull_and_stdout(void *arg)
     run_sh(&r, loop, "echo gone; echo gone >&2; exit 4", PL_STDIO_DEVNULL,
            PL_STDIO_DEVNULL, PL_STDIO_DEVNULL);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 4);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_stdio_fd(void *arg)
+SPAWN_TEST(test_stdio_fd, "S1.stdio-fd")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* stdin from a regular file of the caller's, stdout into a pipe of the
      * caller's, stderr into stdout: the fds stay the caller's. */
     char path[] = "/tmp/pipeloop-s1-XXXXXX";
@@ -482,9 +444,9 @@ static void test_stdio_fd(void *arg)
     o.stdio[1] = (pl_stdio){PL_STDIO_FD, fds[1]};
     o.stdio[2] = (pl_stdio){PL_STDIO_STDOUT, 0};
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
     /* Still open and still the caller's. */
     PC_ASSERT_OK(fcntl(file, F_GETFD));
     PC_ASSERT_EQ_INT(fcntl(fds[1], F_GETFD), FD_CLOEXEC);
@@ -501,9 +463,9 @@ static void test_stdio_fd(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_stdio_inherit(void *arg)
+SPAWN_TEST(test_stdio_inherit, "S1.stdio-inherit")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* Point our own fd 1 at a pipe for the duration, marked close-on-exec:
      * INHERIT must still hand it to the child.  stderr follows stdout. */
     int fds[2];
@@ -524,7 +486,7 @@ static void test_stdio_inherit(void *arg)
     close(saved);
     close(fds[1]);
     PC_ASSERT_OK(err);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     char got[64] = {0};
     size_t n = 0;
@@ -537,9 +499,9 @@ static void test_stdio_inherit(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_env_cwd_pgroup(void *arg)
+SPAWN_TEST(test_env_cwd_pgroup, "S1.env-cwd-pgroup")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     char *env[] = {S("PIPELOOP_TEST_VAR=bar"), NULL};
@@ -549,7 +511,7 @@ static void test_env_cwd_pgroup(void *arg)
     o.env = env;
     o.cwd = "/";
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bar:/:unset\n");
     rec_free(&r);
 
@@ -565,7 +527,7 @@ static void test_env_cwd_pgroup(void *arg)
     rel.cwd = "/";
     set_stdio(&rel, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &rel));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "/\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     rec_free(&r);
@@ -576,21 +538,21 @@ static void test_env_cwd_pgroup(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), pl_process_get_pid(r.p));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     s.new_process_group = 0;
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), getpgrp());
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_invalid_options(void *arg)
+SPAWN_TEST(test_invalid_options, "S1.invalid-options")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     pl_process *p = NULL;
     char *argv[4];
@@ -632,9 +594,9 @@ static void test_invalid_options(void *arg)
 
 /* ---- S2: callback order --------------------------------------------------- */
 
-static void test_callback_order(void *arg)
+SPAWN_TEST(test_callback_order, "S2.callback-order")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     r.take_ref = 1;
     char *argv[4];
@@ -651,14 +613,14 @@ static void test_callback_order(void *arg)
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
 
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
-    /* M first, C last, exactly one X; the L's may come before or after X. */
+    /* CM first, CL last, exactly one X; the L's may come before or after X. */
     const char *log = buf_str(&r.log);
-    PC_ASSERT(strncmp(log, "M ", 2) == 0);
-    PC_ASSERT(strlen(log) >= 2 && strcmp(log + strlen(log) - 2, " C") == 0);
+    PC_ASSERT(strncmp(log, "CM ", 3) == 0);
+    PC_ASSERT(strlen(log) >= 3 && strcmp(log + strlen(log) - 3, " CL") == 0);
     PC_ASSERT_NOT_NULL(strstr(log, "X"));
     PC_ASSERT_NULL(strstr(strstr(log, "X") + 1, "X"));
 
@@ -674,16 +636,16 @@ static void test_callback_order(void *arg)
     PC_ASSERT_EQ_PTR(pl_process_get_user(r.p), &r);
     pl_process_unref(r.p);
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
-    PC_ASSERT_EQ_STR(buf_str(&r.log) + strlen(buf_str(&r.log)) - 1, "C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log) + strlen(buf_str(&r.log)) - 3, " CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 /* ---- S3: return codes ----------------------------------------------------- */
 
-static void test_returncode(void *arg)
+SPAWN_TEST(test_returncode, "S3.returncode")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     static const struct {
         const char *script;
         int rc;
@@ -716,9 +678,9 @@ static void s4_exited(struct rec *r)
     PC_ASSERT_EQ_INT(r->lost[1], 0);
 }
 
-static void test_grandchild_holds_stdout(void *arg)
+SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     r.on_exited = s4_exited;
     char *argv[4];
@@ -735,7 +697,7 @@ static void test_grandchild_holds_stdout(void *arg)
     o.stdio[2].kind = PL_STDIO_INHERIT;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     close(gate[0]);
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     /* A few more iterations: connection_lost must wait for the pipe. */
     for (int i = 0; i < 5; i++)
@@ -744,9 +706,9 @@ static void test_grandchild_holds_stdout(void *arg)
     PC_ASSERT_EQ_INT(r.lost[1], 0);
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "early\nlate\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M X L1 C");
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X L1 CL");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     /* The grandchild was the shell's, reparented away from us; it exits on
@@ -761,19 +723,19 @@ static void s5_close_in_made(struct rec *r)
     PC_ASSERT_OK(pl_process_close(r->p)); /* no-op */
 }
 
-static void test_close_kills(void *arg)
+SPAWN_TEST(test_close_kills, "S5.close-kills")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     pl_spawn_options o = sleep_options();
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
     /* Close from connection_made. */
     struct rec r = {0};
     r.on_made = s5_close_in_made;
-    uint64_t start = now_ms();
+    uint64_t start = pc_now_ns() / 1000000u;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 3000);
-    PC_ASSERT_LT_UINT(now_ms() - start, 3000); /* not the 30 s of sleep */
+    PC_RUN_UNTIL(loop, r.finished, 3000);
+    PC_ASSERT_LT_UINT(pc_now_ns() / 1000000u - start, 3000); /* not the 30 s of sleep */
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     for (int fd = 0; fd < 3; fd++)
         PC_ASSERT_ERR(r.lost_err[fd], 0);
@@ -783,32 +745,32 @@ static void test_close_kills(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), "x", 1));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 3000);
+    PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
-    PC_ASSERT(strncmp(buf_str(&r.log), "M ", 2) == 0);
+    PC_ASSERT(strncmp(buf_str(&r.log), "CM ", 3) == 0);
     rec_free(&r);
 
     /* Close with 1 MiB pending on stdin: the flush is attempted, the
      * killed child never reads it, stdin is lost with EPIPE and the
      * process still finishes. */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.made, 3000);
+    PC_RUN_UNTIL(loop, r.made, 3000);
     unsigned char *data = calloc(1, 1024 * 1024);
     PC_ASSERT_NOT_NULL(data);
     PC_ASSERT_OK(
         pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, 1024 * 1024));
     free(data);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 3000);
+    PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_close_after_exit(void *arg)
+SPAWN_TEST(test_close_after_exit, "S5.close-after-exit")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     pl_spawn_options o = sh_options("exit 7", argv);
@@ -820,7 +782,7 @@ static void test_close_after_exit(void *arg)
     memset(&info, 0, sizeof info);
     PC_ASSERT_OK(waitid(P_PID, (id_t)pl_process_get_pid(r.p), &info, WEXITED | WNOWAIT));
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 7);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -828,9 +790,9 @@ static void test_close_after_exit(void *arg)
 
 /* ---- S6: signals after reaping -------------------------------------------- */
 
-static void test_signal_after_reap(void *arg)
+SPAWN_TEST(test_signal_after_reap, "S6.signal-after-reap")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     r.take_ref = 1;
     pl_spawn_options o = sleep_options();
@@ -840,12 +802,12 @@ static void test_signal_after_reap(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal(r.p, 100000), -EINVAL);
     PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* alive? */
     PC_ASSERT_OK(pl_process_terminate(r.p));
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGTERM);
     PC_ASSERT_ERR(pl_process_send_signal(r.p, 0), -ESRCH);
     PC_ASSERT_ERR(pl_process_terminate(r.p), -ESRCH);
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
     pl_process_unref(r.p);
     rec_free(&r);
@@ -859,7 +821,7 @@ static void test_signal_after_reap(void *arg)
     memset(&info, 0, sizeof info);
     PC_ASSERT_OK(waitid(P_PID, (id_t)pl_process_get_pid(r.p), &info, WEXITED | WNOWAIT));
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 5);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -869,9 +831,9 @@ static void test_signal_after_reap(void *arg)
 
 /* new_session: the child leads a new session and group (sid = pgid = its
  * pid), also when new_process_group is asked for as well. */
-static void test_new_session(void *arg)
+SPAWN_TEST(test_new_session, "S11.new-session")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     for (int both = 0; both < 2; both++) {
         struct rec r = {0};
         pl_spawn_options o = sleep_options();
@@ -883,7 +845,7 @@ static void test_new_session(void *arg)
         PC_ASSERT_EQ_INT(getpgid(pid), pid);
         PC_ASSERT_NE_INT(getsid(0), pid);
         PC_ASSERT_OK(pl_process_close(r.p));
-        RUN_UNTIL(loop, r.finished, 5000);
+        PC_RUN_UNTIL(loop, r.finished, 5000);
         PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
         rec_free(&r);
     }
@@ -903,9 +865,9 @@ static void s11_on_data(struct rec *r, int fd, const void *data, size_t len)
     }
 }
 
-static void test_signal_group(void *arg)
+SPAWN_TEST(test_signal_group, "S11.signal-group")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     for (int session = 0; session < 2; session++) {
         struct rec r = {0};
         r.take_ref = 1;
@@ -916,7 +878,7 @@ static void test_signal_group(void *arg)
         o.new_process_group = !session;
         o.new_session = session;
         PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-        RUN_UNTIL(loop, r.finished, 5000);
+        PC_RUN_UNTIL(loop, r.finished, 5000);
         PC_ASSERT_NOT_NULL(r.ctx);
         PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGTERM);
         /* Reaped: its id may be reused, so the group is not signalled. */
@@ -933,7 +895,7 @@ static void test_signal_group(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal_group(NULL, SIGTERM), -EINVAL);
     PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* still running */
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -956,9 +918,9 @@ static void s12_on_data(struct rec *r, int fd, const void *data, size_t len)
     }
 }
 
-static void test_pty_child(void *arg)
+SPAWN_TEST(test_pty_child, "S12.pty-child")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     r.on_data = s12_on_data;
     char *argv[4];
@@ -973,7 +935,7 @@ static void test_pty_child(void *arg)
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 0));
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     const char *out = buf_str(&r.out[1]);
     if (strncmp(out, "/dev/pts/", 9) != 0 || !strstr(out, "ctty-ok\r\n") ||
         !strstr(out, "hello\r\n") || !strstr(out, "50 132\r\n") ||
@@ -996,7 +958,7 @@ static void test_pty_child(void *arg)
     PC_ASSERT_OK(rec_spawn(&q, loop, &plain));
     PC_ASSERT_ERR(pl_process_set_window_size(q.p, 24, 80), -EINVAL);
     PC_ASSERT_ERR(pl_process_set_window_size(NULL, 24, 80), -EINVAL);
-    RUN_UNTIL(loop, q.finished, 5000);
+    PC_RUN_UNTIL(loop, q.finished, 5000);
     rec_free(&q);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -1017,9 +979,9 @@ static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
     PC_ASSERT_EQ_INT(r.made, 0);
 }
 
-static void test_exec_failure(void *arg)
+SPAWN_TEST(test_exec_failure, "S7.exec-failure")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     char *argv[4];
     pl_spawn_options o;
 
@@ -1057,13 +1019,13 @@ static void test_exec_failure(void *arg)
 
 /* ---- S8: what the child inherits ------------------------------------------ */
 
-static void test_only_stdio_fds(void *arg)
+SPAWN_TEST(test_only_stdio_fds, "S8.only-stdio-fds")
 {
     /* The fds open before the loop exists are the runner's. */
     static unsigned char before[4096];
     for (int fd = 0; fd < 4096; fd++)
         before[fd] = fcntl(fd, F_GETFD) >= 0;
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* Another process with three pipes is running, so the library holds
      * more fds (pipes, pidfd, the loop's own) when the checker starts. */
     struct rec other = {0};
@@ -1100,20 +1062,20 @@ static void test_only_stdio_fds(void *arg)
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0 1 2 ");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     rec_free(&r);
 
     PC_ASSERT_OK(pl_process_close(other.p));
-    RUN_UNTIL(loop, other.finished, 5000);
+    PC_RUN_UNTIL(loop, other.finished, 5000);
     rec_free(&other);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_no_leak_between_children(void *arg)
+SPAWN_TEST(test_no_leak_between_children, "S8.no-leak-between-children")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* A's stdin must reach EOF although B, started later, is alive: had B
      * inherited A's stdin write end, cat would never see EOF. */
     struct rec a = {0}, b = {0};
@@ -1129,11 +1091,11 @@ static void test_no_leak_between_children(void *arg)
     PC_ASSERT_OK(rec_spawn(&b, loop, &s));
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(a.p, 0), "abc", 3));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(a.p, 0)));
-    RUN_UNTIL(loop, a.finished, 5000);
+    PC_RUN_UNTIL(loop, a.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&a.out[1]), "abc");
     PC_ASSERT_EQ_INT(b.exited, 0);
     PC_ASSERT_OK(pl_process_close(b.p));
-    RUN_UNTIL(loop, b.finished, 5000);
+    PC_RUN_UNTIL(loop, b.finished, 5000);
     rec_free(&a);
     rec_free(&b);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -1147,9 +1109,9 @@ static unsigned long long status_field(const char *status, const char *field)
     return strtoull(line + strlen(field), NULL, 16);
 }
 
-static void test_default_signals(void *arg)
+SPAWN_TEST(test_default_signals, "S8.default-signals")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* The parent blocks SIGPIPE and SIGUSR1 in its thread and ignores
      * SIGINT and SIGPIPE; the child must start with none of that. */
     sigset_t block, old_mask;
@@ -1175,7 +1137,7 @@ static void test_default_signals(void *arg)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     PC_ASSERT_OK(err);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_OK(pthread_sigmask(SIG_SETMASK, &old_mask, NULL));
     const char *status = buf_str(&r.out[1]);
     PC_ASSERT_EQ_UINT(status_field(status, "\nSigBlk:"), 0);
@@ -1194,9 +1156,9 @@ static void test_default_signals(void *arg)
 
 #define MIB (1024u * 1024u)
 
-static void test_exit_without_reading(void *arg)
+SPAWN_TEST(test_exit_without_reading, "S9.exit-without-reading")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* The child never reads stdin and exits when the test says so: it
      * waits for a line on its fd 2, the read end of a gate pipe of ours.
      * (Exiting at once could beat our write, which would then fail with
@@ -1217,11 +1179,11 @@ static void test_exit_without_reading(void *arg)
                      (ssize_t)MIB);
     free(data);
     PC_ASSERT_EQ_INT(r.pw, 0); /* not before connection_made */
-    RUN_UNTIL(loop, r.made, 3000);
+    PC_RUN_UNTIL(loop, r.made, 3000);
     PC_ASSERT_EQ_INT(r.pw, 1); /* delivered right after it */
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(r.rw, 0);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_ERR(r.lost_err[1], 0);
@@ -1230,9 +1192,9 @@ static void test_exit_without_reading(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-static void test_head_closes_early(void *arg)
+SPAWN_TEST(test_head_closes_early, "S9.head-closes-early")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[] = {S("head"), S("-c"), S("1"), NULL};
     pl_spawn_options o;
@@ -1248,7 +1210,7 @@ static void test_head_closes_early(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, MIB),
                      (ssize_t)MIB);
     free(data);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "h");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE); /* and we are still alive */
@@ -1332,15 +1294,15 @@ static void echo_finish(struct echo *e)
     rec_free(&e->r);
 }
 
-static void test_cat_echo_64mib(void *arg)
+SPAWN_TEST(test_cat_echo_64mib, "S9.cat-echo-64mib")
 {
     pc_set_timeout_ms(60000);
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     rng_init();
     struct echo e;
     memset(&e, 0, sizeof e);
     echo_start(&e, loop, 64u * MIB, rng_next());
-    RUN_UNTIL(loop, e.r.finished, 50000);
+    PC_RUN_UNTIL(loop, e.r.finished, 50000);
     PC_ASSERT_GT_INT(e.r.pw, 0); /* flow control did engage */
     /* The last pause may end with the pipe's close instead of a resume:
      * the write transport does not resume a protocol whose buffer drained
@@ -1355,9 +1317,9 @@ static void test_cat_echo_64mib(void *arg)
  * spawn, before the loop has run.  1 MiB does not fit in the pipe, so the
  * stdin transport is closing with a full buffer before its own
  * connection_made. */
-static void test_stdin_eof_before_start(void *arg)
+SPAWN_TEST(test_stdin_eof_before_start, "S9.stdin-eof-before-start")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     rng_init();
     struct echo e;
     memset(&e, 0, sizeof e);
@@ -1380,7 +1342,7 @@ static void test_stdin_eof_before_start(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(in, e.scratch, MIB), (ssize_t)MIB);
     e.sent = MIB;
     PC_ASSERT_OK(pl_transport_write_eof(in));
-    RUN_UNTIL(loop, e.r.finished, 3000);
+    PC_RUN_UNTIL(loop, e.r.finished, 3000);
     PC_ASSERT_EQ_INT(e.r.pw, 1);
     echo_finish(&e);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -1388,9 +1350,9 @@ static void test_stdin_eof_before_start(void *arg)
 
 /* ---- S10: no zombies, many children --------------------------------------- */
 
-static void test_no_zombies(void *arg)
+SPAWN_TEST(test_no_zombies, "S10.no-zombies")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
@@ -1402,26 +1364,26 @@ static void test_no_zombies(void *arg)
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     assert_no_children();
 
     /* Exit first, then close; and an exit that is never closed. */
-    loop = loop_for(arg);
+    loop = conform_spawn_loop(backend);
     char *argv[4];
     pl_spawn_options o = sh_options("exit 2", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     r.take_ref = 1; /* connection_lost may come in the exit's iteration */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.exited, 5000);
+    PC_RUN_UNTIL(loop, r.exited, 5000);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 2);
     pl_process_unref(r.p);
     rec_free(&r);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     assert_no_children();
@@ -1437,45 +1399,44 @@ static void ignore_signal(pl_loop *loop, int signum, void *user)
 /* Without pidfds one SIGCHLD handler serves all of a loop's children; the
  * signal has one owner loop at a time.  With pidfds none of this applies
  * and every spawn below succeeds. */
-static void test_shared_sigchld(void *arg)
+SPAWN_TEST(test_shared_sigchld, "S10.shared-sigchld")
 {
-    const struct variant *v = arg;
-    pl_loop *a = loop_for(v);
-    pl_loop *b = loop_for(v);
+    pl_loop *a = conform_spawn_loop(backend);
+    pl_loop *b = conform_spawn_loop(backend);
     pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
 
     struct rec r1 = {0}, r2 = {0}, r3 = {0};
     PC_ASSERT_OK(rec_spawn(&r1, a, &s));
     PC_ASSERT_OK(rec_spawn(&r2, a, &s));
-    PC_ASSERT_ERR(rec_spawn(&r3, b, &s), v->no_pidfd ? -EBUSY : 0);
-    if (!v->no_pidfd) {
+    PC_ASSERT_ERR(rec_spawn(&r3, b, &s), no_pidfd(backend) ? -EBUSY : 0);
+    if (!no_pidfd(backend)) {
         PC_ASSERT_OK(pl_process_close(r3.p));
-        RUN_UNTIL(b, r3.finished, 5000);
+        PC_RUN_UNTIL(b, r3.finished, 5000);
         rec_free(&r3);
     }
     /* Kill one: the shared handler must find the right pid. */
     PC_ASSERT_OK(pl_process_kill(r2.p));
-    RUN_UNTIL(a, r2.finished, 5000);
+    PC_RUN_UNTIL(a, r2.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r2), -SIGKILL);
     PC_ASSERT_EQ_INT(r1.exited, 0);
     PC_ASSERT_OK(pl_process_terminate(r1.p));
-    RUN_UNTIL(a, r1.finished, 5000);
+    PC_RUN_UNTIL(a, r1.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r1), -SIGTERM);
     /* The last child is reaped: the handler is gone, loop a closes, and
      * loop b may watch children now. */
     PC_ASSERT_OK(pl_loop_close(a));
     PC_ASSERT_OK(rec_spawn(&r3, b, &s));
     PC_ASSERT_OK(pl_process_close(r3.p));
-    RUN_UNTIL(b, r3.finished, 5000);
+    PC_RUN_UNTIL(b, r3.finished, 5000);
 
     /* A SIGCHLD handler of the caller's on the loop. */
     PC_ASSERT_OK(pl_loop_add_signal(b, SIGCHLD, ignore_signal, NULL));
     struct rec r4 = {0};
-    PC_ASSERT_ERR(rec_spawn(&r4, b, &s), v->no_pidfd ? -EBUSY : 0);
-    if (!v->no_pidfd) {
+    PC_ASSERT_ERR(rec_spawn(&r4, b, &s), no_pidfd(backend) ? -EBUSY : 0);
+    if (!no_pidfd(backend)) {
         PC_ASSERT_OK(pl_process_close(r4.p));
-        RUN_UNTIL(b, r4.finished, 5000);
+        PC_RUN_UNTIL(b, r4.finished, 5000);
     }
     PC_ASSERT_OK(pl_loop_remove_signal(b, SIGCHLD));
     rec_free(&r1);
@@ -1488,20 +1449,20 @@ static void test_shared_sigchld(void *arg)
 
 #define HUNDRED 100
 
-static void test_hundred_children(void *arg)
+SPAWN_TEST(test_hundred_children, "S10.hundred-children")
 {
     pc_set_timeout_ms(60000);
     int fds_before = count_open_fds();
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     rng_init();
     struct echo *echoes = calloc(HUNDRED, sizeof *echoes);
     PC_ASSERT_NOT_NULL(echoes);
     for (int i = 0; i < HUNDRED; i++)
         echo_start(&echoes[i], loop, MIB, rng_next());
     int done = 0;
-    uint64_t deadline = now_ms() + pc_scale_ms(50000);
+    uint64_t deadline = pc_deadline_ms(50000);
     while (done < HUNDRED) {
-        PC_ASSERT_LT_UINT(now_ms(), deadline);
+        PC_ASSERT_LT_UINT(pc_now_ns() / 1000000u, deadline);
         PC_ASSERT_OK(pl_loop_run_once(loop, 20));
         done = 0;
         for (int i = 0; i < HUNDRED; i++)
@@ -1532,9 +1493,9 @@ static void read_all(int fd, struct buf *b)
     PC_ASSERT_EQ_INT(n, 0);
 }
 
-static void test_extra_fds(void *arg)
+SPAWN_TEST(test_extra_fds, "S15.extra-fds")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* fd 7 of the child: the caller's pipe; fd `inherit` of the child: the
      * caller's own fd of that number, close-on-exec in the parent. */
     int seven[2], inh[2];
@@ -1583,7 +1544,7 @@ static void test_extra_fds(void *arg)
     PC_ASSERT_EQ_INT(pl_transport_write(t4, "hello\n", 6), 6);
     PC_ASSERT_OK(pl_transport_close(t4));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     close(inherit);
 
     char want[128];
@@ -1614,9 +1575,9 @@ static void test_extra_fds(void *arg)
 /* Sources that are also targets: the caller's fds a and b swap places in
  * the child, and stdout is a as well.  Set up one after the other, the
  * second dup2 would copy what the first had just put there. */
-static void test_extra_fds_swap(void *arg)
+SPAWN_TEST(test_extra_fds_swap, "S15.extra-fds-swap")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     int pa[2], pb[2];
     PC_ASSERT_OK(pipe2(pa, O_CLOEXEC));
     PC_ASSERT_OK(pipe2(pb, O_CLOEXEC));
@@ -1640,7 +1601,7 @@ static void test_extra_fds_swap(void *arg)
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     close(a);
     close(b);
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     struct buf out_a = {0}, out_b = {0};
     read_all(pa[0], &out_a);
@@ -1656,9 +1617,9 @@ static void test_extra_fds_swap(void *arg)
 }
 
 /* Extra fds next to a pty: the terminal is 0-2, a pipe is 3. */
-static void test_extra_fds_with_pty(void *arg)
+SPAWN_TEST(test_extra_fds_with_pty, "S15.extra-fds-with-pty")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     const pl_stdio_extra extra[] = {
         {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
     struct rec r = {0};
@@ -1671,7 +1632,7 @@ static void test_extra_fds_with_pty(void *arg)
     o.nextra = 1;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "side\n");
     rec_free(&r);
@@ -1685,9 +1646,9 @@ static void on_run_done(pl_run_result *result, void *user)
     PC_FAIL("a refused pl_run called back");
 }
 
-static void test_extra_fds_invalid(void *arg)
+SPAWN_TEST(test_extra_fds_invalid, "S15.extra-fds-invalid")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
     int closed_fd = p[0];
@@ -1743,9 +1704,9 @@ static void test_extra_fds_invalid(void *arg)
  * deadline. */
 static void wait_gone(pid_t pid)
 {
-    uint64_t deadline = now_ms() + pc_scale_ms(5000);
+    uint64_t deadline = pc_deadline_ms(5000);
     while (kill(pid, 0) == 0) {
-        if (now_ms() > deadline)
+        if (pc_now_ns() / 1000000u > deadline)
             PC_FAIL("pid %d still there (a zombie?) after %u ms", (int)pid,
                     pc_scale_ms(5000));
         struct timespec ms = {0, 1000000};
@@ -1768,10 +1729,10 @@ static char proc_state(pid_t pid)
     return close_paren[2];
 }
 
-static void test_detached_close(void *arg)
+SPAWN_TEST(test_detached_close, "S16.detached-close")
 {
     int fds_before = count_open_fds();
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* The child waits for a line on its stdin, the read end of a gate of
      * ours, and exits when the test writes it, long after the process
      * object and the loop are gone. */
@@ -1788,7 +1749,7 @@ static void test_detached_close(void *arg)
     pid_t pid = pl_process_get_pid(r.p);
     /* Its own session, as with new_session. */
     PC_ASSERT_EQ_INT(getsid(pid), pid);
-    RUN_UNTIL(loop, r.out[1].len == 8, 5000);
+    PC_RUN_UNTIL(loop, r.out[1].len == 8, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "started\n");
 
     r.released = 1; /* what the recorder should see from now on */
@@ -1798,8 +1759,8 @@ static void test_detached_close(void *arg)
     PC_ASSERT_ERR(pl_process_send_signal_group(r.p, 0), -ESRCH);
     int rc;
     PC_ASSERT_ERR(pl_process_get_returncode(r.p, &rc), -ECHILD);
-    RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M L1 C");
+    PC_RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM L1 CL");
     PC_ASSERT_EQ_INT(r.exited, 0);
     /* The child runs on, and the loop closes without waiting for it. */
     PC_ASSERT_OK(kill(pid, 0));
@@ -1817,10 +1778,10 @@ static void test_detached_close(void *arg)
 
 /* Closed before the loop ever ran, and with no pipe at all: connection_made
  * and connection_lost still come, in that order, and the child runs on. */
-static void test_detached_close_at_once(void *arg)
+SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
 {
     int fds_before = count_open_fds();
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     int gate[2];
     PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
     struct rec r = {0};
@@ -1835,8 +1796,8 @@ static void test_detached_close_at_once(void *arg)
     r.released = 1;
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_EQ_INT(r.made, 0);
-    RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "M C");
+    PC_RUN_UNTIL(loop, r.finished, 5000);
+    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM CL");
     PC_ASSERT_OK(pl_loop_close(loop));
     PC_ASSERT_OK(kill(pid, 0));
     close(gate[1]); /* EOF: read fails, the shell exits */
@@ -1848,9 +1809,9 @@ static void test_detached_close_at_once(void *arg)
 
 /* A detached child that exits while its object is open is reported as any
  * other; close after the exit is the usual no-op. */
-static void test_detached_exit(void *arg)
+SPAWN_TEST(test_detached_exit, "S16.detached-exit")
 {
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     pl_spawn_options o = sh_options("echo bye; exit 4", argv);
@@ -1862,9 +1823,9 @@ static void test_detached_exit(void *arg)
      * (Its stdout's end alone would not do: the child may close it a
      * moment before it exits, and a close then lets it go.)  And once its
      * output has been read: close drops what a read pipe still holds. */
-    RUN_UNTIL(loop, r.exited && r.lost[1], 5000);
+    PC_RUN_UNTIL(loop, r.exited && r.lost[1], 5000);
     PC_ASSERT_OK(pl_process_close(r.p));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     /* Exit and the pipe's end come in either order; the recorder checks
      * that connection_lost is last. */
     PC_ASSERT(r.finished);
@@ -1878,12 +1839,12 @@ static void test_detached_exit(void *arg)
 
 /* ---- S17: uid and gid ------------------------------------------------------ */
 
-static void test_uid_gid(void *arg)
+SPAWN_TEST(test_uid_gid, "S17.uid-gid")
 {
     if (geteuid() != 0)
         PC_SKIP("needs root to give a child another uid and gid (S17.uid-gid-eperm "
                 "covers the refusal)");
-    pl_loop *loop = loop_for(arg);
+    pl_loop *loop = conform_spawn_loop(backend);
     struct rec r = {0};
     char *argv[4];
     /* id -G: the supplementary groups were dropped with the identity. */
@@ -1898,7 +1859,7 @@ static void test_uid_gid(void *arg)
     o.uid = 65534;
     o.gid = 65534;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "65534\n65534\n65534\n/\n");
     PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
     PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "extra\n");
@@ -1909,7 +1870,7 @@ static void test_uid_gid(void *arg)
     o.set_uid = 0;
     o.gid = 65533;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    RUN_UNTIL(loop, r.finished, 5000);
+    PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0\n65533\n65533\n/\n");
     rec_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
@@ -1918,13 +1879,13 @@ static void test_uid_gid(void *arg)
 /* What an unprivileged caller gets.  As root the test drops to nobody in a
  * child of its own (a forked copy of this test process), which reports
  * through its exit status: 0 when pl_spawn said -EPERM and left nothing. */
-static int eperm_check(const struct variant *v)
+static int eperm_check(const pc_backend *backend)
 {
     int fds_before = count_open_fds();
-    if (v->no_pidfd)
+    if (no_pidfd(backend))
         setenv("PIPELOOP_NO_PIDFD", "1", 1);
     pl_loop *loop = NULL;
-    if (pl_loop_new(&loop, v->loop_flags) != 0)
+    if (pl_loop_new(&loop, backend->flag) != 0)
         return 10;
     static const pl_process_protocol none = {0};
     char *argv[] = {S("id"), NULL};
@@ -1953,11 +1914,10 @@ static int eperm_check(const struct variant *v)
     return 0;
 }
 
-static void test_uid_gid_eperm(void *arg)
+SPAWN_TEST(test_uid_gid_eperm, "S17.uid-gid-eperm")
 {
-    const struct variant *v = arg;
     if (geteuid() != 0) {
-        PC_ASSERT_EQ_INT(eperm_check(v), 0);
+        PC_ASSERT_EQ_INT(eperm_check(backend), 0);
         return;
     }
     pid_t pid = fork();
@@ -1965,7 +1925,7 @@ static void test_uid_gid_eperm(void *arg)
     if (pid == 0) {
         if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
             _exit(9);
-        _exit(eperm_check(v));
+        _exit(eperm_check(backend));
     }
     int status = 0;
     PC_ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
@@ -1976,82 +1936,18 @@ static void test_uid_gid_eperm(void *arg)
 /* The fork+exec path that uid/gid need gives the child what posix_spawn
  * does: the S1, S7, S8, S12, S15 and S16 tests again, with the caller's own
  * uid and gid asked for. */
-#define FORK_PATH(name, body)                                                            \
-    static void name(void *arg)                                                          \
+#define FORK_PATH(ident, name, body)                                                     \
+    SPAWN_TEST(ident, name)                                                              \
     {                                                                                    \
         same_identity = 1;                                                               \
-        body(arg);                                                                       \
+        body(backend, arg);                                                              \
     }
-FORK_PATH(fork_stdio_pipes, test_stdio_pipes)
-FORK_PATH(fork_exec_failure, test_exec_failure)
-FORK_PATH(fork_only_stdio_fds, test_only_stdio_fds)
-FORK_PATH(fork_default_signals, test_default_signals)
-FORK_PATH(fork_pty_child, test_pty_child)
-FORK_PATH(fork_extra_fds, test_extra_fds)
-FORK_PATH(fork_extra_fds_swap, test_extra_fds_swap)
-FORK_PATH(fork_detached_close, test_detached_close)
-FORK_PATH(fork_extra_fds_with_pty, test_extra_fds_with_pty)
-
-/* ---- registration --------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    void (*fn)(void *arg);
-} tests[] = {
-    {"S1.stdio-pipes", test_stdio_pipes},
-    {"S1.stdio-devnull-stdout", test_stdio_devnull_and_stdout},
-    {"S1.stdio-fd", test_stdio_fd},
-    {"S1.stdio-inherit", test_stdio_inherit},
-    {"S1.env-cwd-pgroup", test_env_cwd_pgroup},
-    {"S11.new-session", test_new_session},
-    {"S11.signal-group", test_signal_group},
-    {"S12.pty-child", test_pty_child},
-    {"S1.invalid-options", test_invalid_options},
-    {"S2.callback-order", test_callback_order},
-    {"S3.returncode", test_returncode},
-    {"S4.grandchild-holds-stdout", test_grandchild_holds_stdout},
-    {"S5.close-kills", test_close_kills},
-    {"S5.close-after-exit", test_close_after_exit},
-    {"S6.signal-after-reap", test_signal_after_reap},
-    {"S7.exec-failure", test_exec_failure},
-    {"S8.only-stdio-fds", test_only_stdio_fds},
-    {"S8.no-leak-between-children", test_no_leak_between_children},
-    {"S8.default-signals", test_default_signals},
-    {"S9.exit-without-reading", test_exit_without_reading},
-    {"S9.head-closes-early", test_head_closes_early},
-    {"S9.cat-echo-64mib", test_cat_echo_64mib},
-    {"S9.stdin-eof-before-start", test_stdin_eof_before_start},
-    {"S10.no-zombies", test_no_zombies},
-    {"S10.hundred-children", test_hundred_children},
-    {"S10.shared-sigchld", test_shared_sigchld},
-    {"S15.extra-fds", test_extra_fds},
-    {"S15.extra-fds-swap", test_extra_fds_swap},
-    {"S15.extra-fds-with-pty", test_extra_fds_with_pty},
-    {"S15.extra-fds-invalid", test_extra_fds_invalid},
-    {"S16.detached-close", test_detached_close},
-    {"S16.detached-close-at-once", test_detached_close_at_once},
-    {"S16.detached-exit", test_detached_exit},
-    {"S17.uid-gid", test_uid_gid},
-    {"S17.uid-gid-eperm", test_uid_gid_eperm},
-    {"S17.fork-path-stdio-pipes", fork_stdio_pipes},
-    {"S17.fork-path-exec-failure", fork_exec_failure},
-    {"S17.fork-path-only-stdio-fds", fork_only_stdio_fds},
-    {"S17.fork-path-default-signals", fork_default_signals},
-    {"S17.fork-path-pty-child", fork_pty_child},
-    {"S17.fork-path-extra-fds", fork_extra_fds},
-    {"S17.fork-path-extra-fds-swap", fork_extra_fds_swap},
-    {"S17.fork-path-detached-close", fork_detached_close},
-    {"S17.fork-path-extra-fds-with-pty", fork_extra_fds_with_pty},
-};
-
-__attribute__((constructor)) static void register_subprocess_tests(void)
-{
-    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            char name[128];
-            snprintf(name, sizeof name, "%s@%s", tests[t].name, variants[v].name);
-            (void)conform_test_add_on(name, tests[t].fn, (void *)(uintptr_t)&variants[v],
-                                      variants[v].loop_flags);
-        }
-    }
-}
+FORK_PATH(fork_stdio_pipes, "S17.fork-path-stdio-pipes", test_stdio_pipes)
+FORK_PATH(fork_exec_failure, "S17.fork-path-exec-failure", test_exec_failure)
+FORK_PATH(fork_only_stdio_fds, "S17.fork-path-only-stdio-fds", test_only_stdio_fds)
+FORK_PATH(fork_default_signals, "S17.fork-path-default-signals", test_default_signals)
+FORK_PATH(fork_pty_child, "S17.fork-path-pty-child", test_pty_child)
+FORK_PATH(fork_extra_fds, "S17.fork-path-extra-fds", test_extra_fds)
+FORK_PATH(fork_extra_fds_swap, "S17.fork-path-extra-fds-swap", test_extra_fds_swap)
+FORK_PATH(fork_detached_close, "S17.fork-path-detached-close", test_detached_close)
+FORK_PATH(fork_extra_fds_with_pty, "S17.fork-path-extra-fds-with-pty", test_extra_fds_with_pty)

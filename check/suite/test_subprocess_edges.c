@@ -2,8 +2,9 @@
  * the top of the usual fd limit, one output's overflow leaving the other
  * collected, a group killed after its leader exited, a detached child with
  * a pty, pl_run_sync on a loop whose poller fails for good.  Every test
- * runs on each backend and on the SIGCHLD fallback; the spawn tests also
- * on the fork+exec path (an identity asked for: the caller's own). */
+ * runs on each backend and on the SIGCHLD fallback (SPAWN_TEST); the ones
+ * where the start path matters run again on the fork+exec path (an
+ * identity asked for: the caller's own), as S17.fork-path-*. */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,37 +24,7 @@
 #include "../../src/internal.h" /* pl__sys_fault */
 #include "conform.h"
 
-struct variant {
-    const char *name;
-    unsigned loop_flags;
-    int no_pidfd;
-    int fork_path; /* set_uid/set_gid to our own: the fork+exec start */
-};
-
-static const struct variant variants[] = {
-    {"epoll", PL_LOOP_EPOLL, 0, 0},        {"poll", PL_LOOP_POLL, 0, 0},
-    {"epoll-sigchld", PL_LOOP_EPOLL, 1, 0}, {"io_uring", PL_LOOP_IO_URING, 0, 0},
-    {"epoll-fork", PL_LOOP_EPOLL, 0, 1},    {"io_uring-fork", PL_LOOP_IO_URING, 0, 1},
-};
-
-static const struct variant *variant_setup(void *arg)
-{
-    const struct variant *v = arg;
-    if (v->no_pidfd)
-        setenv("PIPELOOP_NO_PIDFD", "1", 1);
-    else
-        unsetenv("PIPELOOP_NO_PIDFD");
-    return v;
-}
-
-static pl_loop *variant_loop(const struct variant *v)
-{
-    pl_loop *loop = NULL;
-    PC_ASSERT_OK(pl_loop_new(&loop, v->loop_flags));
-    return loop;
-}
-
-static pl_spawn_options sh(const struct variant *v, const char *script, char **argv)
+static pl_spawn_options sh(int fork_path, const char *script, char **argv)
 {
     static char shell[] = "sh", dash_c[] = "-c";
     argv[0] = shell;
@@ -64,7 +35,7 @@ static pl_spawn_options sh(const struct variant *v, const char *script, char **a
     memset(&o, 0, sizeof o);
     o.file = "sh";
     o.argv = argv;
-    if (v->fork_path) {
+    if (fork_path) {
         o.set_uid = o.set_gid = 1;
         o.uid = getuid();
         o.gid = getgid();
@@ -188,16 +159,15 @@ static const pl_process_protocol rec_protocol = {.pipe_data_received = rec_data,
 /* With RLIMIT_NOFILE at 1024, child fd 1023 is a pipe of ours and 1022 is
  * the caller's own fd 1023 (a source on a target's number, copied aside
  * below the limit); the child has exactly 0-2, 1022 and 1023. */
-static void test_extra_fd_at_limit(void *arg)
+static void extra_fd_at_limit(const pc_backend *backend, int fork_path)
 {
-    const struct variant *v = variant_setup(arg);
     struct rlimit rl;
     PC_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1024)
         PC_SKIP("the hard fd limit is below 1024");
     rl.rlim_cur = 1024;
     PC_ASSERT_OK(setrlimit(RLIMIT_NOFILE, &rl));
-    pl_loop *loop = variant_loop(v);
+    pl_loop *loop = conform_spawn_loop(backend);
     int side[2];
     PC_ASSERT_OK(pipe2(side, O_CLOEXEC));
     PC_ASSERT_EQ_INT(dup3(side[1], TOP, O_CLOEXEC), TOP);
@@ -214,7 +184,7 @@ static void test_extra_fd_at_limit(void *arg)
         " i=0; while [ $i -lt 1024 ]; do [ -e /proc/$$/fd/$i ] && printf '%s ' $i;"
         " i=$((i+1)); done; echo";
     char *argv[4];
-    pl_spawn_options o = sh(v, script, argv);
+    pl_spawn_options o = sh(fork_path, script, argv);
     o.stdio[0].kind = PL_STDIO_DEVNULL;
     o.stdio[1].kind = PL_STDIO_PIPE;
     o.stdio[2].kind = PL_STDIO_INHERIT;
@@ -262,10 +232,10 @@ static void got_free(struct got *g)
  * that outlives it (it waits for the shell to be gone) then writes to
  * stderr, which is kept: it is within its own limit.  Then the same with
  * the streams the other way round. */
-static void test_run_overflow_per_stream(void *arg)
+SPAWN_TEST(run_overflow_per_stream, "S14.run-overflow-per-stream")
 {
-    const struct variant *v = variant_setup(arg);
-    pl_loop *loop = variant_loop(v);
+    const int fork_path = 0;
+    pl_loop *loop = conform_spawn_loop(backend);
     static const char *const scripts[2] = {
         "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null &"
         " head -c 2000 /dev/zero; wait",
@@ -274,7 +244,7 @@ static void test_run_overflow_per_stream(void *arg)
     };
     for (int s = 0; s < 2; s++) {
         char *argv[4];
-        pl_spawn_options o = sh(v, scripts[s], argv);
+        pl_spawn_options o = sh(fork_path, scripts[s], argv);
         pl_run_options ro = {.max_output = 1000};
         struct got g;
         memset(&g, 0, sizeof g);
@@ -300,17 +270,16 @@ static void test_run_overflow_per_stream(void *arg)
  * its group that holds stdout; the timeout still kills the job, through
  * the group of the leader the run kept unreaped.  With a group of each
  * kind: new_process_group, new_session, detached. */
-static void test_run_group_after_leader_exit(void *arg)
+static void run_group_after_leader_exit(const pc_backend *backend, int fork_path)
 {
-    const struct variant *v = variant_setup(arg);
-    pl_loop *loop = variant_loop(v);
+    pl_loop *loop = conform_spawn_loop(backend);
     /* The three runs go at once; the timeout leaves the shells (which
      * exit at once) a second, scaled, to be gone first. */
     struct got g3[3];
     memset(g3, 0, sizeof g3);
     for (int kind = 0; kind < 3; kind++) {
         char *argv[4];
-        pl_spawn_options o = sh(v, "echo $$; (sleep 30; echo late) & exit 3", argv);
+        pl_spawn_options o = sh(fork_path, "echo $$; (sleep 30; echo late) & exit 3", argv);
         o.new_process_group = kind == 0;
         o.new_session = kind == 1;
         o.detached = kind == 2;
@@ -334,7 +303,7 @@ static void test_run_group_after_leader_exit(void *arg)
     /* Without a timeout the run simply waits for the job; the held leader
      * is reaped when the outputs end and reports its own status. */
     char *argv[4];
-    pl_spawn_options o = sh(v, "(echo late) & exit 3", argv);
+    pl_spawn_options o = sh(fork_path, "(echo late) & exit 3", argv);
     o.new_process_group = 1;
     pl_run_options ro = {.kill_group = 1};
     struct got g;
@@ -374,15 +343,16 @@ static int fail_waits(enum pl__sys_op op, int fd, size_t *len)
     return -EBADF;
 }
 
-static void test_run_sync_poller_fails(void *arg)
+SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
 {
-    const struct variant *v = variant_setup(arg);
-    pl_loop *probe = variant_loop(v); /* n/a where the backend is missing */
+    const int fork_path = 0;
+    pl_loop *probe = conform_spawn_loop(backend); /* sets PIPELOOP_NO_PIDFD */
     PC_ASSERT_OK(pl_loop_close(probe));
-    if (v->loop_flags != PL_LOOP_EPOLL)
-        setenv("PIPELOOP_BACKEND", v->loop_flags == PL_LOOP_POLL ? "poll" : "io_uring", 1);
-    else
-        setenv("PIPELOOP_BACKEND", "epoll", 1);
+    /* pl_run_sync's private loop is a default one: the backend's. */
+    const char *name = backend->flag == PL_LOOP_POLL       ? "poll"
+                       : backend->flag == PL_LOOP_IO_URING ? "io_uring"
+                                                           : "epoll";
+    PC_ASSERT_OK(setenv("PIPELOOP_BACKEND", name, 1));
     for (int group = 0; group < 2; group++) {
         int fds_before = count_open_fds();
         int pids[2];
@@ -395,7 +365,7 @@ static void test_run_sync_poller_fails(void *arg)
         const pl_stdio_extra extra[] = {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
         char *argv[4];
         pl_spawn_options o =
-            sh(v,
+            sh(fork_path,
                group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
                      : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
                argv);
@@ -425,13 +395,12 @@ static void test_run_sync_poller_fails(void *arg)
 
 /* ---- S16: detached with a pty is refused ---------------------------------- */
 
-static void test_detached_pty_refused(void *arg)
+static void detached_pty_refused(const pc_backend *backend, int fork_path)
 {
-    const struct variant *v = variant_setup(arg);
-    pl_loop *loop = variant_loop(v);
+    pl_loop *loop = conform_spawn_loop(backend);
     int fds_before = count_open_fds();
     char *argv[4];
-    pl_spawn_options o = sh(v, "exit 0", argv);
+    pl_spawn_options o = sh(fork_path, "exit 0", argv);
     o.pty = 1;
     o.detached = 1;
     struct rec r;
@@ -444,29 +413,34 @@ static void test_detached_pty_refused(void *arg)
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
-/* ---- registration ---------------------------------------------------------- */
+/* ---- both start paths ------------------------------------------------------ */
 
-__attribute__((constructor)) static void register_edge_tests(void)
+SPAWN_TEST(extra_fd_at_limit_spawn, "S15.extra-fd-at-fd-limit")
 {
-    static const struct {
-        const char *name;
-        void (*fn)(void *arg);
-        int spawn_path; /* also on the fork+exec start */
-    } tests[] = {
-        {"S15.extra-fd-at-fd-limit", test_extra_fd_at_limit, 1},
-        {"S14.run-overflow-per-stream", test_run_overflow_per_stream, 0},
-        {"S14.run-group-after-leader-exit", test_run_group_after_leader_exit, 1},
-        {"S14.run-sync-poller-fails", test_run_sync_poller_fails, 0},
-        {"S16.detached-pty-refused", test_detached_pty_refused, 1},
-    };
-    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
-            const struct variant *v = &variants[i];
-            if (v->fork_path && !tests[t].spawn_path)
-                continue;
-            char name[128];
-            snprintf(name, sizeof name, "%s@%s", tests[t].name, v->name);
-            (void)conform_test_add_on(name, tests[t].fn, (void *)(uintptr_t)v, v->loop_flags);
-        }
-    }
+    extra_fd_at_limit(backend, 0);
+}
+
+SPAWN_TEST(extra_fd_at_limit_fork, "S17.fork-path-extra-fd-at-fd-limit")
+{
+    extra_fd_at_limit(backend, 1);
+}
+
+SPAWN_TEST(run_group_spawn, "S14.run-group-after-leader-exit")
+{
+    run_group_after_leader_exit(backend, 0);
+}
+
+SPAWN_TEST(run_group_fork, "S17.fork-path-run-group-after-leader-exit")
+{
+    run_group_after_leader_exit(backend, 1);
+}
+
+SPAWN_TEST(detached_pty_spawn, "S16.detached-pty-refused")
+{
+    detached_pty_refused(backend, 0);
+}
+
+SPAWN_TEST(detached_pty_fork, "S17.fork-path-detached-pty-refused")
+{
+    detached_pty_refused(backend, 1);
 }

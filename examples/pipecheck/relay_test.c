@@ -35,10 +35,10 @@ static void relay_done(int error, void *user)
  * where a close throws away unread data (a pty's master or slave) cannot
  * promise that, so they are excluded by their facts, not by name.
  */
-PC_CONFORMANCE_CAPS(relay_copies, "RELAY1", "copies-everything-in-order",
-                    PC_NEEDS_READ | PC_NEEDS_WRITE, 0,
-                    PC_KIND_NEAR_CLOSE_DROPS | PC_KIND_FAR_CLOSE_DROPS, 30000,
-                    PC_CAP_PIPELOOP_API)
+PC_CONFORMANCE(relay_copies, .id = "RELAY1", .slug = "copies-everything-in-order",
+               .needs = PC_NEEDS_READ | PC_NEEDS_WRITE,
+               .excludes = PC_KIND_NEAR_CLOSE_DROPS | PC_KIND_FAR_CLOSE_DROPS,
+               .timeout_ms = 30000, .caps = PC_CAP_PIPELOOP_API)
 {
     const uint64_t total = 4 * MiB;
     pc_pair in, out;

@@ -98,14 +98,14 @@ enum pc_conformance_needs {
  * "ID.slug@backend" for loop-only tests).
  */
 typedef struct pc_conformance {
+    void (*fn)(pc_ctx *ctx);
     const char *id;    /* spec ID, e.g. "R4" */
     const char *slug;  /* e.g. "pause-stops-data" */
     unsigned needs;    /* PC_NEEDS_* */
     unsigned required; /* PC_KIND_* flags a kind must have */
     unsigned excludes;
     unsigned timeout_ms; /* 0: the runner's default */
-    void (*fn)(pc_ctx *ctx);
-    unsigned caps; /* PC_CAP_* a subject needs for the test to apply */
+    unsigned caps;       /* PC_CAP_* a subject needs for the test to apply */
 } pc_conformance;
 
 /* What an instance body gets. */
@@ -134,14 +134,21 @@ PC_EXPORT int pc_conformance_applies(const pc_conformance *test, const pc_kind *
  * is set to the instance's backend. */
 PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char **backend);
 
-#define PC_CONFORMANCE(ident, id, slug, needs, required, excludes, timeout_ms)           \
-    PC_CONFORMANCE_CAPS(ident, id, slug, needs, required, excludes, timeout_ms, 0u)
-/* The same for a test that needs subject capabilities (PC_CAP_*). */
-#define PC_CONFORMANCE_CAPS(ident, id, slug, needs, required, excludes, timeout_ms,      \
-                            caps)                                                        \
+/*
+ * Define a conformance test and register it; the fields are those of
+ * pc_conformance after fn, by name, the ones left out 0:
+ *     PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data",
+ *                    .needs = PC_NEEDS_READ, .timeout_ms = 30000) { ...ctx... }
+ * (From C++20, name them in the struct's order; g++ would warn about the
+ * fields left out, and the macro silences that.)
+ */
+#define PC_CONFORMANCE(ident, ...)                                                       \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
-    static const pc_conformance pc__desc_##ident = {                                     \
-        id, slug, needs, required, excludes, timeout_ms, pc__conf_##ident, caps};        \
+    _Pragma("GCC diagnostic push")                                                       \
+    _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")                   \
+    static const pc_conformance pc__desc_##ident = {.fn = pc__conf_##ident,              \
+                                                    __VA_ARGS__};                        \
+    _Pragma("GCC diagnostic pop")                                                        \
     __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
     {                                                                                    \
         pc_conformance_add(&pc__desc_##ident);                                           \

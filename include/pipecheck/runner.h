@@ -65,6 +65,78 @@ PC_EXPORT int pc_test_add(const char *name, void (*fn)(void *arg), void *arg,
     }                                                                                    \
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
+/* ------------------------------------------------------------------------ */
+/* Backends                                                                  */
+
+/* One of pipeloop's loop backends. */
+typedef struct pc_backend {
+    const char *name;   /* as pl_loop_backend() names it: "epoll" */
+    const char *column; /* at most 5 characters, for tables: "uring" */
+    unsigned flag;      /* for pl_loop_new(): PL_LOOP_EPOLL */
+    int optional;       /* may be missing on a machine: see pc_backend_available */
+} pc_backend;
+
+/* Every backend, in the order tests run on them: epoll, poll, io_uring. */
+#define PC_BACKEND_COUNT 3
+PC_EXPORT extern const pc_backend pc_backends[PC_BACKEND_COUNT];
+
+/* The backend called name, or NULL. */
+PC_EXPORT const pc_backend *pc_backend_find(const char *name);
+
+/* Can this machine make a loop of backend?  0, or pl_loop_new()'s error
+ * (for io_uring: -ENOSYS without liburing or kernel support, -EPERM or
+ * -ENOMEM where the kernel refuses a ring). */
+PC_EXPORT int pc_backend_available(const pc_backend *backend);
+
+/*
+ * Register fn(backend, arg) as a test named name + "@" + the backend's name
+ * ("loop.signal@poll"), or name + "/" + it when name already ends in a
+ * kind ("R9.eintr-storm@pipe/poll").  Where the backend is missing (see
+ * pc_backend_available) the test is skipped as n/a with the reason.
+ * pc_test_add_each_backend registers it on every backend.  Errors as for
+ * pc_test_add().
+ */
+PC_EXPORT int pc_test_add_on_backend(const char *name, const pc_backend *backend,
+                                     void (*fn)(const pc_backend *backend, void *arg),
+                                     void *arg, unsigned flags);
+PC_EXPORT int pc_test_add_each_backend(const char *name,
+                                       void (*fn)(const pc_backend *backend, void *arg),
+                                       void *arg, unsigned flags);
+
+/*
+ * Define a test and register it on every backend:
+ *     PC_TEST_EACH_BACKEND(ident, "area.what-it-checks") {
+ *         pl_loop *loop;
+ *         PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
+ *         ...
+ *     }
+ * The body sees `backend` (const pc_backend *).  ident names the function,
+ * so other code can call ident(backend, NULL).
+ */
+#define PC_TEST_EACH_BACKEND(ident, name)                                                \
+    static void ident(const pc_backend *backend, void *pc__arg);                         \
+    __attribute__((constructor)) static void pc__register_##ident(void)                  \
+    {                                                                                    \
+        (void)pc_test_add_each_backend(name, ident, NULL, 0u);                           \
+    }                                                                                    \
+    static void ident(const pc_backend *backend __attribute__((unused)),                 \
+                      void *pc__arg __attribute__((unused)))
+
+/*
+ * Run the program at path (NULL: this program) with argv (NULL-terminated,
+ * argv[0] included), its stdout and stderr into one pipe, and wait for it.
+ * Returns what it wrote (malloc'd, NUL-terminated: free it) and sets
+ * *status to its exit status, or 128 + the signal that ended it.  For tests
+ * that run the runner again; fails the test on any error.
+ */
+PC_EXPORT char *pc_run_capture(const char *path, const char *const *argv, int *status);
+/* This program's path (read from /proc/self/exe), in static storage. */
+PC_EXPORT const char *pc_self_path(void);
+
+/* CLOCK_MONOTONIC now, in ns (pc_now_ns() / 1000000 is pc_deadline_ms's
+ * clock). */
+PC_EXPORT uint64_t pc_now_ns(void);
+
 /* The number of registered tests, hidden ones included. */
 PC_EXPORT size_t pc_test_count(void);
 /* The name of test i (registration order), or NULL if i is out of range. */

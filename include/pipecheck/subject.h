@@ -59,7 +59,7 @@ typedef void (*pc_write_done_cb)(pc_transport *t, const void *data, size_t len,
 
 /*
  * What a subject has (pc_subject.caps).  A conformance test declares what
- * it needs (PC_CONFORMANCE_CAPS); on a subject that lacks it the instance
+ * it needs (PC_CONFORMANCE's .caps); on a subject that lacks it the instance
  * is "n/a", never run and never a pass.
  */
 enum pc_subject_caps {
