@@ -86,7 +86,8 @@ int conform_spawn_test_add(const char *name,
 pl_loop *conform_spawn_loop(const pc_backend *backend);
 
 /* Define a subprocess test and register it with conform_spawn_test_add:
- *     SPAWN_TEST(ident, "S1.what") { pl_loop *loop = conform_spawn_loop(backend); ... } */
+ *     SPAWN_TEST(ident, "S1.what") { pl_loop *loop = conform_spawn_loop(backend); ... }
+ */
 #define SPAWN_TEST(ident, name)                                                          \
     static void ident(const pc_backend *backend, void *arg);                             \
     __attribute__((constructor)) static void register_##ident(void)                      \

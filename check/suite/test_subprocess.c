@@ -1950,4 +1950,5 @@ FORK_PATH(fork_pty_child, "S17.fork-path-pty-child", test_pty_child)
 FORK_PATH(fork_extra_fds, "S17.fork-path-extra-fds", test_extra_fds)
 FORK_PATH(fork_extra_fds_swap, "S17.fork-path-extra-fds-swap", test_extra_fds_swap)
 FORK_PATH(fork_detached_close, "S17.fork-path-detached-close", test_detached_close)
-FORK_PATH(fork_extra_fds_with_pty, "S17.fork-path-extra-fds-with-pty", test_extra_fds_with_pty)
+FORK_PATH(fork_extra_fds_with_pty, "S17.fork-path-extra-fds-with-pty",
+          test_extra_fds_with_pty)

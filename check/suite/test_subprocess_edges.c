@@ -83,8 +83,8 @@ static int group_alive(pid_t pgid)
         char *rp = strrchr(buf, ')');
         char state;
         int ppid, pgrp;
-        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
-            state != 'Z' && state != 'X')
+        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+            pgrp == pgid && state != 'Z' && state != 'X')
             n++;
     }
     closedir(d);
@@ -237,7 +237,8 @@ SPAWN_TEST(run_overflow_per_stream, "S14.run-overflow-per-stream")
     const int fork_path = 0;
     pl_loop *loop = conform_spawn_loop(backend);
     static const char *const scripts[2] = {
-        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null &"
+        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null "
+        "&"
         " head -c 2000 /dev/zero; wait",
         "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE) 2>/dev/null &"
         " head -c 2000 /dev/zero >&2; wait",
@@ -279,7 +280,8 @@ static void run_group_after_leader_exit(const pc_backend *backend, int fork_path
     memset(g3, 0, sizeof g3);
     for (int kind = 0; kind < 3; kind++) {
         char *argv[4];
-        pl_spawn_options o = sh(fork_path, "echo $$; (sleep 30; echo late) & exit 3", argv);
+        pl_spawn_options o =
+            sh(fork_path, "echo $$; (sleep 30; echo late) & exit 3", argv);
         o.new_process_group = kind == 0;
         o.new_session = kind == 1;
         o.detached = kind == 2;
@@ -362,13 +364,13 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
         /* The child tells its pid on fd 3, then prints a line (which
          * wakes the loop: its next wait fails) and waits, with a job in
          * its group when the group is to be killed. */
-        const pl_stdio_extra extra[] = {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
+        const pl_stdio_extra extra[] = {
+            {.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
         char *argv[4];
-        pl_spawn_options o =
-            sh(fork_path,
-               group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
-                     : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
-               argv);
+        pl_spawn_options o = sh(fork_path,
+                                group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
+                                      : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
+                                argv);
         o.new_process_group = group;
         o.extra = extra;
         o.nextra = 1;

@@ -140,8 +140,10 @@ PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char *
  *     PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data",
  *                    .needs = PC_NEEDS_READ, .timeout_ms = 30000) { ...ctx... }
  * (From C++20, name them in the struct's order; g++ would warn about the
- * fields left out, and the macro silences that.)
+ * fields left out, and the macro silences that.  clang-format is kept off
+ * it: it would split the _Pragma string.)
  */
+/* clang-format off */
 #define PC_CONFORMANCE(ident, ...)                                                       \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
     _Pragma("GCC diagnostic push")                                                       \
@@ -154,6 +156,7 @@ PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char *
         pc_conformance_add(&pc__desc_##ident);                                           \
     }                                                                                    \
     static void pc__conf_##ident(pc_ctx *ctx)
+/* clang-format on */
 
 /*
  * Open a pair of the instance's kind with the near end in direction dir,
