@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -177,4 +180,369 @@ pl_loop *conform_spawn_loop(const pc_backend *backend)
     pl_loop *loop = NULL;
     PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
     return loop;
+}
+
+/* ---- subprocesses -------------------------------------------------------- */
+
+pl_spawn_options conform_sh(const char *script, char **argv)
+{
+    static char shell[] = "sh", dash_c[] = "-c";
+    argv[0] = shell;
+    argv[1] = dash_c;
+    argv[2] = (char *)(uintptr_t)script; /* argv is char *const *, as for exec */
+    argv[3] = NULL;
+    return conform_program(argv);
+}
+
+pl_spawn_options conform_program(char *const *argv)
+{
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = argv[0];
+    o.argv = argv;
+    return o;
+}
+
+int conform_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
+}
+
+void conform_assert_no_children(void)
+{
+    errno = 0;
+    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
+    PC_ASSERT_EQ_INT(errno, ECHILD);
+}
+
+void conform_buf_append(struct conform_buf *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        b->data = realloc(b->data, cap);
+        PC_ASSERT_NOT_NULL(b->data);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+const char *conform_buf_str(const struct conform_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+/* ---- the process recorder ------------------------------------------------- */
+
+/* Log an event; consecutive data on one fd is one D. */
+static void process_log(struct conform_process *r, const char *what, char code, int fd)
+{
+    if (code == 'D' && r->last == 'D' && r->last_fd == fd)
+        return;
+    if (r->log.len)
+        conform_buf_append(&r->log, " ", 1);
+    conform_buf_append(&r->log, what, strlen(what));
+    if (code != 'D' && code != 'P' && code != 'R') {
+        if (r->order.len)
+            conform_buf_append(&r->order, " ", 1);
+        conform_buf_append(&r->order, what, strlen(what));
+    }
+    r->last = code;
+    r->last_fd = fd;
+}
+
+static void process_live(const struct conform_process *r, const char *what)
+{
+    if (!r->made)
+        PC_FAIL("%s before connection_made (events: %s)", what, conform_buf_str(&r->log));
+    if (r->finished)
+        PC_FAIL("%s after connection_lost (events: %s)", what, conform_buf_str(&r->log));
+}
+
+static int is_pipe(const struct conform_process *r, int fd)
+{
+    return fd >= 0 && fd < CONFORM_PROCESS_FDS && (r->pipe_mask & (1u << fd));
+}
+
+static void process_made(struct conform_process *r)
+{
+    if (r->made)
+        PC_FAIL("connection_made twice (events: %s)", conform_buf_str(&r->log));
+    if (r->log.len)
+        PC_FAIL("connection_made after other events: %s", conform_buf_str(&r->log));
+    r->made = 1;
+    process_log(r, "CM", 'M', -1);
+}
+
+static void process_data(struct conform_process *r, int fd, const void *data, size_t len)
+{
+    process_live(r, "pipe_data_received");
+    if (fd >= CONFORM_PROCESS_FDS) {
+        if (r->far_lost)
+            PC_FAIL("data on fd %d after its pipe_connection_lost", fd);
+        conform_buf_append(&r->far_out, data, len);
+        process_log(r, "Df", 'D', fd);
+        return;
+    }
+    if (fd < 1 || !is_pipe(r, fd))
+        PC_FAIL("pipe_data_received for fd %d, which is not a pipe it reads", fd);
+    if (r->lost[fd])
+        PC_FAIL("data on fd %d after its pipe_connection_lost (events: %s)", fd,
+                conform_buf_str(&r->log));
+    if (r->on_data)
+        r->on_data(r, fd, data, len);
+    else
+        conform_buf_append(&r->out[fd], data, len);
+    char what[8];
+    snprintf(what, sizeof what, "D%d", fd);
+    process_log(r, what, 'D', fd);
+}
+
+static void process_pipe_lost(struct conform_process *r, int fd, int error)
+{
+    process_live(r, "pipe_connection_lost");
+    if (fd >= CONFORM_PROCESS_FDS) {
+        if (r->far_lost)
+            PC_FAIL("pipe_connection_lost twice for fd %d", fd);
+        r->far_lost = 1;
+        process_log(r, "Lf", 'L', fd);
+        return;
+    }
+    if (!is_pipe(r, fd))
+        PC_FAIL("pipe_connection_lost for fd %d, which is not a pipe", fd);
+    if (r->lost[fd])
+        PC_FAIL("pipe_connection_lost twice for fd %d (events: %s)", fd,
+                conform_buf_str(&r->log));
+    r->lost[fd] = 1;
+    r->lost_err[fd] = error;
+    char what[8];
+    snprintf(what, sizeof what, "L%d", fd);
+    process_log(r, what, 'L', fd);
+}
+
+static void process_exited(struct conform_process *r)
+{
+    process_live(r, "process_exited");
+    if (r->exited)
+        PC_FAIL("process_exited twice (events: %s)", conform_buf_str(&r->log));
+    r->exited = 1;
+    process_log(r, "X", 'X', -1);
+    if (r->on_exited)
+        r->on_exited(r);
+}
+
+static void process_lost(struct conform_process *r)
+{
+    process_live(r, "connection_lost");
+    if (!r->exited && !r->released)
+        PC_FAIL("connection_lost before process_exited (events: %s)",
+                conform_buf_str(&r->log));
+    for (int fd = 0; fd < CONFORM_PROCESS_FDS; fd++)
+        if (is_pipe(r, fd) && !r->lost[fd])
+            PC_FAIL("connection_lost before fd %d's pipe_connection_lost (events: %s)",
+                    fd, conform_buf_str(&r->log));
+    r->finished = 1;
+    process_log(r, "CL", 'C', -1);
+}
+
+static void process_pause(struct conform_process *r)
+{
+    process_live(r, "pause_writing");
+    if (r->paused > r->resumed)
+        PC_FAIL("pause_writing twice in a row (events: %s)", conform_buf_str(&r->log));
+    r->paused++;
+    process_log(r, "PW", 'P', -1);
+}
+
+static void process_resume(struct conform_process *r)
+{
+    process_live(r, "resume_writing");
+    if (r->resumed >= r->paused)
+        PC_FAIL("resume_writing without pause_writing (events: %s)",
+                conform_buf_str(&r->log));
+    r->resumed++;
+    process_log(r, "RW", 'R', -1);
+    if (r->on_resume)
+        r->on_resume(r);
+}
+
+void conform_process_print(void *arg)
+{
+    struct conform_process *r = arg;
+    fprintf(stderr, "process events: %s\n", r->log.len ? r->log.data : "(none)");
+    for (int fd = 1; fd < 3; fd++)
+        if (r->out[fd].len)
+            fprintf(stderr, "fd %d got %zu bytes: '%.200s'\n", fd, r->out[fd].len,
+                    r->out[fd].data);
+}
+
+void conform_process_free(struct conform_process *r)
+{
+    pc_on_failure_remove(conform_process_print, r);
+    for (int i = 0; i < CONFORM_PROCESS_FDS; i++)
+        free(r->out[i].data);
+    free(r->log.data);
+    free(r->order.data);
+    free(r->far_out.data);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- ... as a protocol of pl_spawn ---------------------------------------- */
+
+/* The recorder of a pl_process event, which must be the recorder's. */
+static struct conform_process *recorder_of(const pl_process *p, void *user)
+{
+    struct conform_process *r = user;
+    PC_ASSERT_EQ_PTR(p, r->p);
+    return r;
+}
+
+static void pl_made(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    process_made(r);
+    if (r->take_ref)
+        pl_process_ref(p);
+    if (r->close_in_made)
+        PC_ASSERT_OK(pl_process_close(p));
+    if (r->on_made)
+        r->on_made(r);
+}
+
+static void pl_data(pl_process *p, int fd, const void *data, size_t len, void *user)
+{
+    PC_ASSERT_GT_SIZE(len, 0);
+    process_data(recorder_of(p, user), fd, data, len);
+}
+
+static void pl_pipe_lost(pl_process *p, int fd, int error, void *user)
+{
+    process_pipe_lost(recorder_of(p, user), fd, error);
+}
+
+static void pl_exited(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    PC_ASSERT_OK(pl_process_get_returncode(p, &r->rc));
+    process_exited(r);
+}
+
+static void pl_lost(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    for (int fd = 0; fd < CONFORM_PROCESS_FDS; fd++)
+        PC_ASSERT_NULL(pl_process_get_pipe_transport(p, fd));
+    int rc;
+    if (r->exited) {
+        PC_ASSERT_OK(pl_process_get_returncode(p, &rc));
+        PC_ASSERT_EQ_INT(rc, r->rc);
+    } else {
+        PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
+    }
+    process_lost(r);
+}
+
+static void pl_pause(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    PC_ASSERT(!r->lost[0]);
+    process_pause(r);
+}
+
+static void pl_resume(pl_process *p, void *user)
+{
+    process_resume(recorder_of(p, user));
+}
+
+const pl_process_protocol conform_process_protocol = {
+    .connection_made = pl_made,
+    .pipe_data_received = pl_data,
+    .pipe_connection_lost = pl_pipe_lost,
+    .process_exited = pl_exited,
+    .connection_lost = pl_lost,
+    .pause_writing = pl_pause,
+    .resume_writing = pl_resume,
+};
+
+/* ---- ... as a subject's process protocol ---------------------------------- */
+
+static void pc_made(pc_process *p, void *user)
+{
+    struct conform_process *r = user;
+    r->sp = p;
+    process_made(r);
+    if (r->close_in_made)
+        PC_ASSERT_OK(r->im->process_close(p));
+}
+
+static void pc_data(pc_process *p, int fd, const void *data, size_t len, void *user)
+{
+    (void)p;
+    process_data(user, fd, data, len);
+}
+
+static void pc_pipe_lost(pc_process *p, int fd, int error, void *user)
+{
+    (void)p;
+    process_pipe_lost(user, fd, error);
+}
+
+static void pc_exited(pc_process *p, void *user)
+{
+    (void)p;
+    process_exited(user);
+}
+
+static void pc_lost(pc_process *p, void *user)
+{
+    (void)p;
+    process_lost(user);
+}
+
+static void pc_pause(pc_process *p, void *user)
+{
+    (void)p;
+    process_pause(user);
+}
+
+static void pc_resume(pc_process *p, void *user)
+{
+    (void)p;
+    process_resume(user);
+}
+
+const pc_process_protocol conform_subject_process_protocol = {
+    .connection_made = pc_made,
+    .pipe_data_received = pc_data,
+    .pipe_connection_lost = pc_pipe_lost,
+    .process_exited = pc_exited,
+    .connection_lost = pc_lost,
+    .pause_writing = pc_pause,
+    .resume_writing = pc_resume,
+};
+
+void conform_subject_spawn(pc_ctx *ctx, struct conform_process *r, const char *script,
+                           int in, int out, int err)
+{
+    memset(r, 0, sizeof *r);
+    r->im = ctx->impl;
+    int stdio[3] = {in, out, err};
+    for (int fd = 0; fd < 3; fd++)
+        if (stdio[fd] == PC_STDIO_PIPE)
+            r->pipe_mask |= 1u << fd;
+    char *argv[4];
+    (void)conform_sh(script, argv);
+    int e = ctx->impl->spawn(ctx->loop, argv, stdio, &conform_subject_process_protocol, r,
+                             &r->sp);
+    if (e)
+        PC_FAIL("spawn sh -c '%s': %s", script, pl_err_name(e));
+    if (pc_on_failure(conform_process_print, r) != 0)
+        PC_FAIL("out of memory");
 }
