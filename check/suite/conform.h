@@ -104,6 +104,9 @@ pl_loop *conform_spawn_loop(const pc_backend *backend);
 pl_spawn_options conform_sh(const char *script, char **argv);
 /* argv[0] run with argv (a NULL-terminated list), every other option zero. */
 pl_spawn_options conform_program(char *const *argv);
+/* Ask for the caller's own uid and gid, which anyone may: pl_spawn then
+ * takes its fork+exec path (the S17.fork-path-* tests). */
+void conform_same_identity(pl_spawn_options *o);
 
 /* How many fds are open (0-4095): equal before and after shows nothing
  * leaked, however the numbers were reused. */

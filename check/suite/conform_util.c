@@ -203,6 +203,13 @@ pl_spawn_options conform_program(char *const *argv)
     return o;
 }
 
+void conform_same_identity(pl_spawn_options *o)
+{
+    o->set_uid = o->set_gid = 1;
+    o->uid = getuid();
+    o->gid = getgid();
+}
+
 int conform_open_fds(void)
 {
     int n = 0;

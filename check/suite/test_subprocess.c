@@ -93,10 +93,7 @@ static pl_spawn_options sleep_options(void)
 {
     static char sleep_file[] = "sleep", thirty[] = "30";
     static char *const argv[] = {sleep_file, thirty, NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sleep";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     return o;
 }
 
@@ -133,11 +130,8 @@ static int rec_spawn(struct conform_process *r, pl_loop *loop, const pl_spawn_op
 {
     r->pipe_mask = mask_of(o);
     pl_spawn_options copy = *o;
-    if (same_identity) {
-        copy.set_uid = copy.set_gid = 1;
-        copy.uid = getuid();
-        copy.gid = getgid();
-    }
+    if (same_identity)
+        conform_same_identity(&copy);
     int err = pl_spawn(loop, &copy, &conform_process_protocol, r, &r->p);
     return err;
 }
@@ -308,10 +302,7 @@ SPAWN_TEST(test_env_cwd_pgroup, "S1.env-cwd-pgroup")
      * cwd is (ours has no bin/sh, or this would prove nothing). */
     PC_ASSERT_NE_INT(access("./bin/sh", X_OK), 0);
     char *pwd_argv[] = {S("sh"), S("-c"), S("pwd"), NULL};
-    pl_spawn_options rel;
-    memset(&rel, 0, sizeof rel);
-    rel.file = "./bin/sh";
-    rel.argv = pwd_argv;
+    pl_spawn_options rel = conform_program(pwd_argv);
     rel.cwd = "/";
     set_stdio(&rel, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &rel));
@@ -771,38 +762,37 @@ static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
 SPAWN_TEST(test_exec_failure, "S7.exec-failure")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    char *argv[4];
-    pl_spawn_options o;
-
-    memset(&o, 0, sizeof o);
-    o.file = "pipeloop-no-such-program";
-    expect_spawn_error(loop, &o, -ENOENT);
-
-    memset(&o, 0, sizeof o);
-    o.file = "/nonexistent/dir/prog";
-    expect_spawn_error(loop, &o, -ENOENT);
-
-    /* A directory, and a file without exec permission. */
-    memset(&o, 0, sizeof o);
-    o.file = "/";
-    expect_spawn_error(loop, &o, -EACCES);
-    char path[] = "/tmp/pipeloop-s7-XXXXXX";
+    char path[] = "/tmp/pipeloop-s7-XXXXXX"; /* a file without exec permission */
     int fd = mkstemp(path);
     PC_ASSERT_OK(fd);
     PC_ASSERT_OK(fchmod(fd, 0644));
     close(fd);
-    memset(&o, 0, sizeof o);
-    o.file = path;
-    expect_spawn_error(loop, &o, -EACCES);
-
-    /* A bad cwd: missing, and not a directory. */
-    o = conform_sh("exit 0", argv);
-    o.cwd = "/nonexistent-pipeloop-dir";
-    expect_spawn_error(loop, &o, -ENOENT);
-    o.cwd = path;
-    expect_spawn_error(loop, &o, -ENOTDIR);
+    char *argv[4];
+    (void)conform_sh("exit 0", argv);
+    const struct {
+        const char *file;
+        char *const *argv;
+        const char *cwd;
+        int want;
+    } cases[] = {
+        {"pipeloop-no-such-program", NULL, NULL, -ENOENT},
+        {"/nonexistent/dir/prog", NULL, NULL, -ENOENT},
+        /* A directory, and a file without exec permission. */
+        {"/", NULL, NULL, -EACCES},
+        {path, NULL, NULL, -EACCES},
+        /* A bad cwd: missing, and not a directory. */
+        {"sh", argv, "/nonexistent-pipeloop-dir", -ENOENT},
+        {"sh", argv, path, -ENOTDIR},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pl_spawn_options o;
+        memset(&o, 0, sizeof o);
+        o.file = cases[i].file;
+        o.argv = cases[i].argv;
+        o.cwd = cases[i].cwd;
+        expect_spawn_error(loop, &o, cases[i].want);
+    }
     unlink(path);
-
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -869,10 +859,7 @@ SPAWN_TEST(test_no_leak_between_children, "S8.no-leak-between-children")
      * inherited A's stdin write end, cat would never see EOF. */
     struct conform_process a = {0}, b = {0};
     char *cat_argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = cat_argv;
+    pl_spawn_options o = conform_program(cat_argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&a, loop, &o));
     pl_spawn_options s = sleep_options();
@@ -916,10 +903,7 @@ SPAWN_TEST(test_default_signals, "S8.default-signals")
 
     struct conform_process r = {0};
     char *argv[] = {S("cat"), S("/proc/self/status"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_PIPE);
     int err = rec_spawn(&r, loop, &o);
 
@@ -986,10 +970,7 @@ SPAWN_TEST(test_head_closes_early, "S9.head-closes-early")
     pl_loop *loop = conform_spawn_loop(backend);
     struct conform_process r = {0};
     char *argv[] = {S("head"), S("-c"), S("1"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "head";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
@@ -1064,10 +1045,7 @@ static void echo_start(struct echo *e, pl_loop *loop, size_t total, uint64_t see
     e->r.on_resume = echo_pump;
     e->r.on_data = echo_check;
     char *argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&e->r, loop, &o));
 }
@@ -1120,10 +1098,7 @@ SPAWN_TEST(test_stdin_eof_before_start, "S9.stdin-eof-before-start")
     e.r.ctx = &e;
     e.r.on_data = echo_check;
     char *argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&e.r, loop, &o));
     pl_transport *in = pl_process_get_pipe_transport(e.r.p, 0);
@@ -1678,10 +1653,7 @@ static int eperm_check(const pc_backend *backend)
         return 10;
     static const pl_process_protocol none = {0};
     char *argv[] = {S("id"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "id";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     o.stdio[1].kind = PL_STDIO_PIPE;
     pl_process *p = NULL;
     o.set_uid = 1;

@@ -24,39 +24,13 @@
 #include "../../src/internal.h" /* pl__sys_fault */
 #include "conform.h"
 
+/* `sh -c script`, on the fork+exec path if fork_path. */
 static pl_spawn_options sh(int fork_path, const char *script, char **argv)
 {
-    static char shell[] = "sh", dash_c[] = "-c";
-    argv[0] = shell;
-    argv[1] = dash_c;
-    argv[2] = (char *)(uintptr_t)script;
-    argv[3] = NULL;
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sh";
-    o.argv = argv;
-    if (fork_path) {
-        o.set_uid = o.set_gid = 1;
-        o.uid = getuid();
-        o.gid = getgid();
-    }
+    pl_spawn_options o = conform_sh(script, argv);
+    if (fork_path)
+        conform_same_identity(&o);
     return o;
-}
-
-static int count_open_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 4096; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
-static void assert_no_children(void)
-{
-    errno = 0;
-    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
-    PC_ASSERT_EQ_INT(errno, ECHILD);
 }
 
 /* Processes of group pgid that are not zombies, from /proc. */
@@ -205,7 +179,7 @@ static void extra_fd_at_limit(const pc_backend *backend, int fork_path)
     PC_ASSERT_EQ_STR(got, "side\n");
     close(side[0]);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* ---- S14: run results --------------------------------------------------- */
@@ -264,7 +238,7 @@ SPAWN_TEST(run_overflow_per_stream, "S14.run-overflow-per-stream")
         got_free(&g);
     }
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* The shell exits (status 3) long before the timeout and leaves a job in
@@ -317,7 +291,7 @@ static void run_group_after_leader_exit(const pc_backend *backend, int fork_path
     PC_ASSERT_EQ_INT(g.r.killed + g.r.timed_out, 0);
     got_free(&g);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* ---- S14: pl_run_sync when the poller fails for good -------------------- */
@@ -356,7 +330,7 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
                                                            : "epoll";
     PC_ASSERT_OK(setenv("PIPELOOP_BACKEND", name, 1));
     for (int group = 0; group < 2; group++) {
-        int fds_before = count_open_fds();
+        int fds_before = conform_open_fds();
         int pids[2];
         PC_ASSERT_OK(pipe2(pids, O_CLOEXEC | O_NONBLOCK));
         memset(&wait_fault, 0, sizeof wait_fault);
@@ -387,10 +361,10 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
         PC_ASSERT_EQ_INT(r.killed, group ? PL_RUN_KILLED_GROUP : PL_RUN_KILLED_CHILD);
         PC_ASSERT_NOT_NULL(r.out);
         pl_run_result_free(&r);
-        assert_no_children(); /* killed and reaped */
+        conform_assert_no_children(); /* killed and reaped */
         if (group)
             assert_group_gone((pid_t)wait_fault.pid);
-        PC_ASSERT_EQ_INT(count_open_fds(), fds_before); /* the loop is gone */
+        PC_ASSERT_EQ_INT(conform_open_fds(), fds_before); /* the loop is gone */
     }
     unsetenv("PIPELOOP_BACKEND");
 }
@@ -400,7 +374,7 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
 static void detached_pty_refused(const pc_backend *backend, int fork_path)
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     char *argv[4];
     pl_spawn_options o = sh(fork_path, "exit 0", argv);
     o.pty = 1;
@@ -410,8 +384,8 @@ static void detached_pty_refused(const pc_backend *backend, int fork_path)
     pl_process *p = NULL;
     PC_ASSERT_ERR(pl_spawn(loop, &o, &rec_protocol, &r, &p), -EINVAL);
     PC_ASSERT_NULL(p);
-    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
-    assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_assert_no_children();
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
