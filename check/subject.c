@@ -165,8 +165,12 @@ static ssize_t pipeloop_write_lent(pc_transport *t, const void *data, size_t len
 
 static int pipeloop_loop_new(pc_loop **loop, const char *backend)
 {
-    const pc_backend *b = pc_backend_find(backend);
-    return pl_loop_new((pl_loop **)loop, b ? b->flag : PL_LOOP_EPOLL);
+    /* A name that is no backend is the caller's mistake: refused, not
+     * taken for epoll (a typo would grade the wrong backend). */
+    const pc_backend *b = backend ? pc_backend_find(backend) : NULL;
+    if (!b)
+        return -EINVAL;
+    return pl_loop_new((pl_loop **)loop, b->flag);
 }
 
 static void release_processes(pl_loop *loop);

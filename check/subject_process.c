@@ -293,6 +293,12 @@ static void parse_hello(struct remote_config *cfg, char *p)
                 cfg->subject.caps |= pc__subject_cap_from_name(c, n);
                 c += n + 1;
             }
+            /* A subject in another process never has pipeloop's API: its
+             * transports are ids on the wire, which pc_transport_native
+             * would hand out as pl_transport pointers, and the CLI would
+             * grade it as pipeloop (OURS items as its own choices).  The
+             * claim is ignored, as an unknown capability is. */
+            cfg->subject.caps &= ~(unsigned)PC_CAP_PIPELOOP_API;
         }
     }
 }

@@ -159,6 +159,43 @@ PC_TEST(subject_report, "subject.loop-report-fails-test")
                                      "Exception in callback: boom");
 }
 
+/* A subject in another process that claims pipeloop's API in its hello is
+ * not taken at its word: it keeps its other capabilities, and is neither
+ * handed pipeloop's transports nor graded as pipeloop. */
+PC_TEST(subject_claims_pipeloop, "subject.exec-cannot-claim-pipeloop-api")
+{
+    if (system("python3 -c '' >/dev/null 2>&1") != 0)
+        PC_SKIP("no python3 on PATH for the fake subject");
+    pc_set_timeout_ms(20000);
+    char pidfile[128], spec[1024];
+    pid_file(pidfile, sizeof pidfile, "claims-pipeloop");
+    snprintf(spec, sizeof spec,
+             "exec:exec python3 %s/tests/subjects/fake_subject.py claims-pipeloop %s",
+             PIPECHECK_SOURCE_DIR, pidfile);
+    const pc_subject *s = pc_subject_find(spec);
+    PC_ASSERT_NOT_NULL(s);
+    PC_ASSERT_OK(pc_subject_probe(s, NULL));
+    PC_ASSERT(s->caps & PC_CAP_WRITEV);
+    PC_ASSERT_EQ_UINT(s->caps & PC_CAP_PIPELOOP_API, 0);
+    pc_subject_stop(s);
+    unlink(pidfile);
+}
+
+/* pipeloop's loop_new takes a name of the backend table and refuses any
+ * other, rather than making an epoll loop for a misspelt name. */
+PC_TEST(subject_unknown_backend, "subject.unknown-backend-refused")
+{
+    pc_subject_set(NULL);
+    pc_loop *loop = NULL;
+    PC_ASSERT_ERR(pc_loop_new(&loop, "epol"), -EINVAL);
+    PC_ASSERT_ERR(pc_loop_new(&loop, "epoll-sigchld"), -EINVAL);
+    PC_ASSERT_ERR(pc_loop_new(&loop, NULL), -EINVAL);
+    PC_ASSERT_NULL(loop);
+    PC_ASSERT_OK(pc_loop_new(&loop, "poll"));
+    PC_ASSERT_NOT_NULL(loop);
+    PC_ASSERT_OK(pc_loop_close(loop));
+}
+
 /* ---- the shipped adapter, with CPython's asyncio -------------------------- */
 
 struct nested {

@@ -263,7 +263,8 @@ PC_EXPORT int pc_subject_has(unsigned caps);
 PC_EXPORT int pc_subject_has_backend(const pc_subject *subject, const char *backend);
 
 /* Loop helpers over the current subject (pc_loop_new/close and the
- * stepping below use them). */
+ * stepping below use them).  pc_loop_new's backend is a name of the
+ * backend table ("epoll"); pipeloop refuses any other with -EINVAL. */
 PC_EXPORT int pc_loop_new(pc_loop **loop, const char *backend);
 PC_EXPORT int pc_loop_close(pc_loop *loop);
 PC_EXPORT int pc_loop_step(pc_loop *loop, int timeout_ms);
