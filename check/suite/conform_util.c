@@ -278,18 +278,29 @@ static int is_pipe(const struct conform_process *r, int fd)
     return fd >= 0 && fd < CONFORM_PROCESS_FDS && (r->pipe_mask & (1u << fd));
 }
 
-static void process_made(struct conform_process *r)
+/* The events, typed as a subject's process protocol (p: the subject's
+ * process, NULL from pl_spawn's protocol below; user: the recorder). */
+static void process_made(pc_process *p, void *user)
 {
+    struct conform_process *r = user;
+    if (p)
+        r->sp = p;
     if (r->made)
         PC_FAIL("connection_made twice (events: %s)", conform_buf_str(&r->log));
     if (r->log.len)
         PC_FAIL("connection_made after other events: %s", conform_buf_str(&r->log));
     r->made = 1;
     process_log(r, "CM", 'M', -1);
+    if (p && r->close_in_made)
+        PC_ASSERT_OK(r->im->process_close(p));
+    if (r->on_made)
+        r->on_made(r);
 }
 
-static void process_data(struct conform_process *r, int fd, const void *data, size_t len)
+static void process_data(pc_process *p, int fd, const void *data, size_t len, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "pipe_data_received");
     if (fd >= CONFORM_PROCESS_FDS) {
         if (r->far_lost)
@@ -312,8 +323,10 @@ static void process_data(struct conform_process *r, int fd, const void *data, si
     process_log(r, what, 'D', fd);
 }
 
-static void process_pipe_lost(struct conform_process *r, int fd, int error)
+static void process_pipe_lost(pc_process *p, int fd, int error, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "pipe_connection_lost");
     if (fd >= CONFORM_PROCESS_FDS) {
         if (r->far_lost)
@@ -334,8 +347,10 @@ static void process_pipe_lost(struct conform_process *r, int fd, int error)
     process_log(r, what, 'L', fd);
 }
 
-static void process_exited(struct conform_process *r)
+static void process_exited(pc_process *p, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "process_exited");
     if (r->exited)
         PC_FAIL("process_exited twice (events: %s)", conform_buf_str(&r->log));
@@ -345,8 +360,10 @@ static void process_exited(struct conform_process *r)
         r->on_exited(r);
 }
 
-static void process_lost(struct conform_process *r)
+static void process_lost(pc_process *p, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "connection_lost");
     if (!r->exited && !r->released)
         PC_FAIL("connection_lost before process_exited (events: %s)",
@@ -359,8 +376,10 @@ static void process_lost(struct conform_process *r)
     process_log(r, "CL", 'C', -1);
 }
 
-static void process_pause(struct conform_process *r)
+static void process_pause(pc_process *p, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "pause_writing");
     if (r->paused > r->resumed)
         PC_FAIL("pause_writing twice in a row (events: %s)", conform_buf_str(&r->log));
@@ -368,8 +387,10 @@ static void process_pause(struct conform_process *r)
     process_log(r, "PW", 'P', -1);
 }
 
-static void process_resume(struct conform_process *r)
+static void process_resume(pc_process *p, void *user)
 {
+    (void)p;
+    struct conform_process *r = user;
     process_live(r, "resume_writing");
     if (r->resumed >= r->paused)
         PC_FAIL("resume_writing without pause_writing (events: %s)",
@@ -414,31 +435,29 @@ static struct conform_process *recorder_of(const pl_process *p, void *user)
 static void pl_made(pl_process *p, void *user)
 {
     struct conform_process *r = recorder_of(p, user);
-    process_made(r);
     if (r->take_ref)
         pl_process_ref(p);
     if (r->close_in_made)
         PC_ASSERT_OK(pl_process_close(p));
-    if (r->on_made)
-        r->on_made(r);
+    process_made(NULL, r);
 }
 
 static void pl_data(pl_process *p, int fd, const void *data, size_t len, void *user)
 {
     PC_ASSERT_GT_SIZE(len, 0);
-    process_data(recorder_of(p, user), fd, data, len);
+    process_data(NULL, fd, data, len, recorder_of(p, user));
 }
 
 static void pl_pipe_lost(pl_process *p, int fd, int error, void *user)
 {
-    process_pipe_lost(recorder_of(p, user), fd, error);
+    process_pipe_lost(NULL, fd, error, recorder_of(p, user));
 }
 
 static void pl_exited(pl_process *p, void *user)
 {
     struct conform_process *r = recorder_of(p, user);
     PC_ASSERT_OK(pl_process_get_returncode(p, &r->rc));
-    process_exited(r);
+    process_exited(NULL, r);
 }
 
 static void pl_lost(pl_process *p, void *user)
@@ -453,19 +472,19 @@ static void pl_lost(pl_process *p, void *user)
     } else {
         PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
     }
-    process_lost(r);
+    process_lost(NULL, r);
 }
 
 static void pl_pause(pl_process *p, void *user)
 {
     struct conform_process *r = recorder_of(p, user);
     PC_ASSERT(!r->lost[0]);
-    process_pause(r);
+    process_pause(NULL, r);
 }
 
 static void pl_resume(pl_process *p, void *user)
 {
-    process_resume(recorder_of(p, user));
+    process_resume(NULL, recorder_of(p, user));
 }
 
 const pl_process_protocol conform_process_protocol = {
@@ -480,59 +499,15 @@ const pl_process_protocol conform_process_protocol = {
 
 /* ---- ... as a subject's process protocol ---------------------------------- */
 
-static void pc_made(pc_process *p, void *user)
-{
-    struct conform_process *r = user;
-    r->sp = p;
-    process_made(r);
-    if (r->close_in_made)
-        PC_ASSERT_OK(r->im->process_close(p));
-}
-
-static void pc_data(pc_process *p, int fd, const void *data, size_t len, void *user)
-{
-    (void)p;
-    process_data(user, fd, data, len);
-}
-
-static void pc_pipe_lost(pc_process *p, int fd, int error, void *user)
-{
-    (void)p;
-    process_pipe_lost(user, fd, error);
-}
-
-static void pc_exited(pc_process *p, void *user)
-{
-    (void)p;
-    process_exited(user);
-}
-
-static void pc_lost(pc_process *p, void *user)
-{
-    (void)p;
-    process_lost(user);
-}
-
-static void pc_pause(pc_process *p, void *user)
-{
-    (void)p;
-    process_pause(user);
-}
-
-static void pc_resume(pc_process *p, void *user)
-{
-    (void)p;
-    process_resume(user);
-}
-
+/* The event functions above are the subject's protocol as they are. */
 const pc_process_protocol conform_subject_process_protocol = {
-    .connection_made = pc_made,
-    .pipe_data_received = pc_data,
-    .pipe_connection_lost = pc_pipe_lost,
-    .process_exited = pc_exited,
-    .connection_lost = pc_lost,
-    .pause_writing = pc_pause,
-    .resume_writing = pc_resume,
+    .connection_made = process_made,
+    .pipe_data_received = process_data,
+    .pipe_connection_lost = process_pipe_lost,
+    .process_exited = process_exited,
+    .connection_lost = process_lost,
+    .pause_writing = process_pause,
+    .resume_writing = process_resume,
 };
 
 void conform_subject_spawn(pc_ctx *ctx, struct conform_process *r, const char *script,
