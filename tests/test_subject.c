@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,36 +54,6 @@ static void drive_fake(const char *mode)
     PC_FAIL("the fake subject in mode %s behaved", mode);
 }
 
-PC_TEST_FLAGS(fake_crash, "subject-guard.crash", PC_TEST_HIDDEN)
-{
-    drive_fake("crash");
-}
-
-PC_TEST_FLAGS(fake_exit, "subject-guard.exit", PC_TEST_HIDDEN)
-{
-    drive_fake("exit");
-}
-
-PC_TEST_FLAGS(fake_hang, "subject-guard.hang", PC_TEST_HIDDEN)
-{
-    drive_fake("hang");
-}
-
-PC_TEST_FLAGS(fake_garbage, "subject-guard.garbage", PC_TEST_HIDDEN)
-{
-    drive_fake("garbage");
-}
-
-PC_TEST_FLAGS(fake_bad_event, "subject-guard.bad-event", PC_TEST_HIDDEN)
-{
-    drive_fake("bad-event");
-}
-
-PC_TEST_FLAGS(fake_report, "subject-guard.report", PC_TEST_HIDDEN)
-{
-    drive_fake("report");
-}
-
 /* Run this binary on one hidden test; collect its output and status. */
 static char *run_inner(const char *name, int *status)
 {
@@ -121,42 +92,42 @@ static void expect_subject_failure(const char *mode, const char *needle)
     PC_ASSERT_EQ_INT(errno, ESRCH);
 }
 
-PC_TEST(subject_crash, "subject.bad-subject-crashes")
+/* The fake subject's ways to break the protocol: its mode, the hidden test
+ * that drives it, and the test that runs that one in a child and what the
+ * failure it sees must say. */
+static const struct misbehaviour {
+    const char *mode, *guard, *name, *needle;
+} misbehaviours[] = {
+    {"crash", "subject-guard.crash", "subject.bad-subject-crashes", "killed by signal 9"},
+    {"exit", "subject-guard.exit", "subject.bad-subject-exits", "exited with status 3"},
+    {"hang", "subject-guard.hang", "subject.bad-subject-hangs", "(hung?)"},
+    {"garbage", "subject-guard.garbage", "subject.bad-subject-writes-garbage",
+     "garbage on the socket"},
+    {"bad-event", "subject-guard.bad-event", "subject.bad-subject-breaks-protocol",
+     "protocol error: an event for an unknown transport"},
+    {"report", "subject-guard.report", "subject.loop-report-fails-test",
+     "an exception reported by the subject's loop: Exception in callback: boom"},
+};
+
+static void guard_test(void *arg)
 {
-    pc_set_timeout_ms(30000);
-    expect_subject_failure("crash", "killed by signal 9");
+    drive_fake(((const struct misbehaviour *)arg)->mode);
 }
 
-PC_TEST(subject_exit, "subject.bad-subject-exits")
+static void failure_test(void *arg)
 {
+    const struct misbehaviour *m = arg;
     pc_set_timeout_ms(30000);
-    expect_subject_failure("exit", "exited with status 3");
+    expect_subject_failure(m->mode, m->needle);
 }
 
-PC_TEST(subject_hang, "subject.bad-subject-hangs")
+__attribute__((constructor)) static void register_misbehaviours(void)
 {
-    pc_set_timeout_ms(30000);
-    expect_subject_failure("hang", "(hung?)");
-}
-
-PC_TEST(subject_garbage, "subject.bad-subject-writes-garbage")
-{
-    pc_set_timeout_ms(30000);
-    expect_subject_failure("garbage", "garbage on the socket");
-}
-
-PC_TEST(subject_bad_event, "subject.bad-subject-breaks-protocol")
-{
-    pc_set_timeout_ms(30000);
-    expect_subject_failure("bad-event",
-                           "protocol error: an event for an unknown transport");
-}
-
-PC_TEST(subject_report, "subject.loop-report-fails-test")
-{
-    pc_set_timeout_ms(30000);
-    expect_subject_failure("report", "an exception reported by the subject's loop: "
-                                     "Exception in callback: boom");
+    for (size_t i = 0; i < sizeof misbehaviours / sizeof misbehaviours[0]; i++) {
+        void *m = (void *)(uintptr_t)&misbehaviours[i];
+        (void)pc_test_add(misbehaviours[i].guard, guard_test, m, PC_TEST_HIDDEN);
+        (void)pc_test_add(misbehaviours[i].name, failure_test, m, 0);
+    }
 }
 
 /* A subject in another process that claims pipeloop's API in its hello is
@@ -164,9 +135,9 @@ PC_TEST(subject_report, "subject.loop-report-fails-test")
  * handed pipeloop's transports nor graded as pipeloop. */
 PC_TEST(subject_claims_pipeloop, "subject.exec-cannot-claim-pipeloop-api")
 {
+    pc_set_timeout_ms(20000); /* python3 starts twice; slow on a loaded machine */
     if (system("python3 -c '' >/dev/null 2>&1") != 0)
         PC_SKIP("no python3 on PATH for the fake subject");
-    pc_set_timeout_ms(20000);
     char pidfile[128], spec[1024];
     pid_file(pidfile, sizeof pidfile, "claims-pipeloop");
     snprintf(spec, sizeof spec,
