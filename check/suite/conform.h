@@ -108,6 +108,11 @@ pl_spawn_options conform_program(char *const *argv);
  * takes its fork+exec path (the S17.fork-path-* tests). */
 void conform_same_identity(pl_spawn_options *o);
 
+/* What /proc/PID/stat says of pid: its state letter (R, S, Z, ...) and,
+ * where not NULL, its parent and process group.  0 if there is no such
+ * process (any more). */
+char conform_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp);
+
 /* How many fds are open (0-4095): equal before and after shows nothing
  * leaked, however the numbers were reused. */
 int conform_open_fds(void);

@@ -15,7 +15,7 @@
 
 #define OUT_MAX (1u << 20)
 
-static int prec_returncode(struct conform_process *r)
+static int subject_returncode(struct conform_process *r)
 {
     int rc = 0;
     PC_ASSERT_OK(r->im->process_returncode(r->sp, &rc));
@@ -24,21 +24,12 @@ static int prec_returncode(struct conform_process *r)
 
 /* After connection_lost: the child is reaped (no zombie under that pid).
  * The recorder is released. */
-static void prec_done(struct conform_process *r)
+static void subject_done(struct conform_process *r)
 {
     pid_t pid = r->im->process_pid(r->sp);
     PC_ASSERT(pid > 0);
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *paren = strrchr(buf, ')');
-        if (paren && paren[1] == ' ' && paren[2] == 'Z')
-            PC_FAIL("the child (pid %d) is a zombie after connection_lost", (int)pid);
-    }
+    if (conform_proc_stat(pid, NULL, NULL) == 'Z')
+        PC_FAIL("the child (pid %d) is a zombie after connection_lost", (int)pid);
     conform_process_free(r);
 }
 
@@ -92,8 +83,8 @@ PC_CONFORMANCE(s1_subject_pipes, .id = "S1", .slug = "subject-pipes",
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "oops");
     for (int fd = 0; fd < 3; fd++)
         PC_ASSERT_ERR(r.lost_err[fd], 0);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s1_subject_devnull_stdout, .id = "S1",
@@ -110,8 +101,8 @@ PC_CONFORMANCE(s1_subject_devnull_stdout, .id = "S1",
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "out\nerr\n");
     PC_ASSERT_EQ_SIZE(r.out[2].len, 0);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s2_subject_order, .id = "S2", .slug = "subject-callback-order",
@@ -136,7 +127,7 @@ PC_CONFORMANCE(s2_subject_order, .id = "S2", .slug = "subject-callback-order",
     PC_ASSERT(strstr(log, "D2") < strstr(log, "L2"));
     const char *tail = log + strlen(log) - 2;
     PC_ASSERT_EQ_STR(tail, "CL");
-    prec_done(&r);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s3_subject_returncode, .id = "S3", .slug = "subject-returncode",
@@ -151,16 +142,16 @@ PC_CONFORMANCE(s3_subject_returncode, .id = "S3", .slug = "subject-returncode",
     PC_ASSERT_ERR(ctx->impl->process_returncode(r.sp, &rc), -EAGAIN);
     write_all(&r, "go\n", 3);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 7);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 7);
+    subject_done(&r);
 
     /* Killed by a signal: minus its number. */
     struct conform_process k;
     conform_subject_spawn(ctx, &k, "kill -9 $$", PC_STDIO_DEVNULL, PC_STDIO_DEVNULL,
                           PC_STDIO_DEVNULL);
     PC_RUN_UNTIL(ctx->loop, k.finished, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&k), -SIGKILL);
-    prec_done(&k);
+    PC_ASSERT_EQ_INT(subject_returncode(&k), -SIGKILL);
+    subject_done(&k);
 }
 
 PC_CONFORMANCE(s4_subject_grandchild, .id = "S4",
@@ -176,7 +167,7 @@ PC_CONFORMANCE(s4_subject_grandchild, .id = "S4",
                           "exec 3<&0; (read x <&3; echo late) & exec 3<&-; echo early",
                           PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_DEVNULL);
     PC_RUN_UNTIL(ctx->loop, r.exited, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
     /* connection_lost waits for the pipe the grandchild holds. */
     for (int i = 0; i < 5; i++)
         (void)pc_loop_step(ctx->loop, 10);
@@ -186,7 +177,7 @@ PC_CONFORMANCE(s4_subject_grandchild, .id = "S4",
     stdin_eof(&r);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "early\nlate\n");
-    prec_done(&r);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s5_subject_close_kills, .id = "S5", .slug = "subject-close-kills",
@@ -199,9 +190,9 @@ PC_CONFORMANCE(s5_subject_close_kills, .id = "S5", .slug = "subject-close-kills"
     PC_RUN_UNTIL(ctx->loop, r.out[1].len > 0, WAIT);
     PC_ASSERT_OK(ctx->impl->process_close(r.sp));
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), -SIGKILL);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), -SIGKILL);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "started\n");
-    prec_done(&r);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s5_subject_close_after_exit, .id = "S5",
@@ -221,8 +212,8 @@ PC_CONFORMANCE(s5_subject_close_after_exit, .id = "S5",
         PC_RUN_UNTIL(ctx->loop, r.exited, WAIT);
         PC_ASSERT_OK(ctx->impl->process_close(r.sp));
         PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
-        PC_ASSERT_EQ_INT(prec_returncode(&r), 3);
-        prec_done(&r);
+        PC_ASSERT_EQ_INT(subject_returncode(&r), 3);
+        subject_done(&r);
     }
 }
 
@@ -239,8 +230,8 @@ PC_CONFORMANCE(s6_subject_signal_after_exit, .id = "S6",
     PC_ASSERT_ERR(ctx->impl->process_send_signal(r.sp, SIGTERM), -ESRCH);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_ERR(ctx->impl->process_send_signal(r.sp, SIGKILL), -ESRCH);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s7_subject_missing_program, .id = "S7", .slug = "subject-missing-program",
@@ -282,8 +273,8 @@ PC_CONFORMANCE(s8_subject_only_stdio, .id = "S8", .slug = "subject-only-stdio-fd
                           PC_STDIO_PIPE, PC_STDIO_DEVNULL);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "0\n1\n2\n3\n");
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
     close(p[1]);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), WAIT);
     pc_recorder_free(rec);
@@ -318,7 +309,7 @@ PC_CONFORMANCE(s8_subject_default_signals, .id = "S8", .slug = "subject-default-
         PC_FAIL("the child starts with signals blocked: %#llx", blocked);
     if (ignored & (1ull << (SIGPIPE - 1)))
         PC_FAIL("the child starts with SIGPIPE ignored (SigIgn %#llx)", ignored);
-    prec_done(&r);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s9_subject_flow_control, .id = "S9", .slug = "subject-stdin-flow-control",
@@ -339,8 +330,8 @@ PC_CONFORMANCE(s9_subject_flow_control, .id = "S9", .slug = "subject-stdin-flow-
     PC_ASSERT_EQ_INT(r.resumed, 1);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "done\n");
     PC_ASSERT_ERR(r.lost_err[0], 0);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s9_subject_exit_without_reading, .id = "S9",
@@ -359,8 +350,8 @@ PC_CONFORMANCE(s9_subject_exit_without_reading, .id = "S9",
     write_big(&r);
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
-    PC_ASSERT_EQ_INT(prec_returncode(&r), 0);
-    prec_done(&r);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
 }
 
 static void s10_round(pc_ctx *ctx);
@@ -387,12 +378,12 @@ static void s10_round(pc_ctx *ctx)
     conform_subject_spawn(ctx, &c, "echo c", PC_STDIO_DEVNULL, PC_STDIO_PIPE,
                           PC_STDIO_DEVNULL);
     PC_RUN_UNTIL(ctx->loop, a.finished && b.finished && c.finished, WAIT);
-    PC_ASSERT_EQ_INT(prec_returncode(&a), -SIGKILL);
-    PC_ASSERT_EQ_INT(prec_returncode(&b), 5);
+    PC_ASSERT_EQ_INT(subject_returncode(&a), -SIGKILL);
+    PC_ASSERT_EQ_INT(subject_returncode(&b), 5);
     PC_ASSERT_OK(ctx->impl->process_close(b.sp)); /* after the end: a no-op */
-    PC_ASSERT_EQ_INT(prec_returncode(&b), 5);
+    PC_ASSERT_EQ_INT(subject_returncode(&b), 5);
     PC_ASSERT_EQ_STR(conform_buf_str(&c.out[1]), "c\n");
-    prec_done(&a);
-    prec_done(&b);
-    prec_done(&c);
+    subject_done(&a);
+    subject_done(&b);
+    subject_done(&c);
 }

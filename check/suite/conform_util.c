@@ -52,6 +52,16 @@ void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
     top_up(ctx, b, extra);
 }
 
+/* Start the peer of script s on pair's far end, or fail the test. */
+static pc_peer *start_peer(pc_pair *pair, const pc_peer_script *s)
+{
+    pc_peer *peer = pc_peer_start(pair, s);
+    if (!peer)
+        PC_FAIL("cannot start a %s peer on %s",
+                s->action == PC_PEER_WRITE ? "writing" : "reading", pair->kind->name);
+    return peer;
+}
+
 pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
                         size_t chunk_max, int hold)
 {
@@ -61,10 +71,7 @@ pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chu
                         .chunk = chunk,
                         .chunk_max = chunk_max,
                         .hold = hold};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a writing peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
@@ -75,19 +82,13 @@ pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pau
                         .chunk = chunk,
                         .pause_us = pause_us,
                         .wait_start = wait_start};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes)
 {
     pc_peer_script s = {.action = PC_PEER_READ, .seed = seed, .bytes = bytes};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 uint64_t conform_peer_done(pc_peer *peer, int expect_error)
@@ -208,6 +209,31 @@ void conform_same_identity(pl_spawn_options *o)
     o->set_uid = o->set_gid = 1;
     o->uid = getuid();
     o->gid = getgid();
+}
+
+char conform_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0)
+        return 0;
+    buf[len] = '\0';
+    /* "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'. */
+    const char *paren = strrchr(buf, ')');
+    char state;
+    int parent, group;
+    if (!paren || sscanf(paren + 1, " %c %d %d", &state, &parent, &group) != 3)
+        return 0;
+    if (ppid)
+        *ppid = (pid_t)parent;
+    if (pgrp)
+        *pgrp = (pid_t)group;
+    return state;
 }
 
 int conform_open_fds(void)

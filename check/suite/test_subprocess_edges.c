@@ -41,24 +41,11 @@ static int group_alive(pid_t pgid)
     PC_ASSERT_NOT_NULL(d);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512];
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        /* pid (comm) state ppid pgrp ...: comm may hold spaces. */
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid, pgrp;
-        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-            pgrp == pgid && state != 'Z' && state != 'X')
+        pid_t pgrp = 0;
+        char state = conform_proc_stat((pid_t)atoi(e->d_name), NULL, &pgrp);
+        if (state && pgrp == pgid && state != 'Z' && state != 'X')
             n++;
     }
     closedir(d);
