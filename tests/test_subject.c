@@ -135,7 +135,7 @@ __attribute__((constructor)) static void register_misbehaviours(void)
  * handed pipeloop's transports nor graded as pipeloop. */
 PC_TEST(subject_claims_pipeloop, "subject.exec-cannot-claim-pipeloop-api")
 {
-    pc_set_timeout_ms(20000); /* python3 starts twice; slow on a loaded machine */
+    pc_set_timeout_ms(30000); /* python3 starts twice: slow on a loaded machine */
     if (system("python3 -c '' >/dev/null 2>&1") != 0)
         PC_SKIP("no python3 on PATH for the fake subject");
     char pidfile[128], spec[1024];
