@@ -6,7 +6,7 @@
 #
 # (no patch named: every findings/patches/*.patch).  For each patch it
 # copies PY's asyncio package to a temporary directory, applies the patch
-# there and puts that directory ahead of the standard library with
+# there (after the patches its "Needs:" line names, if any) and puts that directory ahead of the standard library with
 # PYTHONPATH (the adapter, tools/pipecheck_subject.py, runs without -I/-E,
 # and the script checks that the patched copy is the one imported).  Then:
 #
@@ -114,9 +114,15 @@ for patch in "${patches[@]}"; do
     mkdir -p "$dir"
     cp -r "$stdlib_asyncio" "$dir/asyncio"
     rm -rf "$dir/asyncio/__pycache__"
-    if ! patch -s -d "$dir" -p2 <"$patch"; then
-        echo "  the patch does not apply"; failed+=("$name"); continue
-    fi
+    needs=$(sed -n 's/^Needs: *//p' "$patch" | head -n 1 | sed 's/ *(.*//')
+    applied=1
+    for p in $needs "$(basename "$patch")"; do
+        if ! patch -s -d "$dir" -p2 <"$(dirname "$patch")/$p"; then
+            echo "  $p does not apply"; applied=0
+        fi
+    done
+    [ -z "$needs" ] || echo "  applied on top of: $needs"
+    if [ $applied = 0 ]; then failed+=("$name"); continue; fi
     where=$(PYTHONPATH=$dir "$py" -c 'import asyncio; print(asyncio.__file__)')
     if [ "$where" != "$dir/asyncio/__init__.py" ]; then
         echo "  PYTHONPATH did not take: asyncio from $where"; failed+=("$name"); continue
