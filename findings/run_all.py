@@ -5,8 +5,8 @@ check the result against findings/affects.tsv.
     python3 findings/run_all.py [-v]
 
 Interpreters: every pyenv version (${PYENV_ROOT:-~/.pyenv}/versions/*/bin/
-python3), /usr/bin/python3 and python3 on PATH, the same binary once, 3.8
-and later (the scripts, like the bench's adapter, need 3.8).  An asyncio
+python3), /usr/bin/python3 and python3 on PATH, the same binary once, 3.6
+and later (the scripts run there, though the bench's adapter needs 3.8).  An asyncio
 script runs on each of them and must exit 0 (shows the finding) on the
 versions its row of the table names and 1 on the others; a uvloop script
 runs on each interpreter that has uvloop and must exit 0 where the uvloop
@@ -50,7 +50,7 @@ def interpreters():
         if len(out) < 2 or out[0] in seen:
             continue
         seen.add(out[0])
-        if version_tuple(out[1])[:2] < (3, 8):
+        if version_tuple(out[1])[:2] < (3, 6):
             continue
         found.append({"path": path, "version": out[1],
                       "uvloop": out[2] if len(out) > 2 else ""})
