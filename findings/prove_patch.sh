@@ -8,7 +8,9 @@
 # copies PY's asyncio package to a temporary directory, applies the patch
 # there (after the patches its "Needs:" line names, if any) and puts that directory ahead of the standard library with
 # PYTHONPATH (the adapter, tools/pipecheck_subject.py, runs without -I/-E,
-# and the script checks that the patched copy is the one imported).  Then:
+# and the script checks that the patched copy is the one imported); a patch
+# that also changes Lib/test/test_asyncio gets a patched copy of that too,
+# in a "test" package of links to the standard one.  Then:
 #
 #   1. the finding's script (the patch's "Script:" line) shows the finding
 #      unpatched (exit 0) and not with the patch (exit 1);
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --python) py=$2; shift 2 ;;
     --no-test-asyncio) test_asyncio=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) patches+=("$1"); shift ;;
     esac
 done
@@ -115,6 +117,18 @@ for patch in "${patches[@]}"; do
     cp -r "$stdlib_asyncio" "$dir/asyncio"
     rm -rf "$dir/asyncio/__pycache__"
     needs=$(sed -n 's/^Needs: *//p' "$patch" | head -n 1 | sed 's/ *(.*//')
+    # A patch that also changes CPython's tests (Lib/test/test_asyncio)
+    # gets a "test" package of links to the standard one, with a copy of
+    # test_asyncio to patch.
+    if (cd "$(dirname "$patch")" && cat $needs "$(basename "$patch")") |
+            grep -q '^+++ b/Lib/test/'; then
+        stdlib_test=$(dirname "$stdlib_asyncio")/test
+        mkdir "$dir/test"
+        ln -s "$stdlib_test"/* "$dir/test/"
+        rm "$dir/test/test_asyncio"
+        cp -r "$stdlib_test/test_asyncio" "$dir/test/"
+        find "$dir/test/test_asyncio" -name __pycache__ -prune -exec rm -rf {} +
+    fi
     applied=1
     for p in $needs "$(basename "$patch")"; do
         if ! patch -s -d "$dir" -p2 <"$(dirname "$patch")/$p"; then
@@ -126,6 +140,13 @@ for patch in "${patches[@]}"; do
     where=$(PYTHONPATH=$dir "$py" -c 'import asyncio; print(asyncio.__file__)')
     if [ "$where" != "$dir/asyncio/__init__.py" ]; then
         echo "  PYTHONPATH did not take: asyncio from $where"; failed+=("$name"); continue
+    fi
+    if [ -d "$dir/test" ]; then
+        where=$(PYTHONPATH=$dir "$py" -c 'import test.test_asyncio as t; print(t.__file__)')
+        if [ "$where" != "$dir/test/test_asyncio/__init__.py" ]; then
+            echo "  PYTHONPATH did not take: test_asyncio from $where"; failed+=("$name"); continue
+        fi
+        echo "  with its change to test_asyncio"
     fi
     PYTHONPATH=$dir build/pipecheck --subject asyncio --python "$py" -j 2 \
         --json "$dir/patched.json" </dev/null >"$dir/patched.txt" 2>&1
