@@ -18,7 +18,9 @@
 #      patched copy and is compared instance by instance with one unpatched
 #      run: every instance of the patch's rows (its "Rows:" header line)
 #      that failed must no longer fail, and no instance anywhere may get
-#      worse (pass < differs < blocked < FAIL; a missing instance is worse);
+#      worse (pass < differs < blocked < FAIL; a missing instance is worse;
+#      an instance that got worse runs once more, alone, and counts only if
+#      it fails again: a time limit on a loaded machine is not the patch's);
 #      a row the bench does not fail unpatched leaves the proof to step 1;
 #   3. PY -m test test_asyncio -j 2 runs with the patch and must pass; if it
 #      does not, the unpatched suite is run too, so that a failure this
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --python) py=$2; shift 2 ;;
     --no-test-asyncio) test_asyncio=0; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) patches+=("$1"); shift ;;
     esac
 done
@@ -58,17 +60,24 @@ build/pipecheck --subject asyncio --python "$py" -j 2 --json "$work/base.json" \
     </dev/null >"$work/base.txt" 2>&1
 grep -E '^[0-9]+ passed' "$work/base.txt" | tail -n 1
 
-# compare BASE.json PATCHED.json ROWS EXCEPT: the verdict, one line per
-# change.  A patch's header names its rows ("Rows: D4 D5", IDs or globs of
+# compare BASE.json PATCHED.json ROWS EXCEPT CHECK RERUN.json WORSE_OUT: the
+# verdict, one line per change; the instances that got worse go to WORSE_OUT.  A patch's header names its rows ("Rows: D4 D5", IDs or globs of
 # test names) and may name instances of them it leaves failing for another
-# finding's reason ("Except: GLOB... (why)").
+# finding's reason ("Except: GLOB... (why)"), or the regular expression of
+# the failure message its finding causes ("Check: RE"): an instance whose
+# message no longer matches it passes the finding's check and stops at a
+# later one, another finding's.
 compare() {
     python3 - "$@" <<'PY'
 import fnmatch, json, sys
 rank = {"pass": 0, "n/a": 0, "skip": 0, "differs": 1, "blocked": 2, "fail": 3}
 def load(path):
     return {r["test"]: r for r in json.load(open(path))["results"]}
+import re
 base, new = load(sys.argv[1]), load(sys.argv[2])
+check = re.compile(sys.argv[5]) if sys.argv[5] else None
+rerun = load(sys.argv[6]) if sys.argv[6] else {}
+new.update(rerun)
 rows = [r for r in sys.argv[3].split(",") if r]
 excepted = [e for e in sys.argv[4].split(",") if e]
 def target(test, b):
@@ -87,9 +96,23 @@ for test, b in sorted(base.items()):
     if ns == "missing" or rank[ns] > rank[bs]:
         worse.append("%s: %s -> %s %s" % (test, bs, ns, (n or {}).get("message", "")[:160]))
     elif target(test, b):
-        (fixed if ns != "fail" else still).append("%s: %s -> %s" % (test, bs, ns))
+        if ns != "fail":
+            fixed.append("%s: %s -> %s" % (test, bs, ns))
+        elif check and check.search(b["message"]) and not check.search(n["message"]):
+            # The finding's own check passes now; the test stops later, at
+            # a check its "Except:"/"Check:" lines name as another finding's.
+            fixed.append("%s: its check passes; now stops at: %s"
+                         % (test, n["message"].splitlines()[0][-110:]))
+        else:
+            still.append("%s: %s -> %s" % (test, bs, ns))
     elif rank[ns] < rank[bs]:
         better.append("%s: %s -> %s" % (test, bs, ns))
+with open(sys.argv[7], "w") as out:
+    for line in worse:
+        out.write(line.split(":")[0] + "\n")
+if rerun:
+    print("  (%d instance(s) that were worse ran again, alone, to tell a time limit "
+          "under load from a real change)" % len(rerun))
 for name, items in (("fixed", fixed), ("still failing", still),
                     ("worse", worse), ("better elsewhere", better)):
     print("  %s: %d" % (name, len(items)))
@@ -159,7 +182,21 @@ for patch in "${patches[@]}"; do
         echo "  $script: exit $before unpatched, $after patched (0: shows the finding)"
         [ $before = 0 ] && [ $after = 1 ] || ok=0
     fi
-    compare "$work/base.json" "$dir/patched.json" "$rows" "$except" || ok=0
+    check=$(sed -n 's/^Check: *//p' "$patch" | head -n 1)
+    if ! compare "$work/base.json" "$dir/patched.json" "$rows" "$except" "$check" "" \
+            "$dir/worse.txt" >"$dir/compare.txt"; then
+        if [ -s "$dir/worse.txt" ]; then
+            # Run the instances that got worse once more, one at a time: a
+            # time limit reached on a loaded machine is not the patch's doing.
+            PYTHONPATH=$dir build/pipecheck --subject asyncio --python "$py" -j 1 \
+                --json "$dir/rerun.json" $(cat "$dir/worse.txt") </dev/null >/dev/null 2>&1
+            compare "$work/base.json" "$dir/patched.json" "$rows" "$except" "$check" \
+                "$dir/rerun.json" "$dir/worse2.txt" >"$dir/compare.txt" || ok=0
+        else
+            ok=0
+        fi
+    fi
+    cat "$dir/compare.txt"
     if [ $test_asyncio = 1 ]; then
         if PYTHONPATH=$dir "$py" -m test test_asyncio -j 2 </dev/null >"$dir/test.txt" 2>&1; then
             echo "  test_asyncio with the patch: $(grep -E '^Result:' "$dir/test.txt" | tail -n 1)"
