@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipecheck.h"
 #include "subject_internal.h"
@@ -418,6 +419,8 @@ static void release_processes(pl_loop *loop)
     }
 }
 
+static uint64_t pipeloop_cpu_ns(pc_loop *loop);
+
 const pc_subject pc_subject_pipeloop = {
     .name = "pipeloop",
     .describe = "pipeloop " PC__STR(PL_VERSION_MAJOR) "." PC__STR(
@@ -425,7 +428,7 @@ const pc_subject pc_subject_pipeloop = {
     .caps = PC_CAP_IN_PROCESS | PC_CAP_LENT_WRITES | PC_CAP_WRITEV | PC_CAP_GET_FD |
             PC_CAP_BUFFER_LIMITS | PC_CAP_LOOP_OWNED_READ_BUFFER | PC_CAP_REF_UNREF |
             PC_CAP_LOOP_WATCHERS | PC_CAP_LOOP_CLOSE | PC_CAP_SUBPROCESS |
-            PC_CAP_PIPELOOP_API,
+            PC_CAP_PIPELOOP_API | PC_CAP_IS_READING | PC_CAP_READ_ABORT,
     .read_size = PL_READ_SIZE,
     .backends = "epoll,poll,io_uring",
     .loop_new = pipeloop_loop_new,
@@ -461,6 +464,7 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
+    .cpu_ns = pipeloop_cpu_ns,
     .probe = NULL, /* in process: nothing to start or stop */
     .probe_error = NULL,
     .start = NULL,
@@ -503,7 +507,7 @@ static const char *const cap_names[] = {
     "in-process", "lent-writes",   "writev",
     "get-fd",     "buffer-limits", "loop-owned-read-buffer",
     "ref-unref",  "loop-watchers", "loop-close",
-    "subprocess", "pipeloop-api",
+    "subprocess", "pipeloop-api",  "is-reading", "read-abort",
 };
 
 const char *pc_subject_cap_name(unsigned cap)
@@ -582,6 +586,21 @@ int pc_loop_is_running(const pc_loop *loop)
 pl_loop *pc_loop_native(pc_loop *loop)
 {
     return current->native_loop(loop);
+}
+
+uint64_t pc_loop_cpu_ns(pc_loop *loop)
+{
+    return current->cpu_ns ? current->cpu_ns(loop) : UINT64_MAX;
+}
+
+/* pipeloop runs its loop in the caller's thread. */
+static uint64_t pipeloop_cpu_ns(pc_loop *loop)
+{
+    (void)loop;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return UINT64_MAX;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 pl_transport *pc_transport_native(pc_transport *t)

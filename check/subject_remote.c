@@ -194,6 +194,31 @@ static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeou
     return count > INT32_MAX ? INT32_MAX : (int)count;
 }
 
+/* The subject process's utime + stime, from /proc/PID/stat (fields 14
+ * and 15, after the parenthesised command name). */
+static uint64_t remote_cpu_ns(pc_loop *l)
+{
+    if (l->pid <= 0)
+        return UINT64_MAX;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)l->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return UINT64_MAX;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                     &utime, &stime) != 2)
+        return UINT64_MAX;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        return UINT64_MAX;
+    return (utime + stime) * (1000000000ull / (unsigned long long)hz);
+}
+
 static uint64_t remote_iteration(const pc_loop *l)
 {
     return l->iteration;
@@ -545,6 +570,7 @@ static const pc_subject remote_table = {
     .loop_close = remote_loop_close,
     .step = remote_step,
     .run_until_quiet = remote_run_until_quiet,
+    .cpu_ns = remote_cpu_ns,
     .iteration = remote_iteration,
     .is_running = remote_is_running,
     .native_loop = remote_native,
@@ -592,10 +618,15 @@ const pc_subject *pc__subject_remote(const char *spec)
         if (strcmp(remotes[i]->name, spec) == 0)
             return &remotes[i]->subject;
     int is_exec = strncmp(spec, "exec:", 5) == 0 && spec[5] != '\0';
-    if (!is_exec && strcmp(spec, "asyncio") != 0 && strcmp(spec, "uvloop") != 0) {
+    /* "asyncio@/path/python3": that interpreter for this subject alone. */
+    const char *at = is_exec ? NULL : strchr(spec, '@');
+    size_t kind_len = at ? (size_t)(at - spec) : strlen(spec);
+    int known = (kind_len == 7 && strncmp(spec, "asyncio", 7) == 0) ||
+                (kind_len == 6 && strncmp(spec, "uvloop", 6) == 0);
+    if (!is_exec && (!known || (at && at[1] == '\0'))) {
         fprintf(stderr,
-                "pipecheck: unknown subject '%s' (pipeloop, asyncio, uvloop or "
-                "exec:CMD)\n",
+                "pipecheck: unknown subject '%s' (pipeloop, asyncio, uvloop, "
+                "asyncio@PYTHON, uvloop@PYTHON or exec:CMD)\n",
                 spec);
         return NULL;
     }
@@ -615,7 +646,11 @@ const pc_subject *pc__subject_remote(const char *spec)
             return NULL;
         }
     } else {
-        snprintf(cfg->loop_kind, sizeof cfg->loop_kind, "%s", spec);
+        snprintf(cfg->loop_kind, sizeof cfg->loop_kind, "%.*s", (int)kind_len, spec);
+        if (at) {
+            snprintf(cfg->executable, sizeof cfg->executable, "%s", at + 1);
+            cfg->python_given = 1;
+        }
     }
     snprintf(cfg->describe, sizeof cfg->describe, "%s (not started yet)", spec);
     snprintf(cfg->backends, sizeof cfg->backends, "epoll");

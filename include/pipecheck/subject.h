@@ -91,6 +91,12 @@ enum pc_subject_caps {
      * subject table (I/O modes, connect flags: the X group) reach them
      * with pc_transport_native and pc_pipeloop_connect. */
     PC_CAP_PIPELOOP_API = 1u << 10,
+    /* is_reading on read transports (CPython's pipe transports have it
+     * from 3.11 on, bpo-38314). */
+    PC_CAP_IS_READING = 1u << 11,
+    /* abort on read transports (CPython documents abort() for write
+     * transports only; its read pipe transport has none). */
+    PC_CAP_READ_ABORT = 1u << 12,
 };
 
 /* "lent-writes", "writev", ... for PC_CAP_* bit cap; NULL if unknown. */
@@ -212,6 +218,11 @@ struct pc_subject {
     const char *(*probe_error)(const pc_subject *self);
     int (*start)(const pc_subject *self);
     void (*stop)(const pc_subject *self);
+
+    /* Optional: the CPU time (user + system, ns) the process or thread
+     * that runs loop has used so far; UINT64_MAX if it cannot be read.
+     * NULL: unknown.  pc_loop_cpu_ns calls it (E5). */
+    uint64_t (*cpu_ns)(pc_loop *loop);
 };
 
 /* The error an operation returns when the remote subject raised an
@@ -271,6 +282,11 @@ PC_EXPORT uint64_t pc_loop_iteration(const pc_loop *loop);
 PC_EXPORT int pc_loop_is_running(const pc_loop *loop);
 /* The pl_loop of a pipeloop loop, NULL for another subject's. */
 PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
+/* The CPU time (ns, user + system) used so far by what runs loop: for
+ * pipeloop the calling thread (the loop runs in it), for a subject process
+ * that process (/proc/PID/stat, clock-tick resolution).  UINT64_MAX if the
+ * subject cannot say.  Differences over an interval show a busy loop. */
+PC_EXPORT uint64_t pc_loop_cpu_ns(pc_loop *loop);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
 PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*
