@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pipecheck.h"
 #include "subject_internal.h"
@@ -419,7 +421,7 @@ static void release_processes(pl_loop *loop)
     }
 }
 
-static uint64_t pipeloop_cpu_ns(pc_loop *loop);
+static uint64_t pipeloop_busy_ns(pc_loop *loop);
 
 const pc_subject pc_subject_pipeloop = {
     .name = "pipeloop",
@@ -464,7 +466,7 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
-    .cpu_ns = pipeloop_cpu_ns,
+    .busy_ns = pipeloop_busy_ns,
     .probe = NULL, /* in process: nothing to start or stop */
     .probe_error = NULL,
     .start = NULL,
@@ -588,19 +590,29 @@ pl_loop *pc_loop_native(pc_loop *loop)
     return current->native_loop(loop);
 }
 
-uint64_t pc_loop_cpu_ns(pc_loop *loop)
+uint64_t pc_loop_busy_ns(pc_loop *loop)
 {
-    return current->cpu_ns ? current->cpu_ns(loop) : UINT64_MAX;
+    return current->busy_ns ? current->busy_ns(loop) : UINT64_MAX;
+}
+
+uint64_t pc__schedstat_busy_ns(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return UINT64_MAX;
+    unsigned long long run = 0, wait = 0;
+    int got = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return got == 2 ? (uint64_t)(run + wait) : UINT64_MAX;
 }
 
 /* pipeloop runs its loop in the caller's thread. */
-static uint64_t pipeloop_cpu_ns(pc_loop *loop)
+static uint64_t pipeloop_busy_ns(pc_loop *loop)
 {
     (void)loop;
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return UINT64_MAX;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat", (long)syscall(SYS_gettid));
+    return pc__schedstat_busy_ns(path);
 }
 
 pl_transport *pc_transport_native(pc_transport *t)

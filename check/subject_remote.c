@@ -194,29 +194,14 @@ static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeou
     return count > INT32_MAX ? INT32_MAX : (int)count;
 }
 
-/* The subject process's utime + stime, from /proc/PID/stat (fields 14
- * and 15, after the parenthesised command name). */
-static uint64_t remote_cpu_ns(pc_loop *l)
+/* The subject process's time running or waiting to run. */
+static uint64_t remote_busy_ns(pc_loop *l)
 {
     if (l->pid <= 0)
         return UINT64_MAX;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)l->pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return UINT64_MAX;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    unsigned long long utime, stime;
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                     &utime, &stime) != 2)
-        return UINT64_MAX;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        return UINT64_MAX;
-    return (utime + stime) * (1000000000ull / (unsigned long long)hz);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)l->pid);
+    return pc__schedstat_busy_ns(path);
 }
 
 static uint64_t remote_iteration(const pc_loop *l)
@@ -570,7 +555,7 @@ static const pc_subject remote_table = {
     .loop_close = remote_loop_close,
     .step = remote_step,
     .run_until_quiet = remote_run_until_quiet,
-    .cpu_ns = remote_cpu_ns,
+    .busy_ns = remote_busy_ns,
     .iteration = remote_iteration,
     .is_running = remote_is_running,
     .native_loop = remote_native,

@@ -219,10 +219,11 @@ struct pc_subject {
     int (*start)(const pc_subject *self);
     void (*stop)(const pc_subject *self);
 
-    /* Optional: the CPU time (user + system, ns) the process or thread
-     * that runs loop has used so far; UINT64_MAX if it cannot be read.
-     * NULL: unknown.  pc_loop_cpu_ns calls it (E5). */
-    uint64_t (*cpu_ns)(pc_loop *loop);
+    /* Optional: how long (ns) the process or thread that runs loop has so
+     * far been running or ready to run (on a CPU or waiting in the run
+     * queue), UINT64_MAX if it cannot be read; NULL: unknown.
+     * pc_loop_busy_ns calls it (E5). */
+    uint64_t (*busy_ns)(pc_loop *loop);
 };
 
 /* The error an operation returns when the remote subject raised an
@@ -282,11 +283,14 @@ PC_EXPORT uint64_t pc_loop_iteration(const pc_loop *loop);
 PC_EXPORT int pc_loop_is_running(const pc_loop *loop);
 /* The pl_loop of a pipeloop loop, NULL for another subject's. */
 PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
-/* The CPU time (ns, user + system) used so far by what runs loop: for
+/* How long (ns) what runs loop has been running or ready to run: for
  * pipeloop the calling thread (the loop runs in it), for a subject process
- * that process (/proc/PID/stat, clock-tick resolution).  UINT64_MAX if the
- * subject cannot say.  Differences over an interval show a busy loop. */
-PC_EXPORT uint64_t pc_loop_cpu_ns(pc_loop *loop);
+ * that process (the first two fields of /proc/.../schedstat: time on a CPU
+ * and time waiting for one).  A loop that waits is neither; a busy loop is
+ * one or the other all the time, however loaded the machine is, so the
+ * difference over an interval shows it where CPU time alone would not.
+ * UINT64_MAX if the subject cannot say. */
+PC_EXPORT uint64_t pc_loop_busy_ns(pc_loop *loop);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
 PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*
