@@ -156,6 +156,16 @@ def errno_of(exc: BaseException) -> Optional[int]:
     return None
 
 
+def implements(cls: type, name: str) -> bool:
+    """Does cls have method name of its own, not the abstract one of
+    asyncio.transports (whose ReadTransport.is_reading, for one, only raises
+    NotImplementedError)?"""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass.__module__ != "asyncio.transports"
+    return False
+
+
 class MissingOperation(Exception):
     """The transport has no such method (a read transport's write)."""
 
@@ -408,7 +418,7 @@ class AsyncioDriver(LoopDriver):
     def read_pipe_has(self, name: str) -> bool:
         # is_reading() arrived in 3.11 (bpo-38314); the class is private.
         from asyncio import unix_events
-        return callable(getattr(unix_events._UnixReadPipeTransport, name, None))
+        return implements(unix_events._UnixReadPipeTransport, name)
 
     def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
         selector = selectors.EpollSelector() if backend == "epoll" else \
@@ -514,7 +524,7 @@ class UvloopDriver(LoopDriver):
 
     def read_pipe_has(self, name: str) -> bool:
         cls = getattr(self.uvloop.loop, "ReadUnixTransport", None)
-        return cls is None or callable(getattr(cls, name, None))
+        return cls is None or implements(cls, name)
 
     def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
         if backend != "epoll":
