@@ -509,7 +509,8 @@ static const char *const cap_names[] = {
     "in-process", "lent-writes",   "writev",
     "get-fd",     "buffer-limits", "loop-owned-read-buffer",
     "ref-unref",  "loop-watchers", "loop-close",
-    "subprocess", "pipeloop-api",  "is-reading", "read-abort",
+    "subprocess", "pipeloop-api",  "is-reading",
+    "read-abort",
 };
 
 const char *pc_subject_cap_name(unsigned cap)
@@ -611,7 +612,8 @@ static uint64_t pipeloop_busy_ns(pc_loop *loop)
 {
     (void)loop;
     char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat", (long)syscall(SYS_gettid));
+    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
+             (long)syscall(SYS_gettid));
     return pc__schedstat_busy_ns(path);
 }
 

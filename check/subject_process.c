@@ -308,8 +308,8 @@ int pc__remote_probe(const pc_subject *self, FILE *err)
     int r = probe_once(cfg, NULL);
     /* uvloop missing for the default python3 but present for the system
      * interpreter: use that one, and the report names it. */
-    if (r && strcmp(cfg->loop_kind, "uvloop") == 0 && !python_chosen && !cfg->python_given &&
-        access(SYSTEM_PYTHON, X_OK) == 0) {
+    if (r && strcmp(cfg->loop_kind, "uvloop") == 0 && !python_chosen &&
+        !cfg->python_given && access(SYSTEM_PYTHON, X_OK) == 0) {
         char first[sizeof cfg->probe_error];
         snprintf(first, sizeof first, "%s", cfg->probe_error);
         snprintf(cfg->executable, sizeof cfg->executable, "%s", SYSTEM_PYTHON);
@@ -352,7 +352,7 @@ static int probe_once(struct remote_config *cfg, FILE *err)
                  "cannot start (exit status %d): %.200s %.200s",
                  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
                  cfg->command ? cfg->command
-                                  : (cfg->executable[0] ? cfg->executable : python_path),
+                              : (cfg->executable[0] ? cfg->executable : python_path),
                  cfg->command ? "" : adapter_path());
         goto fail;
     }

@@ -75,8 +75,8 @@ PC_TEST(blocked_by, "runner.blocked-by-id")
     pc_set_timeout_ms(20000);
     /* Another subject: a skip that names the row, where and why; not a
      * failure (exit status 0). */
-    expect("F4.require-other-foreign", 0,
-           "blocked by F3: " __FILE__ ":", "PC_REQUIRE returned");
+    expect("F4.require-other-foreign", 0, "blocked by F3: " __FILE__ ":",
+           "PC_REQUIRE returned");
     expect("F4.require-other-foreign", 0, "pause_writing came 0 times", NULL);
     /* pipeloop must hold every behaviour: a FAIL naming the precondition. */
     expect("F4.require-other-pipeloop", 1, "precondition F3 failed: pause_writing came 0",

@@ -175,8 +175,8 @@ static int line_is_own(const char *file, long line, const char *id, const char *
      * that starts in column 0 with a name (not a brace, comment or #). */
     const char *def = NULL;
     for (const char *p = text; p && p <= at;) {
-        if (*p != ' ' && *p != '{' && *p != '}' && *p != '/' && *p != '*' &&
-            *p != '#' && *p != '\n' && *p != '\t')
+        if (*p != ' ' && *p != '{' && *p != '}' && *p != '/' && *p != '*' && *p != '#' &&
+            *p != '\n' && *p != '\t')
             def = p;
         p = strchr(p, '\n');
         if (p)
@@ -246,8 +246,9 @@ static size_t audit_subject(const char *subject)
     if (access(pipecheck, X_OK) != 0)
         PC_SKIP("no pipecheck next to this binary (%s)", pipecheck);
     snprintf(json, sizeof json, "/tmp/pipeloop-audit-%d-%s.json", (int)getpid(), subject);
-    const char *argv[] = {pipecheck, "--subject", subject, "--kinds", "any,pipe,pty",
-                          "--backend", "epoll", "-j", "2", "--json", json, NULL};
+    const char *argv[] = {pipecheck,   "--subject", subject, "--kinds", "any,pipe,pty",
+                          "--backend", "epoll",     "-j",    "2",       "--json",
+                          json,        NULL};
     int status;
     char *out = pc_run_capture(pipecheck, argv, &status);
     free(out);

@@ -17,7 +17,6 @@
 #define PIPECHECK_SOURCE_DIR "."
 #endif
 
-
 /* Where the fake subject of mode writes its pid: named by the outer test
  * (PIPECHECK_FAKE_TAG, inherited by the inner run). */
 static void pid_file(char *buf, size_t len, const char *mode)

@@ -21,7 +21,7 @@ struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
     int kinds_given;
-    unsigned backends; /* the PL_LOOP_* flags of the selected backends */
+    unsigned backends;            /* the PL_LOOP_* flags of the selected backends */
     double fuzz_seconds;          /* --fuzz: 0 = run the matrix */
     int fuzz_first;               /* --fuzz-first: stop at the first divergence */
     char *subjects[MAX_SUBJECTS]; /* --subject or --compare; owned */
@@ -353,8 +353,8 @@ static void name_column(struct column *col)
     if (!at || strncmp(col->spec, "exec:", 5) == 0 || !col->available || !version)
         return;
     version += strlen("CPython ");
-    snprintf(col->label, sizeof col->label, "%.*s %.*s", (int)(at - col->spec),
-             col->spec, (int)strcspn(version, " "), version);
+    snprintf(col->label, sizeof col->label, "%.*s %.*s", (int)(at - col->spec), col->spec,
+             (int)strcspn(version, " "), version);
     col->spec = col->label;
 }
 
@@ -498,8 +498,8 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             c->message = res->message;
             if (res->status == PC_PASS)
                 c->outcome = OUT_PASS;
-            else if (res->status == PC_SKIP && blocked_id(res->message, c->blocked_by,
-                                                          sizeof c->blocked_by))
+            else if (res->status == PC_SKIP &&
+                     blocked_id(res->message, c->blocked_by, sizeof c->blocked_by))
                 c->outcome = OUT_BLOCKED;
             else if (res->status == PC_SKIP)
                 c->outcome = strncmp(res->message, "n/a", 3) == 0 ? OUT_NA : OUT_SKIP;
@@ -776,7 +776,8 @@ static void print_compare(const struct instance *list, size_t n,
             } else if (t.differs) {
                 o = OUT_DIFFERS, snprintf(text, sizeof text, "differs");
             } else if (t.blocked) {
-                o = OUT_BLOCKED, snprintf(text, sizeof text, "blocked by %s", t.blocked_by);
+                o = OUT_BLOCKED,
+                snprintf(text, sizeof text, "blocked by %s", t.blocked_by);
             } else if (t.pass) {
                 o = OUT_PASS, snprintf(text, sizeof text, "pass");
             } else {
@@ -1004,10 +1005,10 @@ int main(int argc, char **argv)
     if (opts.list) {
         for (size_t c = 0; c < ncols; c++)
             for (size_t i = 0; i < n; i++) {
-                const char *why = cols[c].available
-                                      ? not_applicable(cols[c].subject, list[i].name,
-                                                       NULL, 0)
-                                      : "";
+                const char *why =
+                    cols[c].available
+                        ? not_applicable(cols[c].subject, list[i].name, NULL, 0)
+                        : "";
                 if (!why)
                     printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "",
                            ncols > 1 ? " " : "", list[i].name);
@@ -1036,8 +1037,7 @@ int main(int argc, char **argv)
             failed = 1;
         /* Alone, any failure counts; side by side, pipeloop's failures and
          * subjects that broke (a crash, a hang, an exception). */
-        if (t.fail &&
-            (!cli.compare || is_pipeloop(cols[c].subject) || cols[c].broken))
+        if (t.fail && (!cli.compare || is_pipeloop(cols[c].subject) || cols[c].broken))
             failed = 1;
     }
     if (!opts.tap) {

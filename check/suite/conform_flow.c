@@ -150,8 +150,7 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
                            .pause_us = 20};
     pc_peer *peer = pc_peer_start(&f.pair, &slow);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1,
-                 CONFORM_WAIT_MS * 2);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS * 2);
     PC_ASSERT_LE_SIZE(s.size_at_rw, 256 * KiB);
     if (s.size_at_rw == 0)
         PC_FAIL("resume_writing came only when the buffer was empty, not when it "
