@@ -92,8 +92,9 @@ PC_TEST(catalogue, "docs.behaviours-catalogue-has-every-id")
  * failure message that names a line of check/suite/ must name a line of
  * its own test's body (the PC_CONFORMANCE block of its ID and slug), or of
  * a static helper that body calls.  A failure without such a line (the
- * test's time limit, an exception the subject's loop reported, a crash)
- * is the subject's conduct during that very test, so it counts as its row's.
+ * test's time limit, an exception the subject's loop reported, a crash),
+ * or a wait that ran out, is the subject's conduct during that very test,
+ * so it counts as its row's.
  */
 
 /* The file at path, NUL-terminated (malloc'd). */
@@ -269,8 +270,10 @@ static size_t audit_subject(const char *subject)
             PC_FAIL("a result line without test, id or message: %s", line);
         checked++;
         const char *loc = strstr(message, "/check/suite/");
-        if (loc == NULL)
-            continue; /* the subject's conduct in this test: its row's */
+        /* A wait that ran out (in a helper's loop, too) is the subject's
+         * conduct in this test, as a time limit is: its row's. */
+        if (loc == NULL || strstr(message, ": timed out waiting for: ") != NULL)
+            continue;
         while (loc > message && loc[-1] != ' ')
             loc--;
         char file[1024];
