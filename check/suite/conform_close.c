@@ -363,15 +363,19 @@ static void e5_idle(pc_ctx *ctx, const char *what)
     uint64_t start = pc_now_ns();
     unsigned quiet = pc_scale_ms(E5_QUIET_MS), limit = quiet * 3;
     int r;
-    if (ctx->impl->run_until_quiet) {
-        /* A loop that never goes quiet ends by the time limit: graded on
-         * what it cost meanwhile. */
-        r = ctx->impl->run_until_quiet(ctx->loop, quiet, limit);
-        if (r < 0 && r != -ETIMEDOUT)
-            PC_FAIL("%s: running the loop failed: %s", what, pl_err_name(r));
-    } else {
-        r = (int)pc_run_until_quiet(ctx->loop, E5_QUIET_MS, E5_QUIET_MS * 3);
-    }
+    /* A subject may call it quiet early (uvloop counts from its last
+     * callback): run again until the interval is at least quiet long. */
+    do {
+        if (ctx->impl->run_until_quiet) {
+            /* A loop that never goes quiet ends by the time limit: graded
+             * on what it cost meanwhile. */
+            r = ctx->impl->run_until_quiet(ctx->loop, quiet, limit);
+            if (r < 0 && r != -ETIMEDOUT)
+                PC_FAIL("%s: running the loop failed: %s", what, pl_err_name(r));
+        } else {
+            r = (int)pc_run_until_quiet(ctx->loop, E5_QUIET_MS, E5_QUIET_MS * 3);
+        }
+    } while (r != -ETIMEDOUT && pc_now_ns() - start < (uint64_t)quiet * 1000000u);
     uint64_t wall = pc_now_ns() - start;
     uint64_t cpu = pc_loop_busy_ns(ctx->loop) - cpu0;
     if (cpu > wall / 4 * 3)
