@@ -182,7 +182,8 @@ static void pause_on_data(pc_transport *t, const void *data, size_t len, void *u
     (void)len;
     /* An operation from inside the subject's callback: the subject waits
      * for our "return" and serves this meanwhile. */
-    if (n->calls++ == 0 && n->s->pause_reading(t) == 0 && n->s->is_reading(t) == 0)
+    if (n->calls++ == 0 && n->s->pause_reading(t) == 0 &&
+        (!(n->s->caps & PC_CAP_IS_READING) || n->s->is_reading(t) == 0))
         n->paused_inside = 1;
 }
 
