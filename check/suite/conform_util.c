@@ -368,7 +368,7 @@ static void process_pipe_lost(pc_process *p, int fd, int error, void *user)
                 conform_buf_str(&r->log));
     r->lost[fd] = 1;
     r->lost_err[fd] = error;
-    char what[8];
+    char what[16];
     snprintf(what, sizeof what, "L%d", fd);
     process_log(r, what, 'L', fd);
 }
