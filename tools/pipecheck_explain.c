@@ -352,10 +352,10 @@ static int print_results(const char *id, const char *path, int color, int width,
 
 /* ---- findings -------------------------------------------------------------- */
 
-/* Does the heading's parenthesis "(D4, D5)" name id as a whole word? */
+/* Does the heading's closing parenthesis "(D4, D5)" name id as a whole word? */
 static int heading_names(const char *heading, const char *id)
 {
-    const char *open = strchr(heading, '(');
+    const char *open = strrchr(heading, '('); /* the last: titles hold calls() */
     const char *close = open ? strchr(open, ')') : NULL;
     size_t len = strlen(id);
     for (const char *p = open; p && p < close; p++)
