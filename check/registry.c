@@ -67,7 +67,7 @@ const char *pc_test_source(size_t i, int *line)
     for (size_t s = 0; name && s < source_count; s++) {
         size_t len = strlen(sources[s].name);
         if (strncmp(name, sources[s].name, len) == 0 &&
-            (name[len] == '\0' || name[len] == '@')) {
+            (name[len] == '\0' || name[len] == '@' || name[len] == '/')) {
             if (line)
                 *line = sources[s].line;
             return sources[s].file;

@@ -614,14 +614,19 @@ static const char *io_mode_of(const pc_kind *kind, pc_dir dir)
     return name;
 }
 
-static void print_io_modes(const struct cli *cli, FILE *out)
+static void print_io_modes(const struct cli *cli, int width, FILE *out)
 {
-    fprintf(out, "I/O mode per kind, read end/write end (see pl_connect_read_pipe):\n");
+    view_print_fitted(out, width,
+                      "I/O mode per kind, read end/write end (see pl_connect_read_pipe):",
+                      0, OUT_NA, 0, 0);
     for (size_t k = 0; k < cli->nkinds; k++) {
         const pc_kind *kind = pc_kind_find(cli->kinds[k]);
-        if (kind)
-            fprintf(out, "  %-11s %s/%s\n", kind->name, io_mode_of(kind, PC_DIR_READ),
-                    io_mode_of(kind, PC_DIR_WRITE));
+        char line[256];
+        if (!kind)
+            continue;
+        snprintf(line, sizeof line, "  %-11s %s/%s", kind->name,
+                 io_mode_of(kind, PC_DIR_READ), io_mode_of(kind, PC_DIR_WRITE));
+        view_print_fitted(out, width, line, 0, OUT_NA, 0, 0);
     }
     fprintf(out, "\n");
 }
@@ -1147,11 +1152,11 @@ int main(int argc, char **argv)
         } else if (cli.matrix) {
             print_matrix(&cli, list, n, &cols[0], color, stdout);
             if (is_pipeloop(cols[0].subject) && cols[0].results)
-                print_io_modes(&cli, stdout);
+                print_io_modes(&cli, width, stdout);
         } else {
             print_compact(&cli, list, n, &cols[0], color, width, stdout);
             if (is_pipeloop(cols[0].subject) && cols[0].results)
-                print_io_modes(&cli, stdout);
+                print_io_modes(&cli, width, stdout);
         }
     }
     if (cli.json_path && write_json(cli.json_path, list, n, cols, ncols) != 0)

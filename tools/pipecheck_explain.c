@@ -119,9 +119,11 @@ static void print_tests(const char *id, int width, FILE *out)
             snprintf(where, sizeof where, "%s:%d", relative_source(file), line);
         else
             snprintf(where, sizeof where, "(source not recorded)");
-        snprintf(text, sizeof text, "  %.*s  %s  (%zu instance%s)", (int)base, name,
-                 where, instances, instances == 1 ? "" : "s");
+        snprintf(text, sizeof text, "  %.*s (%zu instance%s)", (int)base, name, instances,
+                 instances == 1 ? "" : "s");
         view_print_fitted(out, width, text, 0, OUT_NA, 0, 0);
+        /* Its own line, so that a narrow terminal never cuts it. */
+        fprintf(out, "    %s\n", where);
         shown++;
     }
     if (!shown)

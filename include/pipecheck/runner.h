@@ -147,8 +147,8 @@ PC_EXPORT const char *pc_test_name(size_t i);
 PC_EXPORT unsigned pc_test_flags(size_t i);
 
 /*
- * Record where the tests called name, or name@anything (the instances
- * pc_test_add_each_backend and the conformance suite register), are
+ * Record where the tests called name, name@anything or name/anything (the
+ * instances pc_test_add_each_backend and the conformance suite register) are
  * defined; PC_TEST, PC_TEST_EACH_BACKEND and PC_CONFORMANCE pass their
  * __FILE__ and __LINE__.  file is kept, not copied (a string literal).
  * For `pipecheck --explain`; a name without a source is simply unknown.
