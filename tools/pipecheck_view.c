@@ -107,7 +107,11 @@ static void name_cells(const struct view_cell *cells, size_t n, enum outcome o, 
         char *p = parts[nparts++];
         size_t psize = sizeof parts[0];
         if (hit == 1) {
-            snprintf(p, psize, "%s/%s", cells[only].kind, cells[only].backend);
+            /* "any" (no pipe) is not a kind to name: just the backend. */
+            if (strcmp(cells[only].kind, "any") == 0)
+                snprintf(p, psize, "%s", cells[only].backend);
+            else
+                snprintf(p, psize, "%s/%s", cells[only].kind, cells[only].backend);
             continue;
         }
         if (hit == left && left > 1) {
