@@ -56,6 +56,15 @@ static size_t in_set(const struct view_cell *c, enum outcome o)
     return c->outcome == o ? 1 : 0;
 }
 
+/* Is the cell one to weigh when naming the cells with outcome o?  For a
+ * FAIL, only the cells that ran: "pty" then means every backend of pty
+ * that ran, whether or not io_uring could. */
+static int in_universe(const struct view_cell *c, enum outcome o)
+{
+    int ran = c->outcome != OUT_NA && c->outcome != OUT_UNAVAILABLE;
+    return ran || c->outcome == o;
+}
+
 /*
  * Name the cells with outcome o as briefly as the cells allow: a kind
  * whose every cell has it is the kind ("pty"); the rest by backend, a
@@ -71,9 +80,11 @@ static void name_cells(const struct view_cell *cells, size_t n, enum outcome o, 
     char parts[16][160];
     size_t nparts = 0;
     int has_for = 0;
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t total = 0, universe = 0;
+    for (size_t i = 0; i < n; i++) {
         total += in_set(&cells[i], o);
+        universe += (size_t)in_universe(&cells[i], o);
+    }
     /* Whole kinds, when a kind has more than one cell. */
     for (size_t i = 0; i < n && nparts < 16; i++) {
         size_t all = 0, hit = 0;
@@ -82,6 +93,8 @@ static void name_cells(const struct view_cell *cells, size_t n, enum outcome o, 
             if (strcmp(cells[j].kind, cells[i].kind) != 0)
                 continue;
             first &= j >= i;
+            if (!in_universe(&cells[j], o))
+                continue;
             all++, hit += in_set(&cells[j], o);
         }
         if (!first || all < 2 || hit != all)
@@ -92,12 +105,14 @@ static void name_cells(const struct view_cell *cells, size_t n, enum outcome o, 
     }
     /* The rest, by backend. */
     for (size_t i = 0; i < n && nparts < 16; i++) {
-        int first = 1;
+        int first = !covered[i];
         size_t left = 0, hit = 0, only = i;
         for (size_t j = 0; j < n; j++) {
             if (strcmp(cells[j].backend, cells[i].backend) != 0 || covered[j])
                 continue;
             first &= j >= i;
+            if (!in_universe(&cells[j], o))
+                continue;
             left++;
             if (in_set(&cells[j], o))
                 hit++, only = j;
@@ -130,7 +145,7 @@ static void name_cells(const struct view_cell *cells, size_t n, enum outcome o, 
         has_for = 1;
     }
     free(covered);
-    if (total == n && n > 1) {
+    if (total == universe && universe > 1) {
         append(buf, size, "all");
         return;
     }
@@ -162,8 +177,11 @@ enum outcome view_verdict(const struct view_cell *cells, size_t n, char *buf, si
         enum outcome o = bad[b];
         if (!count[o])
             continue;
-        snprintf(buf, size, "%s %zu of %zu: ", view_word(o), count[o], ran);
-        name_cells(cells, n, o, buf, size);
+        snprintf(buf, size, "%s %zu of %zu", view_word(o), count[o], ran);
+        if (count[o] < ran) { /* else everywhere it ran: nothing to name */
+            append(buf, size, ": ");
+            name_cells(cells, n, o, buf, size);
+        }
         return o;
     }
     if (count[OUT_PASS] == 0) {
