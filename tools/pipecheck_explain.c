@@ -423,7 +423,7 @@ int explain(const char *id, const char *json_path, int color, int width, FILE *o
     view_print_fitted(out, width, line, 0, OUT_NA, 0, 0);
     fputc('\n', out);
     print_catalogue(item->id, width, out);
-    fprintf(out, "\ntests (build/pipecheck --filter '%s.*'):\n", item->id);
+    fprintf(out, "\ntests (pipecheck --filter '%s.*'):\n", item->id);
     print_tests(item->id, width, out);
     if (json_path) {
         int status = print_results(item->id, json_path, color, width, out);
