@@ -87,6 +87,16 @@ int pc_options_match(const pc_options *opts, const char *name, unsigned flags)
     return 0;
 }
 
+int pc_color_wanted(const pc_options *opts, int fd)
+{
+    if (opts->color != PC_COLOR_AUTO)
+        return opts->color == PC_COLOR_ALWAYS;
+    /* https://no-color.org: set and not empty means no colour. */
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fd) && (no_color == NULL || *no_color == '\0') &&
+           !(term != NULL && strcmp(term, "dumb") == 0);
+}
+
 void pc_list_tests(const pc_options *opts, FILE *out)
 {
     for (size_t i = 0; i < pc_test_count(); i++)
@@ -113,6 +123,8 @@ void pc_print_usage(FILE *out)
         "      --timeout-multiplier X  multiply every timeout by X (default:\n"
         "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
         "  -v, --verbose             print every test, not only failures\n"
+        "      --color WHEN          colour: auto (on a terminal unless $NO_COLOR is\n"
+        "                            set), always or never (default: auto)\n"
         "  -h, --help                show this help\n"
         "      --version             print the version and exit\n"
         "Short options combine: -lv is -l -v; -vj2 is -v -j 2.  An option's value\n"
@@ -134,6 +146,7 @@ enum option_id {
     OPT_VERBOSE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_COLOR,
 };
 
 static const struct option_spec {
@@ -148,7 +161,7 @@ static const struct option_spec {
     {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
     {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
     {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
-    {"--version", 0, 0, OPT_VERSION},
+    {"--version", 0, 0, OPT_VERSION},   {"--color", 0, 1, OPT_COLOR},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -214,6 +227,17 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
         if (errno || end == value || *end != '\0' || value[0] == '-')
             return usage_error(opts, "--seed wants an unsigned number, not '%s'", value);
         opts->seed_given = 1;
+        return 0;
+    case OPT_COLOR:
+        if (strcmp(value, "auto") == 0)
+            opts->color = PC_COLOR_AUTO;
+        else if (strcmp(value, "always") == 0)
+            opts->color = PC_COLOR_ALWAYS;
+        else if (strcmp(value, "never") == 0)
+            opts->color = PC_COLOR_NEVER;
+        else
+            return usage_error(opts, "--color takes auto, always or never, not '%s'",
+                               value);
         return 0;
     case OPT_MULTIPLIER:
         opts->timeout_multiplier = strtod(value, &end);

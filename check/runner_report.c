@@ -229,13 +229,13 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
     memset(rep, 0, sizeof *rep);
     rep->opts = opts;
     rep->total = total;
-    int tty = isatty(STDOUT_FILENO);
-    const char *ci = getenv("CI"), *no_colour = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    rep->progress = tty && !opts->tap && (ci == NULL || *ci == '\0');
+    const char *ci = getenv("CI");
+    /* The progress line goes to stderr, so that stdout (a table, TAP, a
+     * pipe into another program) never holds it. */
+    rep->progress =
+        isatty(STDERR_FILENO) && !opts->tap && !opts->list && (ci == NULL || *ci == '\0');
     rep->start_ns = pc_now_ns();
-    rep->colour = tty && !opts->tap && (no_colour == NULL || *no_colour == '\0') &&
-                  !(term != NULL && strcmp(term, "dumb") == 0);
+    rep->colour = !opts->tap && pc_color_wanted(opts, STDOUT_FILENO);
     if (opts->tap) {
         /* pragma +strict: a consumer must reject any line that is not TAP.
          * With --no-fork the tests print on this stdout, so not then. */
@@ -254,7 +254,7 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
 static void clear_progress(struct pc__reporter *rep)
 {
     if (rep->progress_shown) {
-        fputs("\r\033[K", stdout);
+        fputs("\r\033[K", stderr);
         rep->progress_shown = 0;
     }
 }
@@ -271,16 +271,18 @@ void pc__report_progress(struct pc__reporter *rep, const char *name)
         return;
     struct winsize ws;
     int width = 80;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
         width = ws.ws_col;
     char line[512];
-    snprintf(line, sizeof line, "[%zu/%zu] %zu failed  %s", rep->done, rep->total,
-             rep->failed, rep->current ? rep->current : "");
+    double elapsed = (double)(pc_now_ns() - rep->start_ns) / 1e9;
+    snprintf(line, sizeof line, "[%zu/%zu] %zu failed  %.0f s  %s", rep->done, rep->total,
+             rep->failed, elapsed, rep->current ? rep->current : "");
+    /* One column short of the width: a full line would wrap on some
+     * terminals, and \r would then redraw only its second half. */
     if ((size_t)width - 1 < sizeof line)
         line[width - 1] = '\0';
-    printf("\r\033[K%s", line);
+    fprintf(stderr, "\r\033[K%s", line);
     rep->progress_shown = 1;
-    fflush(stdout);
 }
 
 static void print_indented(const char *text, const char *indent)

@@ -93,6 +93,7 @@ pl_loop *conform_spawn_loop(const pc_backend *backend);
     __attribute__((constructor)) static void register_##ident(void)                      \
     {                                                                                    \
         (void)conform_spawn_test_add(name, ident, NULL);                                 \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void ident(const pc_backend *backend __attribute__((unused)),                 \
                       void *arg __attribute__((unused)))

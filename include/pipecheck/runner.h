@@ -62,6 +62,7 @@ PC_EXPORT int pc_test_add(const char *name, void (*fn)(void *arg), void *arg,
     __attribute__((constructor)) static void pc__register_##ident(void)                  \
     {                                                                                    \
         (void)pc_test_add(name, pc__test_##ident, NULL, flags);                          \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
@@ -118,6 +119,7 @@ PC_EXPORT int pc_test_add_each_backend(const char *name,
     __attribute__((constructor)) static void pc__register_##ident(void)                  \
     {                                                                                    \
         (void)pc_test_add_each_backend(name, ident, NULL, 0u);                           \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void ident(const pc_backend *backend __attribute__((unused)),                 \
                       void *pc__arg __attribute__((unused)))
@@ -143,6 +145,17 @@ PC_EXPORT size_t pc_test_count(void);
 PC_EXPORT const char *pc_test_name(size_t i);
 /* The flags of test i, or 0 if i is out of range. */
 PC_EXPORT unsigned pc_test_flags(size_t i);
+
+/*
+ * Record where the tests called name, name@anything or name/anything (the
+ * instances pc_test_add_each_backend and the conformance suite register) are
+ * defined; PC_TEST, PC_TEST_EACH_BACKEND and PC_CONFORMANCE pass their
+ * __FILE__ and __LINE__.  file is kept, not copied (a string literal).
+ * For `pipecheck --explain`; a name without a source is simply unknown.
+ */
+PC_EXPORT void pc_test_set_source(const char *name, const char *file, int line);
+/* Where test i is defined: the file (and *line), or NULL if not recorded. */
+PC_EXPORT const char *pc_test_source(size_t i, int *line);
 
 /* ------------------------------------------------------------------------ */
 /* Inside a test                                                             */
@@ -347,7 +360,18 @@ typedef struct pc_options {
     int no_fork;               /* run in this process: no isolation */
     int verbose;               /* a line for every test, not only failures */
     int help;                  /* --help was given: print usage, run nothing */
+    int color;                 /* --color: a pc_color_mode, default PC_COLOR_AUTO */
 } pc_options;
+
+/* When output is coloured (--color=auto|always|never). */
+typedef enum pc_color_mode {
+    PC_COLOR_AUTO = 0, /* on a terminal, unless $NO_COLOR is set or TERM=dumb */
+    PC_COLOR_ALWAYS = 1,
+    PC_COLOR_NEVER = 2,
+} pc_color_mode;
+
+/* Should what goes to fd be coloured under opts->color?  1 or 0. */
+PC_EXPORT int pc_color_wanted(const pc_options *opts, int fd);
 
 /*
  * Defaults, including the multiplier from $PIPECHECK_TIMEOUT_MULTIPLIER (an
