@@ -17,6 +17,11 @@
 
 #define MAX_SUBJECTS 8
 
+/* The source tree whose docs/ the --html page links to (CMakeLists.txt). */
+#ifndef PIPECHECK_SOURCE_DIR
+#define PIPECHECK_SOURCE_DIR NULL
+#endif
+
 struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
@@ -28,6 +33,7 @@ struct cli {
     size_t nsubjects;
     int compare;
     const char *json_path;
+    const char *html_path;
 };
 
 static void usage(FILE *out)
@@ -53,6 +59,8 @@ static void usage(FILE *out)
         "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
         "                        /usr/bin/python3)\n"
         "  --json FILE           every instance's result and duration, all subjects\n"
+        "  --html FILE           the same as one self-contained page: the grid with\n"
+        "                        filters, each cell opening its instances\n"
         "  --kinds LIST          comma-separated kinds (default: all):\n"
         "                        any (kind-independent tests)");
     for (size_t i = 0; i < pc_kind_count(); i++)
@@ -72,6 +80,7 @@ static void usage(FILE *out)
             "  pipecheck                          the whole matrix\n"
             "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
             "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
+            "  pipecheck --compare pipeloop,asyncio,uvloop --html report.html\n"
             "  pipecheck --kinds fifo,pty --backend poll\n"
             "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
             "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
@@ -173,6 +182,14 @@ static int option_hook(const char *arg, const char *value, void *user)
             return -EINVAL;
         }
         cli->json_path = value;
+        return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--html") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: --html needs a file name\n");
+            return -EINVAL;
+        }
+        cli->html_path = value;
         return PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--kinds") == 0) {
@@ -314,6 +331,7 @@ struct cell {
     enum outcome outcome;
     double seconds;
     const char *message; /* borrowed from the results, or static */
+    const char *output;  /* the test's captured output, borrowed; or NULL */
 };
 
 struct column {
@@ -436,6 +454,7 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             struct cell *c = &col->cells[i];
             c->seconds = res->seconds;
             c->message = res->message;
+            c->output = res->output;
             if (res->status == PC_PASS)
                 c->outcome = OUT_PASS;
             else if (res->status == PC_SKIP)
@@ -749,23 +768,6 @@ static void print_reasons(const struct instance *list, size_t n,
         }
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static const char *outcome_json(enum outcome o)
 {
     switch (o) {
@@ -785,6 +787,46 @@ static const char *outcome_json(enum outcome o)
     return "n/a";
 }
 
+static void json_document(FILE *f, const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols)
+{
+    fprintf(f, "{\n  \"subjects\": [\n");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, "    {\"name\": ");
+        pc_json_write_string(f, cols[c].spec);
+        fprintf(f, ", \"describe\": ");
+        pc_json_write_string(f, cols[c].subject->describe);
+        fprintf(f,
+                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
+        pc_json_write_string(f, pc_subject_probe_error(cols[c].subject));
+        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"results\": [\n");
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t i = 0; i < n; i++) {
+            const struct cell *cell = &cols[c].cells[i];
+            fprintf(f, "    {\"subject\": ");
+            pc_json_write_string(f, cols[c].spec);
+            fprintf(f, ", \"test\": ");
+            pc_json_write_string(f, list[i].name);
+            fprintf(f, ", \"id\": ");
+            pc_json_write_string(f, list[i].id);
+            fprintf(f, ", \"kind\": ");
+            pc_json_write_string(f, list[i].kind);
+            fprintf(f, ", \"backend\": ");
+            pc_json_write_string(f, list[i].backend);
+            fprintf(
+                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+                pc_spec_is_ours(list[i].id) ? "true" : "false",
+                outcome_json(cell->outcome), cell->seconds);
+            pc_json_write_string(f, cell->message ? cell->message : "");
+            fprintf(f, ", \"output\": ");
+            pc_json_write_string(f, cell->output);
+            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
+        }
+    fprintf(f, "  ]\n}\n");
+}
+
 static int write_json(const char *path, const struct instance *list, size_t n,
                       const struct column *cols, size_t ncols)
 {
@@ -793,38 +835,27 @@ static int write_json(const char *path, const struct instance *list, size_t n,
         fprintf(stderr, "pipecheck: %s: %s\n", path, strerror(errno));
         return -errno;
     }
-    fprintf(f, "{\n  \"subjects\": [\n");
-    for (size_t c = 0; c < ncols; c++) {
-        fprintf(f, "    {\"name\": ");
-        json_string(f, cols[c].spec);
-        fprintf(f, ", \"describe\": ");
-        json_string(f, cols[c].subject->describe);
-        fprintf(f,
-                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
-        json_string(f, pc_subject_probe_error(cols[c].subject));
-        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
-    }
-    fprintf(f, "  ],\n  \"results\": [\n");
-    for (size_t c = 0; c < ncols; c++)
-        for (size_t i = 0; i < n; i++) {
-            const struct cell *cell = &cols[c].cells[i];
-            fprintf(f, "    {\"subject\": ");
-            json_string(f, cols[c].spec);
-            fprintf(f, ", \"test\": ");
-            json_string(f, list[i].name);
-            fprintf(f, ", \"id\": ");
-            json_string(f, list[i].id);
-            fprintf(
-                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
-                pc_spec_is_ours(list[i].id) ? "true" : "false",
-                outcome_json(cell->outcome), cell->seconds);
-            json_string(f, cell->message ? cell->message : "");
-            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
-        }
-    fprintf(f, "  ]\n}\n");
+    json_document(f, list, n, cols, ncols);
     int err = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !err)
         err = -errno;
+    return err;
+}
+
+/* --html: the JSON document as a page (check/report_html.c), its links
+ * into this source tree's docs/ when it is there. */
+static int write_html(const char *path, const struct instance *list, size_t n,
+                      const struct column *cols, size_t ncols)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&json, &len);
+    if (!m)
+        return -ENOMEM;
+    json_document(m, list, n, cols, ncols);
+    int err =
+        fclose(m) != 0 ? -ENOMEM : pc_report_html_file(path, json, PIPECHECK_SOURCE_DIR);
+    free(json);
     return err;
 }
 
@@ -913,8 +944,7 @@ int main(int argc, char **argv)
             failed = 1;
         /* Alone, any failure counts; side by side, pipeloop's failures and
          * subjects that broke (a crash, a hang, an exception). */
-        if (t.fail &&
-            (!cli.compare || is_pipeloop(cols[c].subject) || cols[c].broken))
+        if (t.fail && (!cli.compare || is_pipeloop(cols[c].subject) || cols[c].broken))
             failed = 1;
     }
     if (!opts.tap) {
@@ -928,6 +958,8 @@ int main(int argc, char **argv)
         }
     }
     if (cli.json_path && write_json(cli.json_path, list, n, cols, ncols) != 0)
+        failed = 1;
+    if (cli.html_path && write_html(cli.html_path, list, n, cols, ncols) != 0)
         failed = 1;
     if (!cli.compare && cols[0].results) {
         pc_results_print_summary(cols[0].results);
