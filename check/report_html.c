@@ -189,10 +189,11 @@ static const char *const page_script[] = {
     "unshared */ }\n",
     "  }\n",
     "\n",
-    "  function shown(r) {\n",
-    "    return state.kind.has(r.kind) && state.backend.has(r.backend) && "
-    "state.result.has(r.status);\n",
-    "  }\n",
+    "  /* Kind and backend filters narrow what a cell counts; the result filter\n",
+    "   * picks the rows (those with such a result) and the instances listed. */\n",
+    "  function placed(r) { return state.kind.has(r.kind) && "
+    "state.backend.has(r.backend); }\n",
+    "  function shown(r) { return placed(r) && state.result.has(r.status); }\n",
     "  function tally(list) {\n",
     "    var t = {total: list.length};\n",
     "    ORDER.forEach(function (s) { t[s] = 0; });\n",
@@ -253,15 +254,15 @@ static const char *const page_script[] = {
     "      fs.appendChild(el('legend', null, names[k]));\n",
     "      ALL[k].forEach(function (v) {\n",
     "        var label = el('label');\n",
-    "        var box = el('input', {type: 'checkbox', value: v, 'data-filter': k});\n",
-    "        box.checked = state[k].has(v);\n",
-    "        if (box.checked) box.setAttribute('checked', '');\n",
-    "        box.addEventListener('change', function () {\n",
+    "        var input = el('input', {type: 'checkbox', value: v, 'data-filter': k});\n",
+    "        input.checked = state[k].has(v);\n",
+    "        if (input.checked) input.setAttribute('checked', '');\n",
+    "        input.addEventListener('change', function () {\n",
     "          if (this.checked) state[k].add(v); else state[k].delete(v);\n",
     "          writeHash();\n",
     "          draw();\n",
     "        });\n",
-    "        label.appendChild(box);\n",
+    "        label.appendChild(input);\n",
     "        label.appendChild(document.createTextNode(' ' + (k === 'result' ? LABEL[v] "
     ": k === 'backend' ? backendColumn[v] || v : v)));\n",
     "        fs.appendChild(label);\n",
@@ -306,8 +307,9 @@ static const char *const page_script[] = {
     "    head.appendChild(el('span', {'class': 'result'}, LABEL[r.status] || "
     "r.status));\n",
     "    head.appendChild(el('code', null, r.test));\n",
-    "    head.appendChild(el('span', {'class': 'duration'}, Number(r.seconds).toFixed(3) "
-    "+ ' s'));\n",
+    "    if (r.status !== 'n/a' && r.status !== 'unavailable')\n",
+    "      head.appendChild(el('span', {'class': 'duration'}, "
+    "Number(r.seconds).toFixed(3) + ' s'));\n",
     "    d.appendChild(head);\n",
     "    if (r.message) d.appendChild(el('pre', {'class': 'msg'}, r.message));\n",
     "    if (r.output) {\n",
@@ -382,18 +384,20 @@ static const char *const page_script[] = {
     "      row.appendChild(meaning);\n",
     "      var rowTotal = 0, openCell = null;\n",
     "      subjects.forEach(function (s) {\n",
-    "        var list = (byId[item.id][s] || []).filter(shown);\n",
-    "        var t = tally(list), v = verdict(t);\n",
+    "        var all = (byId[item.id][s] || []).filter(placed);\n",
+    "        var list = all.filter(shown);\n",
+    "        var t = tally(all), v = verdict(t);\n",
     "        var td = el('td', {'class': 'cell c-' + cls(v.status), 'data-id': item.id, "
     "'data-subject': s,\n",
     "                           'data-verdict': v.text, 'data-total': String(t.total), "
     "tabindex: '0'});\n",
     "        ORDER.forEach(function (st) { td.setAttribute('data-n-' + cls(st), "
     "String(t[st])); });\n",
-    "        if (state.subject.has(s)) rowTotal += t.total; else td.hidden = true;\n",
+    "        td.setAttribute('data-shown', String(list.length));\n",
+    "        if (state.subject.has(s)) rowTotal += list.length; else td.hidden = true;\n",
     "        td.appendChild(el('div', {'class': 'verdict'}, v.text));\n",
     "        td.appendChild(el('div', {'class': 'counts'}, countsText(t)));\n",
-    "        td.appendChild(mini(list));\n",
+    "        td.appendChild(mini(all));\n",
     "        var isOpen = state.open && state.open[0] === item.id && state.open[1] === "
     "s;\n",
     "        if (isOpen) { td.classList.add('open'); openCell = {subject: s, list: list, "

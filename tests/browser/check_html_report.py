@@ -14,9 +14,10 @@ JSON of the same run:
                (kind x backend, worst result) are those of the JSON;
   filtered:    subject, kind and backend filters hide the other
                subject's cells, kinds and backends, and the counts follow;
-  FAIL opened: with result=fail only the failing row is shown, and its
-               opened cell lists every failure with its message and
-               output as text (the markup in them is not markup).
+  FAIL opened: with result=fail only the failing row is shown (its cells
+               still count every result), and its opened cell lists
+               only the failures, each with its message and output as
+               text (the markup in them is not markup).
 
 Standard library only.  Exit 0: all held; 1: something did not (said on
 stderr); 77: no chromium here (say so: the test is skipped, not passed).
@@ -126,8 +127,10 @@ def cls(status):
     return "na" if status == "n/a" else status
 
 
-def check_cells(dom, results, subjects, label):
-    """Every cell of a shown subject against the results it should count."""
+def check_cells(dom, results, subjects, label, listed=None):
+    """Every cell of a shown subject against the results it should count
+    (kind and backend filters applied); listed: which of them the result
+    filter leaves (all of them if None)."""
     for cell in dom.find("td", "cell"):
         subject, rid = cell.attrs.get("data-subject"), cell.attrs.get("data-id")
         if subject not in subjects:
@@ -136,6 +139,9 @@ def check_cells(dom, results, subjects, label):
         mine = [r for r in results if r["subject"] == subject and r["id"] == rid]
         where = "%s: cell %s/%s" % (label, rid, subject[:20])
         tally = collections.Counter(r["status"] for r in mine)
+        n = sum(1 for r in mine if listed is None or r["status"] in listed)
+        check(cell.attrs.get("data-shown") == str(n),
+              "%s: %s instances listed, the JSON has %d" % (where, cell.attrs.get("data-shown"), n))
         check(cell.attrs.get("data-total") == str(len(mine)),
               "%s: total %s, the JSON has %d" % (where, cell.attrs.get("data-total"), len(mine)))
         for st in ORDER:
@@ -242,7 +248,7 @@ def main():
     failing_ids = {r["id"] for r in fails}
     rows = {r.attrs["data-id"] for r in dom.find("tr", "row") if r.visible()}
     check(rows == failing_ids, "fail-open: rows %s shown, the failing IDs are %s" % (rows, failing_ids))
-    check_cells(dom, fails, names, "fail-open")
+    check_cells(dom, results, names, "fail-open", listed={"fail"})
     details = [d for d in dom.find("tr", "details") if d.visible()]
     check(len(details) == 1 and details[0].attrs.get("data-id") == "R4" and
           details[0].attrs.get("data-subject") == fake, "fail-open: R4's cell did not open")
