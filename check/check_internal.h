@@ -13,6 +13,10 @@
 #include "pipecheck.h"
 #include "util.h"
 
+/* The length of the valid UTF-8 sequence of one character at s (s[0] >=
+ * 0x80), or 0 if the bytes there are not one (runner_report.c). */
+size_t pc__utf8_char_len(const unsigned char *s);
+
 /* The longest failure or skip message; longer ones are cut. */
 #define PC__MESSAGE_MAX 8192
 

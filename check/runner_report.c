@@ -19,9 +19,9 @@
  * byte, a truncated or overlong sequence, a surrogate, a code point above
  * U+10FFFF, or U+FFFE/U+FFFF (which XML 1.0 does not allow either).  Test
  * output is whatever a test printed, so the reports must not pass it on
- * unchecked.
+ * unchecked (report_html.c's JSON too).
  */
-static size_t utf8_char_len(const unsigned char *s)
+size_t pc__utf8_char_len(const unsigned char *s)
 {
     unsigned c = s[0];
     size_t len;
@@ -49,7 +49,7 @@ static size_t utf8_char_len(const unsigned char *s)
  * *s past what was used, less one (the caller's loop adds it). */
 static void put_non_ascii(FILE *f, const char **s)
 {
-    size_t len = utf8_char_len((const unsigned char *)*s);
+    size_t len = pc__utf8_char_len((const unsigned char *)*s);
     if (len == 0) {
         fputs(REPLACEMENT, f);
         return;

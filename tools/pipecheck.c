@@ -20,6 +20,11 @@
 
 #define MAX_SUBJECTS 8
 
+/* The source tree whose docs/ the --html page links to (CMakeLists.txt). */
+#ifndef PIPECHECK_SOURCE_DIR
+#define PIPECHECK_SOURCE_DIR NULL
+#endif
+
 struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
     size_t nkinds;
@@ -34,6 +39,7 @@ struct cli {
     int matrix;             /* --matrix: the full grid, not one line a row */
     const char *explain_id; /* --explain ID */
     const char *json_in;    /* --json-in FILE, for --explain */
+    const char *html_path;
 };
 
 static void usage(FILE *out)
@@ -71,6 +77,8 @@ static void usage(FILE *out)
         "                        (file:line), its finding and script; runs nothing\n"
         "  --json-in FILE        with --explain: the results per subject from FILE,\n"
         "                        as --json wrote it\n"
+        "  --html FILE           the same as one self-contained page: the grid with\n"
+        "                        filters, each cell opening its instances\n"
         "  --kinds LIST          comma-separated kinds (default: all):\n"
         "                        any (kind-independent tests)");
     for (size_t i = 0; i < pc_kind_count(); i++)
@@ -90,6 +98,7 @@ static void usage(FILE *out)
             "  pipecheck                          the whole matrix\n"
             "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
             "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
+            "  pipecheck --compare pipeloop,asyncio,uvloop --html report.html\n"
             "  pipecheck --kinds fifo,pty --backend poll\n"
             "  pipecheck --matrix                 the grid, one cell per kind/backend\n"
             "  pipecheck --explain R4 --json-in all.json   R4, with those results\n"
@@ -201,6 +210,14 @@ static int option_hook(const char *arg, const char *value, void *user)
             return -EINVAL;
         }
         cli->json_path = value;
+        return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--html") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: --html needs a file name\n");
+            return -EINVAL;
+        }
+        cli->html_path = value;
         return PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--kinds") == 0) {
@@ -354,6 +371,7 @@ struct cell {
     const char *message; /* borrowed from the results, or static */
     char blocked_by[16]; /* OUT_BLOCKED: the ID whose precondition failed */
     char why[192];       /* a missing capability's n/a message */
+    const char *output;  /* the test's captured output, borrowed; or NULL */
 };
 
 struct column {
@@ -519,6 +537,7 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             struct cell *c = &col->cells[i];
             c->seconds = res->seconds;
             c->message = res->message;
+            c->output = res->output;
             if (res->status == PC_PASS)
                 c->outcome = OUT_PASS;
             else if (res->status == PC_SKIP &&
@@ -1066,23 +1085,6 @@ static void print_blocked(const struct instance *list, size_t n,
         }
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static const char *outcome_json(enum outcome o)
 {
     switch (o) {
@@ -1106,6 +1108,50 @@ static const char *outcome_json(enum outcome o)
     return "n/a";
 }
 
+static void json_document(FILE *f, const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols)
+{
+    fprintf(f, "{\n  \"subjects\": [\n");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, "    {\"name\": ");
+        pc_json_write_string(f, cols[c].spec);
+        fprintf(f, ", \"describe\": ");
+        pc_json_write_string(f, cols[c].subject->describe);
+        fprintf(f,
+                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
+        pc_json_write_string(f, pc_subject_probe_error(cols[c].subject));
+        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"results\": [\n");
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t i = 0; i < n; i++) {
+            const struct cell *cell = &cols[c].cells[i];
+            fprintf(f, "    {\"subject\": ");
+            pc_json_write_string(f, cols[c].spec);
+            fprintf(f, ", \"test\": ");
+            pc_json_write_string(f, list[i].name);
+            fprintf(f, ", \"id\": ");
+            pc_json_write_string(f, list[i].id);
+            fprintf(f, ", \"kind\": ");
+            pc_json_write_string(f, list[i].kind);
+            fprintf(f, ", \"backend\": ");
+            pc_json_write_string(f, list[i].backend);
+            fprintf(
+                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+                pc_spec_is_ours(list[i].id) ? "true" : "false",
+                outcome_json(cell->outcome), cell->seconds);
+            pc_json_write_string(f, cell->message ? cell->message : "");
+            fprintf(f, ", \"output\": ");
+            pc_json_write_string(f, cell->output);
+            if (cell->outcome == OUT_BLOCKED) {
+                fprintf(f, ", \"blocked_by\": ");
+                pc_json_write_string(f, cell->blocked_by);
+            }
+            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
+        }
+    fprintf(f, "  ]\n}\n");
+}
+
 static int write_json(const char *path, const struct instance *list, size_t n,
                       const struct column *cols, size_t ncols)
 {
@@ -1114,42 +1160,27 @@ static int write_json(const char *path, const struct instance *list, size_t n,
         fprintf(stderr, "pipecheck: %s: %s\n", path, strerror(errno));
         return -errno;
     }
-    fprintf(f, "{\n  \"subjects\": [\n");
-    for (size_t c = 0; c < ncols; c++) {
-        fprintf(f, "    {\"name\": ");
-        json_string(f, cols[c].spec);
-        fprintf(f, ", \"describe\": ");
-        json_string(f, cols[c].subject->describe);
-        fprintf(f,
-                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
-        json_string(f, pc_subject_probe_error(cols[c].subject));
-        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
-    }
-    fprintf(f, "  ],\n  \"results\": [\n");
-    for (size_t c = 0; c < ncols; c++)
-        for (size_t i = 0; i < n; i++) {
-            const struct cell *cell = &cols[c].cells[i];
-            fprintf(f, "    {\"subject\": ");
-            json_string(f, cols[c].spec);
-            fprintf(f, ", \"test\": ");
-            json_string(f, list[i].name);
-            fprintf(f, ", \"id\": ");
-            json_string(f, list[i].id);
-            fprintf(
-                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
-                pc_spec_is_ours(list[i].id) ? "true" : "false",
-                outcome_json(cell->outcome), cell->seconds);
-            json_string(f, cell->message ? cell->message : "");
-            if (cell->outcome == OUT_BLOCKED) {
-                fprintf(f, ", \"blocked_by\": ");
-                json_string(f, cell->blocked_by);
-            }
-            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
-        }
-    fprintf(f, "  ]\n}\n");
+    json_document(f, list, n, cols, ncols);
     int err = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !err)
         err = -errno;
+    return err;
+}
+
+/* --html: the JSON document as a page (check/report_html.c), its links
+ * into this source tree's docs/ when it is there. */
+static int write_html(const char *path, const struct instance *list, size_t n,
+                      const struct column *cols, size_t ncols)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&json, &len);
+    if (!m)
+        return -ENOMEM;
+    json_document(m, list, n, cols, ncols);
+    int err =
+        fclose(m) != 0 ? -ENOMEM : pc_report_html_file(path, json, PIPECHECK_SOURCE_DIR);
+    free(json);
     return err;
 }
 
@@ -1282,6 +1313,8 @@ int main(int argc, char **argv)
         }
     }
     if (cli.json_path && write_json(cli.json_path, list, n, cols, ncols) != 0)
+        failed = 1;
+    if (cli.html_path && write_html(cli.html_path, list, n, cols, ncols) != 0)
         failed = 1;
     if (!cli.compare && cols[0].results) {
         pc_results_print_summary(cols[0].results);
