@@ -110,6 +110,10 @@ void pc_print_usage(FILE *out)
         "      --junit FILE          write JUnit XML to FILE\n"
         "      --no-fork             run tests in this process, for debuggers: no\n"
         "                            isolation or timeouts; a failure ends the run\n"
+        "  -x, --fail-fast           start no test after the first failure\n"
+        "      --expect FILE         judge each test against the verdicts in FILE\n"
+        "                            (lines 'pass|fail|skip|any NAME'; absent: pass):\n"
+        "                            a run fails when a status differs from it\n"
         "      --timeout-multiplier X  multiply every timeout by X (default:\n"
         "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
         "  -v, --verbose             print every test, not only failures\n"
@@ -134,6 +138,8 @@ enum option_id {
     OPT_VERBOSE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_FAIL_FAST,
+    OPT_EXPECT,
 };
 
 static const struct option_spec {
@@ -148,7 +154,8 @@ static const struct option_spec {
     {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
     {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
     {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
-    {"--version", 0, 0, OPT_VERSION},
+    {"--version", 0, 0, OPT_VERSION},   {"--fail-fast", 'x', 0, OPT_FAIL_FAST},
+    {"--expect", 0, 1, OPT_EXPECT},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -198,6 +205,12 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
         return 0;
     case OPT_VERSION:
         opts->version = 1;
+        return 0;
+    case OPT_FAIL_FAST:
+        opts->fail_fast = 1;
+        return 0;
+    case OPT_EXPECT:
+        opts->expect_path = value;
         return 0;
     case OPT_FILTER:
         return pc_options_add_filter(opts, value);
