@@ -485,6 +485,8 @@ class Runner:
                     f.write("%s %s\n" % (first[name], name))
             for name in unstable:
                 f.write("any %s\n" % name)
+        # The baseline ran with -j JOBS, a mutant's run with --pipecheck-jobs.
+        slowest *= max(1.0, self.opts.jobs / self.opts.pipecheck_jobs)
         self.limits["pipecheck"] = max(self.opts.min_limit, slowest * self.opts.limit_factor)
         # Check the expectation on the original itself (a third run: with
         # fewer baseline runs, as in CI, there is no check).
@@ -524,12 +526,14 @@ class Runner:
             if verdict == "killed":
                 entry["by"] = killer(suite, log, js, self.expect)
             if verdict == "killed" and suite == "pipecheck":
-                # A loaded machine can time a test out: a kill counts only
-                # if the instance that made it differs again on a rerun.
-                # (No such line: pipecheck could not run the subject at all,
-                # e.g. the mutant breaks the import: a kill, no rerun.)
+                # A loaded machine can time a test out: a kill by a time
+                # limit counts only if the instance differs again on a
+                # rerun.  (A kill by an assertion counts at once: a mutant
+                # may break a test only when the kernel splits a write.  No
+                # "unexpected" line: pipecheck could not run the subject at
+                # all, e.g. the mutant breaks the import: a kill.)
                 instance = unexpected_instance(log)
-                if instance is not None:
+                if instance is not None and timed_out_in(js, instance):
                     rc2, _, timed_out2 = run_limited(
                         self.pipecheck_argv(True) + ["--filter", instance], env, root,
                         self.limits[suite], log + ".confirm")
@@ -543,8 +547,10 @@ class Runner:
 def instance_verdicts(report):
     """{instance: pass|fail|skip} from a pipecheck --json report, as the
     runner sees them: "differs" (a failure on an item the spec marks OURS)
-    is a failure there; "n/a" instances do not run and are left out."""
-    status = {"pass": "pass", "fail": "fail", "differs": "fail", "skip": "skip"}
+    is a failure there, and "n/a" a skip (an instance that is n/a before it
+    runs is not run at all, and its line is never used)."""
+    status = {"pass": "pass", "fail": "fail", "differs": "fail", "skip": "skip",
+              "n/a": "skip"}
     return {r["test"]: status[r["status"]] for r in report["results"]
             if r["status"] in status}
 
@@ -556,6 +562,20 @@ def unexpected_instance(log):
             if line.startswith("unexpected: "):
                 return line[len("unexpected: "):].rsplit(": ", 1)[0]
     return None
+
+
+def timed_out_in(js, instance):
+    """Did instance fail by running out of time in pipecheck's --json?"""
+    try:
+        with open(js) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        return True
+    for r in report["results"]:
+        if r["test"] == instance:
+            text = r["message"].lower()
+            return "time limit" in text or "timeout" in text or "timed out" in text
+    return True
 
 
 def killer(suite, log, js, expect):
@@ -709,7 +729,8 @@ def main():
 
     if opts.command == "list":
         for m in chosen:
-            print("%-42s %s" % (m.id, m.where))
+            print("%-42s %-45s %s" % (m.id, m.where,
+                                      "equivalent" if m.id in equivalent else ""))
             if opts.diff:
                 print(m.diff(sources[m.filename]))
         return 0
