@@ -704,7 +704,7 @@ def main():
     ap.add_argument("--equivalent", default=os.path.join(HERE, "mutants-equivalent.txt"))
     ap.add_argument("--require-pipecheck-kills", action="store_true",
                     help="exit 1 unless pipecheck kills every mutant run (for CI)")
-    opts = ap.parse_args()
+    opts = ap.parse_intermixed_args()
     opts.suites = [x for x in opts.suites.split(",") if x]
     if not opts.suites or set(opts.suites) - {"cpython", "pipecheck"}:
         ap.error("--suites: cpython and/or pipecheck")
