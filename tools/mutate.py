@@ -14,6 +14,8 @@ of Lib/asyncio/base_subprocess.py - for the interpreter given with
     tools/mutate.py list [--diff]            the mutants, one ID a line
     tools/mutate.py show ID...               a mutant's unified diff
     tools/mutate.py run [--sample N --seed S] [-j N] [--json FILE] [ID...]
+    tools/mutate.py report FILE.json         a run's report again, with the
+                                             equivalent list as it is now
 
 A mutant is a patched copy of the whole asyncio package in a directory of
 its own, put ahead of the standard library with PYTHONPATH (neither suite
@@ -649,7 +651,8 @@ def print_report(results, equivalent, out):
     if shaky:
         out.write("\nunconfirmed pipecheck kills (the instance passed on a rerun; counted "
                   "as survivors): %s\n" % ", ".join(shaky))
-    survivors = [r for r in results if r["pipecheck"]["verdict"] in ("survived", "unconfirmed")]
+    survivors = [r for r in results if r["pipecheck"]["verdict"] in ("survived", "unconfirmed")
+                 and not r.get("equivalent")]
     out.write("\npipecheck survivors (not listed as equivalent): %d\n" % len(survivors))
     for r in survivors:
         out.write("\n== %s  %s  cpython: %s\n%s" % (
@@ -672,7 +675,7 @@ def load_equivalent(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=("list", "show", "run"))
+    ap.add_argument("command", choices=("list", "show", "run", "report"))
     ap.add_argument("ids", nargs="*", help="mutant IDs (default: all)")
     ap.add_argument("--python", default=default_python(),
                     help="the interpreter whose asyncio is mutated (default: %(default)s)")
@@ -709,6 +712,23 @@ def main():
     if not opts.suites or set(opts.suites) - {"cpython", "pipecheck"}:
         ap.error("--suites: cpython and/or pipecheck")
 
+    if opts.command == "report":
+        if len(opts.ids) != 1:
+            ap.error("report takes one --json file of a run")
+        with open(opts.ids[0]) as f:
+            saved = json.load(f)
+        equivalent = load_equivalent(opts.equivalent)
+        done = []
+        for r in saved["mutants"]:
+            if r["id"] in equivalent and not r.get("equivalent"):
+                r = dict(r, equivalent=True, reason=equivalent[r["id"]])
+            done.append(r)
+        print_report(done, equivalent, sys.stdout)
+        print("\n%d of %d mutants run (%s%s) in %.0f s with -j %d; python %s" % (
+            saved["run"], saved["made"], saved["kind"],
+            "" if saved["finished"] else ", STOPPED part way", saved["seconds"],
+            saved["jobs"], saved["python"]))
+        return 0
     lib, sources, mutants = make_mutants(opts.python)
     by_id = {m.id: m for m in mutants}
     if opts.ids:
