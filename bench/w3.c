@@ -21,9 +21,10 @@ static struct w3_args args;
 static int *read_fds;
 static uint64_t *position; /* bytes received so far on each pipe */
 static uint64_t received, rounds_done, start_ns, end_ns;
+static double start_cpu, end_cpu;
 static const unsigned char *pattern;
-static int ack_fd = -1;
-static pid_t writer_pid;
+static int ack_fds[W3_MAX_WRITERS];
+static pid_t writer_pids[W3_MAX_WRITERS];
 
 struct w3_args w3_parse_args(int argc, char **argv)
 {
@@ -33,8 +34,8 @@ struct w3_args w3_parse_args(int argc, char **argv)
 
     if (max > W3_MAX_PIPES)
         max = W3_MAX_PIPES;
-    if (argc > 3)
-        bench_fail("usage: %s [PIPES|max [ROUNDS]]", argv[0]);
+    if (argc > 4)
+        bench_fail("usage: %s [PIPES|max [ROUNDS [WRITERS]]]", argv[0]);
     if (argc < 2 || strcmp(argv[1], "max") == 0)
         a.pipes = (size_t)max;
     else
@@ -43,7 +44,14 @@ struct w3_args w3_parse_args(int argc, char **argv)
         bench_fail("%zu pipes need %zu fds; RLIMIT_NOFILE is %llu", a.pipes,
                    a.pipes + FD_RESERVE + FD_BATCH, (unsigned long long)limit);
     a.rounds = argc > 2 ? bench_parse_size(argv[2], "rounds", 1, 1000000) : 100;
-    snprintf(a.label, sizeof a.label, "N=%zu", a.pipes);
+    a.writers =
+        argc > 3 ? (size_t)bench_parse_size(argv[3], "writers", 1, W3_MAX_WRITERS) : 1;
+    if (a.writers > a.pipes)
+        bench_fail("%zu writers need at least as many pipes", a.writers);
+    if (a.writers == 1)
+        snprintf(a.label, sizeof a.label, "N=%zu", a.pipes);
+    else
+        snprintf(a.label, sizeof a.label, "N=%zu,%zuw", a.pipes, a.writers);
     return a;
 }
 
@@ -97,14 +105,21 @@ static size_t receive_fds(int sock, int *fds)
     return count;
 }
 
-static void writer(int sock, int ack_in)
+/* Writer k's pipes: [first(k), first(k + 1)). */
+static size_t first_pipe(size_t k)
 {
-    int *write_fds = calloc(args.pipes, sizeof *write_fds);
+    return k * args.pipes / args.writers;
+}
+
+static void writer(size_t k, int sock, int ack_in)
+{
+    size_t first = first_pipe(k), count = first_pipe(k + 1) - first;
+    int *write_fds = calloc(count, sizeof *write_fds);
     unsigned char go;
 
     if (write_fds == NULL)
         bench_fail("out of memory");
-    for (size_t got = 0; got < args.pipes;)
+    for (size_t got = 0; got < count;)
         got += receive_fds(sock, write_fds + got);
     close(sock);
     for (uint64_t r = 0;; r++) {
@@ -113,11 +128,11 @@ static void writer(int sock, int ack_in)
                        (unsigned long long)r);
         if (r == args.rounds)
             break;
-        for (size_t i = 0; i < args.pipes; i++)
-            bench_write_full(write_fds[i], pattern + ((i + r * W3_MESSAGE) & 0xff),
-                             W3_MESSAGE);
+        for (size_t i = 0; i < count; i++)
+            bench_write_full(write_fds[i],
+                             pattern + ((first + i + r * W3_MESSAGE) & 0xff), W3_MESSAGE);
     }
-    for (size_t i = 0; i < args.pipes; i++)
+    for (size_t i = 0; i < count; i++)
         close(write_fds[i]);
     free(write_fds);
 }
@@ -126,7 +141,7 @@ int *w3_start(const struct w3_args *a)
 {
     int batch[FD_BATCH];
     size_t batched = 0;
-    int ack[2], sock[2];
+    int socks[W3_MAX_WRITERS];
 
     args = *a;
     pattern = bench_pattern(BENCH_READ_SIZE);
@@ -134,43 +149,58 @@ int *w3_start(const struct w3_args *a)
     position = calloc(args.pipes, sizeof *position);
     if (read_fds == NULL || position == NULL)
         bench_fail("out of memory");
-    bench_pipe(ack);
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0)
-        bench_fail_errno("socketpair", -errno);
-    writer_pid = bench_fork_peer();
-    if (writer_pid == 0) {
-        close(sock[0]);
-        close(ack[1]);
-        writer(sock[1], ack[0]);
-        exit(0);
-    }
-    close(sock[1]);
-    close(ack[0]);
-    ack_fd = ack[1];
-    for (size_t i = 0; i < args.pipes; i++) {
-        int fds[2];
-        bench_pipe(fds);
-        read_fds[i] = fds[0];
-        batch[batched++] = fds[1];
-        if (batched == FD_BATCH || i + 1 == args.pipes) {
-            send_fds(sock[0], batch, batched);
-            for (size_t k = 0; k < batched; k++)
-                close(batch[k]);
-            batched = 0;
+    /* The writers first, so that none inherits a pipe's read end. */
+    for (size_t k = 0; k < args.writers; k++) {
+        int ack[2], sock[2];
+        bench_pipe(ack);
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0)
+            bench_fail_errno("socketpair", -errno);
+        writer_pids[k] = bench_fork_peer();
+        if (writer_pids[k] == 0) {
+            /* Not the earlier writers' ends: each writer sees EOF only from
+             * the reader. */
+            for (size_t j = 0; j < k; j++) {
+                close(socks[j]);
+                close(ack_fds[j]);
+            }
+            close(sock[0]);
+            close(ack[1]);
+            writer(k, sock[1], ack[0]);
+            exit(0);
         }
+        close(sock[1]);
+        close(ack[0]);
+        socks[k] = sock[0];
+        ack_fds[k] = ack[1];
     }
-    close(sock[0]);
+    for (size_t k = 0; k < args.writers; k++) {
+        for (size_t i = first_pipe(k); i < first_pipe(k + 1); i++) {
+            int fds[2];
+            bench_pipe(fds);
+            read_fds[i] = fds[0];
+            batch[batched++] = fds[1];
+            if (batched == FD_BATCH || i + 1 == first_pipe(k + 1)) {
+                send_fds(socks[k], batch, batched);
+                for (size_t j = 0; j < batched; j++)
+                    close(batch[j]);
+                batched = 0;
+            }
+        }
+        close(socks[k]);
+    }
     return read_fds;
 }
 
 static void send_ack(void)
 {
     static const unsigned char byte = 1;
-    bench_write_full(ack_fd, &byte, 1);
+    for (size_t k = 0; k < args.writers; k++)
+        bench_write_full(ack_fds[k], &byte, 1);
 }
 
 void w3_begin(void)
 {
+    start_cpu = bench_cpu_seconds();
     start_ns = bench_now_ns();
     send_ack();
 }
@@ -188,8 +218,10 @@ void w3_received(size_t pipe, const void *data, size_t len)
     position[pipe] += len;
     received += len;
     if (received == (rounds_done + 1) * per_round) {
-        if (++rounds_done == args.rounds)
+        if (++rounds_done == args.rounds) {
             end_ns = bench_now_ns();
+            end_cpu = bench_cpu_seconds();
+        }
         send_ack();
     }
 }
@@ -212,8 +244,12 @@ void w3_finish(const char *variant, size_t eofs)
                        (unsigned long long)position[i]);
     if (eofs != args.pipes)
         bench_fail("W3 %s: EOF on %zu of %zu pipes", variant, eofs, args.pipes);
-    close(ack_fd);
-    bench_wait_ok(writer_pid, "the writer");
+    for (size_t k = 0; k < args.writers; k++) {
+        close(ack_fds[k]);
+        bench_wait_ok(writer_pids[k], "a writer");
+    }
+    bench_result("W3", variant, args.label, "cpu_us/message",
+                 (end_cpu - start_cpu) * 1e6 / (double)messages);
     bench_result("W3", variant, args.label, "us/message",
                  (double)(end_ns - start_ns) / 1e3 / (double)messages);
     free(read_fds);

@@ -2,7 +2,7 @@
  * W3 fan-in, pipeloop: one read transport per read end (the pipe's index
  * is the user pointer).  The loop stops when every transport is lost.
  *
- * usage: w3_pl [PIPES|max [ROUNDS]]   (defaults max 100)
+ * usage: w3_pl [PIPES|max [ROUNDS [WRITERS]]]   (defaults max 100 1)
  */
 #include "common.h"
 #include "w3.h"

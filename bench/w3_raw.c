@@ -3,7 +3,7 @@
  * EPOLLIN, one read(2) per ready fd per epoll_wait (1024 events at most, as
  * libuv), EOF removes and closes the fd.
  *
- * usage: w3_raw [PIPES|max [ROUNDS]]   (defaults max 100)
+ * usage: w3_raw [PIPES|max [ROUNDS [WRITERS]]]   (defaults max 100 1)
  */
 #include "common.h"
 #include "w3.h"

@@ -2,7 +2,7 @@
  * W3 fan-in, libuv: one uv_pipe_t per read end, all reading into one shared
  * buffer; EOF closes the handle.  The loop ends when every handle is closed.
  *
- * usage: w3_uv [PIPES|max [ROUNDS]]   (defaults max 100)
+ * usage: w3_uv [PIPES|max [ROUNDS [WRITERS]]]   (defaults max 100 1)
  */
 #include "common.h"
 #include "w3.h"

@@ -1,6 +1,7 @@
 /* The conformance suite's registry: every test body is instantiated once
  * per applicable pipe kind and per backend. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ static void run_instance(void *arg)
     /* A test that needs what the subject lacks does not apply to it; the
      * CLI reports such instances as n/a without running them. */
     unsigned missing = in->test->caps & ~ctx.impl->caps;
+    if (missing & PC_CAP_IS_READING)
+        PC_SKIP("n/a: the subject has no is_reading (%s)", ctx.impl->describe);
     if (missing)
         PC_SKIP("n/a: %s lacks %s", ctx.impl->name,
                 pc_subject_cap_name(missing & -missing));
@@ -167,4 +170,23 @@ pc_transport *pc_ctx_connect(pc_ctx *ctx, pc_dir dir, int fd, pc_recorder *rec)
         PC_FAIL("connect %s pipe on %s: %s", dir == PC_DIR_READ ? "read" : "write",
                 ctx->kind ? ctx->kind->name : "fd", pl_err_name(err));
     return t;
+}
+
+void pc_blocked_by(const char *file, int line, const char *id, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    /* The running test's own ID: "F4.rw-...@pipe/epoll" -> "F4". */
+    const char *name = pc_current_test();
+    const char *dot = name ? strchr(name, '.') : NULL;
+    int own = dot && strlen(id) == (size_t)(dot - name) &&
+              strncmp(name, id, (size_t)(dot - name)) == 0;
+    if (own)
+        pc_fail(file, line, "%s", message);
+    if (pc_subject_has(PC_CAP_PIPELOOP_API))
+        pc_fail(file, line, "precondition %s failed: %s", id, message);
+    pc_skip(PC_BLOCKED_PREFIX "%s: %s:%d: %s", id, file, line, message);
 }

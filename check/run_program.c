@@ -36,8 +36,8 @@ char *pc_run_capture(const char *path, const char *const *argv, int *status)
     pid_t pid;
     /* posix_spawn's argv is char *const[] for historical reasons; it does
      * not write to the strings. */
-    int err = posix_spawn(&pid, path, &actions, NULL, (char *const *)(uintptr_t)argv,
-                          environ);
+    int err =
+        posix_spawn(&pid, path, &actions, NULL, (char *const *)(uintptr_t)argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (err != 0) {

@@ -53,6 +53,7 @@ static const pc_spec_item spec_items[] = {
     {"E2", "Reader goes away", "reader closes, data buffered: CL(-EPIPE)"},
     {"E3", "Reader goes away", "write after reader closed: CL(-EPIPE), no SIGPIPE"},
     {"E4", "Reader goes away", "a socketpair write pipe sees the peer's close"},
+    {"E5", "Reader goes away", "waiting on the reader, or for its close, costs no CPU"},
     {"S1", "Subprocess", "stdio PIPE/INHERIT/DEVNULL/fd/stdout; pipe transports"},
     {"S2", "Subprocess", "callback order: CM, pipe data, exit, CL last"},
     {"S3", "Subprocess", "return code: exit status or minus the signal"},

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pipecheck.h"
 #include "subject_internal.h"
@@ -165,8 +168,12 @@ static ssize_t pipeloop_write_lent(pc_transport *t, const void *data, size_t len
 
 static int pipeloop_loop_new(pc_loop **loop, const char *backend)
 {
-    const pc_backend *b = pc_backend_find(backend);
-    return pl_loop_new((pl_loop **)loop, b ? b->flag : PL_LOOP_EPOLL);
+    /* A name that is no backend is the caller's mistake: refused, not
+     * taken for epoll (a typo would grade the wrong backend). */
+    const pc_backend *b = backend ? pc_backend_find(backend) : NULL;
+    if (!b)
+        return -EINVAL;
+    return pl_loop_new((pl_loop **)loop, b->flag);
 }
 
 static void release_processes(pl_loop *loop);
@@ -418,6 +425,8 @@ static void release_processes(pl_loop *loop)
     }
 }
 
+static uint64_t pipeloop_busy_ns(pc_loop *loop);
+
 const pc_subject pc_subject_pipeloop = {
     .name = "pipeloop",
     .describe = "pipeloop " PC__STR(PL_VERSION_MAJOR) "." PC__STR(
@@ -425,7 +434,7 @@ const pc_subject pc_subject_pipeloop = {
     .caps = PC_CAP_IN_PROCESS | PC_CAP_LENT_WRITES | PC_CAP_WRITEV | PC_CAP_GET_FD |
             PC_CAP_BUFFER_LIMITS | PC_CAP_LOOP_OWNED_READ_BUFFER | PC_CAP_REF_UNREF |
             PC_CAP_LOOP_WATCHERS | PC_CAP_LOOP_CLOSE | PC_CAP_SUBPROCESS |
-            PC_CAP_PIPELOOP_API,
+            PC_CAP_PIPELOOP_API | PC_CAP_IS_READING | PC_CAP_READ_ABORT,
     .read_size = PL_READ_SIZE,
     .backends = "epoll,poll,io_uring",
     .loop_new = pipeloop_loop_new,
@@ -461,6 +470,7 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
+    .busy_ns = pipeloop_busy_ns,
     .probe = NULL, /* in process: nothing to start or stop */
     .probe_error = NULL,
     .start = NULL,
@@ -503,7 +513,8 @@ static const char *const cap_names[] = {
     "in-process", "lent-writes",   "writev",
     "get-fd",     "buffer-limits", "loop-owned-read-buffer",
     "ref-unref",  "loop-watchers", "loop-close",
-    "subprocess", "pipeloop-api",
+    "subprocess", "pipeloop-api",  "is-reading",
+    "read-abort",
 };
 
 const char *pc_subject_cap_name(unsigned cap)
@@ -582,6 +593,32 @@ int pc_loop_is_running(const pc_loop *loop)
 pl_loop *pc_loop_native(pc_loop *loop)
 {
     return current->native_loop(loop);
+}
+
+uint64_t pc_loop_busy_ns(pc_loop *loop)
+{
+    return current->busy_ns ? current->busy_ns(loop) : UINT64_MAX;
+}
+
+uint64_t pc__schedstat_busy_ns(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return UINT64_MAX;
+    unsigned long long run = 0, wait = 0;
+    int got = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return got == 2 ? (uint64_t)(run + wait) : UINT64_MAX;
+}
+
+/* pipeloop runs its loop in the caller's thread. */
+static uint64_t pipeloop_busy_ns(pc_loop *loop)
+{
+    (void)loop;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
+             (long)syscall(SYS_gettid));
+    return pc__schedstat_busy_ns(path);
 }
 
 pl_transport *pc_transport_native(pc_transport *t)

@@ -293,6 +293,12 @@ static void parse_hello(struct remote_config *cfg, char *p)
                 cfg->subject.caps |= pc__subject_cap_from_name(c, n);
                 c += n + 1;
             }
+            /* A subject in another process never has pipeloop's API: its
+             * transports are ids on the wire, which pc_transport_native
+             * would hand out as pl_transport pointers, and the CLI would
+             * grade it as pipeloop (OURS items as its own choices).  The
+             * claim is ignored, as an unknown capability is. */
+            cfg->subject.caps &= ~(unsigned)PC_CAP_PIPELOOP_API;
         }
     }
 }
@@ -309,7 +315,7 @@ int pc__remote_probe(const pc_subject *self, FILE *err)
     /* uvloop missing for the default python3 but present for the system
      * interpreter: use that one, and the report names it. */
     if (r && strcmp(cfg->loop_kind, "uvloop") == 0 && !python_chosen &&
-        access(SYSTEM_PYTHON, X_OK) == 0) {
+        !cfg->python_given && access(SYSTEM_PYTHON, X_OK) == 0) {
         char first[sizeof cfg->probe_error];
         snprintf(first, sizeof first, "%s", cfg->probe_error);
         snprintf(cfg->executable, sizeof cfg->executable, "%s", SYSTEM_PYTHON);
@@ -351,7 +357,8 @@ static int probe_once(struct remote_config *cfg, FILE *err)
         snprintf(cfg->probe_error, sizeof cfg->probe_error,
                  "cannot start (exit status %d): %.200s %.200s",
                  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-                 cfg->command ? cfg->command : python_path,
+                 cfg->command ? cfg->command
+                              : (cfg->executable[0] ? cfg->executable : python_path),
                  cfg->command ? "" : adapter_path());
         goto fail;
     }
@@ -404,7 +411,7 @@ static int probe_once(struct remote_config *cfg, FILE *err)
         snprintf(cfg->probe_error, sizeof cfg->probe_error,
                  "no answer to hello (is the command right? for asyncio/uvloop: %.200s "
                  "%.200s)",
-                 python_path, adapter_path());
+                 cfg->executable[0] ? cfg->executable : python_path, adapter_path());
         goto fail;
     }
     char *nl = strchr(body, '\n');

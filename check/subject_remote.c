@@ -194,6 +194,16 @@ static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeou
     return count > INT32_MAX ? INT32_MAX : (int)count;
 }
 
+/* The subject process's time running or waiting to run. */
+static uint64_t remote_busy_ns(pc_loop *l)
+{
+    if (l->pid <= 0)
+        return UINT64_MAX;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)l->pid);
+    return pc__schedstat_busy_ns(path);
+}
+
 static uint64_t remote_iteration(const pc_loop *l)
 {
     return l->iteration;
@@ -553,6 +563,7 @@ static const pc_subject remote_table = {
     .loop_close = remote_loop_close,
     .step = remote_step,
     .run_until_quiet = remote_run_until_quiet,
+    .busy_ns = remote_busy_ns,
     .iteration = remote_iteration,
     .is_running = remote_is_running,
     .native_loop = remote_native,
@@ -600,10 +611,15 @@ const pc_subject *pc__subject_remote(const char *spec)
         if (strcmp(remotes[i]->name, spec) == 0)
             return &remotes[i]->subject;
     int is_exec = strncmp(spec, "exec:", 5) == 0 && spec[5] != '\0';
-    if (!is_exec && strcmp(spec, "asyncio") != 0 && strcmp(spec, "uvloop") != 0) {
+    /* "asyncio@/path/python3": that interpreter for this subject alone. */
+    const char *at = is_exec ? NULL : strchr(spec, '@');
+    size_t kind_len = at ? (size_t)(at - spec) : strlen(spec);
+    int known = (kind_len == 7 && strncmp(spec, "asyncio", 7) == 0) ||
+                (kind_len == 6 && strncmp(spec, "uvloop", 6) == 0);
+    if (!is_exec && (!known || (at && at[1] == '\0'))) {
         fprintf(stderr,
-                "pipecheck: unknown subject '%s' (pipeloop, asyncio, uvloop or "
-                "exec:CMD)\n",
+                "pipecheck: unknown subject '%s' (pipeloop, asyncio, uvloop, "
+                "asyncio@PYTHON, uvloop@PYTHON or exec:CMD)\n",
                 spec);
         return NULL;
     }
@@ -623,7 +639,11 @@ const pc_subject *pc__subject_remote(const char *spec)
             return NULL;
         }
     } else {
-        snprintf(cfg->loop_kind, sizeof cfg->loop_kind, "%s", spec);
+        snprintf(cfg->loop_kind, sizeof cfg->loop_kind, "%.*s", (int)kind_len, spec);
+        if (at) {
+            snprintf(cfg->executable, sizeof cfg->executable, "%s", at + 1);
+            cfg->python_given = 1;
+        }
     }
     snprintf(cfg->describe, sizeof cfg->describe, "%s (not started yet)", spec);
     snprintf(cfg->backends, sizeof cfg->backends, "epoll");

@@ -34,6 +34,7 @@ struct remote_config {
     char backends[64];
     char probe_error[512];
     char executable[1024]; /* the interpreter the adapter reported */
+    int python_given;      /* "asyncio@PATH": executable is PATH, no fallback */
     int probed;
     int zygote_fd; /* SOCK_SEQPACKET to the forking adapter, or -1 */
     pid_t zygote_pid;

@@ -8,7 +8,6 @@
 
 #include "pipecheck.h"
 
-
 /* Append printf output to a NUL-terminated string of capacity size, cutting
  * it if full. */
 PC__PRINTF(3, 4) void pc__append(char *msg, size_t size, const char *fmt, ...);

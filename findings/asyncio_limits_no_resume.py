@@ -7,7 +7,7 @@ set_write_buffer_limits() calls _maybe_pause_protocol() (so lowering the
 limits pauses at once) but never _maybe_resume_protocol(): the protocol
 stays paused until the buffer drains further, which never happens if the
 protocol waits for resume_writing before writing more and the reader waits
-for more data.  uvloop resumes at once.
+for more data.  uvloop does the same (uvloop_limits_no_resume.py).
 
 Exit 0: reproduced.  Exit 1: not reproduced.
 """

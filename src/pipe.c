@@ -41,6 +41,8 @@ struct pl_transport {
     unsigned char paused;       /* read side: pause_reading in effect */
     unsigned char pw_called;    /* write side: protocol is paused */
     unsigned char close_called; /* close() was called (no eof_received) */
+    unsigned char anon_pipe;    /* a pipe2() end the library made: a read of 0
+                                   is its end (no FIFO without a writer) */
 
     /* Read side.  completion_reads: the backend completes this transport's
      * reads (PL__IO_COMPLETION_READ).  await_readiness: it had no buffer
@@ -214,6 +216,7 @@ static int adopt(pl_loop *loop, int fd, const pl_protocol *protocol, void *user,
     /* Last, so that a failure before it leaves the caller's fd untouched;
      * only the O_NONBLOCK fallback can fail, and it then changed nothing. */
     if (own) {
+        t->anon_pipe = kind == PL__FD_PIPE;
         t->io_mode = PL_IO_NONBLOCK;
         if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
             err = -errno;
@@ -365,10 +368,13 @@ static void read_ready(pl_loop *loop, struct pl__io *io, unsigned revents)
         return;
     }
     if (n == 0) {
-        if (t->completion_reads && t->fd_kind == PL__FD_PIPE && !pipe_hung_up(t->fd)) {
+        if (t->completion_reads && t->fd_kind == PL__FD_PIPE && !t->anon_pipe &&
+            !pipe_hung_up(t->fd)) {
             /* A FIFO that never had a writer reads 0 but is not at its
              * end (spec R12); only readiness can wait for a writer, so
-             * this transport reads that way from now on. */
+             * this transport reads that way from now on.  A pipe of our
+             * own pipe2() had its writer from the start: 0 is its end,
+             * and asking poll(2) would cost a syscall per EOF (W6). */
             t->completion_reads = 0;
             update_events(t);
             return;

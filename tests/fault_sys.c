@@ -538,8 +538,8 @@ __attribute__((constructor)) static void register_fault_sys(void)
         for (size_t k = 0; k < sizeof stream_kinds / sizeof stream_kinds[0]; k++) {
             char name[96];
             snprintf(name, sizeof name, "%s@%s", tests[t].name, stream_kinds[k].name);
-            (void)pc_test_add_each_backend(name, tests[t].fn, (void *)&stream_kinds[k].kind,
-                                           0);
+            (void)pc_test_add_each_backend(name, tests[t].fn,
+                                           (void *)&stream_kinds[k].kind, 0);
         }
     }
 }

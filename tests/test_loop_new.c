@@ -16,15 +16,6 @@
 
 #include "conform.h"
 
-static int count_open_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 4096; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
 /* The fds a loop holds for its life: two with epoll (the epoll fd and the
  * wakeup eventfd) and io_uring (the ring and the eventfd), one with poll
  * (the eventfd); all given back by pl_loop_close. */
@@ -35,15 +26,15 @@ PC_TEST(loop_fds_per_backend, "loop.fds-per-backend")
         int fds;
     } backends[] = {{PL_LOOP_EPOLL, 2}, {PL_LOOP_POLL, 1}, {PL_LOOP_IO_URING, 2}};
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        int before = count_open_fds();
+        int before = conform_open_fds();
         pl_loop *loop;
         int err = pl_loop_new(&loop, backends[i].flag);
         if (err == -ENOSYS && backends[i].flag == PL_LOOP_IO_URING)
             continue; /* no io_uring here: its fds are not taken either */
         PC_ASSERT_OK(err);
-        PC_ASSERT_EQ_INT(count_open_fds() - before, backends[i].fds);
+        PC_ASSERT_EQ_INT(conform_open_fds() - before, backends[i].fds);
         PC_ASSERT_OK(pl_loop_close(loop));
-        PC_ASSERT_EQ_INT(count_open_fds(), before);
+        PC_ASSERT_EQ_INT(conform_open_fds(), before);
     }
 }
 

@@ -396,7 +396,7 @@ PC_TEST(junit_bad_bytes, "runner.junit-any-output-parses")
     struct inner r;
     const char *argv[] = {
         pc_self_path(), "--junit",           path, "-f", "runner-guard.bad-bytes",
-        "-f",        "runner-guard.skip", NULL};
+        "-f",           "runner-guard.skip", NULL};
     run_inner(&r, argv, NULL);
     PC_ASSERT_EQ_INT(r.status, 1);
     char *xml = read_file(path);
@@ -419,7 +419,7 @@ PC_TEST(tap_strict, "runner.tap-every-line-is-tap")
     struct inner_opts o = {path, 0, NULL, 0, -1, 0};
     /* Passes and a skip: prove says all is well. */
     const char *good[] = {
-        pc_self_path(),         "--tap", "-j1", "-f", "runner.typed-asserts-pass", "-f",
+        pc_self_path(),      "--tap", "-j1", "-f", "runner.typed-asserts-pass", "-f",
         "runner-guard.skip", NULL};
     struct inner r;
     run_inner(&r, good, &o);
@@ -608,7 +608,7 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
     /* assert, slow, assert, slow: when the second assert starts the run
      * is past a second, with one failure. */
     const char *slow[] = {
-        pc_self_path(),           "-vj1", "--repeat", "2", "-f", "runner-guard.slow", "-f",
+        pc_self_path(),        "-vj1", "--repeat", "2", "-f", "runner-guard.slow", "-f",
         "runner-guard.assert", NULL};
     static const char *const tty_env[] = {"CI", "NO_COLOR", "TERM=xterm", NULL};
     struct inner_opts o = {NULL, 1, tty_env, 0, -1, 0};
@@ -630,9 +630,13 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
     inner_free(&r);
 
     /* NO_COLOR on a terminal: no colour; a short run: no progress line. */
-    const char *quick[] = {
-        pc_self_path(), "-v", "-f", "runner-guard.skip", "-f", "runner.typed-asserts-pass",
-        NULL};
+    const char *quick[] = {pc_self_path(),
+                           "-v",
+                           "-f",
+                           "runner-guard.skip",
+                           "-f",
+                           "runner.typed-asserts-pass",
+                           NULL};
     static const char *const no_colour_env[] = {"CI", "NO_COLOR=1", "TERM=xterm", NULL};
     o.env = no_colour_env;
     run_inner(&r, quick, &o);

@@ -223,8 +223,8 @@ PC_TEST_EACH_BACKEND(test_two_loops, "threads.two-loops")
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
         memset(&lanes[i], 0, sizeof lanes[i]);
-        lanes[i] =
-            (struct lane){.backend = backend->flag, .seed = pc_seed() + (uint64_t)i, .ok = 1};
+        lanes[i] = (struct lane){
+            .backend = backend->flag, .seed = pc_seed() + (uint64_t)i, .ok = 1};
         PC_ASSERT_EQ_INT(pthread_create(&threads[i], NULL, lane_run, &lanes[i]), 0);
     }
     for (int i = 0; i < 2; i++) {

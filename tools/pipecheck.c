@@ -40,15 +40,20 @@ static void usage(FILE *out)
         "backend on this machine, against pipeloop or another implementation (a\n"
         "subject), then print one row per behaviour of the spec with a cell per\n"
         "kind and backend: pass, FAIL, diff (differs on an item the spec marks\n"
-        "OURS), skip, or n/a (does not apply, or the subject lacks what the test\n"
-        "needs).\n"
+        "OURS), blkd (blocked: a precondition that belongs to another row failed,\n"
+        "that row is graded on it), skip, or n/a (does not apply, or the subject\n"
+        "lacks what the test needs).\n"
         "\n"
         "pipecheck options:\n"
         "  --subject NAME        the implementation under test (default pipeloop):\n"
         "                        pipeloop, asyncio (CPython's), uvloop, or\n"
-        "                        exec:CMD (your adapter; docs/subject-protocol.md)\n"
+        "                        exec:CMD (your adapter; docs/subject-protocol.md);\n"
+        "                        asyncio@PYTHON, uvloop@PYTHON: with that\n"
+        "                        interpreter (CPython 3.8 or later)\n"
         "  --compare LIST        several subjects, e.g. pipeloop,asyncio,uvloop: one\n"
-        "                        row per behaviour, one column per subject\n"
+        "                        row per behaviour, one column per subject (one\n"
+        "                        per interpreter: asyncio@/usr/bin/python3.9,\n"
+        "                        asyncio@...; such a column is named by version)\n"
         "  --python PATH         interpreter for asyncio/uvloop (default: python3\n"
         "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
         "                        /usr/bin/python3)\n"
@@ -78,8 +83,10 @@ static void usage(FILE *out)
             "  pipecheck --junit report.xml       JUnit XML with durations\n"
             "  PIPECHECK_TIMEOUT_MULTIPLIER=4 pipecheck   slow machines\n"
             "\n"
-            "Exit status: 0 when nothing failed (differs and n/a are not failures;\n"
-            "with --compare only pipeloop's failures and broken subjects count), 1\n"
+            "Exit status: 0 when nothing failed (differs, blocked and n/a are not\n"
+            "failures: a blocked instance's cause fails on its own row; pipeloop is\n"
+            "never blocked, its failed precondition is a FAIL; with --compare only\n"
+            "pipeloop's failures and broken subjects count), 1\n"
             "on failures, 2 on bad usage, 130/143 when SIGINT/SIGTERM stopped the\n"
             "run (the partial table is printed and the JUnit/JSON files written).\n");
 }
@@ -308,23 +315,48 @@ static int collect_instances(const pc_options *opts, const struct cli *cli,
 }
 
 /* What one instance gave for one subject, worst last. */
-enum outcome { OUT_NA, OUT_UNAVAILABLE, OUT_SKIP, OUT_PASS, OUT_DIFFERS, OUT_FAIL };
+enum outcome {
+    OUT_NA,
+    OUT_UNAVAILABLE,
+    OUT_SKIP,
+    OUT_PASS,
+    OUT_BLOCKED, /* a precondition of another row failed (PC_REQUIRE) */
+    OUT_DIFFERS,
+    OUT_FAIL
+};
 
 struct cell {
     enum outcome outcome;
     double seconds;
     const char *message; /* borrowed from the results, or static */
+    char blocked_by[16]; /* OUT_BLOCKED: the ID whose precondition failed */
+    char why[192];       /* a missing capability's n/a message */
 };
 
 struct column {
     const pc_subject *subject;
-    const char *spec;
+    const char *spec; /* as given, or "asyncio 3.8.18" for asyncio@PYTHON */
+    char label[48];
     int available;
     pc_results *results;
     struct cell *cells; /* one per instance */
     double seconds;     /* wall time of its run */
     int broken;         /* a failure came from the subject itself */
 };
+
+/* A subject given with its interpreter ("asyncio@/path/python3") is named
+ * by what the probe found: "asyncio 3.8.18" (the CPython version). */
+static void name_column(struct column *col)
+{
+    const char *at = strchr(col->spec, '@');
+    const char *version = strstr(col->subject->describe, "CPython ");
+    if (!at || strncmp(col->spec, "exec:", 5) == 0 || !col->available || !version)
+        return;
+    version += strlen("CPython ");
+    snprintf(col->label, sizeof col->label, "%.*s %.*s", (int)(at - col->spec), col->spec,
+             (int)strcspn(version, " "), version);
+    col->spec = col->label;
+}
 
 /* Is subject pipeloop itself, the implementation the spec describes (its
  * OURS items are its own choices)?  Asked of the subject's capabilities,
@@ -334,14 +366,26 @@ static int is_pipeloop(const pc_subject *subject)
     return (subject->caps & PC_CAP_PIPELOOP_API) != 0;
 }
 
-/* Why a subject cannot run an instance, or NULL if it can. */
-static const char *not_applicable(const pc_subject *subject, const char *name)
+/* Why a subject cannot run an instance, or NULL if it can; buf (may be
+ * NULL) gets the longer reason of a missing capability. */
+static const char *not_applicable(const pc_subject *subject, const char *name, char *buf,
+                                  size_t len)
 {
     const char *backend = NULL;
     const pc_conformance *test = pc_conformance_of(name, &backend);
     if (!test)
         return is_pipeloop(subject) ? NULL : "n/a: a pipeloop-only test (pl_* API)";
     unsigned missing = test->caps & ~subject->caps;
+    if (missing && buf) {
+        /* A method the subject's version lacks: say which, and what runs. */
+        if (missing & PC_CAP_IS_READING)
+            snprintf(buf, len, "n/a: the subject has no is_reading (%s)",
+                     subject->describe);
+        else
+            snprintf(buf, len, "n/a: the subject lacks %s, which the test needs",
+                     pc_subject_cap_name(missing & -missing));
+        return buf;
+    }
     if (missing)
         return "n/a: the subject lacks a capability the test needs";
     if (!pc_subject_has_backend(subject, backend))
@@ -373,6 +417,21 @@ static int subject_reported(const char *message)
     return strstr(message, "reported by the subject's loop") != NULL;
 }
 
+/* A skip of PC_REQUIRE's: "blocked by F3: ...".  Copies the ID and
+ * returns 1, or 0 for another skip. */
+static int blocked_id(const char *message, char *id, size_t idlen)
+{
+    size_t plen = strlen(PC_BLOCKED_PREFIX);
+    if (strncmp(message, PC_BLOCKED_PREFIX, plen) != 0)
+        return 0;
+    const char *start = message + plen, *colon = strchr(start, ':');
+    if (!colon || colon == start || (size_t)(colon - start) >= idlen)
+        return 0;
+    memcpy(id, start, (size_t)(colon - start));
+    id[colon - start] = '\0';
+    return 1;
+}
+
 /* Run the instances column's subject can run and fill its cells. */
 static int run_column(pc_options *opts, const struct instance *list, size_t n,
                       struct column *col, int quiet_runner)
@@ -388,7 +447,8 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             col->cells[i].message = pc_subject_probe_error(col->subject);
             continue;
         }
-        const char *why = not_applicable(col->subject, list[i].name);
+        const char *why = not_applicable(col->subject, list[i].name, col->cells[i].why,
+                                         sizeof col->cells[i].why);
         if (why) {
             col->cells[i].outcome = OUT_NA;
             col->cells[i].message = why;
@@ -438,6 +498,9 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             c->message = res->message;
             if (res->status == PC_PASS)
                 c->outcome = OUT_PASS;
+            else if (res->status == PC_SKIP &&
+                     blocked_id(res->message, c->blocked_by, sizeof c->blocked_by))
+                c->outcome = OUT_BLOCKED;
             else if (res->status == PC_SKIP)
                 c->outcome = strncmp(res->message, "n/a", 3) == 0 ? OUT_NA : OUT_SKIP;
             else if (subject_broke(res->message))
@@ -465,6 +528,8 @@ static const char *outcome_word(enum outcome o)
         return "FAIL";
     case OUT_DIFFERS:
         return "diff";
+    case OUT_BLOCKED:
+        return "blkd";
     case OUT_SKIP:
         return "skip";
     case OUT_UNAVAILABLE:
@@ -481,7 +546,7 @@ static void print_cell(FILE *out, int color, enum outcome o, const char *text, i
         fprintf(out, " \033[1;31m%-*s\033[0m", width, text);
     else if (color && o == OUT_PASS)
         fprintf(out, " \033[32m%-*s\033[0m", width, text);
-    else if (color && o == OUT_DIFFERS)
+    else if (color && (o == OUT_DIFFERS || o == OUT_BLOCKED))
         fprintf(out, " \033[33m%-*s\033[0m", width, text);
     else
         fprintf(out, " %-*s", width, text);
@@ -515,7 +580,7 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
     fprintf(out, "  meaning\n");
 
     const char *section = NULL;
-    int any_differs = 0;
+    int any_differs = 0, any_blocked = 0;
     for (size_t s = 0; s < pc_spec_count(); s++) {
         const pc_spec_item *item = pc_spec_get(s);
         enum outcome cells[MAX_COLUMNS * 3];
@@ -544,6 +609,7 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
         for (size_t c = 0; c < ncols; c++) {
             print_cell(out, color, cells[c], outcome_word(cells[c]), 5);
             any_differs |= cells[c] == OUT_DIFFERS;
+            any_blocked |= cells[c] == OUT_BLOCKED;
         }
         fprintf(out, "  %s%s\n", item->meaning,
                 pc_spec_is_ours(item->id) ? " (OURS)" : "");
@@ -551,6 +617,9 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
     if (any_differs)
         fprintf(out, "\ndiff: behaves otherwise on an item the spec marks OURS (see "
                      "docs/behaviours.md and docs/findings.md)\n");
+    if (any_blocked)
+        fprintf(out, "blkd: blocked, a precondition that belongs to another row failed "
+                     "(listed below)\n");
     fprintf(out, "\n");
 }
 
@@ -624,8 +693,9 @@ static int run_fuzz(const struct cli *cli, const pc_options *opts)
 }
 
 struct tally {
-    size_t run, pass, fail, differs, skip, na, unavailable;
+    size_t run, pass, fail, differs, blocked, skip, na, unavailable;
     const char *first_failure;
+    const char *blocked_by; /* the first blocked instance's ID */
 };
 
 static struct tally tally_of(const struct instance *list, size_t n,
@@ -649,6 +719,11 @@ static struct tally tally_of(const struct instance *list, size_t n,
         case OUT_DIFFERS:
             t.run++, t.differs++;
             break;
+        case OUT_BLOCKED:
+            t.run++, t.blocked++;
+            if (!t.blocked_by)
+                t.blocked_by = c->blocked_by;
+            break;
         case OUT_SKIP:
             t.run++, t.skip++;
             break;
@@ -663,7 +738,7 @@ static struct tally tally_of(const struct instance *list, size_t n,
     return t;
 }
 
-#define COMPARE_WIDTH 14
+#define COMPARE_WIDTH 16
 
 /* Several subjects: a row per behaviour, a column per subject. */
 static void print_compare(const struct instance *list, size_t n,
@@ -700,6 +775,9 @@ static void print_compare(const struct instance *list, size_t n,
                 snprintf(text, sizeof text, "FAIL %zu of %zu", t.fail, t.run);
             } else if (t.differs) {
                 o = OUT_DIFFERS, snprintf(text, sizeof text, "differs");
+            } else if (t.blocked) {
+                o = OUT_BLOCKED,
+                snprintf(text, sizeof text, "blocked by %s", t.blocked_by);
             } else if (t.pass) {
                 o = OUT_PASS, snprintf(text, sizeof text, "pass");
             } else {
@@ -711,7 +789,9 @@ static void print_compare(const struct instance *list, size_t n,
                 pc_spec_is_ours(item->id) ? " (OURS)" : "");
     }
     fprintf(out, "\ndiffers: behaves otherwise on an item the spec marks OURS "
-                 "(docs/behaviours.md; docs/findings.md)\n");
+                 "(docs/behaviours.md; docs/findings.md)\n"
+                 "blocked by ID: not graded here, a precondition that belongs to row ID "
+                 "failed (listed below)\n");
     for (size_t c = 0; c < ncols; c++) {
         if (!cols[c].available) {
             fprintf(out, "%s: unavailable: %s\n", cols[c].spec,
@@ -720,10 +800,10 @@ static void print_compare(const struct instance *list, size_t n,
         }
         struct tally t = tally_of(list, n, &cols[c], NULL);
         fprintf(out,
-                "%s: %s\n  %zu instances: %zu pass, %zu FAIL, %zu differ, %zu skip, %zu "
-                "n/a; %.1f s\n",
-                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.differs,
-                t.skip, t.na, cols[c].seconds);
+                "%s: %s\n  %zu instances: %zu pass, %zu FAIL, %zu blocked, %zu differ, "
+                "%zu skip, %zu n/a; %.1f s\n",
+                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.blocked,
+                t.differs, t.skip, t.na, cols[c].seconds);
     }
 }
 
@@ -744,6 +824,35 @@ static void print_reasons(const struct instance *list, size_t n,
                 const char *nl = strchr(m, '\n');
                 fprintf(out, "  %s %s: %.*s\n", cols[c].spec, list[i].name,
                         (int)(nl ? nl - m : (ptrdiff_t)strlen(m)), m);
+                break;
+            }
+        }
+}
+
+/* The blocked instances, apart: one line per row and subject, with the
+ * first one's message (which names the failed precondition's check). */
+static void print_blocked(const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, FILE *out)
+{
+    int header = 0;
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t s = 0; s < pc_spec_count(); s++) {
+            const char *id = pc_spec_get(s)->id;
+            struct tally t = tally_of(list, n, &cols[c], id);
+            if (!t.blocked)
+                continue;
+            for (size_t i = 0; i < n; i++) {
+                if (strcmp(list[i].id, id) != 0 ||
+                    cols[c].cells[i].outcome != OUT_BLOCKED)
+                    continue;
+                if (!header)
+                    fprintf(out, "\nblocked (not graded on their own row; the first "
+                                 "of each row and subject):\n"),
+                        header = 1;
+                const char *m = cols[c].cells[i].message;
+                const char *nl = strchr(m, '\n');
+                fprintf(out, "  %s %s (%zu of %zu): %.*s\n", cols[c].spec, list[i].name,
+                        t.blocked, t.run, (int)(nl ? nl - m : (ptrdiff_t)strlen(m)), m);
                 break;
             }
         }
@@ -775,6 +884,8 @@ static const char *outcome_json(enum outcome o)
         return "fail";
     case OUT_DIFFERS:
         return "differs";
+    case OUT_BLOCKED:
+        return "blocked";
     case OUT_SKIP:
         return "skip";
     case OUT_UNAVAILABLE:
@@ -819,6 +930,10 @@ static int write_json(const char *path, const struct instance *list, size_t n,
                 pc_spec_is_ours(list[i].id) ? "true" : "false",
                 outcome_json(cell->outcome), cell->seconds);
             json_string(f, cell->message ? cell->message : "");
+            if (cell->outcome == OUT_BLOCKED) {
+                fprintf(f, ", \"blocked_by\": ");
+                json_string(f, cell->blocked_by);
+            }
             fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
         }
     fprintf(f, "  ]\n}\n");
@@ -884,19 +999,28 @@ int main(int argc, char **argv)
         cols[ncols].spec = cli.subjects[s];
         cols[ncols].available =
             pc_subject_probe(subject, cli.compare ? NULL : stderr) == 0;
+        name_column(&cols[ncols]);
         ncols++;
     }
     if (opts.list) {
         for (size_t c = 0; c < ncols; c++)
             for (size_t i = 0; i < n; i++) {
-                const char *why = cols[c].available
-                                      ? not_applicable(cols[c].subject, list[i].name)
-                                      : "";
+                const char *why =
+                    cols[c].available
+                        ? not_applicable(cols[c].subject, list[i].name, NULL, 0)
+                        : "";
                 if (!why)
                     printf("%s%s%s\n", ncols > 1 ? cols[c].spec : "",
                            ncols > 1 ? " " : "", list[i].name);
             }
         status = pc_exit_status(NULL, 0);
+        goto out;
+    }
+    /* One subject that cannot run at all (not installed, an interpreter
+     * older than the adapter supports): its reason once, not a table of
+     * cells that all say the same. */
+    if (!cli.compare && !cols[0].available) {
+        status = 1;
         goto out;
     }
     int failed = 0;
@@ -924,8 +1048,10 @@ int main(int argc, char **argv)
         if (cli.compare) {
             print_compare(list, n, cols, ncols, stdout);
             print_reasons(list, n, cols, ncols, stdout);
+            print_blocked(list, n, cols, ncols, stdout);
         } else {
             print_matrix(&cli, list, n, &cols[0], stdout);
+            print_blocked(list, n, cols, ncols, stdout);
             if (is_pipeloop(cols[0].subject) && cols[0].results)
                 print_io_modes(&cli, stdout);
         }
@@ -935,13 +1061,16 @@ int main(int argc, char **argv)
     if (!cli.compare && cols[0].results) {
         pc_results_print_summary(cols[0].results);
     } else if (cli.compare) {
-        size_t pass = 0, fail = 0, skip = 0;
+        size_t pass = 0, fail = 0, skip = 0, blocked = 0;
         for (size_t c = 0; c < ncols; c++) {
             struct tally t = tally_of(list, n, &cols[c], NULL);
             pass += t.pass, fail += t.fail + t.differs,
-                skip += t.skip + t.na + t.unavailable;
+                skip += t.skip + t.na + t.unavailable, blocked += t.blocked;
         }
-        printf("%zu passed, %zu failed, %zu skipped\n", pass, fail, skip);
+        /* Blocked instances are neither passes nor failures: they are
+         * counted with the skips and named above. */
+        printf("%zu passed, %zu failed, %zu skipped (%zu of them blocked)\n", pass, fail,
+               skip + blocked, blocked);
     }
     status = failed ? 1 : 0;
     /* An interrupted run's 130/143, and lost stdout output, as the runner

@@ -60,6 +60,9 @@ import warnings
 from typing import Any, Callable, Coroutine, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 PROTOCOL_VERSION = 1
+# The oldest CPython the adapter serves; an older one answers the hello
+# with one clear error (the bench then reports the subject unavailable).
+MIN_PYTHON = (3, 8)
 FRAME_MAX = 80 << 20
 UVLOOP_SLICE = 0.002
 
@@ -151,6 +154,16 @@ def errno_of(exc: BaseException) -> Optional[int]:
             if isinstance(exc, cls):
                 return number
     return None
+
+
+def implements(cls: type, name: str) -> bool:
+    """Does cls have method name of its own, not the abstract one of
+    asyncio.transports (whose ReadTransport.is_reading, for one, only raises
+    NotImplementedError)?"""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass.__module__ != "asyncio.transports"
+    return False
 
 
 class MissingOperation(Exception):
@@ -344,6 +357,13 @@ class LoopDriver:
     def describe(self, python: str) -> str:
         raise NotImplementedError
 
+    def read_pipe_has(self, name: str) -> bool:
+        """Does a read pipe transport of this loop have method name?
+
+        Methods that arrived in a later Python are capabilities: the bench
+        marks the tests that call them n/a rather than failing them."""
+        raise NotImplementedError
+
     def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
         raise NotImplementedError
 
@@ -394,6 +414,11 @@ class AsyncioDriver(LoopDriver):
 
     def describe(self, python: str) -> str:
         return "asyncio on %s" % python
+
+    def read_pipe_has(self, name: str) -> bool:
+        # is_reading() arrived in 3.11 (bpo-38314); the class is private.
+        from asyncio import unix_events
+        return implements(unix_events._UnixReadPipeTransport, name)
 
     def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
         selector = selectors.EpollSelector() if backend == "epoll" else \
@@ -496,6 +521,10 @@ class UvloopDriver(LoopDriver):
 
     def describe(self, python: str) -> str:
         return "uvloop %s on %s" % (self.uvloop.__version__, python)
+
+    def read_pipe_has(self, name: str) -> bool:
+        cls = getattr(self.uvloop.loop, "ReadUnixTransport", None)
+        return cls is None or implements(cls, name)
 
     def new_loop(self, backend: str) -> asyncio.AbstractEventLoop:
         if backend != "epoll":
@@ -756,14 +785,24 @@ class Subject:
             self.ch.send("err EPROTO protocol version %d only" % PROTOCOL_VERSION)
             return
         python = "CPython %s (%s)" % (sys.version.split()[0], sys.executable)
+        if sys.version_info < MIN_PYTHON:
+            self.ch.send("err ENOTSUP the adapter needs CPython %d.%d or later; %s is "
+                         "too old" % (MIN_PYTHON + (python,)))
+            return
         unavailable = self.driver.load()
         if unavailable is not None:
             self.ch.send("err ENOENT " + unavailable)
             return
+        caps = ["writev", "buffer-limits", "subprocess"]
+        if self.driver.read_pipe_has("is_reading"):
+            caps.append("is-reading")
+        if self.driver.read_pipe_has("abort"):
+            caps.append("read-abort")
         self.ch.send("hello %d pid=%d executable=%s read_size=%d backends=%s "
-                     "caps=writev,buffer-limits,subprocess describe=%s"
+                     "caps=%s describe=%s"
                      % (PROTOCOL_VERSION, os.getpid(), sys.executable, 256 * 1024,
-                        self.driver.backends, self.driver.describe(python)))
+                        self.driver.backends, ",".join(caps),
+                        self.driver.describe(python)))
 
     def make_loop(self, words: Words, data: bytes) -> None:
         loop = self.driver.new_loop(words[1])

@@ -86,7 +86,8 @@ int conform_spawn_test_add(const char *name,
 pl_loop *conform_spawn_loop(const pc_backend *backend);
 
 /* Define a subprocess test and register it with conform_spawn_test_add:
- *     SPAWN_TEST(ident, "S1.what") { pl_loop *loop = conform_spawn_loop(backend); ... } */
+ *     SPAWN_TEST(ident, "S1.what") { pl_loop *loop = conform_spawn_loop(backend); ... }
+ */
 #define SPAWN_TEST(ident, name)                                                          \
     static void ident(const pc_backend *backend, void *arg);                             \
     __attribute__((constructor)) static void register_##ident(void)                      \
@@ -95,5 +96,101 @@ pl_loop *conform_spawn_loop(const pc_backend *backend);
     }                                                                                    \
     static void ident(const pc_backend *backend __attribute__((unused)),                 \
                       void *arg __attribute__((unused)))
+
+/* ---- subprocesses -------------------------------------------------------- */
+
+/* `sh -c script` (argv: room for 4 pointers, filled here), every other
+ * option zero: stdio inherited. */
+pl_spawn_options conform_sh(const char *script, char **argv);
+/* argv[0] run with argv (a NULL-terminated list), every other option zero. */
+pl_spawn_options conform_program(char *const *argv);
+/* Ask for the caller's own uid and gid, which anyone may: pl_spawn then
+ * takes its fork+exec path (the S17.fork-path-* tests). */
+void conform_same_identity(pl_spawn_options *o);
+
+/* What /proc/PID/stat says of pid: its state letter (R, S, Z, ...) and,
+ * where not NULL, its parent and process group.  0 if there is no such
+ * process (any more). */
+char conform_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp);
+
+/* How many fds are open (0-4095): equal before and after shows nothing
+ * leaked, however the numbers were reused. */
+int conform_open_fds(void);
+/* No child of ours exists at all, zombie or not. */
+void conform_assert_no_children(void);
+
+/* A growing string of bytes (NUL-terminated); zero-initialised is empty. */
+struct conform_buf {
+    char *data;
+    size_t len, cap;
+};
+void conform_buf_append(struct conform_buf *b, const void *data, size_t len);
+const char *conform_buf_str(const struct conform_buf *b);
+
+/* The child fds a process recorder keeps apart: 0-2 and extras below this;
+ * the pipe of one fd above it (a test has at most one) is "far". */
+#define CONFORM_PROCESS_FDS 16
+
+/*
+ * The S group's process recorder: a process protocol that checks spec S2
+ * as the events come (connection_made once and first; per fd no data after
+ * its pipe_connection_lost; process_exited once; connection_lost once and
+ * last, after process_exited and every pipe's end; pause and resume
+ * alternating) and logs them in one vocabulary:
+ *     CM  connection_made          Dn  data on fd n (consecutive merged)
+ *     Ln  fd n's pipe lost (Lf: the far fd)
+ *     X   process_exited           PW, RW  pause/resume_writing
+ *     CL  connection_lost
+ * `log` holds every event, `order` only CM, Ln, X and CL.  Zero-initialise
+ * it, set the fields a test needs, and spawn with conform_process_protocol
+ * (pipeloop's pl_spawn: p) or through the subject (conform_subject_spawn:
+ * sp).  conform_process_free releases what it collected.
+ */
+struct conform_process {
+    pl_process *p;            /* pl_spawn's process */
+    pc_process *sp;           /* a subject's process (conform_subject_spawn) */
+    const pc_subject *im;     /* that subject */
+    unsigned pipe_mask;       /* bit fd set for the fds that are PIPEs */
+    struct conform_buf log;   /* every event */
+    struct conform_buf order; /* CM, Ln, X, CL only */
+    struct conform_buf out[CONFORM_PROCESS_FDS];
+    struct conform_buf far_out; /* the pipe on a child fd >= CONFORM_PROCESS_FDS */
+    int far_lost;
+    int lost[CONFORM_PROCESS_FDS], lost_err[CONFORM_PROCESS_FDS];
+    int made, exited, finished;
+    int released; /* a detached child let go: no process_exited comes (S16) */
+    int paused, resumed;
+    int rc;            /* pl_spawn: the return code, read in process_exited */
+    int take_ref;      /* pl_spawn: pl_process_ref in connection_made */
+    int close_in_made; /* the protocol closes the process in connection_made */
+    /* Optional hooks; on_data replaces the append to out[fd]. */
+    void (*on_made)(struct conform_process *r);
+    void (*on_data)(struct conform_process *r, int fd, const void *data, size_t len);
+    void (*on_resume)(struct conform_process *r);
+    void (*on_exited)(struct conform_process *r);
+    void *ctx;
+    char last; /* the last event's code and fd, to merge data */
+    int last_fd;
+};
+
+/* The recorder as a protocol of pipeloop's pl_spawn (user: the recorder).
+ * Beyond the checks above: the return code is there in process_exited and
+ * the same in connection_lost (-ECHILD if released), the pipes' transports
+ * are gone by connection_lost, and pause_writing never follows stdin's
+ * end. */
+extern const pl_process_protocol conform_process_protocol;
+
+/* The recorder as a subject's process protocol (user: the recorder, whose
+ * im and sp the caller sets). */
+extern const pc_process_protocol conform_subject_process_protocol;
+
+/* Spawn `sh -c script` through ctx's subject with the given stdio kinds
+ * (PC_STDIO_*) into r, which is reset first; its log is printed if the test
+ * fails, until conform_process_free. */
+void conform_subject_spawn(pc_ctx *ctx, struct conform_process *r, const char *script,
+                           int in, int out, int err);
+/* Print r's events and what fds 1 and 2 got (a pc_on_failure function). */
+void conform_process_print(void *r);
+void conform_process_free(struct conform_process *r);
 
 #endif

@@ -210,7 +210,8 @@ PC_CONFORMANCE(c5_pause_in_cm, .id = "C5", .slug = "pause-in-cm-sticks",
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 0);
-    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
+    if (pc_subject_has(PC_CAP_IS_READING)) /* CPython >= 3.11 */
+        PC_ASSERT_EQ_INT(im->is_reading(t), 0);
     PC_ASSERT_OK(im->resume_reading(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == 5, CONFORM_WAIT_MS);
     close(pair.far);

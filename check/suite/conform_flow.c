@@ -132,19 +132,30 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
     struct f4_state s = {im, ctx->loop, (size_t)-1, 0};
     static const pc_protocol hooks = {.resume_writing = f4_resume};
     pc_recorder_set_hooks(f.rec, &hooks, &s);
-    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 2000, 1000));
-    write_more(ctx, &f, 8000);
-    PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
+    /* low is far above what one write can move into the kernel (a pipe,
+     * socket or pty holds well under 256 KiB), so the buffer crosses it
+     * with data still buffered: RW must come then, not when it is empty. */
+    PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 512 * KiB, 256 * KiB));
+    write_more(ctx, &f, 768 * KiB);
+    size_t pauses = pc_recorder_count(f.rec, PC_EV_PW);
+    PC_REQUIRE("F3", pauses == 1,
+               "pause_writing came %zu times, not once, after the buffer went over "
+               "high",
+               pauses);
     /* A slow reader drains it; RW once, when the buffer is at most low. */
     pc_peer_script slow = {.action = PC_PEER_READ,
                            .seed = ctx->seed,
                            .bytes = f.sent,
-                           .chunk = 512,
-                           .pause_us = 100};
+                           .chunk = 4096,
+                           .pause_us = 20};
     pc_peer *peer = pc_peer_start(&f.pair, &slow);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_LE_SIZE(s.size_at_rw, 1000);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS * 2);
+    PC_ASSERT_LE_SIZE(s.size_at_rw, 256 * KiB);
+    if (s.size_at_rw == 0)
+        PC_FAIL("resume_writing came only when the buffer was empty, not when it "
+                "first fell to the low-water mark (256 KiB) with data still "
+                "buffered");
     PC_ASSERT_EQ_INT(s.running_at_rw, 1);
     PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(f.t) == 0, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_RW), 1);
@@ -217,7 +228,7 @@ PC_CONFORMANCE(f7_paused_reader_gone, .id = "F7", .slug = "paused-writer-reader-
     close(f.pair.far);
     f.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    PC_ASSERT_LT_INT(pc_recorder_error(f.rec), 0);
+    /* The error connection_lost carries with data buffered is E2's. */
     pc_pair_close(&f.pair);
     pc_recorder_free(f.rec);
 }

@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -49,6 +52,16 @@ void conform_back_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
     top_up(ctx, b, extra);
 }
 
+/* Start the peer of script s on pair's far end, or fail the test. */
+static pc_peer *start_peer(pc_pair *pair, const pc_peer_script *s)
+{
+    pc_peer *peer = pc_peer_start(pair, s);
+    if (!peer)
+        PC_FAIL("cannot start a %s peer on %s",
+                s->action == PC_PEER_WRITE ? "writing" : "reading", pair->kind->name);
+    return peer;
+}
+
 pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chunk,
                         size_t chunk_max, int hold)
 {
@@ -58,10 +71,7 @@ pc_peer *conform_writer(pc_pair *pair, uint64_t seed, uint64_t bytes, size_t chu
                         .chunk = chunk,
                         .chunk_max = chunk_max,
                         .hold = hold};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a writing peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pause_us,
@@ -72,19 +82,13 @@ pc_peer *conform_reader(pc_pair *pair, uint64_t seed, size_t chunk, unsigned pau
                         .chunk = chunk,
                         .pause_us = pause_us,
                         .wait_start = wait_start};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes)
 {
     pc_peer_script s = {.action = PC_PEER_READ, .seed = seed, .bytes = bytes};
-    pc_peer *peer = pc_peer_start(pair, &s);
-    if (!peer)
-        PC_FAIL("cannot start a reading peer on %s", pair->kind->name);
-    return peer;
+    return start_peer(pair, &s);
 }
 
 uint64_t conform_peer_done(pc_peer *peer, int expect_error)
@@ -177,4 +181,377 @@ pl_loop *conform_spawn_loop(const pc_backend *backend)
     pl_loop *loop = NULL;
     PC_ASSERT_OK(pl_loop_new(&loop, backend->flag));
     return loop;
+}
+
+/* ---- subprocesses -------------------------------------------------------- */
+
+pl_spawn_options conform_sh(const char *script, char **argv)
+{
+    static char shell[] = "sh", dash_c[] = "-c";
+    argv[0] = shell;
+    argv[1] = dash_c;
+    argv[2] = (char *)(uintptr_t)script; /* argv is char *const *, as for exec */
+    argv[3] = NULL;
+    return conform_program(argv);
+}
+
+pl_spawn_options conform_program(char *const *argv)
+{
+    pl_spawn_options o;
+    memset(&o, 0, sizeof o);
+    o.file = argv[0];
+    o.argv = argv;
+    return o;
+}
+
+void conform_same_identity(pl_spawn_options *o)
+{
+    o->set_uid = o->set_gid = 1;
+    o->uid = getuid();
+    o->gid = getgid();
+}
+
+char conform_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0)
+        return 0;
+    buf[len] = '\0';
+    /* "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'. */
+    const char *paren = strrchr(buf, ')');
+    char state;
+    int parent, group;
+    if (!paren || sscanf(paren + 1, " %c %d %d", &state, &parent, &group) != 3)
+        return 0;
+    if (ppid)
+        *ppid = (pid_t)parent;
+    if (pgrp)
+        *pgrp = (pid_t)group;
+    return state;
+}
+
+int conform_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
+}
+
+void conform_assert_no_children(void)
+{
+    errno = 0;
+    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
+    PC_ASSERT_EQ_INT(errno, ECHILD);
+}
+
+void conform_buf_append(struct conform_buf *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        b->data = realloc(b->data, cap);
+        PC_ASSERT_NOT_NULL(b->data);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+const char *conform_buf_str(const struct conform_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+/* ---- the process recorder ------------------------------------------------- */
+
+/* Log an event; consecutive data on one fd is one D. */
+static void process_log(struct conform_process *r, const char *what, char code, int fd)
+{
+    if (code == 'D' && r->last == 'D' && r->last_fd == fd)
+        return;
+    if (r->log.len)
+        conform_buf_append(&r->log, " ", 1);
+    conform_buf_append(&r->log, what, strlen(what));
+    if (code != 'D' && code != 'P' && code != 'R') {
+        if (r->order.len)
+            conform_buf_append(&r->order, " ", 1);
+        conform_buf_append(&r->order, what, strlen(what));
+    }
+    r->last = code;
+    r->last_fd = fd;
+}
+
+static void process_live(const struct conform_process *r, const char *what)
+{
+    if (!r->made)
+        PC_FAIL("%s before connection_made (events: %s)", what, conform_buf_str(&r->log));
+    if (r->finished)
+        PC_FAIL("%s after connection_lost (events: %s)", what, conform_buf_str(&r->log));
+}
+
+static int is_pipe(const struct conform_process *r, int fd)
+{
+    return fd >= 0 && fd < CONFORM_PROCESS_FDS && (r->pipe_mask & (1u << fd));
+}
+
+/* The events, typed as a subject's process protocol (p: the subject's
+ * process, NULL from pl_spawn's protocol below; user: the recorder). */
+static void process_made(pc_process *p, void *user)
+{
+    struct conform_process *r = user;
+    if (p)
+        r->sp = p;
+    if (r->made)
+        PC_FAIL("connection_made twice (events: %s)", conform_buf_str(&r->log));
+    if (r->log.len)
+        PC_FAIL("connection_made after other events: %s", conform_buf_str(&r->log));
+    r->made = 1;
+    process_log(r, "CM", 'M', -1);
+    if (p && r->close_in_made)
+        PC_ASSERT_OK(r->im->process_close(p));
+    if (r->on_made)
+        r->on_made(r);
+}
+
+static void process_data(pc_process *p, int fd, const void *data, size_t len, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "pipe_data_received");
+    if (fd >= CONFORM_PROCESS_FDS) {
+        if (r->far_lost)
+            PC_FAIL("data on fd %d after its pipe_connection_lost", fd);
+        conform_buf_append(&r->far_out, data, len);
+        process_log(r, "Df", 'D', fd);
+        return;
+    }
+    if (fd < 1 || !is_pipe(r, fd))
+        PC_FAIL("pipe_data_received for fd %d, which is not a pipe it reads", fd);
+    if (r->lost[fd])
+        PC_FAIL("data on fd %d after its pipe_connection_lost (events: %s)", fd,
+                conform_buf_str(&r->log));
+    if (r->on_data)
+        r->on_data(r, fd, data, len);
+    else
+        conform_buf_append(&r->out[fd], data, len);
+    char what[8];
+    snprintf(what, sizeof what, "D%d", fd);
+    process_log(r, what, 'D', fd);
+}
+
+static void process_pipe_lost(pc_process *p, int fd, int error, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "pipe_connection_lost");
+    if (fd >= CONFORM_PROCESS_FDS) {
+        if (r->far_lost)
+            PC_FAIL("pipe_connection_lost twice for fd %d", fd);
+        r->far_lost = 1;
+        process_log(r, "Lf", 'L', fd);
+        return;
+    }
+    if (!is_pipe(r, fd))
+        PC_FAIL("pipe_connection_lost for fd %d, which is not a pipe", fd);
+    if (r->lost[fd])
+        PC_FAIL("pipe_connection_lost twice for fd %d (events: %s)", fd,
+                conform_buf_str(&r->log));
+    r->lost[fd] = 1;
+    r->lost_err[fd] = error;
+    char what[16];
+    snprintf(what, sizeof what, "L%d", fd);
+    process_log(r, what, 'L', fd);
+}
+
+static void process_exited(pc_process *p, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "process_exited");
+    if (r->exited)
+        PC_FAIL("process_exited twice (events: %s)", conform_buf_str(&r->log));
+    r->exited = 1;
+    process_log(r, "X", 'X', -1);
+    if (r->on_exited)
+        r->on_exited(r);
+}
+
+static void process_lost(pc_process *p, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "connection_lost");
+    /* The order of the callbacks is S2's; another S test is blocked by it. */
+    PC_REQUIRE("S2", r->exited || r->released,
+               "connection_lost before process_exited (events: %s)",
+               conform_buf_str(&r->log));
+    for (int fd = 0; fd < CONFORM_PROCESS_FDS; fd++)
+        PC_REQUIRE("S2", !is_pipe(r, fd) || r->lost[fd],
+                   "connection_lost before fd %d's pipe_connection_lost (events: %s)", fd,
+                   conform_buf_str(&r->log));
+    r->finished = 1;
+    process_log(r, "CL", 'C', -1);
+}
+
+static void process_pause(pc_process *p, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "pause_writing");
+    if (r->paused > r->resumed)
+        PC_FAIL("pause_writing twice in a row (events: %s)", conform_buf_str(&r->log));
+    r->paused++;
+    process_log(r, "PW", 'P', -1);
+}
+
+static void process_resume(pc_process *p, void *user)
+{
+    (void)p;
+    struct conform_process *r = user;
+    process_live(r, "resume_writing");
+    if (r->resumed >= r->paused)
+        PC_FAIL("resume_writing without pause_writing (events: %s)",
+                conform_buf_str(&r->log));
+    r->resumed++;
+    process_log(r, "RW", 'R', -1);
+    if (r->on_resume)
+        r->on_resume(r);
+}
+
+void conform_process_print(void *arg)
+{
+    struct conform_process *r = arg;
+    fprintf(stderr, "process events: %s\n", r->log.len ? r->log.data : "(none)");
+    for (int fd = 1; fd < 3; fd++)
+        if (r->out[fd].len)
+            fprintf(stderr, "fd %d got %zu bytes: '%.200s'\n", fd, r->out[fd].len,
+                    r->out[fd].data);
+}
+
+void conform_process_free(struct conform_process *r)
+{
+    pc_on_failure_remove(conform_process_print, r);
+    for (int i = 0; i < CONFORM_PROCESS_FDS; i++)
+        free(r->out[i].data);
+    free(r->log.data);
+    free(r->order.data);
+    free(r->far_out.data);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- ... as a protocol of pl_spawn ---------------------------------------- */
+
+/* The recorder of a pl_process event, which must be the recorder's. */
+static struct conform_process *recorder_of(const pl_process *p, void *user)
+{
+    struct conform_process *r = user;
+    PC_ASSERT_EQ_PTR(p, r->p);
+    return r;
+}
+
+static void pl_made(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    if (r->take_ref)
+        pl_process_ref(p);
+    if (r->close_in_made)
+        PC_ASSERT_OK(pl_process_close(p));
+    process_made(NULL, r);
+}
+
+static void pl_data(pl_process *p, int fd, const void *data, size_t len, void *user)
+{
+    PC_ASSERT_GT_SIZE(len, 0);
+    process_data(NULL, fd, data, len, recorder_of(p, user));
+}
+
+static void pl_pipe_lost(pl_process *p, int fd, int error, void *user)
+{
+    process_pipe_lost(NULL, fd, error, recorder_of(p, user));
+}
+
+static void pl_exited(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    PC_ASSERT_OK(pl_process_get_returncode(p, &r->rc));
+    process_exited(NULL, r);
+}
+
+static void pl_lost(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    for (int fd = 0; fd < CONFORM_PROCESS_FDS; fd++)
+        PC_ASSERT_NULL(pl_process_get_pipe_transport(p, fd));
+    int rc;
+    if (r->exited) {
+        PC_ASSERT_OK(pl_process_get_returncode(p, &rc));
+        PC_ASSERT_EQ_INT(rc, r->rc);
+    } else {
+        PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
+    }
+    process_lost(NULL, r);
+}
+
+static void pl_pause(pl_process *p, void *user)
+{
+    struct conform_process *r = recorder_of(p, user);
+    PC_ASSERT(!r->lost[0]);
+    process_pause(NULL, r);
+}
+
+static void pl_resume(pl_process *p, void *user)
+{
+    process_resume(NULL, recorder_of(p, user));
+}
+
+const pl_process_protocol conform_process_protocol = {
+    .connection_made = pl_made,
+    .pipe_data_received = pl_data,
+    .pipe_connection_lost = pl_pipe_lost,
+    .process_exited = pl_exited,
+    .connection_lost = pl_lost,
+    .pause_writing = pl_pause,
+    .resume_writing = pl_resume,
+};
+
+/* ---- ... as a subject's process protocol ---------------------------------- */
+
+/* The event functions above are the subject's protocol as they are. */
+const pc_process_protocol conform_subject_process_protocol = {
+    .connection_made = process_made,
+    .pipe_data_received = process_data,
+    .pipe_connection_lost = process_pipe_lost,
+    .process_exited = process_exited,
+    .connection_lost = process_lost,
+    .pause_writing = process_pause,
+    .resume_writing = process_resume,
+};
+
+void conform_subject_spawn(pc_ctx *ctx, struct conform_process *r, const char *script,
+                           int in, int out, int err)
+{
+    memset(r, 0, sizeof *r);
+    r->im = ctx->impl;
+    int stdio[3] = {in, out, err};
+    for (int fd = 0; fd < 3; fd++)
+        if (stdio[fd] == PC_STDIO_PIPE)
+            r->pipe_mask |= 1u << fd;
+    char *argv[4];
+    (void)conform_sh(script, argv);
+    int e = ctx->impl->spawn(ctx->loop, argv, stdio, &conform_subject_process_protocol, r,
+                             &r->sp);
+    if (e)
+        PC_FAIL("spawn sh -c '%s': %s", script, pl_err_name(e));
+    if (pc_on_failure(conform_process_print, r) != 0)
+        PC_FAIL("out of memory");
 }

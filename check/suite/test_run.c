@@ -46,20 +46,6 @@ static void run_until_done(pl_loop *loop, struct got *g)
     PC_ASSERT_EQ_INT(g->done, 1);
 }
 
-static pl_spawn_options sh(const char *script, char **argv)
-{
-    static char shell[] = "sh", dash_c[] = "-c";
-    argv[0] = shell;
-    argv[1] = dash_c;
-    argv[2] = (char *)(uintptr_t)script;
-    argv[3] = NULL;
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sh";
-    o.argv = argv;
-    return o;
-}
-
 SPAWN_TEST(test_run, "S14.run-collects")
 {
     pl_loop *loop = conform_spawn_loop(backend);
@@ -70,7 +56,7 @@ SPAWN_TEST(test_run, "S14.run-collects")
     char *input = malloc(n);
     PC_ASSERT_NOT_NULL(input);
     pc_pattern_fill(pc_seed(), 0, input, n);
-    pl_spawn_options o = sh("cat; echo done >&2; exit 3", argv);
+    pl_spawn_options o = conform_sh("cat; echo done >&2; exit 3", argv);
     pl_run_options ro = {.input = input, .input_len = n, .max_output = 2u << 20};
     struct got g = {0};
     PC_ASSERT_OK(pl_run(loop, &o, &ro, keep_result, &g));
@@ -84,7 +70,7 @@ SPAWN_TEST(test_run, "S14.run-collects")
     free(input);
 
     /* No input: stdin is /dev/null; empty outputs are "". */
-    o = sh("read x || exit 4", argv);
+    o = conform_sh("read x || exit 4", argv);
     memset(&g, 0, sizeof g);
     PC_ASSERT_OK(pl_run(loop, &o, NULL, keep_result, &g));
     run_until_done(loop, &g);
@@ -94,7 +80,7 @@ SPAWN_TEST(test_run, "S14.run-collects")
     got_free(&g);
 
     /* Output past the limit: what fitted is kept, the child is killed. */
-    o = sh("while :; do echo yyyyyyyy; done", argv);
+    o = conform_sh("while :; do echo yyyyyyyy; done", argv);
     pl_run_options small = {.max_output = 1000};
     memset(&g, 0, sizeof g);
     PC_ASSERT_OK(pl_run(loop, &o, &small, keep_result, &g));
@@ -113,7 +99,8 @@ SPAWN_TEST(test_run_timeout, "S14.run-timeout")
     pl_loop *loop = conform_spawn_loop(backend);
     char *argv[4];
     for (int group = 0; group < 2; group++) {
-        pl_spawn_options o = sh(group ? "sleep 30 & wait" : "exec sleep 30", argv);
+        pl_spawn_options o =
+            conform_sh(group ? "sleep 30 & wait" : "exec sleep 30", argv);
         o.new_process_group = group;
         pl_run_options ro = {.timeout_ms = 100, .kill_group = group};
         struct got g = {0};
@@ -124,7 +111,7 @@ SPAWN_TEST(test_run_timeout, "S14.run-timeout")
         got_free(&g);
     }
     /* Misuse: nothing runs, done is never called. */
-    pl_spawn_options o = sh("exit 0", argv);
+    pl_spawn_options o = conform_sh("exit 0", argv);
     pl_run_options bad_group = {.kill_group = 1};
     pl_run_options bad_input = {.input_len = 3};
     pl_run_options bad_timeout = {.timeout_ms = -1};
@@ -145,7 +132,7 @@ SPAWN_TEST(test_run_timeout, "S14.run-timeout")
 PC_TEST(run_sync, "S14.run-sync")
 {
     char *argv[4];
-    pl_spawn_options o = sh("tr a-z A-Z; echo warn >&2", argv);
+    pl_spawn_options o = conform_sh("tr a-z A-Z; echo warn >&2", argv);
     pl_run_options ro = {.input = "hello\n", .input_len = 6};
     pl_run_result r;
     PC_ASSERT_OK(pl_run_sync(&o, &ro, &r));

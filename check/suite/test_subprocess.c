@@ -3,7 +3,10 @@
  * pidfds, and on epoll with the SIGCHLD fallback forced
  * (PIPELOOP_NO_PIDFD=1), so that both ways of watching a child are covered.
  * Tests drive the loop with pl_loop_run_once until a condition holds or a
- * deadline passes; nothing sleeps to synchronise. */
+ * deadline passes; nothing sleeps to synchronise.  Each process is watched
+ * by the S group's recorder (struct conform_process, conform_util.c), which
+ * checks the callback order (S2) as the events come; `order` is its log of
+ * CM, Ln, X and CL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -77,227 +80,12 @@ static void pattern(uint64_t seed, uint64_t off, unsigned char *buf, size_t n)
     }
 }
 
-static int count_open_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 4096; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
-/* No child of ours exists at all, zombie or not. */
-static void assert_no_children(void)
-{
-    errno = 0;
-    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
-    PC_ASSERT_EQ_INT(errno, ECHILD);
-}
-
-/* ---- the recorder: a subprocess protocol that checks the order (S2) ------ */
-
-struct buf {
-    char *data;
-    size_t len, cap;
-};
-
-static void buf_append(struct buf *b, const void *data, size_t len)
-{
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        PC_ASSERT_NOT_NULL(b->data);
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-static const char *buf_str(const struct buf *b)
-{
-    return b->data ? b->data : "";
-}
-
-/* The child fds a test may put pipes on: 0-2 and extras below this. */
-#define REC_FDS 16
-
-struct rec {
-    pl_loop *loop;
-    pl_process *p;
-    unsigned pipe_mask; /* bit fd set for PIPE slots */
-    struct buf out[REC_FDS];
-    struct buf log; /* "CM L1 X L2 CL": the names of conform_subprocess.c */
-    int made, exited, finished;
-    int released;       /* a detached child let go: no process_exited (S16) */
-    struct buf far_out; /* a pipe on a child fd >= REC_FDS (one per test) */
-    int far_lost;
-    int lost[REC_FDS];
-    int lost_err[REC_FDS];
-    int pw, rw;
-    int rc;       /* the return code, read in process_exited */
-    int take_ref; /* pl_process_ref in connection_made */
-    /* Optional hooks. */
-    void (*on_made)(struct rec *r);
-    void (*on_data)(struct rec *r, int fd, const void *data, size_t len);
-    void (*on_resume)(struct rec *r);
-    void (*on_exited)(struct rec *r);
-    void *ctx;
-    struct rec *next_free;
-};
-
-static void log_event(struct rec *r, const char *ev)
-{
-    if (r->log.len)
-        buf_append(&r->log, " ", 1);
-    buf_append(&r->log, ev, strlen(ev));
-}
-
-static void rec_made(pl_process *p, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT_EQ_INT(r->made, 0);
-    PC_ASSERT_EQ_SIZE(r->log.len, 0);
-    r->made = 1;
-    log_event(r, "CM");
-    if (r->take_ref)
-        pl_process_ref(p);
-    if (r->on_made)
-        r->on_made(r);
-}
-
-static void rec_data(pl_process *p, int fd, const void *data, size_t len, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    if (fd >= REC_FDS) {
-        PC_ASSERT(r->made && !r->far_lost && !r->finished);
-        buf_append(&r->far_out, data, len);
-        return;
-    }
-    PC_ASSERT(fd >= 1 && (r->pipe_mask & (1u << fd)));
-    PC_ASSERT(r->made && !r->lost[fd] && !r->finished);
-    PC_ASSERT_GT_SIZE(len, 0);
-    if (r->on_data)
-        r->on_data(r, fd, data, len);
-    else
-        buf_append(&r->out[fd], data, len);
-}
-
-static void rec_pipe_lost(pl_process *p, int fd, int error, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    if (fd >= REC_FDS) {
-        PC_ASSERT(r->made && !r->far_lost && !r->finished);
-        r->far_lost = 1;
-        log_event(r, "Lf");
-        return;
-    }
-    PC_ASSERT(fd >= 0);
-    PC_ASSERT(r->pipe_mask & (1u << fd));
-    PC_ASSERT(r->made && !r->lost[fd] && !r->finished);
-    r->lost[fd] = 1;
-    r->lost_err[fd] = error;
-    char ev[4] = {'L', (char)(fd < 10 ? '0' + fd : 'a' + fd - 10), 0, 0};
-    log_event(r, ev);
-}
-
-static void rec_exited(pl_process *p, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(r->made && !r->exited && !r->finished);
-    PC_ASSERT_OK(pl_process_get_returncode(p, &r->rc));
-    r->exited = 1;
-    log_event(r, "X");
-    if (r->on_exited)
-        r->on_exited(r);
-}
-
-static void rec_lost(pl_process *p, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(r->made && (r->exited || r->released) && !r->finished);
-    for (int fd = 0; fd < REC_FDS; fd++)
-        if (r->pipe_mask & (1u << fd))
-            PC_ASSERT(r->lost[fd]);
-    /* The pipes are gone by now. */
-    for (int fd = 0; fd < REC_FDS; fd++)
-        PC_ASSERT_NULL(pl_process_get_pipe_transport(p, fd));
-    int rc;
-    if (r->exited) {
-        PC_ASSERT_OK(pl_process_get_returncode(p, &rc));
-        PC_ASSERT_EQ_INT(rc, r->rc);
-    } else {
-        PC_ASSERT_ERR(pl_process_get_returncode(p, &rc), -ECHILD);
-    }
-    r->finished = 1;
-    log_event(r, "CL");
-}
-
-static void rec_pause(pl_process *p, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(r->made && !r->finished && !r->lost[0]);
-    PC_ASSERT_EQ_INT(r->pw, r->rw);
-    r->pw++;
-}
-
-static void rec_resume(pl_process *p, void *user)
-{
-    struct rec *r = user;
-    PC_ASSERT_EQ_PTR(p, r->p);
-    PC_ASSERT(r->made && !r->finished);
-    PC_ASSERT_EQ_INT(r->pw, r->rw + 1);
-    r->rw++;
-    if (r->on_resume)
-        r->on_resume(r);
-}
-
-static const pl_process_protocol rec_protocol = {
-    .connection_made = rec_made,
-    .pipe_data_received = rec_data,
-    .pipe_connection_lost = rec_pipe_lost,
-    .process_exited = rec_exited,
-    .connection_lost = rec_lost,
-    .pause_writing = rec_pause,
-    .resume_writing = rec_resume,
-};
-
-static void rec_free(struct rec *r)
-{
-    for (int i = 0; i < REC_FDS; i++)
-        free(r->out[i].data);
-    free(r->log.data);
-    free(r->far_out.data);
-    memset(r, 0, sizeof *r);
-}
-
 /* The process object is gone after connection_lost unless referenced:
  * the return code is the one process_exited saw. */
-static int rec_returncode(struct rec *r)
+static int rec_returncode(struct conform_process *r)
 {
     PC_ASSERT(r->exited);
     return r->rc;
-}
-
-static pl_spawn_options sh_options(const char *script, char **argv_storage)
-{
-    argv_storage[0] = S("sh");
-    argv_storage[1] = S("-c");
-    argv_storage[2] = S(script);
-    argv_storage[3] = NULL;
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sh";
-    o.argv = argv_storage;
-    return o;
 }
 
 /* `sleep 30`, every other option zero (stdio inherited). */
@@ -305,10 +93,7 @@ static pl_spawn_options sleep_options(void)
 {
     static char sleep_file[] = "sleep", thirty[] = "30";
     static char *const argv[] = {sleep_file, thirty, NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sleep";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     return o;
 }
 
@@ -329,7 +114,8 @@ static unsigned mask_of(const pl_spawn_options *o)
         if (o->stdio[i].kind == PL_STDIO_PIPE)
             m |= 1u << i;
     for (size_t i = 0; o->extra && i < o->nextra; i++)
-        if (o->extra[i].kind == PL_STDIO_PIPE && o->extra[i].child_fd < REC_FDS)
+        if (o->extra[i].kind == PL_STDIO_PIPE &&
+            o->extra[i].child_fd < CONFORM_PROCESS_FDS)
             m |= 1u << o->extra[i].child_fd;
     return m;
 }
@@ -340,26 +126,22 @@ static unsigned mask_of(const pl_spawn_options *o)
 static int same_identity;
 
 /* Spawn and fill r; returns pl_spawn's result. */
-static int rec_spawn(struct rec *r, pl_loop *loop, const pl_spawn_options *o)
+static int rec_spawn(struct conform_process *r, pl_loop *loop, const pl_spawn_options *o)
 {
-    r->loop = loop;
     r->pipe_mask = mask_of(o);
     pl_spawn_options copy = *o;
-    if (same_identity) {
-        copy.set_uid = copy.set_gid = 1;
-        copy.uid = getuid();
-        copy.gid = getgid();
-    }
-    int err = pl_spawn(loop, &copy, &rec_protocol, r, &r->p);
+    if (same_identity)
+        conform_same_identity(&copy);
+    int err = pl_spawn(loop, &copy, &conform_process_protocol, r, &r->p);
     return err;
 }
 
 /* Spawn `sh -c script` with the given stdio and run it to connection_lost. */
-static void run_sh(struct rec *r, pl_loop *loop, const char *script,
+static void run_sh(struct conform_process *r, pl_loop *loop, const char *script,
                    enum pl_stdio_kind in, enum pl_stdio_kind out, enum pl_stdio_kind err)
 {
     char *argv[4];
-    pl_spawn_options o = sh_options(script, argv);
+    pl_spawn_options o = conform_sh(script, argv);
     set_stdio(&o, in, out, err);
     PC_ASSERT_OK(rec_spawn(r, loop, &o));
     PC_RUN_UNTIL(loop, r->finished, 5000);
@@ -370,9 +152,9 @@ static void run_sh(struct rec *r, pl_loop *loop, const char *script,
 SPAWN_TEST(test_stdio_pipes, "S1.stdio-pipes")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("read x; echo \"out:$x\"; echo \"err:$x\" >&2", argv);
+    pl_spawn_options o = conform_sh("read x; echo \"out:$x\"; echo \"err:$x\" >&2", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
 
@@ -388,38 +170,38 @@ SPAWN_TEST(test_stdio_pipes, "S1.stdio-pipes")
     PC_ASSERT_OK(pl_transport_write_eof(in));
 
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out:hello\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err:hello\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "out:hello\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "err:hello\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
     for (int fd = 0; fd < 3; fd++)
         PC_ASSERT_ERR(r.lost_err[fd], 0);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 SPAWN_TEST(test_stdio_devnull_and_stdout, "S1.stdio-devnull-stdout")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
     /* cat reads /dev/null: EOF at once.  stderr goes where stdout goes. */
-    pl_spawn_options o = sh_options("cat; echo e >&2; echo o", argv);
+    pl_spawn_options o = conform_sh("cat; echo e >&2; echo o", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_STDOUT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 0));
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "e\no\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "e\no\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
 
     /* DEVNULL for output: nothing arrives anywhere, the child runs fine. */
     run_sh(&r, loop, "echo gone; echo gone >&2; exit 4", PL_STDIO_DEVNULL,
            PL_STDIO_DEVNULL, PL_STDIO_DEVNULL);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 4);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM X CL");
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -437,16 +219,16 @@ SPAWN_TEST(test_stdio_fd, "S1.stdio-fd")
     int fds[2];
     PC_ASSERT_OK(pipe2(fds, O_CLOEXEC));
 
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("cat; echo to-err >&2", argv);
+    pl_spawn_options o = conform_sh("cat; echo to-err >&2", argv);
     o.stdio[0] = (pl_stdio){PL_STDIO_FD, file};
     o.stdio[1] = (pl_stdio){PL_STDIO_FD, fds[1]};
     o.stdio[2] = (pl_stdio){PL_STDIO_STDOUT, 0};
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X CL");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM X CL");
     /* Still open and still the caller's. */
     PC_ASSERT_OK(fcntl(file, F_GETFD));
     PC_ASSERT_EQ_INT(fcntl(fds[1], F_GETFD), FD_CLOEXEC);
@@ -459,7 +241,7 @@ SPAWN_TEST(test_stdio_fd, "S1.stdio-fd")
     PC_ASSERT_EQ_STR(got, "from-file\nto-err\n");
     close(fds[0]);
     close(file);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -476,9 +258,9 @@ SPAWN_TEST(test_stdio_inherit, "S1.stdio-inherit")
     PC_ASSERT_OK(dup2(fds[1], 1));
     PC_ASSERT_OK(fcntl(1, F_SETFD, FD_CLOEXEC));
 
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("echo inherited; echo err-too >&2", argv);
+    pl_spawn_options o = conform_sh("echo inherited; echo err-too >&2", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_INHERIT, PL_STDIO_STDOUT);
     int err = rec_spawn(&r, loop, &o);
     /* Restore fd 1 before any assert can print. */
@@ -495,42 +277,39 @@ SPAWN_TEST(test_stdio_inherit, "S1.stdio-inherit")
         n += (size_t)k;
     close(fds[0]);
     PC_ASSERT_EQ_STR(got, "inherited\nerr-too\n");
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 SPAWN_TEST(test_env_cwd_pgroup, "S1.env-cwd-pgroup")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
     char *env[] = {S("PIPELOOP_TEST_VAR=bar"), NULL};
     pl_spawn_options o =
-        sh_options("echo \"$PIPELOOP_TEST_VAR:$(pwd):${HOME-unset}\"", argv);
+        conform_sh("echo \"$PIPELOOP_TEST_VAR:$(pwd):${HOME-unset}\"", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     o.env = env;
     o.cwd = "/";
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bar:/:unset\n");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "bar:/:unset\n");
+    conform_process_free(&r);
 
     /* A relative program path with a '/' is resolved in the child after it
      * changed to cwd: "./bin/sh" with cwd "/" is /bin/sh, whatever our own
      * cwd is (ours has no bin/sh, or this would prove nothing). */
     PC_ASSERT_NE_INT(access("./bin/sh", X_OK), 0);
     char *pwd_argv[] = {S("sh"), S("-c"), S("pwd"), NULL};
-    pl_spawn_options rel;
-    memset(&rel, 0, sizeof rel);
-    rel.file = "./bin/sh";
-    rel.argv = pwd_argv;
+    pl_spawn_options rel = conform_program(pwd_argv);
     rel.cwd = "/";
     set_stdio(&rel, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &rel));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "/\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "/\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
 
     /* A new process group, led by the child; without the flag, ours. */
     pl_spawn_options s = sleep_options();
@@ -539,47 +318,47 @@ SPAWN_TEST(test_env_cwd_pgroup, "S1.env-cwd-pgroup")
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), pl_process_get_pid(r.p));
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    rec_free(&r);
+    conform_process_free(&r);
     s.new_process_group = 0;
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_EQ_INT(getpgid(pl_process_get_pid(r.p)), getpgrp());
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 SPAWN_TEST(test_invalid_options, "S1.invalid-options")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     pl_process *p = NULL;
     char *argv[4];
-    pl_spawn_options o = sh_options("exit 0", argv);
-    int before = count_open_fds();
+    pl_spawn_options o = conform_sh("exit 0", argv);
+    int before = conform_open_fds();
 
-    PC_ASSERT_ERR(pl_spawn(NULL, &o, &rec_protocol, &r, &p), -EINVAL);
-    PC_ASSERT_ERR(pl_spawn(loop, NULL, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(NULL, &o, &conform_process_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, NULL, &conform_process_protocol, &r, &p), -EINVAL);
     PC_ASSERT_ERR(pl_spawn(loop, &o, NULL, &r, &p), -EINVAL);
-    PC_ASSERT_ERR(pl_spawn(loop, &o, &rec_protocol, &r, NULL), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &o, &conform_process_protocol, &r, NULL), -EINVAL);
     pl_spawn_options bad = o;
     bad.file = NULL;
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EINVAL);
     bad = o;
     bad.file = "";
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EINVAL);
     bad = o;
     bad.stdio[0].kind = PL_STDIO_STDOUT; /* stderr only */
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EINVAL);
     bad = o;
     bad.stdio[1].kind = (enum pl_stdio_kind)42;
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EINVAL);
     bad = o;
     bad.stdio[1] = (pl_stdio){PL_STDIO_FD, -1};
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EBADF);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EBADF);
     bad.stdio[1] = (pl_stdio){PL_STDIO_FD, 4000};
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EBADF);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EBADF);
     PC_ASSERT_NULL(p);
 
     PC_ASSERT_ERR(pl_process_get_returncode(NULL, &before), -EINVAL);
@@ -587,8 +366,8 @@ SPAWN_TEST(test_invalid_options, "S1.invalid-options")
     PC_ASSERT_ERR(pl_process_close(NULL), -EINVAL);
     PC_ASSERT_NULL(pl_process_get_pipe_transport(NULL, 0));
 
-    PC_ASSERT_EQ_INT(count_open_fds(), before);
-    assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), before);
+    conform_assert_no_children();
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -597,10 +376,10 @@ SPAWN_TEST(test_invalid_options, "S1.invalid-options")
 SPAWN_TEST(test_callback_order, "S2.callback-order")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     r.take_ref = 1;
     char *argv[4];
-    pl_spawn_options o = sh_options("echo out; echo err >&2; exit 3", argv);
+    pl_spawn_options o = conform_sh("echo out; echo err >&2; exit 3", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     /* connection_made runs in the next iteration, not inside spawn. */
@@ -614,11 +393,11 @@ SPAWN_TEST(test_callback_order, "S2.callback-order")
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
 
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "out\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "err\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "out\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "err\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
     /* CM first, CL last, exactly one X; the L's may come before or after X. */
-    const char *log = buf_str(&r.log);
+    const char *log = conform_buf_str(&r.order);
     PC_ASSERT(strncmp(log, "CM ", 3) == 0);
     PC_ASSERT(strlen(log) >= 3 && strcmp(log + strlen(log) - 3, " CL") == 0);
     PC_ASSERT_NOT_NULL(strstr(log, "X"));
@@ -636,8 +415,9 @@ SPAWN_TEST(test_callback_order, "S2.callback-order")
     PC_ASSERT_EQ_PTR(pl_process_get_user(r.p), &r);
     pl_process_unref(r.p);
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
-    PC_ASSERT_EQ_STR(buf_str(&r.log) + strlen(buf_str(&r.log)) - 3, " CL");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order) + strlen(conform_buf_str(&r.order)) - 3,
+                     " CL");
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -658,18 +438,18 @@ SPAWN_TEST(test_returncode, "S3.returncode")
         {"kill -INT $$; exit 9", -SIGINT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct rec r = {0};
+        struct conform_process r = {0};
         run_sh(&r, loop, cases[i].script, PL_STDIO_DEVNULL, PL_STDIO_PIPE,
                PL_STDIO_INHERIT);
         PC_ASSERT_EQ_INT(rec_returncode(&r), cases[i].rc);
-        rec_free(&r);
+        conform_process_free(&r);
     }
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 /* ---- S4: exit is seen while a grandchild holds stdout -------------------- */
 
-static void s4_exited(struct rec *r)
+static void s4_exited(struct conform_process *r)
 {
     /* The grandchild still holds stdout: the pipe is open.  ("early" may
      * or may not have been read yet: exit and data race in the kernel, and
@@ -681,7 +461,7 @@ static void s4_exited(struct rec *r)
 SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     r.on_exited = s4_exited;
     char *argv[4];
     /* The grandchild waits for a line on a FIFO-like pipe of ours, so the
@@ -691,7 +471,7 @@ SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
     /* Job-control-less shells give a background list /dev/null as stdin,
      * hence the detour through fd 3. */
     pl_spawn_options o =
-        sh_options("exec 3<&0; (read x <&3; echo late) & exec 3<&-; echo early", argv);
+        conform_sh("exec 3<&0; (read x <&3; echo late) & exec 3<&-; echo early", argv);
     o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
     o.stdio[1].kind = PL_STDIO_PIPE;
     o.stdio[2].kind = PL_STDIO_INHERIT;
@@ -707,9 +487,9 @@ SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "early\nlate\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM X L1 CL");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "early\nlate\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM X L1 CL");
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
     /* The grandchild was the shell's, reparented away from us; it exits on
      * its own once it has written. */
@@ -717,7 +497,7 @@ SPAWN_TEST(test_grandchild_holds_stdout, "S4.grandchild-holds-stdout")
 
 /* ---- S5: close ------------------------------------------------------------ */
 
-static void s5_close_in_made(struct rec *r)
+static void s5_close_in_made(struct conform_process *r)
 {
     PC_ASSERT_OK(pl_process_close(r->p));
     PC_ASSERT_OK(pl_process_close(r->p)); /* no-op */
@@ -730,7 +510,7 @@ SPAWN_TEST(test_close_kills, "S5.close-kills")
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
     /* Close from connection_made. */
-    struct rec r = {0};
+    struct conform_process r = {0};
     r.on_made = s5_close_in_made;
     uint64_t start = pc_now_ns() / 1000000u;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
@@ -739,7 +519,7 @@ SPAWN_TEST(test_close_kills, "S5.close-kills")
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     for (int fd = 0; fd < 3; fd++)
         PC_ASSERT_ERR(r.lost_err[fd], 0);
-    rec_free(&r);
+    conform_process_free(&r);
 
     /* Close before the loop ever ran: connection_made still comes first. */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
@@ -747,8 +527,8 @@ SPAWN_TEST(test_close_kills, "S5.close-kills")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
-    PC_ASSERT(strncmp(buf_str(&r.log), "CM ", 3) == 0);
-    rec_free(&r);
+    PC_ASSERT(strncmp(conform_buf_str(&r.order), "CM ", 3) == 0);
+    conform_process_free(&r);
 
     /* Close with 1 MiB pending on stdin: the flush is attempted, the
      * killed child never reads it, stdin is lost with EPIPE and the
@@ -764,16 +544,16 @@ SPAWN_TEST(test_close_kills, "S5.close-kills")
     PC_RUN_UNTIL(loop, r.finished, 3000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 SPAWN_TEST(test_close_after_exit, "S5.close-after-exit")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("exit 7", argv);
+    pl_spawn_options o = conform_sh("exit 7", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     /* Wait until the child has exited, without reaping it (WNOWAIT):
@@ -784,7 +564,7 @@ SPAWN_TEST(test_close_after_exit, "S5.close-after-exit")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 7);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -793,7 +573,7 @@ SPAWN_TEST(test_close_after_exit, "S5.close-after-exit")
 SPAWN_TEST(test_signal_after_reap, "S6.signal-after-reap")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     r.take_ref = 1;
     pl_spawn_options o = sleep_options();
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
@@ -810,11 +590,11 @@ SPAWN_TEST(test_signal_after_reap, "S6.signal-after-reap")
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
     pl_process_unref(r.p);
-    rec_free(&r);
+    conform_process_free(&r);
 
     /* A child that exited but is not reaped yet is not signalled either. */
     char *argv[4];
-    pl_spawn_options e = sh_options("exit 5", argv);
+    pl_spawn_options e = conform_sh("exit 5", argv);
     set_stdio(&e, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&r, loop, &e));
     siginfo_t info;
@@ -823,7 +603,7 @@ SPAWN_TEST(test_signal_after_reap, "S6.signal-after-reap")
     PC_ASSERT_ERR(pl_process_kill(r.p), -ESRCH);
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 5);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -835,7 +615,7 @@ SPAWN_TEST(test_new_session, "S11.new-session")
 {
     pl_loop *loop = conform_spawn_loop(backend);
     for (int both = 0; both < 2; both++) {
-        struct rec r = {0};
+        struct conform_process r = {0};
         pl_spawn_options o = sleep_options();
         o.new_session = 1;
         o.new_process_group = both;
@@ -847,7 +627,7 @@ SPAWN_TEST(test_new_session, "S11.new-session")
         PC_ASSERT_OK(pl_process_close(r.p));
         PC_RUN_UNTIL(loop, r.finished, 5000);
         PC_ASSERT_EQ_INT(rec_returncode(&r), -SIGKILL);
-        rec_free(&r);
+        conform_process_free(&r);
     }
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -856,10 +636,10 @@ SPAWN_TEST(test_new_session, "S11.new-session")
  * open; signalling the group ends both, so stdout reaches EOF and
  * connection_lost comes.  Signalling only the shell would leave the sleep
  * holding stdout for 30 s (S4), and the wait would time out. */
-static void s11_on_data(struct rec *r, int fd, const void *data, size_t len)
+static void s11_on_data(struct conform_process *r, int fd, const void *data, size_t len)
 {
-    buf_append(&r->out[fd], data, len);
-    if (!r->ctx && strstr(buf_str(&r->out[1]), "started\n")) {
+    conform_buf_append(&r->out[fd], data, len);
+    if (!r->ctx && strstr(conform_buf_str(&r->out[1]), "started\n")) {
         r->ctx = r; /* once */
         PC_ASSERT_OK(pl_process_send_signal_group(r->p, SIGTERM));
     }
@@ -869,11 +649,11 @@ SPAWN_TEST(test_signal_group, "S11.signal-group")
 {
     pl_loop *loop = conform_spawn_loop(backend);
     for (int session = 0; session < 2; session++) {
-        struct rec r = {0};
+        struct conform_process r = {0};
         r.take_ref = 1;
         r.on_data = s11_on_data;
         char *argv[4];
-        pl_spawn_options o = sh_options("sleep 30 & echo started; wait", argv);
+        pl_spawn_options o = conform_sh("sleep 30 & echo started; wait", argv);
         set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
         o.new_process_group = !session;
         o.new_session = session;
@@ -884,11 +664,11 @@ SPAWN_TEST(test_signal_group, "S11.signal-group")
         /* Reaped: its id may be reused, so the group is not signalled. */
         PC_ASSERT_ERR(pl_process_send_signal_group(r.p, SIGTERM), -ESRCH);
         pl_process_unref(r.p);
-        rec_free(&r);
+        conform_process_free(&r);
     }
 
     /* A child in our own group: refused, nothing sent (it would hit us). */
-    struct rec r = {0};
+    struct conform_process r = {0};
     pl_spawn_options o = sleep_options();
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_ERR(pl_process_send_signal_group(r.p, SIGTERM), -EINVAL);
@@ -896,7 +676,7 @@ SPAWN_TEST(test_signal_group, "S11.signal-group")
     PC_ASSERT_OK(pl_process_send_signal(r.p, 0)); /* still running */
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -906,10 +686,10 @@ SPAWN_TEST(test_signal_group, "S11.signal-group")
  * terminal, with the window size asked for; what it prints arrives on
  * fd 1 with the terminal's processing (CR LF, echo of its input); a line
  * written to fd 0 is its input; a new window size is seen by the child. */
-static void s12_on_data(struct rec *r, int fd, const void *data, size_t len)
+static void s12_on_data(struct conform_process *r, int fd, const void *data, size_t len)
 {
-    buf_append(&r->out[fd], data, len);
-    if (!r->ctx && strstr(buf_str(&r->out[1]), "30 100\r\n")) {
+    conform_buf_append(&r->out[fd], data, len);
+    if (!r->ctx && strstr(conform_buf_str(&r->out[1]), "30 100\r\n")) {
         r->ctx = r; /* once: resize, then answer the read */
         PC_ASSERT_OK(pl_process_set_window_size(r->p, 50, 132));
         pl_transport *in = pl_process_get_pipe_transport(r->p, 0);
@@ -921,11 +701,11 @@ static void s12_on_data(struct rec *r, int fd, const void *data, size_t len)
 SPAWN_TEST(test_pty_child, "S12.pty-child")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     r.on_data = s12_on_data;
     char *argv[4];
     pl_spawn_options o =
-        sh_options("tty; exec 3</dev/tty && echo ctty-ok; exec 3<&-; "
+        conform_sh("tty; exec 3</dev/tty && echo ctty-ok; exec 3<&-; "
                    "stty size; read x; stty size; echo \"got $x\"; exit 3",
                    argv);
     o.pty = 1;
@@ -936,30 +716,30 @@ SPAWN_TEST(test_pty_child, "S12.pty-child")
     PC_ASSERT_NOT_NULL(pl_process_get_pipe_transport(r.p, 1));
     PC_ASSERT_NULL(pl_process_get_pipe_transport(r.p, 2));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    const char *out = buf_str(&r.out[1]);
+    const char *out = conform_buf_str(&r.out[1]);
     if (strncmp(out, "/dev/pts/", 9) != 0 || !strstr(out, "ctty-ok\r\n") ||
         !strstr(out, "hello\r\n") || !strstr(out, "50 132\r\n") ||
         !strstr(out, "got hello\r\n"))
         PC_FAIL("unexpected terminal output: %s", out);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 3);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "");
+    conform_process_free(&r);
 
     /* Misuse: stdio beside a pty, a size of 0, a window for a plain child. */
-    pl_spawn_options bad = sh_options("exit 0", argv);
+    pl_spawn_options bad = conform_sh("exit 0", argv);
     bad.pty = 1;
     bad.stdio[1].kind = PL_STDIO_PIPE;
     pl_process *p = NULL;
-    PC_ASSERT_ERR(pl_spawn(loop, &bad, &rec_protocol, &r, &p), -EINVAL);
+    PC_ASSERT_ERR(pl_spawn(loop, &bad, &conform_process_protocol, &r, &p), -EINVAL);
     PC_ASSERT_NULL(p);
-    pl_spawn_options plain = sh_options("exit 0", argv);
+    pl_spawn_options plain = conform_sh("exit 0", argv);
     set_stdio(&plain, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
-    struct rec q = {0};
+    struct conform_process q = {0};
     PC_ASSERT_OK(rec_spawn(&q, loop, &plain));
     PC_ASSERT_ERR(pl_process_set_window_size(q.p, 24, 80), -EINVAL);
     PC_ASSERT_ERR(pl_process_set_window_size(NULL, 24, 80), -EINVAL);
     PC_RUN_UNTIL(loop, q.finished, 5000);
-    rec_free(&q);
+    conform_process_free(&q);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -967,12 +747,12 @@ SPAWN_TEST(test_pty_child, "S12.pty-child")
 
 static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
 {
-    struct rec r = {0};
+    struct conform_process r = {0};
     set_stdio(o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
-    int before = count_open_fds();
+    int before = conform_open_fds();
     PC_ASSERT_ERR(rec_spawn(&r, loop, o), want);
-    PC_ASSERT_EQ_INT(count_open_fds(), before);
-    assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), before);
+    conform_assert_no_children();
     /* Nothing was left open on the loop, and no callback comes. */
     for (int i = 0; i < 3; i++)
         PC_ASSERT_OK(pl_loop_run_once(loop, 0));
@@ -982,38 +762,37 @@ static void expect_spawn_error(pl_loop *loop, pl_spawn_options *o, int want)
 SPAWN_TEST(test_exec_failure, "S7.exec-failure")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    char *argv[4];
-    pl_spawn_options o;
-
-    memset(&o, 0, sizeof o);
-    o.file = "pipeloop-no-such-program";
-    expect_spawn_error(loop, &o, -ENOENT);
-
-    memset(&o, 0, sizeof o);
-    o.file = "/nonexistent/dir/prog";
-    expect_spawn_error(loop, &o, -ENOENT);
-
-    /* A directory, and a file without exec permission. */
-    memset(&o, 0, sizeof o);
-    o.file = "/";
-    expect_spawn_error(loop, &o, -EACCES);
-    char path[] = "/tmp/pipeloop-s7-XXXXXX";
+    char path[] = "/tmp/pipeloop-s7-XXXXXX"; /* a file without exec permission */
     int fd = mkstemp(path);
     PC_ASSERT_OK(fd);
     PC_ASSERT_OK(fchmod(fd, 0644));
     close(fd);
-    memset(&o, 0, sizeof o);
-    o.file = path;
-    expect_spawn_error(loop, &o, -EACCES);
-
-    /* A bad cwd: missing, and not a directory. */
-    o = sh_options("exit 0", argv);
-    o.cwd = "/nonexistent-pipeloop-dir";
-    expect_spawn_error(loop, &o, -ENOENT);
-    o.cwd = path;
-    expect_spawn_error(loop, &o, -ENOTDIR);
+    char *argv[4];
+    (void)conform_sh("exit 0", argv);
+    const struct {
+        const char *file;
+        char *const *argv;
+        const char *cwd;
+        int want;
+    } cases[] = {
+        {"pipeloop-no-such-program", NULL, NULL, -ENOENT},
+        {"/nonexistent/dir/prog", NULL, NULL, -ENOENT},
+        /* A directory, and a file without exec permission. */
+        {"/", NULL, NULL, -EACCES},
+        {path, NULL, NULL, -EACCES},
+        /* A bad cwd: missing, and not a directory. */
+        {"sh", argv, "/nonexistent-pipeloop-dir", -ENOENT},
+        {"sh", argv, path, -ENOTDIR},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pl_spawn_options o;
+        memset(&o, 0, sizeof o);
+        o.file = cases[i].file;
+        o.argv = cases[i].argv;
+        o.cwd = cases[i].cwd;
+        expect_spawn_error(loop, &o, cases[i].want);
+    }
     unlink(path);
-
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1028,7 +807,7 @@ SPAWN_TEST(test_only_stdio_fds, "S8.only-stdio-fds")
     pl_loop *loop = conform_spawn_loop(backend);
     /* Another process with three pipes is running, so the library holds
      * more fds (pipes, pidfd, the loop's own) when the checker starts. */
-    struct rec other = {0};
+    struct conform_process other = {0};
     pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&other, loop, &s));
@@ -1053,9 +832,9 @@ SPAWN_TEST(test_only_stdio_fds, "S8.only-stdio-fds")
      * a glob or $(...) would open a directory or pipe of its own.  $$ is
      * the shell itself, which is what posix_spawn started.
      */
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("i=0; while [ $i -lt 1024 ]; do"
+    pl_spawn_options o = conform_sh("i=0; while [ $i -lt 1024 ]; do"
                                     " [ -e /proc/$$/fd/$i ] && printf '%s ' $i;"
                                     " i=$((i+1)); done",
                                     argv);
@@ -1063,13 +842,13 @@ SPAWN_TEST(test_only_stdio_fds, "S8.only-stdio-fds")
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0 1 2 ");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "0 1 2 ");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "");
+    conform_process_free(&r);
 
     PC_ASSERT_OK(pl_process_close(other.p));
     PC_RUN_UNTIL(loop, other.finished, 5000);
-    rec_free(&other);
+    conform_process_free(&other);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1078,12 +857,9 @@ SPAWN_TEST(test_no_leak_between_children, "S8.no-leak-between-children")
     pl_loop *loop = conform_spawn_loop(backend);
     /* A's stdin must reach EOF although B, started later, is alive: had B
      * inherited A's stdin write end, cat would never see EOF. */
-    struct rec a = {0}, b = {0};
+    struct conform_process a = {0}, b = {0};
     char *cat_argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = cat_argv;
+    pl_spawn_options o = conform_program(cat_argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&a, loop, &o));
     pl_spawn_options s = sleep_options();
@@ -1092,12 +868,12 @@ SPAWN_TEST(test_no_leak_between_children, "S8.no-leak-between-children")
     PC_ASSERT_OK(pl_transport_write(pl_process_get_pipe_transport(a.p, 0), "abc", 3));
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(a.p, 0)));
     PC_RUN_UNTIL(loop, a.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&a.out[1]), "abc");
+    PC_ASSERT_EQ_STR(conform_buf_str(&a.out[1]), "abc");
     PC_ASSERT_EQ_INT(b.exited, 0);
     PC_ASSERT_OK(pl_process_close(b.p));
     PC_RUN_UNTIL(loop, b.finished, 5000);
-    rec_free(&a);
-    rec_free(&b);
+    conform_process_free(&a);
+    conform_process_free(&b);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1125,12 +901,9 @@ SPAWN_TEST(test_default_signals, "S8.default-signals")
     PC_ASSERT_OK(sigaction(SIGINT, &ign, &old_int));
     PC_ASSERT_OK(sigaction(SIGPIPE, &ign, &old_pipe));
 
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[] = {S("cat"), S("/proc/self/status"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_PIPE);
     int err = rec_spawn(&r, loop, &o);
 
@@ -1139,7 +912,7 @@ SPAWN_TEST(test_default_signals, "S8.default-signals")
     PC_ASSERT_OK(err);
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_OK(pthread_sigmask(SIG_SETMASK, &old_mask, NULL));
-    const char *status = buf_str(&r.out[1]);
+    const char *status = conform_buf_str(&r.out[1]);
     PC_ASSERT_EQ_UINT(status_field(status, "\nSigBlk:"), 0);
     /* glibc's posix_spawn sets its two internal signals (32 and 33,
      * SIGCANCEL and SIGSETXID, which sigfillset leaves out) to SIG_IGN in
@@ -1148,7 +921,7 @@ SPAWN_TEST(test_default_signals, "S8.default-signals")
     unsigned long long glibc_internal = (1ull << 31) | (1ull << 32);
     PC_ASSERT_EQ_UINT(status_field(status, "\nSigIgn:") & ~glibc_internal, 0);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1165,9 +938,9 @@ SPAWN_TEST(test_exit_without_reading, "S9.exit-without-reading")
      * EPIPE before anything is buffered.) */
     int gate[2];
     PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("read x <&2; exit 0", argv);
+    pl_spawn_options o = conform_sh("read x <&2; exit 0", argv);
     o.stdio[0].kind = PL_STDIO_PIPE;
     o.stdio[1].kind = PL_STDIO_PIPE;
     o.stdio[2] = (pl_stdio){PL_STDIO_FD, gate[0]};
@@ -1178,29 +951,26 @@ SPAWN_TEST(test_exit_without_reading, "S9.exit-without-reading")
     PC_ASSERT_EQ_INT(pl_transport_write(pl_process_get_pipe_transport(r.p, 0), data, MIB),
                      (ssize_t)MIB);
     free(data);
-    PC_ASSERT_EQ_INT(r.pw, 0); /* not before connection_made */
+    PC_ASSERT_EQ_INT(r.paused, 0); /* not before connection_made */
     PC_RUN_UNTIL(loop, r.made, 3000);
-    PC_ASSERT_EQ_INT(r.pw, 1); /* delivered right after it */
+    PC_ASSERT_EQ_INT(r.paused, 1); /* delivered right after it */
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_INT(r.rw, 0);
+    PC_ASSERT_EQ_INT(r.resumed, 0);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_ERR(r.lost_err[1], 0);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 SPAWN_TEST(test_head_closes_early, "S9.head-closes-early")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[] = {S("head"), S("-c"), S("1"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "head";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
@@ -1211,18 +981,18 @@ SPAWN_TEST(test_head_closes_early, "S9.head-closes-early")
                      (ssize_t)MIB);
     free(data);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "h");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "h");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "");
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE); /* and we are still alive */
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
 /* An echo through cat: the writer sends `total` bytes of a seeded stream
  * in random chunks, honouring pause/resume; the reader checks every byte. */
 struct echo {
-    struct rec r;
+    struct conform_process r;
     uint64_t seed;
     size_t total, sent, received;
     size_t max_chunk;
@@ -1230,12 +1000,12 @@ struct echo {
     int paused;
 };
 
-static void echo_pump(struct rec *r)
+static void echo_pump(struct conform_process *r)
 {
     struct echo *e = r->ctx;
     pl_transport *in = pl_process_get_pipe_transport(r->p, 0);
     PC_ASSERT_NOT_NULL(in);
-    while (e->sent < e->total && r->pw == r->rw) {
+    while (e->sent < e->total && r->paused == r->resumed) {
         size_t n = 1 + (size_t)(rng_next() % e->max_chunk);
         if (n > e->total - e->sent)
             n = e->total - e->sent;
@@ -1247,7 +1017,7 @@ static void echo_pump(struct rec *r)
         PC_ASSERT_OK(pl_transport_close(in));
 }
 
-static void echo_check(struct rec *r, int fd, const void *data, size_t len)
+static void echo_check(struct conform_process *r, int fd, const void *data, size_t len)
 {
     struct echo *e = r->ctx;
     PC_ASSERT_EQ_INT(fd, 1);
@@ -1275,10 +1045,7 @@ static void echo_start(struct echo *e, pl_loop *loop, size_t total, uint64_t see
     e->r.on_resume = echo_pump;
     e->r.on_data = echo_check;
     char *argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&e->r, loop, &o));
 }
@@ -1291,7 +1058,7 @@ static void echo_finish(struct echo *e)
     PC_ASSERT_ERR(e->r.lost_err[0], 0);
     PC_ASSERT_ERR(e->r.lost_err[1], 0);
     free(e->scratch);
-    rec_free(&e->r);
+    conform_process_free(&e->r);
 }
 
 SPAWN_TEST(test_cat_echo_64mib, "S9.cat-echo-64mib")
@@ -1303,12 +1070,12 @@ SPAWN_TEST(test_cat_echo_64mib, "S9.cat-echo-64mib")
     memset(&e, 0, sizeof e);
     echo_start(&e, loop, 64u * MIB, rng_next());
     PC_RUN_UNTIL(loop, e.r.finished, 50000);
-    PC_ASSERT_GT_INT(e.r.pw, 0); /* flow control did engage */
+    PC_ASSERT_GT_INT(e.r.paused, 0); /* flow control did engage */
     /* The last pause may end with the pipe's close instead of a resume:
      * the write transport does not resume a protocol whose buffer drained
      * while closing (asyncio does; reported to the pipe transport owner). */
-    PC_ASSERT_LE_INT(e.r.pw - e.r.rw, 1);
-    PC_ASSERT_GE_INT(e.r.pw - e.r.rw, 0);
+    PC_ASSERT_LE_INT(e.r.paused - e.r.resumed, 1);
+    PC_ASSERT_GE_INT(e.r.paused - e.r.resumed, 0);
     echo_finish(&e);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -1331,10 +1098,7 @@ SPAWN_TEST(test_stdin_eof_before_start, "S9.stdin-eof-before-start")
     e.r.ctx = &e;
     e.r.on_data = echo_check;
     char *argv[] = {S("cat"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     PC_ASSERT_OK(rec_spawn(&e.r, loop, &o));
     pl_transport *in = pl_process_get_pipe_transport(e.r.p, 0);
@@ -1343,7 +1107,7 @@ SPAWN_TEST(test_stdin_eof_before_start, "S9.stdin-eof-before-start")
     e.sent = MIB;
     PC_ASSERT_OK(pl_transport_write_eof(in));
     PC_RUN_UNTIL(loop, e.r.finished, 3000);
-    PC_ASSERT_EQ_INT(e.r.pw, 1);
+    PC_ASSERT_EQ_INT(e.r.paused, 1);
     echo_finish(&e);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
@@ -1357,7 +1121,7 @@ SPAWN_TEST(test_no_zombies, "S10.no-zombies")
     set_stdio(&s, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
 
     /* Loop close first: refused while the child runs, nothing lost. */
-    struct rec r = {0};
+    struct conform_process r = {0};
     PC_ASSERT_OK(rec_spawn(&r, loop, &s));
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_ASSERT_OK(pl_loop_run_once(loop, 0));
@@ -1365,14 +1129,14 @@ SPAWN_TEST(test_no_zombies, "S10.no-zombies")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_ERR(pl_loop_close(loop), -EBUSY);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 
     /* Exit first, then close; and an exit that is never closed. */
     loop = conform_spawn_loop(backend);
     char *argv[4];
-    pl_spawn_options o = sh_options("exit 2", argv);
+    pl_spawn_options o = conform_sh("exit 2", argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     r.take_ref = 1; /* connection_lost may come in the exit's iteration */
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
@@ -1381,12 +1145,12 @@ SPAWN_TEST(test_no_zombies, "S10.no-zombies")
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 2);
     pl_process_unref(r.p);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 static void ignore_signal(pl_loop *loop, int signum, void *user)
@@ -1406,14 +1170,14 @@ SPAWN_TEST(test_shared_sigchld, "S10.shared-sigchld")
     pl_spawn_options s = sleep_options();
     set_stdio(&s, PL_STDIO_DEVNULL, PL_STDIO_DEVNULL, PL_STDIO_INHERIT);
 
-    struct rec r1 = {0}, r2 = {0}, r3 = {0};
+    struct conform_process r1 = {0}, r2 = {0}, r3 = {0};
     PC_ASSERT_OK(rec_spawn(&r1, a, &s));
     PC_ASSERT_OK(rec_spawn(&r2, a, &s));
     PC_ASSERT_ERR(rec_spawn(&r3, b, &s), no_pidfd(backend) ? -EBUSY : 0);
     if (!no_pidfd(backend)) {
         PC_ASSERT_OK(pl_process_close(r3.p));
         PC_RUN_UNTIL(b, r3.finished, 5000);
-        rec_free(&r3);
+        conform_process_free(&r3);
     }
     /* Kill one: the shared handler must find the right pid. */
     PC_ASSERT_OK(pl_process_kill(r2.p));
@@ -1432,19 +1196,19 @@ SPAWN_TEST(test_shared_sigchld, "S10.shared-sigchld")
 
     /* A SIGCHLD handler of the caller's on the loop. */
     PC_ASSERT_OK(pl_loop_add_signal(b, SIGCHLD, ignore_signal, NULL));
-    struct rec r4 = {0};
+    struct conform_process r4 = {0};
     PC_ASSERT_ERR(rec_spawn(&r4, b, &s), no_pidfd(backend) ? -EBUSY : 0);
     if (!no_pidfd(backend)) {
         PC_ASSERT_OK(pl_process_close(r4.p));
         PC_RUN_UNTIL(b, r4.finished, 5000);
     }
     PC_ASSERT_OK(pl_loop_remove_signal(b, SIGCHLD));
-    rec_free(&r1);
-    rec_free(&r2);
-    rec_free(&r3);
-    rec_free(&r4);
+    conform_process_free(&r1);
+    conform_process_free(&r2);
+    conform_process_free(&r3);
+    conform_process_free(&r4);
     PC_ASSERT_OK(pl_loop_close(b));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 #define HUNDRED 100
@@ -1452,7 +1216,7 @@ SPAWN_TEST(test_shared_sigchld, "S10.shared-sigchld")
 SPAWN_TEST(test_hundred_children, "S10.hundred-children")
 {
     pc_set_timeout_ms(60000);
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     pl_loop *loop = conform_spawn_loop(backend);
     rng_init();
     struct echo *echoes = calloc(HUNDRED, sizeof *echoes);
@@ -1472,8 +1236,8 @@ SPAWN_TEST(test_hundred_children, "S10.hundred-children")
         echo_finish(&echoes[i]);
     free(echoes);
     PC_ASSERT_OK(pl_loop_close(loop));
-    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
-    assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_assert_no_children();
 }
 
 /* ---- S15: more than three stdio slots ------------------------------------ */
@@ -1484,12 +1248,12 @@ SPAWN_TEST(test_hundred_children, "S10.hundred-children")
     " i=$((i+1)); done; echo"
 
 /* Read a pipe to EOF (its write ends are all closed). */
-static void read_all(int fd, struct buf *b)
+static void read_all(int fd, struct conform_buf *b)
 {
     char chunk[256];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof chunk)) > 0)
-        buf_append(b, chunk, (size_t)n);
+        conform_buf_append(b, chunk, (size_t)n);
     PC_ASSERT_EQ_INT(n, 0);
 }
 
@@ -1521,9 +1285,9 @@ SPAWN_TEST(test_extra_fds, "S15.extra-fds")
                       " [ -p /proc/$$/fd/1000 ] && echo far-is-a-pipe;"
                       " readlink /proc/$$/fd/%d | cut -c1-5",
              inherit);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options(script, argv);
+    pl_spawn_options o = conform_sh(script, argv);
     set_stdio(&o, PL_STDIO_PIPE, PL_STDIO_PIPE, PL_STDIO_PIPE);
     o.extra = extra;
     o.nextra = sizeof extra / sizeof extra[0];
@@ -1550,25 +1314,25 @@ SPAWN_TEST(test_extra_fds, "S15.extra-fds")
     char want[128];
     snprintf(want, sizeof want,
              "0 1 2 3 4 5 7 %d 1000 \ndevnull-eof\nfar-is-a-pipe\npipe:\n", inherit);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), want);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "three\ngot hello\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), want);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[3]), "three\ngot hello\n");
     PC_ASSERT(r.lost[3] && r.lost[4] && r.far_lost);
-    PC_ASSERT_EQ_STR(buf_str(&r.far_out), "");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.far_out), "");
     PC_ASSERT_ERR(r.lost_err[3], 0);
     PC_ASSERT_ERR(r.lost_err[4], 0);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    struct buf b = {0};
+    struct conform_buf b = {0};
     read_all(seven[0], &b);
-    PC_ASSERT_EQ_STR(buf_str(&b), "seven\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&b), "seven\n");
     free(b.data);
     memset(&b, 0, sizeof b);
     read_all(inh[0], &b);
-    PC_ASSERT_EQ_STR(buf_str(&b), "");
+    PC_ASSERT_EQ_STR(conform_buf_str(&b), "");
     free(b.data);
     close(seven[0]);
     close(inh[0]);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1591,9 +1355,9 @@ SPAWN_TEST(test_extra_fds_swap, "S15.extra-fds-swap")
      * shell's fd N anew, which for a pipe is the same pipe. */
     snprintf(script, sizeof script,
              "echo one; echo two >/proc/$$/fd/%d; echo three >/proc/$$/fd/%d", a, b);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options(script, argv);
+    pl_spawn_options o = conform_sh(script, argv);
     o.stdio[0].kind = PL_STDIO_DEVNULL;
     o.stdio[1] = (pl_stdio){PL_STDIO_FD, a};
     o.extra = extra;
@@ -1603,16 +1367,16 @@ SPAWN_TEST(test_extra_fds_swap, "S15.extra-fds-swap")
     close(b);
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    struct buf out_a = {0}, out_b = {0};
+    struct conform_buf out_a = {0}, out_b = {0};
     read_all(pa[0], &out_a);
     read_all(pb[0], &out_b);
-    PC_ASSERT_EQ_STR(buf_str(&out_a), "one\nthree\n");
-    PC_ASSERT_EQ_STR(buf_str(&out_b), "two\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&out_a), "one\nthree\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&out_b), "two\n");
     free(out_a.data);
     free(out_b.data);
     close(pa[0]);
     close(pb[0]);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1622,9 +1386,9 @@ SPAWN_TEST(test_extra_fds_with_pty, "S15.extra-fds-with-pty")
     pl_loop *loop = conform_spawn_loop(backend);
     const pl_stdio_extra extra[] = {
         {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("test -t 0 && test -t 1 && test -t 2 && ! test -t 3"
+    pl_spawn_options o = conform_sh("test -t 0 && test -t 1 && test -t 2 && ! test -t 3"
                                     " && echo side >&3",
                                     argv);
     o.pty = 1;
@@ -1634,8 +1398,8 @@ SPAWN_TEST(test_extra_fds_with_pty, "S15.extra-fds-with-pty")
     PC_ASSERT_OK(pl_transport_close(pl_process_get_pipe_transport(r.p, 0)));
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "side\n");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[3]), "side\n");
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1654,7 +1418,7 @@ SPAWN_TEST(test_extra_fds_invalid, "S15.extra-fds-invalid")
     int closed_fd = p[0];
     pl_stdio_extra e[2];
     char *argv[4];
-    pl_spawn_options o = sh_options("exit 0", argv);
+    pl_spawn_options o = conform_sh("exit 0", argv);
     o.extra = e;
     o.nextra = 1;
     const struct {
@@ -1715,32 +1479,18 @@ static void wait_gone(pid_t pid)
     PC_ASSERT_EQ_INT(errno, ESRCH);
 }
 
-/* The state letter of /proc/PID/stat: R, S, Z, ... */
-static char proc_state(pid_t pid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    PC_ASSERT_NOT_NULL(f);
-    PC_ASSERT_NOT_NULL(fgets(line, sizeof line, f));
-    fclose(f);
-    const char *close_paren = strrchr(line, ')');
-    PC_ASSERT_NOT_NULL(close_paren);
-    return close_paren[2];
-}
-
 SPAWN_TEST(test_detached_close, "S16.detached-close")
 {
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     pl_loop *loop = conform_spawn_loop(backend);
     /* The child waits for a line on its stdin, the read end of a gate of
      * ours, and exits when the test writes it, long after the process
      * object and the loop are gone. */
     int gate[2];
     PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("echo started; read x; exit 3", argv);
+    pl_spawn_options o = conform_sh("echo started; read x; exit 3", argv);
     o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
     o.stdio[1].kind = PL_STDIO_PIPE;
     o.detached = 1;
@@ -1750,7 +1500,7 @@ SPAWN_TEST(test_detached_close, "S16.detached-close")
     /* Its own session, as with new_session. */
     PC_ASSERT_EQ_INT(getsid(pid), pid);
     PC_RUN_UNTIL(loop, r.out[1].len == 8, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "started\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "started\n");
 
     r.released = 1; /* what the recorder should see from now on */
     PC_ASSERT_OK(pl_process_close(r.p));
@@ -1760,33 +1510,34 @@ SPAWN_TEST(test_detached_close, "S16.detached-close")
     int rc;
     PC_ASSERT_ERR(pl_process_get_returncode(r.p, &rc), -ECHILD);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM L1 CL");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM L1 CL");
     PC_ASSERT_EQ_INT(r.exited, 0);
     /* The child runs on, and the loop closes without waiting for it. */
     PC_ASSERT_OK(kill(pid, 0));
-    PC_ASSERT_NE_INT(proc_state(pid), 'Z');
+    char state = conform_proc_stat(pid, NULL, NULL);
+    PC_ASSERT(state != 0 && state != 'Z');
     PC_ASSERT_OK(pl_loop_close(loop));
     PC_ASSERT_OK(kill(pid, 0));
 
     PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
     close(gate[1]);
     wait_gone(pid);
-    assert_no_children();
-    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
-    rec_free(&r);
+    conform_assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_process_free(&r);
 }
 
 /* Closed before the loop ever ran, and with no pipe at all: connection_made
  * and connection_lost still come, in that order, and the child runs on. */
 SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
 {
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     pl_loop *loop = conform_spawn_loop(backend);
     int gate[2];
     PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("read x; exit 0", argv);
+    pl_spawn_options o = conform_sh("read x; exit 0", argv);
     o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
     o.stdio[1].kind = PL_STDIO_DEVNULL;
     o.detached = 1;
@@ -1797,14 +1548,14 @@ SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_EQ_INT(r.made, 0);
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.log), "CM CL");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM CL");
     PC_ASSERT_OK(pl_loop_close(loop));
     PC_ASSERT_OK(kill(pid, 0));
     close(gate[1]); /* EOF: read fails, the shell exits */
     wait_gone(pid);
-    assert_no_children();
-    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
-    rec_free(&r);
+    conform_assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_process_free(&r);
 }
 
 /* A detached child that exits while its object is open is reported as any
@@ -1812,9 +1563,9 @@ SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
 SPAWN_TEST(test_detached_exit, "S16.detached-exit")
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
-    pl_spawn_options o = sh_options("echo bye; exit 4", argv);
+    pl_spawn_options o = conform_sh("echo bye; exit 4", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_INHERIT);
     o.detached = 1;
     r.take_ref = 1;
@@ -1830,11 +1581,11 @@ SPAWN_TEST(test_detached_exit, "S16.detached-exit")
      * that connection_lost is last. */
     PC_ASSERT(r.finished);
     PC_ASSERT_EQ_INT(rec_returncode(&r), 4);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "bye\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "bye\n");
     pl_process_unref(r.p);
-    rec_free(&r);
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* ---- S17: uid and gid ------------------------------------------------------ */
@@ -1845,10 +1596,10 @@ SPAWN_TEST(test_uid_gid, "S17.uid-gid")
         PC_SKIP("needs root to give a child another uid and gid (S17.uid-gid-eperm "
                 "covers the refusal)");
     pl_loop *loop = conform_spawn_loop(backend);
-    struct rec r = {0};
+    struct conform_process r = {0};
     char *argv[4];
     /* id -G: the supplementary groups were dropped with the identity. */
-    pl_spawn_options o = sh_options("id -u; id -g; id -G; echo extra >&3; pwd", argv);
+    pl_spawn_options o = conform_sh("id -u; id -g; id -G; echo extra >&3; pwd", argv);
     set_stdio(&o, PL_STDIO_DEVNULL, PL_STDIO_PIPE, PL_STDIO_PIPE);
     const pl_stdio_extra extra[] = {
         {.child_fd = 3, .kind = PL_STDIO_PIPE, .parent_reads = 1}};
@@ -1860,19 +1611,19 @@ SPAWN_TEST(test_uid_gid, "S17.uid-gid")
     o.gid = 65534;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "65534\n65534\n65534\n/\n");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[2]), "");
-    PC_ASSERT_EQ_STR(buf_str(&r.out[3]), "extra\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "65534\n65534\n65534\n/\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[3]), "extra\n");
     PC_ASSERT_EQ_INT(rec_returncode(&r), 0);
-    rec_free(&r);
+    conform_process_free(&r);
 
     /* The gid alone. */
     o.set_uid = 0;
     o.gid = 65533;
     PC_ASSERT_OK(rec_spawn(&r, loop, &o));
     PC_RUN_UNTIL(loop, r.finished, 5000);
-    PC_ASSERT_EQ_STR(buf_str(&r.out[1]), "0\n65533\n65533\n/\n");
-    rec_free(&r);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "0\n65533\n65533\n/\n");
+    conform_process_free(&r);
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 
@@ -1881,7 +1632,7 @@ SPAWN_TEST(test_uid_gid, "S17.uid-gid")
  * through its exit status: 0 when pl_spawn said -EPERM and left nothing. */
 static int eperm_check(const pc_backend *backend)
 {
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     if (no_pidfd(backend))
         setenv("PIPELOOP_NO_PIDFD", "1", 1);
     pl_loop *loop = NULL;
@@ -1889,10 +1640,7 @@ static int eperm_check(const pc_backend *backend)
         return 10;
     static const pl_process_protocol none = {0};
     char *argv[] = {S("id"), NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "id";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     o.stdio[1].kind = PL_STDIO_PIPE;
     pl_process *p = NULL;
     o.set_uid = 1;
@@ -1909,7 +1657,7 @@ static int eperm_check(const pc_backend *backend)
         return 13;
     if (pl_loop_close(loop) != 0)
         return 14;
-    if (count_open_fds() != fds_before)
+    if (conform_open_fds() != fds_before)
         return 15;
     return 0;
 }
@@ -1950,4 +1698,5 @@ FORK_PATH(fork_pty_child, "S17.fork-path-pty-child", test_pty_child)
 FORK_PATH(fork_extra_fds, "S17.fork-path-extra-fds", test_extra_fds)
 FORK_PATH(fork_extra_fds_swap, "S17.fork-path-extra-fds-swap", test_extra_fds_swap)
 FORK_PATH(fork_detached_close, "S17.fork-path-detached-close", test_detached_close)
-FORK_PATH(fork_extra_fds_with_pty, "S17.fork-path-extra-fds-with-pty", test_extra_fds_with_pty)
+FORK_PATH(fork_extra_fds_with_pty, "S17.fork-path-extra-fds-with-pty",
+          test_extra_fds_with_pty)

@@ -24,39 +24,13 @@
 #include "../../src/internal.h" /* pl__sys_fault */
 #include "conform.h"
 
+/* `sh -c script`, on the fork+exec path if fork_path. */
 static pl_spawn_options sh(int fork_path, const char *script, char **argv)
 {
-    static char shell[] = "sh", dash_c[] = "-c";
-    argv[0] = shell;
-    argv[1] = dash_c;
-    argv[2] = (char *)(uintptr_t)script;
-    argv[3] = NULL;
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "sh";
-    o.argv = argv;
-    if (fork_path) {
-        o.set_uid = o.set_gid = 1;
-        o.uid = getuid();
-        o.gid = getgid();
-    }
+    pl_spawn_options o = conform_sh(script, argv);
+    if (fork_path)
+        conform_same_identity(&o);
     return o;
-}
-
-static int count_open_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 4096; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
-static void assert_no_children(void)
-{
-    errno = 0;
-    PC_ASSERT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
-    PC_ASSERT_EQ_INT(errno, ECHILD);
 }
 
 /* Processes of group pgid that are not zombies, from /proc. */
@@ -67,24 +41,11 @@ static int group_alive(pid_t pgid)
     PC_ASSERT_NOT_NULL(d);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512];
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        /* pid (comm) state ppid pgrp ...: comm may hold spaces. */
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid, pgrp;
-        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
-            state != 'Z' && state != 'X')
+        pid_t pgrp = 0;
+        char state = conform_proc_stat((pid_t)atoi(e->d_name), NULL, &pgrp);
+        if (state && pgrp == pgid && state != 'Z' && state != 'X')
             n++;
     }
     closedir(d);
@@ -205,7 +166,7 @@ static void extra_fd_at_limit(const pc_backend *backend, int fork_path)
     PC_ASSERT_EQ_STR(got, "side\n");
     close(side[0]);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* ---- S14: run results --------------------------------------------------- */
@@ -237,7 +198,8 @@ SPAWN_TEST(run_overflow_per_stream, "S14.run-overflow-per-stream")
     const int fork_path = 0;
     pl_loop *loop = conform_spawn_loop(backend);
     static const char *const scripts[2] = {
-        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null &"
+        "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE >&2) >/dev/null "
+        "&"
         " head -c 2000 /dev/zero; wait",
         "(while kill -0 $$ 2>/dev/null; do sleep 0.01; done; printf LATE) 2>/dev/null &"
         " head -c 2000 /dev/zero >&2; wait",
@@ -263,7 +225,7 @@ SPAWN_TEST(run_overflow_per_stream, "S14.run-overflow-per-stream")
         got_free(&g);
     }
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* The shell exits (status 3) long before the timeout and leaves a job in
@@ -279,7 +241,8 @@ static void run_group_after_leader_exit(const pc_backend *backend, int fork_path
     memset(g3, 0, sizeof g3);
     for (int kind = 0; kind < 3; kind++) {
         char *argv[4];
-        pl_spawn_options o = sh(fork_path, "echo $$; (sleep 30; echo late) & exit 3", argv);
+        pl_spawn_options o =
+            sh(fork_path, "echo $$; (sleep 30; echo late) & exit 3", argv);
         o.new_process_group = kind == 0;
         o.new_session = kind == 1;
         o.detached = kind == 2;
@@ -315,7 +278,7 @@ static void run_group_after_leader_exit(const pc_backend *backend, int fork_path
     PC_ASSERT_EQ_INT(g.r.killed + g.r.timed_out, 0);
     got_free(&g);
     PC_ASSERT_OK(pl_loop_close(loop));
-    assert_no_children();
+    conform_assert_no_children();
 }
 
 /* ---- S14: pl_run_sync when the poller fails for good -------------------- */
@@ -354,7 +317,7 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
                                                            : "epoll";
     PC_ASSERT_OK(setenv("PIPELOOP_BACKEND", name, 1));
     for (int group = 0; group < 2; group++) {
-        int fds_before = count_open_fds();
+        int fds_before = conform_open_fds();
         int pids[2];
         PC_ASSERT_OK(pipe2(pids, O_CLOEXEC | O_NONBLOCK));
         memset(&wait_fault, 0, sizeof wait_fault);
@@ -362,13 +325,13 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
         /* The child tells its pid on fd 3, then prints a line (which
          * wakes the loop: its next wait fails) and waits, with a job in
          * its group when the group is to be killed. */
-        const pl_stdio_extra extra[] = {{.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
+        const pl_stdio_extra extra[] = {
+            {.child_fd = 3, .kind = PL_STDIO_FD, .fd = pids[1]}};
         char *argv[4];
-        pl_spawn_options o =
-            sh(fork_path,
-               group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
-                     : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
-               argv);
+        pl_spawn_options o = sh(fork_path,
+                                group ? "sleep 30 & echo $$ >&3; exec 3>&-; echo up; wait"
+                                      : "echo $$ >&3; exec 3>&-; echo up; exec sleep 30",
+                                argv);
         o.new_process_group = group;
         o.extra = extra;
         o.nextra = 1;
@@ -385,10 +348,10 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
         PC_ASSERT_EQ_INT(r.killed, group ? PL_RUN_KILLED_GROUP : PL_RUN_KILLED_CHILD);
         PC_ASSERT_NOT_NULL(r.out);
         pl_run_result_free(&r);
-        assert_no_children(); /* killed and reaped */
+        conform_assert_no_children(); /* killed and reaped */
         if (group)
             assert_group_gone((pid_t)wait_fault.pid);
-        PC_ASSERT_EQ_INT(count_open_fds(), fds_before); /* the loop is gone */
+        PC_ASSERT_EQ_INT(conform_open_fds(), fds_before); /* the loop is gone */
     }
     unsetenv("PIPELOOP_BACKEND");
 }
@@ -398,7 +361,7 @@ SPAWN_TEST(run_sync_poller_fails, "S14.run-sync-poller-fails")
 static void detached_pty_refused(const pc_backend *backend, int fork_path)
 {
     pl_loop *loop = conform_spawn_loop(backend);
-    int fds_before = count_open_fds();
+    int fds_before = conform_open_fds();
     char *argv[4];
     pl_spawn_options o = sh(fork_path, "exit 0", argv);
     o.pty = 1;
@@ -408,8 +371,8 @@ static void detached_pty_refused(const pc_backend *backend, int fork_path)
     pl_process *p = NULL;
     PC_ASSERT_ERR(pl_spawn(loop, &o, &rec_protocol, &r, &p), -EINVAL);
     PC_ASSERT_NULL(p);
-    PC_ASSERT_EQ_INT(count_open_fds(), fds_before);
-    assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_assert_no_children();
     PC_ASSERT_OK(pl_loop_close(loop));
 }
 

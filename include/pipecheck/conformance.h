@@ -140,8 +140,10 @@ PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char *
  *     PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data",
  *                    .needs = PC_NEEDS_READ, .timeout_ms = 30000) { ...ctx... }
  * (From C++20, name them in the struct's order; g++ would warn about the
- * fields left out, and the macro silences that.)
+ * fields left out, and the macro silences that.  clang-format is kept off
+ * it: it would split the _Pragma string.)
  */
+/* clang-format off */
 #define PC_CONFORMANCE(ident, ...)                                                       \
     static void pc__conf_##ident(pc_ctx *ctx);                                           \
     _Pragma("GCC diagnostic push")                                                       \
@@ -154,6 +156,39 @@ PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char *
         pc_conformance_add(&pc__desc_##ident);                                           \
     }                                                                                    \
     static void pc__conf_##ident(pc_ctx *ctx)
+/* clang-format on */
+
+/*
+ * Preconditions that belong to another behaviour.  A test asserts its own
+ * behaviour; when a step it needs first is another behaviour of the spec
+ * (F4 needs the pause_writing of F3 before it can wait for resume_writing),
+ * it checks that step with PC_REQUIRE naming the other ID:
+ *     PC_REQUIRE("F3", pc_recorder_count(rec, PC_EV_PW) == 1,
+ *                "pause_writing came %zu times, not once", n);
+ * If the condition is false the instance is not graded on its own row:
+ *   - for a subject other than pipeloop it ends as "blocked by F3: <the
+ *     message>" (pipecheck's cell "blocked", JSON "status": "blocked",
+ *     "blocked_by": "F3"), counted apart from passes and failures; the
+ *     failure itself is graded once, by F3's own test;
+ *   - for pipeloop (PC_CAP_PIPELOOP_API), whose every behaviour must hold,
+ *     it fails: "precondition F3 failed: <the message>";
+ *   - when id is the running test's own ID it is an ordinary failure.
+ * The running test's ID is the part of its name before the first '.'.
+ * pc_blocked_by is the same without a condition.  Both may be called from
+ * helpers and protocol callbacks of a conformance test.  Never return when
+ * they end the test.
+ */
+PC_EXPORT PC__NORETURN PC__PRINTF(4, 5) void pc_blocked_by(const char *file, int line,
+                                                           const char *id,
+                                                           const char *fmt, ...);
+#define PC_REQUIRE(id, cond, ...)                                                        \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            pc_blocked_by(__FILE__, __LINE__, id, __VA_ARGS__);                          \
+    } while (0)
+/* The prefix of a blocked instance's skip message ("blocked by F3: ..."),
+ * which pipecheck and the runner's reports show as is. */
+#define PC_BLOCKED_PREFIX "blocked by "
 
 /*
  * Open a pair of the instance's kind with the near end in direction dir,

@@ -91,6 +91,12 @@ enum pc_subject_caps {
      * subject table (I/O modes, connect flags: the X group) reach them
      * with pc_transport_native and pc_pipeloop_connect. */
     PC_CAP_PIPELOOP_API = 1u << 10,
+    /* is_reading on read transports (CPython's pipe transports have it
+     * from 3.11 on, bpo-38314). */
+    PC_CAP_IS_READING = 1u << 11,
+    /* abort on read transports (CPython documents abort() for write
+     * transports only; its read pipe transport has none). */
+    PC_CAP_READ_ABORT = 1u << 12,
 };
 
 /* "lent-writes", "writev", ... for PC_CAP_* bit cap; NULL if unknown. */
@@ -212,6 +218,12 @@ struct pc_subject {
     const char *(*probe_error)(const pc_subject *self);
     int (*start)(const pc_subject *self);
     void (*stop)(const pc_subject *self);
+
+    /* Optional: how long (ns) the process or thread that runs loop has so
+     * far been running or ready to run (on a CPU or waiting in the run
+     * queue), UINT64_MAX if it cannot be read; NULL: unknown.
+     * pc_loop_busy_ns calls it (E5). */
+    uint64_t (*busy_ns)(pc_loop *loop);
 };
 
 /* The error an operation returns when the remote subject raised an
@@ -263,7 +275,8 @@ PC_EXPORT int pc_subject_has(unsigned caps);
 PC_EXPORT int pc_subject_has_backend(const pc_subject *subject, const char *backend);
 
 /* Loop helpers over the current subject (pc_loop_new/close and the
- * stepping below use them). */
+ * stepping below use them).  pc_loop_new's backend is a name of the
+ * backend table ("epoll"); pipeloop refuses any other with -EINVAL. */
 PC_EXPORT int pc_loop_new(pc_loop **loop, const char *backend);
 PC_EXPORT int pc_loop_close(pc_loop *loop);
 PC_EXPORT int pc_loop_step(pc_loop *loop, int timeout_ms);
@@ -271,6 +284,14 @@ PC_EXPORT uint64_t pc_loop_iteration(const pc_loop *loop);
 PC_EXPORT int pc_loop_is_running(const pc_loop *loop);
 /* The pl_loop of a pipeloop loop, NULL for another subject's. */
 PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
+/* How long (ns) what runs loop has been running or ready to run: for
+ * pipeloop the calling thread (the loop runs in it), for a subject process
+ * that process (the first two fields of /proc/.../schedstat: time on a CPU
+ * and time waiting for one).  A loop that waits is neither; a busy loop is
+ * one or the other all the time, however loaded the machine is, so the
+ * difference over an interval shows it where CPU time alone would not.
+ * UINT64_MAX if the subject cannot say. */
+PC_EXPORT uint64_t pc_loop_busy_ns(pc_loop *loop);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
 PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*

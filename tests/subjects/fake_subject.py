@@ -13,6 +13,7 @@ when the bench first asks it to step:
     bad-event    an event for a transport that does not exist
     report       report an exception from its loop (a behaviour, not a breach)
     ok           behave: answer every step with "done", every op with ok
+    claims-pipeloop  as ok, but hello claims pipeloop's API (pipeloop-api)
 
 Its pid goes to PIDFILE first, so a test can check it is gone afterwards.
 """
@@ -55,14 +56,15 @@ while True:
     words = recv_exact(length).split(b"\n", 1)[0].decode().split()
     verb = words[0]
     if verb == "hello":
-        send("hello 1 pid=%d read_size=65536 backends=epoll caps=writev describe=fake %s"
-             % (os.getpid(), mode))
+        caps = "writev,pipeloop-api" if mode == "claims-pipeloop" else "writev"
+        send("hello 1 pid=%d read_size=65536 backends=epoll caps=%s describe=fake %s"
+             % (os.getpid(), caps, mode))
     elif verb == "loop":
         send("ok")
     elif verb == "connect":
         open_transports.add(words[1])
         send("ok")
-    elif verb == "step" and mode != "ok":
+    elif verb == "step" and mode not in ("ok", "claims-pipeloop"):
         if mode == "crash":
             os.kill(os.getpid(), signal.SIGKILL)
         elif mode == "exit":
