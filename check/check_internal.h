@@ -132,6 +132,8 @@ struct pc_results {
     struct pc__stopped *stopped;
     size_t stopped_count;
     size_t not_started; /* runs never started because of the interruption */
+    int expecting;      /* an expect file judged the run */
+    size_t unexpected;  /* statuses that differed from it (or failures) */
 };
 
 /* Record a test stopped by an interruption.  0 or -ENOMEM. */
@@ -141,6 +143,23 @@ int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
 /* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
 int pc__results_add(pc_results *r, const char *name, pc_status status,
                     const char *message, const char *output, double seconds);
+
+/* Expected verdicts (runner_expect.c). */
+struct pc__expected {
+    char *name;
+    int verdict; /* a pc_status, or -1: any */
+};
+struct pc__expect {
+    struct pc__expected *items;
+    size_t count, cap;
+    int active;
+};
+/* Read FILE ("VERDICT NAME" lines); a message on err on failure.  0,
+ * -errno, -EINVAL (a bad line) or -ENOMEM. */
+int pc__expect_load(struct pc__expect *e, const char *path, FILE *err);
+/* The verdict expected of name: a pc_status (PC_PASS if absent), -1 any. */
+int pc__expect_verdict(const struct pc__expect *e, const char *name);
+void pc__expect_free(struct pc__expect *e);
 
 /* Console output of one run. */
 struct pc__reporter {

@@ -120,6 +120,10 @@ void pc_print_usage(FILE *out)
         "      --junit FILE          write JUnit XML to FILE\n"
         "      --no-fork             run tests in this process, for debuggers: no\n"
         "                            isolation or timeouts; a failure ends the run\n"
+        "  -x, --fail-fast           start no test after the first failure\n"
+        "      --expect FILE         judge each test against the verdicts in FILE\n"
+        "                            (lines 'pass|fail|skip|any NAME'; absent: pass):\n"
+        "                            a run fails when a status differs from it\n"
         "      --timeout-multiplier X  multiply every timeout by X (default:\n"
         "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
         "  -v, --verbose             print every test, not only failures\n"
@@ -147,6 +151,8 @@ enum option_id {
     OPT_HELP,
     OPT_VERSION,
     OPT_COLOR,
+    OPT_FAIL_FAST,
+    OPT_EXPECT,
 };
 
 static const struct option_spec {
@@ -155,13 +161,22 @@ static const struct option_spec {
     int takes_value;
     enum option_id id;
 } option_specs[] = {
-    {"--list", 'l', 0, OPT_LIST},       {"--filter", 'f', 1, OPT_FILTER},
-    {"--jobs", 'j', 1, OPT_JOBS},       {"--repeat", 0, 1, OPT_REPEAT},
-    {"--shuffle", 0, 0, OPT_SHUFFLE},   {"--seed", 0, 1, OPT_SEED},
-    {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
-    {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
-    {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
-    {"--version", 0, 0, OPT_VERSION},   {"--color", 0, 1, OPT_COLOR},
+    {"--list", 'l', 0, OPT_LIST},
+    {"--filter", 'f', 1, OPT_FILTER},
+    {"--jobs", 'j', 1, OPT_JOBS},
+    {"--repeat", 0, 1, OPT_REPEAT},
+    {"--shuffle", 0, 0, OPT_SHUFFLE},
+    {"--seed", 0, 1, OPT_SEED},
+    {"--tap", 0, 0, OPT_TAP},
+    {"--junit", 0, 1, OPT_JUNIT},
+    {"--no-fork", 0, 0, OPT_NO_FORK},
+    {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
+    {"--verbose", 'v', 0, OPT_VERBOSE},
+    {"--help", 'h', 0, OPT_HELP},
+    {"--version", 0, 0, OPT_VERSION},
+    {"--color", 0, 1, OPT_COLOR},
+    {"--fail-fast", 'x', 0, OPT_FAIL_FAST},
+    {"--expect", 0, 1, OPT_EXPECT},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -211,6 +226,12 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
         return 0;
     case OPT_VERSION:
         opts->version = 1;
+        return 0;
+    case OPT_FAIL_FAST:
+        opts->fail_fast = 1;
+        return 0;
+    case OPT_EXPECT:
+        opts->expect_path = value;
         return 0;
     case OPT_FILTER:
         return pc_options_add_filter(opts, value);

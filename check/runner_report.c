@@ -188,6 +188,13 @@ size_t pc_results_stopped_count(const pc_results *results)
     return results ? results->stopped_count : 0;
 }
 
+size_t pc_results_unexpected(const pc_results *results)
+{
+    if (results == NULL)
+        return 0;
+    return results->expecting ? results->unexpected : results->failed;
+}
+
 size_t pc_results_not_started(const pc_results *results)
 {
     return results ? results->not_started : 0;
@@ -212,6 +219,8 @@ int pc_exit_status(const pc_results *results, int run_error)
         return 128 + results->interrupted;
     size_t failed = 0;
     pc_results_totals(results, NULL, &failed, NULL);
+    if (results != NULL && results->expecting)
+        failed = results->unexpected;
     return run_error < 0 || failed > 0 || lost ? 1 : 0;
 }
 

@@ -361,6 +361,8 @@ typedef struct pc_options {
     int verbose;               /* a line for every test, not only failures */
     int help;                  /* --help was given: print usage, run nothing */
     int color;                 /* --color: a pc_color_mode, default PC_COLOR_AUTO */
+    int fail_fast;             /* start no test after the first failure */
+    const char *expect_path;   /* expected verdicts (see pc_run); borrowed */
 } pc_options;
 
 /* When output is coloured (--color=auto|always|never). */
@@ -471,9 +473,25 @@ typedef struct pc_results pc_results;
  * the JUnit file is written, and pc_run returns the partial results
  * (pc_results_interrupted).  A second signal ends the process at once.
  *
+ * fail_fast: after the first failure no further test starts; the tests
+ * already running finish and are recorded, and a line "stopping at the
+ * first failure (--fail-fast)" (TAP: "Bail out!") says why the run ended.
+ *
+ * expect_path: a file of expected verdicts, one "VERDICT NAME" a line,
+ * VERDICT one of pass, fail, skip or any ('#' starts a comment line); a
+ * test not in the file is expected to pass.  A run that differs is one
+ * where a test's status is not the expected one: each such test gets a
+ * line "unexpected: NAME: STATUS, expected VERDICT", pc_results_unexpected
+ * counts them, pc_exit_status judges by that count instead of the failures
+ * (an expected failure is fine, an unexpected pass is not), and
+ * fail_fast stops at the first of them.  Only the status is compared, not
+ * the message.  A baseline for a subject with known failures is made from
+ * one run's verdicts (pipecheck's --json has them).
+ *
  * Returns 0 with *out set (free it with pc_results_free), or: -errno if
- * the JUnit file cannot be opened for writing (checked before any test
- * runs), -EEXIST (two tests share a name), an error from registration,
+ * the JUnit file cannot be opened for writing or the expect file cannot be
+ * read, -EINVAL if a line of it is not "VERDICT NAME" (both checked before
+ * any test runs), -EEXIST (two tests share a name), an error from registration,
  * -ENOMEM (*out NULL in these cases); or -errno from writing the JUnit file
  * (*out is still set).  Not reentrant; call from one thread.
  */
@@ -503,7 +521,8 @@ PC_EXPORT const char *pc_results_stopped_name(const pc_results *results, size_t 
 /*
  * The exit status for a program that ran tests: flushes stdout, then
  * 128 + the signal if the run was interrupted (130 for SIGINT, 143 for
- * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed, or
+ * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed (with
+ * an expect file: a test's status differed from the expected one), or
  * anything written to stdout was lost (e.g. stdout is /dev/full; a message
  * on stderr says so); else 0.  results may be NULL (nothing ran: --help,
  * --list).
@@ -517,6 +536,9 @@ PC_EXPORT const pc_result *pc_results_get(const pc_results *results, size_t i);
 /* Totals by status; any pointer may be NULL. */
 PC_EXPORT void pc_results_totals(const pc_results *results, size_t *passed,
                                  size_t *failed, size_t *skipped);
+/* With an expect file (pc_options.expect_path): the tests whose status
+ * differed from the expected one; without, the failed tests. */
+PC_EXPORT size_t pc_results_unexpected(const pc_results *results);
 /* Free results (NULL is fine). */
 PC_EXPORT void pc_results_free(pc_results *results);
 
