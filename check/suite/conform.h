@@ -41,7 +41,8 @@ pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes);
  * error other than expect_error; returns the bytes it moved. */
 uint64_t conform_peer_done(pc_peer *peer, int expect_error);
 
-/* Run until the recorder has total bytes, release the (holding) writer so
+/* Run until the recorder has total bytes (failing when none arrive for
+ * timeout_ms), release the (holding) writer so
  * it closes its end, and run until connection_lost.  Holding until
  * everything arrived keeps kinds whose far close drops unread data (a pty
  * slave's master) exact. */
