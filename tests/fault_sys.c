@@ -487,12 +487,8 @@ PC_TEST_EACH_BACKEND(new_fd_errors, "fault.sys.new-fd-error")
         /* The n-th new fd of a spawn with three pipes: each pipe, then the
          * pidfd (where the kernel has pidfds). */
         static const pl_process_protocol proto = {.connection_lost = spawn_lost};
-        static char sh[] = "sh", dash_c[] = "-c", script[] = "exit 0";
-        char *argv[] = {sh, dash_c, script, NULL};
-        pl_spawn_options o;
-        memset(&o, 0, sizeof o);
-        o.file = "sh";
-        o.argv = argv;
+        char *argv[4];
+        pl_spawn_options o = conform_sh("exit 0", argv);
         for (int i = 0; i < 3; i++)
             o.stdio[i].kind = PL_STDIO_PIPE;
         for (unsigned n = 1;; n++) {

@@ -71,6 +71,10 @@ int conform_lowest_free_fd(void);
 /* Is fd open?  1/0. */
 int conform_fd_open(int fd);
 
+/* xorshift64 (Marsaglia): the next value of a seeded random stream; state
+ * must start nonzero. */
+uint64_t conform_xorshift(uint64_t *state);
+
 /* Subprocess tests run on every backend, children watched through pidfds,
  * and once more on epoll with the SIGCHLD fallback forced
  * (PIPELOOP_NO_PIDFD=1): this pseudo-backend, "S1.stdio-pipes@epoll-sigchld". */

@@ -162,6 +162,15 @@ int conform_lowest_free_fd(void)
     return fd;
 }
 
+uint64_t conform_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
 const pc_backend conform_epoll_sigchld = {
     .name = "epoll-sigchld", .column = "sigch", .flag = PL_LOOP_EPOLL};
 

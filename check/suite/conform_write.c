@@ -96,19 +96,10 @@ struct pump {
     unsigned pauses;
 };
 
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static void pump_fill(struct pump *p)
 {
     while (!p->paused && p->sent < p->total) {
-        size_t n = (size_t)(xorshift(&p->rng) % p->chunk_max) + 1;
+        size_t n = (size_t)(conform_xorshift(&p->rng) % p->chunk_max) + 1;
         if (n > p->total - p->sent)
             n = (size_t)(p->total - p->sent);
         pc_pattern_fill(p->seed, p->sent, p->buf, n);
@@ -429,7 +420,7 @@ static void lent_fill(struct lent_state *s)
 {
     static unsigned char buf[64 * KiB];
     while (!s->paused && s->sent < s->total) {
-        size_t n = (size_t)(xorshift(&s->rng) % (64 * KiB)) + 1;
+        size_t n = (size_t)(conform_xorshift(&s->rng) % (64 * KiB)) + 1;
         if (n > s->total - s->sent)
             n = (size_t)(s->total - s->sent);
         ssize_t r;
