@@ -16,8 +16,8 @@
 #include <string.h>
 
 static struct w2_args args;
-static unsigned char msg[W2_MAX_MESSAGE], reply[W2_MAX_MESSAGE];
-static size_t reply_len;
+static unsigned char msg[W2_MAX_MESSAGE];
+static struct w2_reply reply;
 static uint64_t round_no, end_ns;
 static pl_transport *in_t, *out_t;
 
@@ -89,16 +89,8 @@ static void parent_data(pl_transport *t, const void *data, size_t len, void *use
 {
     (void)t;
     (void)user;
-    if (len > args.size - reply_len)
-        bench_fail("W2 pl: more bytes than sent in round %llu",
-                   (unsigned long long)round_no);
-    memcpy(reply + reply_len, data, len);
-    reply_len += len;
-    if (reply_len < args.size)
+    if (!w2_reply_add(&reply, data, len, &args, round_no, "W2 pl"))
         return;
-    if (!w2_check(reply, args.size, round_no))
-        bench_fail("W2 pl: wrong echo in round %llu", (unsigned long long)round_no);
-    reply_len = 0;
     if (++round_no == args.rounds) {
         end_ns = bench_now_ns();
         bench_pl_check(pl_transport_close(out_t), "pl_transport_close");

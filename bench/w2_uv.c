@@ -17,8 +17,8 @@
 
 static struct w2_args args;
 static unsigned char read_buf[W2_MAX_MESSAGE];
-static unsigned char msg[W2_MAX_MESSAGE], reply[W2_MAX_MESSAGE];
-static size_t reply_len;
+static unsigned char msg[W2_MAX_MESSAGE];
+static struct w2_reply reply;
 static uint64_t round_no, end_ns;
 static uv_pipe_t in_pipe, out_pipe;
 
@@ -105,16 +105,8 @@ static void parent_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
                    (unsigned long long)round_no);
     if (n < 0)
         bench_uv_check((int)n, "read callback");
-    if ((size_t)n > args.size - reply_len)
-        bench_fail("W2 uv: more bytes than sent in round %llu",
-                   (unsigned long long)round_no);
-    memcpy(reply + reply_len, buf->base, (size_t)n);
-    reply_len += (size_t)n;
-    if (reply_len < args.size)
+    if (!w2_reply_add(&reply, buf->base, (size_t)n, &args, round_no, "W2 uv"))
         return;
-    if (!w2_check(reply, args.size, round_no))
-        bench_fail("W2 uv: wrong echo in round %llu", (unsigned long long)round_no);
-    reply_len = 0;
     if (++round_no == args.rounds) {
         end_ns = bench_now_ns();
         close_both();

@@ -26,6 +26,15 @@ static void pid_file(char *buf, size_t len, const char *mode)
     snprintf(buf, len, "/tmp/pipecheck-fake-%s-%s", mode, tag ? tag : "none");
 }
 
+/* Make s the current subject and give it a new epoll loop. */
+static pc_loop *subject_loop(const pc_subject *s)
+{
+    pc_subject_set(s);
+    pc_loop *loop = NULL;
+    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    return loop;
+}
+
 /* The fake subject (tests/subjects/fake_subject.py) in mode, with its pid
  * file. */
 static const pc_subject *fake_subject(const char *mode)
@@ -50,9 +59,7 @@ static void drive_fake(const char *mode)
      * out. */
     pc_set_timeout_ms(20000);
     const pc_subject *s = fake_subject(mode);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    pc_loop *loop = subject_loop(s);
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
     pc_recorder *rec = pc_recorder_new(loop, "fake read transport");
@@ -211,9 +218,7 @@ PC_TEST(subject_asyncio, "subject.asyncio-adapter")
     PC_ASSERT(s->caps & PC_CAP_WRITEV);
     PC_ASSERT_EQ_INT(s->caps & PC_CAP_IN_PROCESS, 0);
     PC_ASSERT_EQ_INT(pc_subject_has_backend(s, "poll"), 1);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    pc_loop *loop = subject_loop(s);
 
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
@@ -290,9 +295,7 @@ PC_TEST(subject_asyncio_subprocess, "subject.asyncio-adapter-subprocess")
 {
     const pc_subject *s = asyncio_subject();
     PC_ASSERT(s->caps & PC_CAP_SUBPROCESS);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    pc_loop *loop = subject_loop(s);
     struct child_state c = {s, NULL, {0}, 0, 0, 0, 0};
     static const pc_process_protocol protocol = {
         .connection_made = child_made,

@@ -12,6 +12,8 @@
  * transport then owns (pair->near becomes -1).  Returns the transport. */
 pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec);
+/* The end of a test: close what is left of pair and free rec. */
+void conform_release(pc_pair *pair, pc_recorder *rec);
 
 /* A write transport whose kernel buffer is full and whose own buffer holds
  * at least `extra` (>= 1) pattern bytes, nobody reading, connection_made

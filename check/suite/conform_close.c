@@ -27,8 +27,7 @@ PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     /* The reader saw EOF: it finished with no error and no bytes. */
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 static void flush_on_close(pc_ctx *ctx, int use_write_eof)
@@ -56,8 +55,7 @@ static void flush_on_close(pc_ctx *ctx, int use_write_eof)
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
     /* write_eof and close after CL are D5's. */
     im->unref(b.t);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d2_close_flushes, .id = "D2", .slug = "close-flushes-buffer",
@@ -90,8 +88,7 @@ PC_CONFORMANCE(d4_abort, .id = "D4", .slug = "abort-drops-buffer",
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), in_kernel);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* D5: close, abort and write_eof in every order, in several states,
@@ -126,8 +123,7 @@ static void d5_case(pc_ctx *ctx, const end_op ops[3], int state)
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     im->unref(b.t);
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d5_any_order, .id = "D5", .slug = "end-calls-any-order-cl-once",
@@ -157,8 +153,7 @@ PC_CONFORMANCE(d5_abort_twice, .id = "D5", .slug = "abort-twice-cl-once",
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
@@ -180,8 +175,7 @@ PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
         pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
         PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
         im->unref(t);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }
 
@@ -210,8 +204,7 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
     }
     PC_ASSERT_EQ_UINT(pc_loop_iteration(ctx->loop), next);
     PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec, PC_EV_CL), next);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 
     /* Buffered: close, run part of the drain, stop with bytes still
      * queued, leave the loop stopped, then run it again: every byte
@@ -233,8 +226,7 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* L5: closing a loop with an open transport is refused and changes
@@ -277,8 +269,7 @@ PC_CONFORMANCE(e1_idle, .id = "E1", .slug = "reader-closes-idle-writer",
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(e2_buffered, .id = "E2", .slug = "reader-closes-data-buffered",
@@ -290,8 +281,7 @@ PC_CONFORMANCE(e2_buffered, .id = "E2", .slug = "reader-closes-data-buffered",
     b.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), -EPIPE);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* E3: writing into a pipe whose reader is gone: write returns, CL(-EPIPE)
@@ -321,8 +311,7 @@ PC_CONFORMANCE(e3_no_sigpipe, .id = "E3", .slug = "write-after-reader-closed",
     sigset_t pending;
     PC_ASSERT_OK(sigpending(&pending));
     PC_ASSERT_EQ_INT(sigismember(&pending, SIGPIPE), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(e4_socket_peer_close, .id = "E4", .slug = "socketpair-peer-close",
@@ -341,8 +330,7 @@ PC_CONFORMANCE(e4_socket_peer_close, .id = "E4", .slug = "socketpair-peer-close"
     pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* E5: waiting costs nothing.  A loop that polls a ready fd without
@@ -403,6 +391,5 @@ PC_CONFORMANCE(e5_idle_costs_nothing, .id = "E5", .slug = "waiting-costs-no-cpu"
         PC_ASSERT_OK(im->abort(b.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
     e5_idle(ctx, "after connection_lost");
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }

@@ -33,8 +33,7 @@ PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
     PC_ASSERT_OK(im->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
@@ -57,8 +56,7 @@ PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
     PC_ASSERT_EQ_SIZE(low, 200);
     PC_ASSERT_OK(im->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* Write n more pattern bytes. */
@@ -162,8 +160,7 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
     PC_ASSERT_OK(im->close(f.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_WRITE)
@@ -194,8 +191,7 @@ PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
     PC_ASSERT_OK(im->close(f.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f6_apply_now, .id = "F6", .slug = "limits-apply-at-once",
@@ -229,6 +225,5 @@ PC_CONFORMANCE(f7_paused_reader_gone, .id = "F7", .slug = "paused-writer-reader-
     f.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
     /* The error connection_lost carries with data buffered is E2's. */
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }

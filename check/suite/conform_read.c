@@ -30,8 +30,7 @@ static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_ma
         PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
         PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     }
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* MiBs through a pty move at the speed the kernel's tty workqueue gets the
@@ -111,8 +110,7 @@ PC_CONFORMANCE(r2_buffer, .id = "R2", .slug = "loop-owned-buffer", .needs = PC_N
     pc_peer_release(peer);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r3_states, .id = "R3", .slug = "is-reading-is-closing",
@@ -140,8 +138,7 @@ PC_CONFORMANCE(r3_states, .id = "R3", .slug = "is-reading-is-closing",
     im->unref(t);
 
     /* EOF makes it closing too. */
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
     pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
     rec = pc_recorder_new(ctx->loop, "read transport 2");
     t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
@@ -153,8 +150,7 @@ PC_CONFORMANCE(r3_states, .id = "R3", .slug = "is-reading-is-closing",
     PC_ASSERT_EQ_INT(im->is_reading(t), 0);
     im->unref(t);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data", .needs = PC_NEEDS_READ,
@@ -179,8 +175,7 @@ PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data", .needs = PC_NEE
     if (!conform_ended_in_tty_eio(ctx, rec))
         PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
@@ -218,8 +213,7 @@ PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
     im->unref(t);
     pc_peer_release(peer);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
@@ -266,8 +260,7 @@ PC_CONFORMANCE(r6_peer_close, .id = "R6", .slug = "peer-close-er-then-cl",
                       pc_recorder_iteration_of(rec, PC_EV_DR));
     PC_ASSERT_GE_UINT(pc_recorder_iteration_of(rec, PC_EV_CL),
                       pc_recorder_iteration_of(rec, PC_EV_ER));
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 static int r7_keep_open(pc_transport *t, void *user)
@@ -292,8 +285,7 @@ PC_CONFORMANCE(r7_er_return, .id = "R7", .slug = "er-return-ignored",
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* R8: close discards unread data; the fd stays open during CL and is
@@ -347,8 +339,7 @@ PC_CONFORMANCE(r8_close, .id = "R8", .slug = "close-discards-cl-once",
     im->unref(t);
     /* The writer finds its reader gone. */
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* R8: close() after the end of file was read but before eof_received ran
@@ -372,8 +363,7 @@ static void r8_case(pc_ctx *ctx, int use_abort)
         if (!conform_ended_in_tty_eio(ctx, rec)) /* graded by R11 */
             PC_ASSERT_ERR(pc_recorder_error(rec), 0);
         PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), 1000);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }
 
@@ -491,8 +481,7 @@ PC_CONFORMANCE(r10_error, .id = "R10", .slug = "read-error-cl-errno",
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), -ECONNRESET);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r11_pty_eio, .id = "R11", .slug = "pty-eio-is-eof", .needs = PC_NEEDS_READ,
@@ -508,8 +497,7 @@ PC_CONFORMANCE(r11_pty_eio, .id = "R11", .slug = "pty-eio-is-eof", .needs = PC_N
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 100000);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r12_fifo_no_writer, .id = "R12", .slug = "fifo-never-had-writer",
@@ -529,8 +517,7 @@ PC_CONFORMANCE(r12_fifo_no_writer, .id = "R12", .slug = "fifo-never-had-writer",
     conform_peer_done(peer, 0);
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 3000);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r13_write_ops, .id = "R13", .slug = "write-ops-on-read-transport",
@@ -554,8 +541,7 @@ PC_CONFORMANCE(r13_write_ops, .id = "R13", .slug = "write-ops-on-read-transport"
     pc_peer *peer = conform_writer(&pair, ctx->seed, 10, 10, 0, 1);
     conform_drain_then_eof(ctx, rec, peer, 10, CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r13_read_ops, .id = "R13", .slug = "read-ops-on-write-transport",
@@ -575,6 +561,5 @@ PC_CONFORMANCE(r13_read_ops, .id = "R13", .slug = "read-ops-on-write-transport",
     PC_ASSERT_OK(im->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }

@@ -21,6 +21,12 @@ pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_p
     return t;
 }
 
+void conform_release(pc_pair *pair, pc_recorder *rec)
+{
+    pc_pair_close(pair);
+    pc_recorder_free(rec);
+}
+
 /* Write pattern bytes until the transport's own buffer holds extra. */
 static void top_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 {

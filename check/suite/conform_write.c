@@ -23,8 +23,7 @@ PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NE
     PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
     PC_ASSERT_OK(ctx->impl->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* W2: the bytes are in the kernel when write returns, before the loop
@@ -50,8 +49,7 @@ PC_CONFORMANCE(w2_at_once, .id = "W2", .slug = "write-sends-at-once",
     PC_ASSERT_OK(ctx->impl->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS_WRITE)
@@ -78,8 +76,7 @@ PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* Write `total` bytes of the pattern through t with seeded random chunk
@@ -180,8 +177,7 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     PC_ASSERT_GE_UINT(p.pauses, min_pauses);
     free(p.buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(w4_integrity, .id = "W4", .slug = "integrity-64mib",
@@ -234,8 +230,7 @@ PC_CONFORMANCE(w4_buffered_order, .id = "W4", .slug = "full-kernel-buffers-in-or
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), sent);
     free(buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* W4: writev is one write of the concatenation, whatever the number of
@@ -278,8 +273,7 @@ PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
         PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     free(iov);
     free(buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(w5_own_buffer, .id = "W5", .slug = "size-counts-own-buffer",
@@ -298,8 +292,7 @@ PC_CONFORMANCE(w5_own_buffer, .id = "W5", .slug = "size-counts-own-buffer",
     PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
     PC_ASSERT_OK(im->abort(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* W6: every way of ending refuses later writes with PL_ECLOSED. */
@@ -341,8 +334,7 @@ static void w6_case(pc_ctx *ctx, enum w6_end how)
         PC_ASSERT_LE_UINT(got, 2);
     else
         PC_ASSERT_EQ_UINT(got, 2);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(w6_refused, .id = "W6", .slug = "write-after-end-refused",
@@ -381,8 +373,7 @@ PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
     PC_ASSERT_OK(im->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* ---- lent writes --------------------------------------------------------- */
@@ -499,8 +490,7 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
     PC_ASSERT_OK(s.im->close(s.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* A lent write the transport will never send is reported, with an error,
@@ -550,8 +540,7 @@ static void lent_end_case(pc_ctx *ctx, int reader_goes_away)
     PC_ASSERT_EQ_INT(e.lost_seen_first, 0);
     PC_ASSERT_ERR(e.status, reader_goes_away ? pc_recorder_error(b.rec) : PL_ECLOSED);
     PC_ASSERT_LT_INT(e.status, 0);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d4_lent, .id = "D4", .slug = "abort-reports-lent-writes",
@@ -578,6 +567,5 @@ PC_CONFORMANCE(r13_lent, .id = "R13", .slug = "write-lent-on-read-transport",
     PC_ASSERT_OK(ctx->impl->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_INT(e.calls, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
