@@ -15,6 +15,20 @@ pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_p
 /* The end of a test: close what is left of pair and free rec. */
 void conform_release(pc_pair *pair, pc_recorder *rec);
 
+/* A writer that follows flow control, written once for the tests that
+ * stream: with conform_writer_hooks as a recorder's hooks and the writer as
+ * their user pointer, connection_made calls fill, pause_writing sets paused
+ * (and counts it in pauses), resume_writing clears paused and calls fill
+ * again.  fill writes until paused is set or it is done.  A test embeds the
+ * writer as the first member of its own state, which fill gets back by a
+ * cast. */
+struct conform_writer {
+    void (*fill)(struct conform_writer *writer, pc_transport *t);
+    int paused;
+    unsigned pauses;
+};
+extern const pc_protocol conform_writer_hooks;
+
 /* A write transport whose kernel buffer is full and whose own buffer holds
  * at least `extra` (>= 1) pattern bytes, nobody reading, connection_made
  * seen.  The kernel buffer is shrunk where the kind allows it. */

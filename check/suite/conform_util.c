@@ -27,6 +27,31 @@ void conform_release(pc_pair *pair, pc_recorder *rec)
     pc_recorder_free(rec);
 }
 
+static void writer_made(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    w->fill(w, t);
+}
+
+static void writer_pause(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    (void)t;
+    w->paused = 1;
+    w->pauses++;
+}
+
+static void writer_resume(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    w->paused = 0;
+    w->fill(w, t);
+}
+
+const pc_protocol conform_writer_hooks = {.connection_made = writer_made,
+                                          .pause_writing = writer_pause,
+                                          .resume_writing = writer_resume};
+
 /* Write pattern bytes until the transport's own buffer holds extra. */
 static void top_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 {

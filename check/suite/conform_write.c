@@ -83,19 +83,20 @@ PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS
  * sizes up to chunk_max, alternating write and writev, honouring
  * pause_writing: the writer waits for resume_writing by running the loop. */
 struct pump {
+    struct conform_writer writer; /* first: fill's argument is the pump */
     const pc_subject *im;
     pc_transport *t;
     uint64_t seed, sent, total;
     uint64_t rng;
     size_t chunk_max;
     unsigned char *buf;
-    int paused;
-    unsigned pauses;
 };
 
-static void pump_fill(struct pump *p)
+static void pump_fill(struct conform_writer *writer, pc_transport *t)
 {
-    while (!p->paused && p->sent < p->total) {
+    struct pump *p = (struct pump *)writer;
+    (void)t;
+    while (!p->writer.paused && p->sent < p->total) {
         size_t n = (size_t)(conform_xorshift(&p->rng) % p->chunk_max) + 1;
         if (n > p->total - p->sent)
             n = (size_t)(p->total - p->sent);
@@ -115,42 +116,21 @@ static void pump_fill(struct pump *p)
     }
 }
 
-static void pump_pause(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    p->paused = 1;
-    p->pauses++;
-}
-
-static void pump_resume(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    p->paused = 0;
-    pump_fill(p);
-}
-
-static void pump_start(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    pump_fill(p); /* from connection_made, so pause_writing can arrive */
-}
-
 static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned pause_us,
                        unsigned min_pauses)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    struct pump p = {ctx->impl,     NULL,      ctx->seed,         0, total,
-                     ctx->seed | 1, chunk_max, malloc(chunk_max), 0, 0};
+    struct pump p = {.writer = {.fill = pump_fill},
+                     .im = ctx->impl,
+                     .seed = ctx->seed,
+                     .total = total,
+                     .rng = ctx->seed | 1,
+                     .chunk_max = chunk_max,
+                     .buf = malloc(chunk_max)};
     PC_ASSERT_NOT_NULL(p.buf);
-    static const pc_protocol hooks = {.connection_made = pump_start,
-                                      .pause_writing = pump_pause,
-                                      .resume_writing = pump_resume};
-    pc_recorder_set_hooks(rec, &hooks, &p);
+    pc_recorder_set_hooks(rec, &conform_writer_hooks, &p);
     p.t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
     pair.near = -1;
     /* The reader counts the bytes instead of waiting for EOF, so a kind
@@ -167,7 +147,7 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
                              .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, p.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, p.writer.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
     PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop, p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
                  CONFORM_WAIT_MS * 12);
@@ -175,7 +155,7 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     PC_ASSERT_OK(ctx->impl->close(p.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS * 12);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    PC_ASSERT_GE_UINT(p.pauses, min_pauses);
+    PC_ASSERT_GE_UINT(p.writer.pauses, min_pauses);
     free(p.buf);
     conform_release(&pair, rec);
 }
@@ -383,12 +363,13 @@ PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
  * use-after-free (ASan, valgrind).  The 8 bytes before each lent chunk hold
  * its stream offset, so completions can be checked for order. */
 struct lent_state {
+    struct conform_writer writer; /* first: fill's argument is the state */
     const pc_subject *im;
     pc_transport *t;
     uint64_t seed, sent, total, rng;
     uint64_t next_done_offset; /* offsets of lent chunks, completed in order */
     unsigned lent_calls, done_calls;
-    int paused, bad_status, out_of_order;
+    int bad_status, out_of_order;
 };
 
 static void lent_done(pc_transport *t, const void *data, size_t len, int status,
@@ -407,10 +388,12 @@ static void lent_done(pc_transport *t, const void *data, size_t len, int status,
 }
 
 /* Write until paused: lent and copied chunks of 1 B .. 64 KiB, mixed. */
-static void lent_fill(struct lent_state *s)
+static void lent_fill(struct conform_writer *writer, pc_transport *t)
 {
     static unsigned char buf[64 * KiB];
-    while (!s->paused && s->sent < s->total) {
+    struct lent_state *s = (struct lent_state *)writer;
+    (void)t;
+    while (!s->writer.paused && s->sent < s->total) {
         size_t n = (size_t)(conform_xorshift(&s->rng) % (64 * KiB)) + 1;
         if (n > s->total - s->sent)
             n = (size_t)(s->total - s->sent);
@@ -433,26 +416,6 @@ static void lent_fill(struct lent_state *s)
     }
 }
 
-static void lent_made(pc_transport *t, void *user)
-{
-    (void)t;
-    lent_fill(user);
-}
-
-static void lent_pause(pc_transport *t, void *user)
-{
-    (void)t;
-    ((struct lent_state *)user)->paused = 1;
-}
-
-static void lent_resume(pc_transport *t, void *user)
-{
-    (void)t;
-    struct lent_state *s = user;
-    s->paused = 0;
-    lent_fill(s);
-}
-
 PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
                .needs = PC_NEEDS_WRITE, .timeout_ms = 60000, .caps = PC_CAP_LENT_WRITES)
 {
@@ -460,15 +423,13 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
     pc_recorder *rec;
     struct lent_state s;
     memset(&s, 0, sizeof s);
+    s.writer.fill = lent_fill;
     s.im = ctx->impl;
     s.seed = ctx->seed;
     s.rng = ctx->seed | 1;
     s.total = 8u << 20;
     s.t = conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    static const pc_protocol hooks = {.connection_made = lent_made,
-                                      .pause_writing = lent_pause,
-                                      .resume_writing = lent_resume};
-    pc_recorder_set_hooks(rec, &hooks, &s);
+    pc_recorder_set_hooks(rec, &conform_writer_hooks, &s);
     /* Nothing is read until the writer has paused once: with a reader
      * that keeps up (another core, a busy machine) pause_writing might
      * never come, and lent writes queued behind copied ones are the point. */
@@ -476,7 +437,7 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
         .action = PC_PEER_READ, .seed = ctx->seed, .bytes = s.total, .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, s.paused || s.sent == s.total, CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, s.writer.paused || s.sent == s.total, CONFORM_WAIT_MS);
     PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop,
                  s.sent == s.total && s.done_calls == s.lent_calls &&
