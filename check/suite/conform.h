@@ -12,6 +12,15 @@
  * transport then owns (pair->near becomes -1).  Returns the transport. */
 pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec);
+/* A transport that conform_open connected, with its pair and recorder. */
+struct conform_conn {
+    pc_pair pair;
+    pc_recorder *rec;
+    pc_transport *t;
+};
+/* conform_connected, for a test that keeps the three together. */
+struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label);
+
 /* The end of a test: close what is left of pair and free rec. */
 void conform_release(pc_pair *pair, pc_recorder *rec);
 

@@ -14,20 +14,17 @@ PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     /* The reader saw EOF: it finished with no error and no bytes. */
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 static void flush_on_close(pc_ctx *ctx, int use_write_eof)
@@ -161,21 +158,18 @@ PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
 {
     const pc_subject *im = ctx->impl;
     for (int order = 0; order < 2; order++) {
-        pc_pair pair;
-        pc_recorder *rec;
-        pc_transport *t =
-            conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-        im->ref(t);
-        PC_ASSERT_OK(order ? im->abort(t) : im->close(t));
-        PC_ASSERT_OK(order ? im->close(t) : im->abort(t));
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-        PC_ASSERT_OK(im->close(t));
-        PC_ASSERT_OK(im->abort(t));
-        PC_ASSERT_ERR(im->write_eof(t), PL_EDIRECTION);
+        struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+        im->ref(c.t);
+        PC_ASSERT_OK(order ? im->abort(c.t) : im->close(c.t));
+        PC_ASSERT_OK(order ? im->close(c.t) : im->abort(c.t));
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+        PC_ASSERT_OK(im->close(c.t));
+        PC_ASSERT_OK(im->abort(c.t));
+        PC_ASSERT_ERR(im->write_eof(c.t), PL_EDIRECTION);
         pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
-        PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-        im->unref(t);
-        conform_release(&pair, rec);
+        PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+        im->unref(c.t);
+        conform_release(&c.pair, c.rec);
     }
 }
 
@@ -187,13 +181,10 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
     const pc_subject *im = ctx->impl;
     /* Empty buffer: close, then a stopped loop's single iteration delivers
      * connection_lost, and nothing before that. */
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_EQ_INT(pc_recorder_lost(c.rec), 0);
     uint64_t next = pc_loop_iteration(ctx->loop) + 1;
     if (pc_loop_native(ctx->loop)) {
         pl_loop_stop(pc_loop_native(ctx->loop));
@@ -203,8 +194,8 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
         PC_ASSERT_OK(pc_loop_step(ctx->loop, 0));
     }
     PC_ASSERT_EQ_UINT(pc_loop_iteration(ctx->loop), next);
-    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec, PC_EV_CL), next);
-    conform_release(&pair, rec);
+    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(c.rec, PC_EV_CL), next);
+    conform_release(&c.pair, c.rec);
 
     /* Buffered: close, run part of the drain, stop with bytes still
      * queued, leave the loop stopped, then run it again: every byte
@@ -296,41 +287,35 @@ PC_CONFORMANCE(e3_no_sigpipe, .id = "E3", .slug = "write-after-reader-closed",
     PC_ASSERT(before.sa_handler == SIG_DFL);
     /* (A subject in its own process has its own disposition: what this
      * test shows there is CL(-EPIPE) and a subject still alive.) */
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    close(pair.far);
-    pair.far = -1;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    close(c.pair.far);
+    c.pair.far = -1;
     /* Before the loop has noticed: the write hits the broken pipe. */
-    PC_ASSERT_EQ_INT(im->write(t, "doomed", 6), 6);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), -EPIPE);
+    PC_ASSERT_EQ_INT(im->write(c.t, "doomed", 6), 6);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), -EPIPE);
     PC_ASSERT_OK(sigaction(SIGPIPE, NULL, &after));
     PC_ASSERT(after.sa_handler == SIG_DFL);
     sigset_t pending;
     PC_ASSERT_OK(sigpending(&pending));
     PC_ASSERT_EQ_INT(sigismember(&pending, SIGPIPE), 0);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(e4_socket_peer_close, .id = "E4", .slug = "socketpair-peer-close",
                .needs = PC_NEEDS_WRITE, .required = PC_KIND_SOCKET)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "socket write transport", &pair, &rec);
-    PC_ASSERT_EQ_INT(im->write(t, "hello", 5), 5);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "socket write transport");
+    PC_ASSERT_EQ_INT(im->write(c.t, "hello", 5), 5);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     char in[5];
-    PC_ASSERT_EQ_INT(read(pair.far, in, 5), 5);
-    close(pair.far);
-    pair.far = -1;
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    conform_release(&pair, rec);
+    PC_ASSERT_EQ_INT(read(c.pair.far, in, 5), 5);
+    close(c.pair.far);
+    c.pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 /* E5: waiting costs nothing.  A loop that polls a ready fd without

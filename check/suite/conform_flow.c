@@ -11,52 +11,46 @@ PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     size_t high = 0, low = 0;
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 1000, PL_LIMIT_UNSET));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 1000, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 1000);
     PC_ASSERT_EQ_SIZE(low, 250);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, 100));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, 100));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 400);
     PC_ASSERT_EQ_SIZE(low, 100);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, PL_LIMIT_UNSET));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    conform_release(&pair, rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 800, 200));
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 100, 200), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -1, 0), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 10, -5), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -8, PL_LIMIT_UNSET), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, -8), -EINVAL);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 800, 200));
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, 100, 200), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, -1, 0), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, 10, -5), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, -8, PL_LIMIT_UNSET), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, -8), -EINVAL);
     size_t high = 0, low = 0;
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 800);
     PC_ASSERT_EQ_SIZE(low, 200);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    conform_release(&pair, rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* Write n more pattern bytes. */

@@ -21,6 +21,13 @@ pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_p
     return t;
 }
 
+struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label)
+{
+    struct conform_conn c;
+    c.t = conform_connected(ctx, dir, label, &c.pair, &c.rec);
+    return c;
+}
+
 void conform_release(pc_pair *pair, pc_recorder *rec)
 {
     pc_pair_close(pair);

@@ -12,18 +12,15 @@
 
 PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NEEDS_WRITE)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM");
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    conform_release(&pair, rec);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM");
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W2: the bytes are in the kernel when write returns, before the loop
@@ -31,52 +28,46 @@ PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NE
 PC_CONFORMANCE(w2_at_once, .id = "W2", .slug = "write-sends-at-once",
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_CHILD)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     unsigned char out[1000], in[1000];
     pc_pattern_fill(ctx->seed, 0, out, sizeof out);
-    PC_ASSERT_EQ_INT(ctx->impl->write(t, out, sizeof out), (int)sizeof out);
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
+    PC_ASSERT_EQ_INT(ctx->impl->write(c.t, out, sizeof out), (int)sizeof out);
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
     size_t got = 0;
     while (got < sizeof in) {
-        ssize_t n = read(pair.far, in + got, sizeof in - got);
+        ssize_t n = read(c.pair.far, in + got, sizeof in - got);
         PC_ASSERT_GT_INT(n, 0);
         got += (size_t)n;
     }
     PC_ASSERT_EQ_MEM(in, out, sizeof out);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    conform_release(&pair, rec);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
-    PC_ASSERT_EQ_INT(im->write(t, NULL, 0), 0);
-    PC_ASSERT_EQ_INT(im->writev(t, NULL, 0), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, "", 0), 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, NULL, 0), 0);
+    PC_ASSERT_EQ_INT(im->writev(c.t, NULL, 0), 0);
     struct iovec empty[2] = {{NULL, 0}, {(void *)"", 0}};
-    PC_ASSERT_EQ_INT(im->writev(t, empty, 2), 0);
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    PC_ASSERT_EQ_INT(im->writev(c.t, empty, 2), 0);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), 0);
     /* Invalid C-level forms are refused, not sent (in process only: the
      * wire cannot carry them). */
     if (pc_subject_has(PC_CAP_IN_PROCESS)) {
-        PC_ASSERT_ERR(im->write(t, NULL, 5), -EINVAL);
-        PC_ASSERT_ERR(im->writev(t, empty, -1), -EINVAL);
+        PC_ASSERT_ERR(im->write(c.t, NULL, 5), -EINVAL);
+        PC_ASSERT_ERR(im->writev(c.t, empty, -1), -EINVAL);
     }
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 /* Write `total` bytes of the pattern through t with seeded random chunk
@@ -180,37 +171,34 @@ PC_CONFORMANCE(w4_buffered_order, .id = "W4", .slug = "full-kernel-buffers-in-or
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 64 * MiB, PL_LIMIT_UNSET));
     unsigned char *buf = malloc(MiB);
     PC_ASSERT_NOT_NULL(buf);
     uint64_t sent = 0;
     /* Nobody reads yet: 3 MiB cannot all fit in the kernel. */
     for (int i = 0; i < 3; i++) {
         pc_pattern_fill(ctx->seed, sent, buf, MiB);
-        PC_ASSERT_EQ_INT(im->write(t, buf, MiB), (int)MiB);
+        PC_ASSERT_EQ_INT(im->write(c.t, buf, MiB), (int)MiB);
         sent += MiB;
     }
-    size_t buffered = im->get_write_buffer_size(t);
+    size_t buffered = im->get_write_buffer_size(c.t);
     PC_ASSERT_GT_SIZE(buffered, 0);
     /* W5: the buffer plus what the kernel holds is everything sent. */
-    PC_ASSERT_EQ_UINT(buffered + conform_unread(pair.far), sent);
+    PC_ASSERT_EQ_UINT(buffered + conform_unread(c.pair.far), sent);
     /* A small write now must queue behind, never overtake. */
     pc_pattern_fill(ctx->seed, sent, buf, 10);
-    PC_ASSERT_EQ_INT(im->write(t, buf, 10), 10);
+    PC_ASSERT_EQ_INT(im->write(c.t, buf, 10), 10);
     sent += 10;
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), buffered + 10);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), buffered + 10);
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(c.t) == 0, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), sent);
     free(buf);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W4: writev is one write of the concatenation, whatever the number of
@@ -221,11 +209,8 @@ PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
 {
     enum { PIECES = 3000 };
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 64 * MiB, PL_LIMIT_UNSET));
     unsigned char *buf = malloc(PIECES * 64);
     struct iovec *iov = malloc(PIECES * sizeof *iov);
     PC_ASSERT_NOT_NULL(buf);
@@ -237,42 +222,39 @@ PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
         total += iov[i].iov_len;
     }
     pc_pattern_fill(ctx->seed, 0, buf, total);
-    PC_ASSERT_EQ_INT(im->writev(t, iov, PIECES), (int)total);
+    PC_ASSERT_EQ_INT(im->writev(c.t, iov, PIECES), (int)total);
     unsigned char tail[10];
     pc_pattern_fill(ctx->seed, total, tail, sizeof tail);
-    PC_ASSERT_EQ_INT(im->write(t, tail, sizeof tail), (int)sizeof tail);
+    PC_ASSERT_EQ_INT(im->write(c.t, tail, sizeof tail), (int)sizeof tail);
     total += sizeof tail;
     /* The reader takes exactly what was written before anything closes:
      * a pty master's close would drop what the slave has not read. */
-    pc_peer *peer = conform_reader_count(&pair, ctx->seed, total);
-    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
+    pc_peer *peer = conform_reader_count(&c.pair, ctx->seed, total);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(c.t) == 0, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), total);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    if (!conform_ended_in_tty_eio(ctx, rec))
-        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    if (!conform_ended_in_tty_eio(ctx, c.rec))
+        PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     free(iov);
     free(buf);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w5_own_buffer, .id = "W5", .slug = "size-counts-own-buffer",
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY | PC_KIND_CHILD)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     /* Bytes in the kernel are not the transport's. */
-    PC_ASSERT_EQ_INT(im->write(t, "0123456789", 10), 10);
-    size_t unread = conform_unread(pair.far);
+    PC_ASSERT_EQ_INT(im->write(c.t, "0123456789", 10), 10);
+    size_t unread = conform_unread(c.pair.far);
     PC_REQUIRE("W2", unread == 10, "the write left %zu of 10 bytes in the kernel, not 10",
                unread);
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
-    PC_ASSERT_OK(im->abort(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    conform_release(&pair, rec);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), 0);
+    PC_ASSERT_OK(im->abort(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W6: every way of ending refuses later writes with PL_ECLOSED. */
@@ -281,32 +263,29 @@ enum w6_end { W6_CLOSE, W6_WRITE_EOF, W6_ABORT, W6_AFTER_CL };
 static void w6_case(pc_ctx *ctx, enum w6_end how)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    im->ref(t);
-    pc_peer *peer = conform_reader_count(&pair, ctx->seed, 2);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    im->ref(c.t);
+    pc_peer *peer = conform_reader_count(&c.pair, ctx->seed, 2);
     unsigned char first[2];
     pc_pattern_fill(ctx->seed, 0, first, 2);
-    PC_ASSERT_EQ_INT(im->write(t, first, 2), 2);
+    PC_ASSERT_EQ_INT(im->write(c.t, first, 2), 2);
     if (how == W6_CLOSE || how == W6_AFTER_CL)
-        PC_ASSERT_OK(im->close(t));
+        PC_ASSERT_OK(im->close(c.t));
     else if (how == W6_WRITE_EOF)
-        PC_ASSERT_OK(im->write_eof(t));
+        PC_ASSERT_OK(im->write_eof(c.t));
     else
-        PC_ASSERT_OK(im->abort(t));
+        PC_ASSERT_OK(im->abort(c.t));
     if (how == W6_AFTER_CL)
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
     struct iovec iov = {(void *)"no", 2};
-    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
-    PC_ASSERT_ERR(im->writev(t, &iov, 1), PL_ECLOSED);
+    PC_ASSERT_ERR(im->write(c.t, "no", 2), PL_ECLOSED);
+    PC_ASSERT_ERR(im->writev(c.t, &iov, 1), PL_ECLOSED);
     /* Also with nothing to write: W6 comes before W3's "no error". */
-    PC_ASSERT_ERR(im->write(t, "", 0), PL_ECLOSED);
-    PC_ASSERT_ERR(im->writev(t, NULL, 0), PL_ECLOSED);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
-    im->unref(t);
+    PC_ASSERT_ERR(im->write(c.t, "", 0), PL_ECLOSED);
+    PC_ASSERT_ERR(im->writev(c.t, NULL, 0), PL_ECLOSED);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->write(c.t, "no", 2), PL_ECLOSED);
+    im->unref(c.t);
     /* The first write arrived (the kernel took it before the end), and
      * nothing else did; a pty master's hang-up may drop even that. */
     uint64_t got = conform_peer_done(peer, 0);
@@ -314,7 +293,7 @@ static void w6_case(pc_ctx *ctx, enum w6_end how)
         PC_ASSERT_LE_UINT(got, 2);
     else
         PC_ASSERT_EQ_UINT(got, 2);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w6_refused, .id = "W6", .slug = "write-after-end-refused",
@@ -331,29 +310,26 @@ PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
                .needs = PC_NEEDS_WRITE, .required = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "tty write transport", &pair, &rec);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "tty write transport");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     /* The far side types: the near end becomes readable. */
-    PC_ASSERT_EQ_INT(write(pair.far, "typed\n", 6), 6);
+    PC_ASSERT_EQ_INT(write(c.pair.far, "typed\n", 6), 6);
     pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
-    PC_ASSERT_EQ_INT(im->write(t, "still", 5), 5);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(c.rec), 0);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, "still", 5), 5);
     char in[16];
     size_t got = 0;
     while (got < 5) {
-        ssize_t n = read(pair.far, in + got, 5 - got);
+        ssize_t n = read(c.pair.far, in + got, 5 - got);
         PC_ASSERT_GT_INT(n, 0);
         got += (size_t)n;
     }
     PC_ASSERT_EQ_MEM(in, "still", 5);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    conform_release(&pair, rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 /* ---- lent writes --------------------------------------------------------- */
@@ -520,13 +496,11 @@ PC_CONFORMANCE(e2_lent, .id = "E2", .slug = "reader-gone-reports-lent-writes",
 PC_CONFORMANCE(r13_lent, .id = "R13", .slug = "write-lent-on-read-transport",
                .needs = PC_NEEDS_READ, .caps = PC_CAP_LENT_WRITES)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    struct lent_end e = {0, 0, 0, rec};
-    PC_ASSERT_ERR(ctx->impl->write_lent(t, "x", 1, lent_end_done, &e), PL_EDIRECTION);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+    struct lent_end e = {0, 0, 0, c.rec};
+    PC_ASSERT_ERR(ctx->impl->write_lent(c.t, "x", 1, lent_end_done, &e), PL_EDIRECTION);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_INT(e.calls, 0);
-    conform_release(&pair, rec);
+    conform_release(&c.pair, c.rec);
 }
