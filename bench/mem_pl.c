@@ -15,7 +15,9 @@
  *
  * usage: mem_pl [READS]   (default 10000)
  */
+#define BENCH_LABEL "MEM pl"
 #include "common.h"
+#include "pl_util.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -120,12 +122,6 @@ int posix_memalign(void **out, size_t alignment, size_t size)
 
 static uint64_t data_calls, lost_calls;
 
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("MEM pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
-
 static void on_data(pl_transport *t, const void *data, size_t len, void *user)
 {
     (void)t;
@@ -139,7 +135,7 @@ static void on_lost(pl_transport *t, int error, void *user)
 {
     (void)t;
     (void)user;
-    check(error, "connection_lost");
+    bench_pl_check(error, "connection_lost");
     lost_calls++;
 }
 
@@ -155,7 +151,7 @@ static void run_until(pl_loop *loop, const uint64_t *counter, uint64_t target)
     while (*counter < target) {
         if (bench_now_ns() > deadline)
             bench_fail("MEM pl: the loop made no progress in 10 s");
-        check(pl_loop_run_once(loop, 100), "pl_loop_run_once");
+        bench_pl_check(pl_loop_run_once(loop, 100), "pl_loop_run_once");
     }
 }
 
@@ -164,19 +160,19 @@ static pl_transport *connect_idle(pl_loop *loop, int fd, int read_side)
 {
     pl_transport *t;
     if (read_side)
-        check(pl_connect_read_pipe(loop, fd, &protocol, NULL, &t),
-              "pl_connect_read_pipe");
+        bench_pl_check(pl_connect_read_pipe(loop, fd, &protocol, NULL, &t),
+                       "pl_connect_read_pipe");
     else
-        check(pl_connect_write_pipe(loop, fd, &protocol, NULL, &t),
-              "pl_connect_write_pipe");
-    check(pl_loop_run_once(loop, 0), "pl_loop_run_once");
+        bench_pl_check(pl_connect_write_pipe(loop, fd, &protocol, NULL, &t),
+                       "pl_connect_write_pipe");
+    bench_pl_check(pl_loop_run_once(loop, 0), "pl_loop_run_once");
     return t;
 }
 
 static void close_and_wait(pl_loop *loop, pl_transport *t)
 {
     uint64_t target = lost_calls + 1;
-    check(pl_transport_close(t), "pl_transport_close");
+    bench_pl_check(pl_transport_close(t), "pl_transport_close");
     run_until(loop, &lost_calls, target);
 }
 
@@ -206,7 +202,7 @@ int main(int argc, char **argv)
 
     if (argc > 2)
         bench_fail("usage: %s [READS]", argv[0]);
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     bench_pipe(rp);
     bench_pipe(wp);
 
@@ -219,7 +215,8 @@ int main(int argc, char **argv)
         wt = connect_idle(loop, b[1], 0);
         one_byte(a[1]);
         run_until(loop, &data_calls, 1);
-        check((int)pl_transport_write(wt, message, sizeof message), "pl_transport_write");
+        bench_pl_check((int)pl_transport_write(wt, message, sizeof message),
+                       "pl_transport_write");
         drain(b[0], sizeof message);
         close_and_wait(loop, rt);
         close_and_wait(loop, wt);
@@ -253,7 +250,7 @@ int main(int argc, char **argv)
     for (uint64_t i = 0; i < reads; i++) {
         ssize_t n = pl_transport_write(wt, message, sizeof message);
         if (n != (ssize_t)sizeof message)
-            check(n < 0 ? (int)n : -EIO, "pl_transport_write");
+            bench_pl_check(n < 0 ? (int)n : -EIO, "pl_transport_write");
         drain(wp[0], sizeof message);
     }
     per_write = counts.allocations - before.allocations;
@@ -262,7 +259,7 @@ int main(int argc, char **argv)
     close_and_wait(loop, wt);
     close(rp[1]);
     close(wp[0]);
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
 
     bench_result("MEM", "pl", "read_transport", "idle_bytes", (double)read_bytes);
     bench_result("MEM", "pl", "read_transport", "allocations", (double)read_allocs);

@@ -16,7 +16,9 @@
  *
  * usage: nowait_cost [ROUNDS]   (default 500000)
  */
+#define BENCH_LABEL "nowait_cost"
 #include "common.h"
+#include "pl_util.h"
 
 #include <fcntl.h>
 #include <pipeloop.h>
@@ -92,9 +94,7 @@ static double transport(unsigned flags, int expect_mode)
     uint64_t t0 = bench_now_ns();
     pl_loop_run(loop);
     double ns = (double)(bench_now_ns() - t0) / (double)rounds;
-    pl_transport_close(writer);
-    while (pl_loop_close(loop) != 0)
-        pl_loop_run_once(loop, 100);
+    bench_pl_close_all(loop, writer);
     close(fds[0]);
     return ns;
 }

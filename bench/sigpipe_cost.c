@@ -9,7 +9,9 @@
  *
  * usage: sigpipe_cost [ROUNDS]   (default 1000000)
  */
+#define BENCH_LABEL "sigpipe_cost"
 #include "common.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 #include <pthread.h>
@@ -89,9 +91,7 @@ int main(int argc, char **argv)
     pl_loop_run(loop);
     double inside = (double)(bench_now_ns() - t0) / (double)rounds;
 
-    pl_transport_close(writer);
-    while (pl_loop_close(loop) != 0)
-        pl_loop_run_once(loop, 100);
+    bench_pl_close_all(loop, writer);
     close(fds[0]);
     printf("ns per 1-byte write+read: raw %.0f; raw with sigmask around write %.0f; "
            "pl_transport_write outside the loop %.0f; from a callback %.0f\n",

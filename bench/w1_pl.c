@@ -9,8 +9,10 @@
  *
  * usage: w1_pl [TOTAL_BYTES [CHUNK_BYTES]]   (defaults 1G 64K)
  */
+#define BENCH_LABEL "W1 pl"
 #include "common.h"
 #include "w1.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 #include <stdio.h>
@@ -21,13 +23,7 @@ static struct w1_args args;
 static unsigned char *pattern;
 static uint64_t sent, received;
 static uint32_t crc;
-static int paused, transports_lost;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W1 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
+static int paused;
 
 static void lent_done(pl_transport *t, const void *data, size_t len, int status,
                       void *user)
@@ -50,13 +46,13 @@ static void pump(pl_transport *t)
         ssize_t w =
             pl_transport_write_lent(t, pattern + (sent & 0xff), n, lent_done, NULL);
         if (w < 0)
-            check((int)w, "pl_transport_write");
+            bench_pl_check((int)w, "pl_transport_write");
         if ((size_t)w != n)
             bench_fail("W1 pl: pl_transport_write took %zd of %zu bytes", w, n);
         sent += n;
     }
     if (sent == args.total)
-        check(pl_transport_close(t), "pl_transport_close");
+        bench_pl_check(pl_transport_close(t), "pl_transport_close");
 }
 
 static void writer_made(pl_transport *t, void *user)
@@ -91,25 +87,16 @@ static void reader_data(pl_transport *t, const void *data, size_t len, void *use
     received += len;
 }
 
-static void lost(pl_transport *t, int error, void *user)
-{
-    (void)user;
-    check(error,
-          pl_transport_is_read(t) ? "reader connection_lost" : "writer connection_lost");
-    if (++transports_lost == 2)
-        pl_loop_stop(pl_transport_get_loop(t));
-}
-
 static const pl_protocol writer_protocol = {
     .connection_made = writer_made,
-    .connection_lost = lost,
+    .connection_lost = bench_pl_pair_lost,
     .pause_writing = writer_pause,
     .resume_writing = writer_resume,
 };
 
 static const pl_protocol reader_protocol = {
     .data_received = reader_data,
-    .connection_lost = lost,
+    .connection_lost = bench_pl_pair_lost,
 };
 
 int main(int argc, char **argv)
@@ -123,17 +110,17 @@ int main(int argc, char **argv)
     pattern = bench_pattern(args.chunk);
     bench_pipe(fds);
 
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     start = bench_now_ns();
-    check(pl_connect_read_pipe(loop, fds[0], &reader_protocol, NULL, &reader),
-          "pl_connect_read_pipe");
-    check(pl_connect_write_pipe(loop, fds[1], &writer_protocol, NULL, &writer),
-          "pl_connect_write_pipe");
-    check(
+    bench_pl_check(pl_connect_read_pipe(loop, fds[0], &reader_protocol, NULL, &reader),
+                   "pl_connect_read_pipe");
+    bench_pl_check(pl_connect_write_pipe(loop, fds[1], &writer_protocol, NULL, &writer),
+                   "pl_connect_write_pipe");
+    bench_pl_check(
         pl_transport_set_write_buffer_limits(writer, (int64_t)HIGH_WATER, PL_LIMIT_UNSET),
         "pl_transport_set_write_buffer_limits");
-    check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
     w1_finish("pl", &args, start, received, crc);
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
     return 0;
 }

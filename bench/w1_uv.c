@@ -6,8 +6,10 @@
  *
  * usage: w1_uv [TOTAL_BYTES [CHUNK_BYTES]]   (defaults 1G 64K)
  */
+#define BENCH_LABEL "W1 uv"
 #include "common.h"
 #include "w1.h"
+#include "uv_util.h"
 
 #include <stdlib.h>
 #include <uv.h>
@@ -30,12 +32,6 @@ static size_t writes_in_flight;
 static uint32_t crc;
 static unsigned char *read_buf;
 
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W1 uv: %s: %s", what, uv_strerror(rc));
-}
-
 static void on_write(uv_write_t *req, int status);
 
 static void pump(void)
@@ -52,7 +48,8 @@ static void pump(void)
         } else if ((w = malloc(sizeof *w)) == NULL) {
             bench_fail("out of memory");
         }
-        check(uv_write(&w->req, (uv_stream_t *)&writer, &buf, 1, on_write), "uv_write");
+        bench_uv_check(uv_write(&w->req, (uv_stream_t *)&writer, &buf, 1, on_write),
+                       "uv_write");
         writes_in_flight++;
         sent += n;
     }
@@ -64,18 +61,11 @@ static void pump(void)
 static void on_write(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
-    check(status, "write callback");
+    bench_uv_check(status, "write callback");
     w->next = free_reqs;
     free_reqs = w;
     writes_in_flight--;
     pump();
-}
-
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    (void)handle;
-    (void)suggested;
-    *buf = uv_buf_init((char *)read_buf, (unsigned)BENCH_READ_SIZE);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -86,7 +76,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     } else if (n == UV_EOF) {
         uv_close((uv_handle_t *)stream, NULL);
     } else if (n < 0) {
-        check((int)n, "read callback");
+        bench_uv_check((int)n, "read callback");
     }
 }
 
@@ -101,21 +91,23 @@ int main(int argc, char **argv)
     read_buf = malloc(BENCH_READ_SIZE);
     if (read_buf == NULL)
         bench_fail("out of memory");
+    bench_uv_read_buf = uv_buf_init((char *)read_buf, (unsigned)BENCH_READ_SIZE);
     bench_pipe(fds);
 
-    check(uv_loop_init(&loop), "uv_loop_init");
-    check(uv_pipe_init(&loop, &reader, 0), "uv_pipe_init");
-    check(uv_pipe_init(&loop, &writer, 0), "uv_pipe_init");
-    check(uv_pipe_open(&reader, fds[0]), "uv_pipe_open");
-    check(uv_pipe_open(&writer, fds[1]), "uv_pipe_open");
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_check(uv_pipe_init(&loop, &reader, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(&loop, &writer, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_open(&reader, fds[0]), "uv_pipe_open");
+    bench_uv_check(uv_pipe_open(&writer, fds[1]), "uv_pipe_open");
 
     start = bench_now_ns();
-    check(uv_read_start((uv_stream_t *)&reader, on_alloc, on_read), "uv_read_start");
+    bench_uv_check(uv_read_start((uv_stream_t *)&reader, bench_uv_alloc, on_read),
+                   "uv_read_start");
     pump();
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     w1_finish("uv", &args, start, received, crc);
 
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     while (free_reqs != NULL) {
         struct write_req *w = free_reqs;
         free_reqs = w->next;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct w2_args w2_parse_args(int argc, char **argv)
@@ -32,6 +33,22 @@ int w2_check(const unsigned char *msg, size_t size, uint64_t round)
     for (size_t j = 0; j < size; j++)
         if (msg[j] != (unsigned char)((round + j) & 0xff))
             return 0;
+    return 1;
+}
+
+int w2_reply_add(struct w2_reply *reply, const void *data, size_t len,
+                 const struct w2_args *args, uint64_t round, const char *variant)
+{
+    if (len > args->size - reply->len)
+        bench_fail("%s: more bytes than sent in round %llu", variant,
+                   (unsigned long long)round);
+    memcpy(reply->bytes + reply->len, data, len);
+    reply->len += len;
+    if (reply->len < args->size)
+        return 0;
+    if (!w2_check(reply->bytes, args->size, round))
+        bench_fail("%s: wrong echo in round %llu", variant, (unsigned long long)round);
+    reply->len = 0;
     return 1;
 }
 

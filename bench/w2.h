@@ -21,6 +21,19 @@ struct w2_args w2_parse_args(int argc, char **argv);
 void w2_fill(unsigned char *msg, size_t size, uint64_t round);
 int w2_check(const unsigned char *msg, size_t size, uint64_t round);
 
+/* The echo of the current round as the parent's reads bring it in. */
+struct w2_reply {
+    unsigned char bytes[W2_MAX_MESSAGE];
+    size_t len;
+};
+
+/* Add the len bytes at data to the echo of round, failing (messages start
+ * with variant, e.g. "W2 pl") on more bytes than were sent or a wrong echo.
+ * Returns 1 once the echo is complete and right (reply is then empty for
+ * the next round), else 0. */
+int w2_reply_add(struct w2_reply *reply, const void *data, size_t len,
+                 const struct w2_args *args, uint64_t round, const char *variant);
+
 /* Make the two pipes and fork the echo peer, which runs peer(in, out) with
  * the read end of the first pipe and the write end of the second, then
  * exits 0.  The parent gets the other ends: *to_peer and *from_peer (both

@@ -7,39 +7,25 @@
  *
  * usage: w2_pl [ROUNDS [MESSAGE_BYTES]]   (defaults 100000 1)
  */
+#define BENCH_LABEL "W2 pl"
 #include "common.h"
 #include "w2.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 #include <string.h>
 
 static struct w2_args args;
-static unsigned char msg[W2_MAX_MESSAGE], reply[W2_MAX_MESSAGE];
-static size_t reply_len;
+static unsigned char msg[W2_MAX_MESSAGE];
+static struct w2_reply reply;
 static uint64_t round_no, end_ns;
 static pl_transport *in_t, *out_t;
-static int transports_lost;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W2 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
 
 static void send_bytes(const void *data, size_t len)
 {
     ssize_t n = pl_transport_write(out_t, data, len);
     if (n < 0)
-        check((int)n, "pl_transport_write");
-}
-
-static void lost(pl_transport *t, int error, void *user)
-{
-    (void)user;
-    check(error,
-          pl_transport_is_read(t) ? "reader connection_lost" : "writer connection_lost");
-    if (++transports_lost == 2)
-        pl_loop_stop(pl_transport_get_loop(t));
+        bench_pl_check((int)n, "pl_transport_write");
 }
 
 /* The peer. */
@@ -54,8 +40,8 @@ static void peer_data(pl_transport *t, const void *data, size_t len, void *user)
 static void peer_reader_lost(pl_transport *t, int error, void *user)
 {
     /* EOF from the parent: the exchange is over. */
-    check(pl_transport_close(out_t), "pl_transport_close");
-    lost(t, error, user);
+    bench_pl_check(pl_transport_close(out_t), "pl_transport_close");
+    bench_pl_pair_lost(t, error, user);
 }
 
 static const pl_protocol peer_reader = {
@@ -63,19 +49,20 @@ static const pl_protocol peer_reader = {
     .connection_lost = peer_reader_lost,
 };
 static const pl_protocol peer_writer = {
-    .connection_lost = lost,
+    .connection_lost = bench_pl_pair_lost,
 };
 
 static void run_loop(int in, int out, const pl_protocol *reader,
                      const pl_protocol *writer)
 {
     pl_loop *loop;
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
-    check(pl_connect_read_pipe(loop, in, reader, NULL, &in_t), "pl_connect_read_pipe");
-    check(pl_connect_write_pipe(loop, out, writer, NULL, &out_t),
-          "pl_connect_write_pipe");
-    check(pl_loop_run(loop), "pl_loop_run");
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_connect_read_pipe(loop, in, reader, NULL, &in_t),
+                   "pl_connect_read_pipe");
+    bench_pl_check(pl_connect_write_pipe(loop, out, writer, NULL, &out_t),
+                   "pl_connect_write_pipe");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
 }
 
 static void echo_peer(int in, int out)
@@ -102,20 +89,12 @@ static void parent_data(pl_transport *t, const void *data, size_t len, void *use
 {
     (void)t;
     (void)user;
-    if (len > args.size - reply_len)
-        bench_fail("W2 pl: more bytes than sent in round %llu",
-                   (unsigned long long)round_no);
-    memcpy(reply + reply_len, data, len);
-    reply_len += len;
-    if (reply_len < args.size)
+    if (!w2_reply_add(&reply, data, len, &args, round_no, "W2 pl"))
         return;
-    if (!w2_check(reply, args.size, round_no))
-        bench_fail("W2 pl: wrong echo in round %llu", (unsigned long long)round_no);
-    reply_len = 0;
     if (++round_no == args.rounds) {
         end_ns = bench_now_ns();
-        check(pl_transport_close(out_t), "pl_transport_close");
-        check(pl_transport_close(in_t), "pl_transport_close");
+        bench_pl_check(pl_transport_close(out_t), "pl_transport_close");
+        bench_pl_check(pl_transport_close(in_t), "pl_transport_close");
     } else {
         send_round();
     }
@@ -131,11 +110,11 @@ static int parent_eof(pl_transport *t, void *user)
 static const pl_protocol parent_reader = {
     .data_received = parent_data,
     .eof_received = parent_eof,
-    .connection_lost = lost,
+    .connection_lost = bench_pl_pair_lost,
 };
 static const pl_protocol parent_writer = {
     .connection_made = parent_writer_made,
-    .connection_lost = lost,
+    .connection_lost = bench_pl_pair_lost,
 };
 
 int main(int argc, char **argv)

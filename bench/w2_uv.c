@@ -6,8 +6,10 @@
  *
  * usage: w2_uv [ROUNDS [MESSAGE_BYTES]]   (defaults 100000 1)
  */
+#define BENCH_LABEL "W2 uv"
 #include "common.h"
 #include "w2.h"
+#include "uv_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +17,10 @@
 
 static struct w2_args args;
 static unsigned char read_buf[W2_MAX_MESSAGE];
-static unsigned char msg[W2_MAX_MESSAGE], reply[W2_MAX_MESSAGE];
-static size_t reply_len;
+static unsigned char msg[W2_MAX_MESSAGE];
+static struct w2_reply reply;
 static uint64_t round_no, end_ns;
 static uv_pipe_t in_pipe, out_pipe;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W2 uv: %s: %s", what, uv_strerror(rc));
-}
-
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    (void)handle;
-    (void)suggested;
-    *buf = uv_buf_init((char *)read_buf, sizeof read_buf);
-}
 
 struct copied_write {
     uv_write_t req;
@@ -40,7 +29,7 @@ struct copied_write {
 
 static void on_copied_write(uv_write_t *req, int status)
 {
-    check(status, "write callback");
+    bench_uv_check(status, "write callback");
     free(req);
 }
 
@@ -54,7 +43,7 @@ static void send_bytes(const unsigned char *data, size_t len)
     if (n == (int)len)
         return;
     if (n < 0 && n != UV_EAGAIN)
-        check(n, "uv_try_write");
+        bench_uv_check(n, "uv_try_write");
     if (n < 0)
         n = 0;
     w = malloc(sizeof *w + len - (size_t)n);
@@ -62,8 +51,8 @@ static void send_bytes(const unsigned char *data, size_t len)
         bench_fail("out of memory");
     memcpy(w->data, data + n, len - (size_t)n);
     buf = uv_buf_init((char *)w->data, (unsigned)(len - (size_t)n));
-    check(uv_write(&w->req, (uv_stream_t *)&out_pipe, &buf, 1, on_copied_write),
-          "uv_write");
+    bench_uv_check(uv_write(&w->req, (uv_stream_t *)&out_pipe, &buf, 1, on_copied_write),
+                   "uv_write");
 }
 
 static void close_both(void)
@@ -80,25 +69,26 @@ static void peer_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     else if (n == UV_EOF)
         close_both();
     else if (n < 0)
-        check((int)n, "peer read callback");
+        bench_uv_check((int)n, "peer read callback");
 }
 
 static void open_pipes(uv_loop_t *loop, int in, int out, uv_read_cb on_read)
 {
-    check(uv_pipe_init(loop, &in_pipe, 0), "uv_pipe_init");
-    check(uv_pipe_init(loop, &out_pipe, 0), "uv_pipe_init");
-    check(uv_pipe_open(&in_pipe, in), "uv_pipe_open");
-    check(uv_pipe_open(&out_pipe, out), "uv_pipe_open");
-    check(uv_read_start((uv_stream_t *)&in_pipe, on_alloc, on_read), "uv_read_start");
+    bench_uv_check(uv_pipe_init(loop, &in_pipe, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(loop, &out_pipe, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_open(&in_pipe, in), "uv_pipe_open");
+    bench_uv_check(uv_pipe_open(&out_pipe, out), "uv_pipe_open");
+    bench_uv_check(uv_read_start((uv_stream_t *)&in_pipe, bench_uv_alloc, on_read),
+                   "uv_read_start");
 }
 
 static void echo_peer(int in, int out)
 {
     uv_loop_t loop;
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     open_pipes(&loop, in, out, peer_read);
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
 }
 
 static void send_round(void)
@@ -114,17 +104,9 @@ static void parent_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         bench_fail("W2 uv: EOF from the peer in round %llu",
                    (unsigned long long)round_no);
     if (n < 0)
-        check((int)n, "read callback");
-    if ((size_t)n > args.size - reply_len)
-        bench_fail("W2 uv: more bytes than sent in round %llu",
-                   (unsigned long long)round_no);
-    memcpy(reply + reply_len, buf->base, (size_t)n);
-    reply_len += (size_t)n;
-    if (reply_len < args.size)
+        bench_uv_check((int)n, "read callback");
+    if (!w2_reply_add(&reply, buf->base, (size_t)n, &args, round_no, "W2 uv"))
         return;
-    if (!w2_check(reply, args.size, round_no))
-        bench_fail("W2 uv: wrong echo in round %llu", (unsigned long long)round_no);
-    reply_len = 0;
     if (++round_no == args.rounds) {
         end_ns = bench_now_ns();
         close_both();
@@ -141,16 +123,17 @@ int main(int argc, char **argv)
     uint64_t start;
 
     args = w2_parse_args(argc, argv);
+    bench_uv_read_buf = uv_buf_init((char *)read_buf, sizeof read_buf);
     peer = w2_start_peer(echo_peer, &to_peer, &from_peer);
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     open_pipes(&loop, from_peer, to_peer, parent_read);
     start = bench_now_ns();
     send_round();
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     if (round_no != args.rounds)
         bench_fail("W2 uv: the loop ended after %llu rounds",
                    (unsigned long long)round_no);
     w2_finish("uv", &args, start, end_ns, peer);
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     return 0;
 }

@@ -4,18 +4,14 @@
  *
  * usage: w3_pl [PIPES|max [ROUNDS [WRITERS]]]   (defaults max 100 1)
  */
+#define BENCH_LABEL "W3 pl"
 #include "common.h"
 #include "w3.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 
 static size_t pipes, eofs, lost_count;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W3 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
 
 static void on_data(pl_transport *t, const void *data, size_t len, void *user)
 {
@@ -34,7 +30,7 @@ static int on_eof(pl_transport *t, void *user)
 static void on_lost(pl_transport *t, int error, void *user)
 {
     (void)user;
-    check(error, "connection_lost");
+    bench_pl_check(error, "connection_lost");
     if (++lost_count == pipes)
         pl_loop_stop(pl_transport_get_loop(t));
 }
@@ -53,16 +49,17 @@ int main(int argc, char **argv)
     pl_transport *t;
 
     pipes = args.pipes;
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     for (size_t i = 0; i < args.pipes; i++)
-        check(pl_connect_read_pipe(loop, fds[i], &protocol, (void *)(uintptr_t)i, &t),
-              "pl_connect_read_pipe");
+        bench_pl_check(
+            pl_connect_read_pipe(loop, fds[i], &protocol, (void *)(uintptr_t)i, &t),
+            "pl_connect_read_pipe");
     /* Deliver the connection_made calls before the clock starts, as the other
      * variants finish their setup before it. */
-    check(pl_loop_run_once(loop, 0), "pl_loop_run_once");
+    bench_pl_check(pl_loop_run_once(loop, 0), "pl_loop_run_once");
     w3_begin();
-    check(pl_loop_run(loop), "pl_loop_run");
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
     w3_finish("pl", eofs);
     return 0;
 }

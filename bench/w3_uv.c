@@ -4,8 +4,10 @@
  *
  * usage: w3_uv [PIPES|max [ROUNDS [WRITERS]]]   (defaults max 100 1)
  */
+#define BENCH_LABEL "W3 uv"
 #include "common.h"
 #include "w3.h"
+#include "uv_util.h"
 
 #include <stdlib.h>
 #include <uv.h>
@@ -13,19 +15,6 @@
 static uv_pipe_t *pipes;
 static unsigned char *read_buf;
 static size_t eofs;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W3 uv: %s: %s", what, uv_strerror(rc));
-}
-
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    (void)handle;
-    (void)suggested;
-    *buf = uv_buf_init((char *)read_buf, (unsigned)BENCH_READ_SIZE);
-}
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
@@ -35,7 +24,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         eofs++;
         uv_close((uv_handle_t *)stream, NULL);
     } else if (n < 0) {
-        check((int)n, "read callback");
+        bench_uv_check((int)n, "read callback");
     }
 }
 
@@ -49,16 +38,17 @@ int main(int argc, char **argv)
     read_buf = malloc(BENCH_READ_SIZE);
     if (pipes == NULL || read_buf == NULL)
         bench_fail("out of memory");
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_read_buf = uv_buf_init((char *)read_buf, (unsigned)BENCH_READ_SIZE);
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     for (size_t i = 0; i < args.pipes; i++) {
-        check(uv_pipe_init(&loop, &pipes[i], 0), "uv_pipe_init");
-        check(uv_pipe_open(&pipes[i], fds[i]), "uv_pipe_open");
-        check(uv_read_start((uv_stream_t *)&pipes[i], on_alloc, on_read),
-              "uv_read_start");
+        bench_uv_check(uv_pipe_init(&loop, &pipes[i], 0), "uv_pipe_init");
+        bench_uv_check(uv_pipe_open(&pipes[i], fds[i]), "uv_pipe_open");
+        bench_uv_check(uv_read_start((uv_stream_t *)&pipes[i], bench_uv_alloc, on_read),
+                       "uv_read_start");
     }
     w3_begin();
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     free(pipes);
     free(read_buf);
     w3_finish("uv", eofs);

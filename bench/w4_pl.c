@@ -5,19 +5,15 @@
  *
  * usage: w4_pl [SPAWNS]   (default 1000)
  */
+#define BENCH_LABEL "W4 pl"
 #include "common.h"
 #include "w4.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 
 static size_t output;
 static int exited, returncode, lost, stdout_lost;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W4 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
 
 static void on_pipe_data(pl_process *p, int fd, const void *data, size_t len, void *user)
 {
@@ -33,7 +29,7 @@ static void on_pipe_lost(pl_process *p, int fd, int error, void *user)
 {
     (void)p;
     (void)user;
-    check(error, "pipe_connection_lost");
+    bench_pl_check(error, "pipe_connection_lost");
     if (fd == 1)
         stdout_lost = 1;
 }
@@ -41,7 +37,8 @@ static void on_pipe_lost(pl_process *p, int fd, int error, void *user)
 static void on_exited(pl_process *p, void *user)
 {
     (void)user;
-    check(pl_process_get_returncode(p, &returncode), "pl_process_get_returncode");
+    bench_pl_check(pl_process_get_returncode(p, &returncode),
+                   "pl_process_get_returncode");
     exited = 1;
 }
 
@@ -73,12 +70,12 @@ static void spawn_one(pl_loop *loop, uint64_t i)
     output = 0;
     exited = lost = stdout_lost = 0;
     returncode = -1;
-    check(pl_spawn(loop, &options, &protocol, NULL, &p), "pl_spawn");
+    bench_pl_check(pl_spawn(loop, &options, &protocol, NULL, &p), "pl_spawn");
     child_stdin = pl_process_get_pipe_transport(p, 0);
     if (child_stdin == NULL)
         bench_fail("W4 pl: no stdin transport");
-    check(pl_transport_close(child_stdin), "pl_transport_close");
-    check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_transport_close(child_stdin), "pl_transport_close");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
     if (!lost || !exited || !stdout_lost || returncode != 0 || output != 0)
         bench_fail("W4 pl: spawn %llu: lost %d, exited %d, stdout lost %d, returncode "
                    "%d, %zu bytes of output",
@@ -91,11 +88,11 @@ int main(int argc, char **argv)
     uint64_t start;
     pl_loop *loop;
 
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     start = bench_now_ns();
     for (uint64_t i = 0; i < spawns; i++)
         spawn_one(loop, i);
     w4_finish("pl", spawns, start);
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
     return 0;
 }

@@ -5,8 +5,10 @@
  *
  * usage: w4_uv [SPAWNS]   (default 1000)
  */
+#define BENCH_LABEL "W4 uv"
 #include "common.h"
 #include "w4.h"
+#include "uv_util.h"
 
 #include <uv.h>
 
@@ -18,19 +20,6 @@ static size_t output;
 static int64_t exit_status;
 static int term_signal, exited;
 
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W4 uv: %s: %s", what, uv_strerror(rc));
-}
-
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    (void)handle;
-    (void)suggested;
-    *buf = uv_buf_init((char *)read_buf, sizeof read_buf);
-}
-
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     (void)buf;
@@ -39,7 +28,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     else if (n == UV_EOF)
         uv_close((uv_handle_t *)stream, NULL);
     else if (n < 0)
-        check((int)n, "read callback");
+        bench_uv_check((int)n, "read callback");
 }
 
 static void on_process_exit(uv_process_t *p, int64_t status, int term_sig)
@@ -57,8 +46,8 @@ static void spawn_one(uint64_t i)
     uv_stdio_container_t stdio[3];
     uv_process_options_t options = {0};
 
-    check(uv_pipe_init(&loop, &child_stdin, 0), "uv_pipe_init");
-    check(uv_pipe_init(&loop, &child_stdout, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(&loop, &child_stdin, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(&loop, &child_stdout, 0), "uv_pipe_init");
     stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     stdio[0].data.stream = (uv_stream_t *)&child_stdin;
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -72,11 +61,11 @@ static void spawn_one(uint64_t i)
     options.stdio_count = 3;
     output = 0;
     exited = 0;
-    check(uv_spawn(&loop, &process, &options), "uv_spawn");
+    bench_uv_check(uv_spawn(&loop, &process, &options), "uv_spawn");
     uv_close((uv_handle_t *)&child_stdin, NULL);
-    check(uv_read_start((uv_stream_t *)&child_stdout, on_alloc, on_read),
-          "uv_read_start");
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_read_start((uv_stream_t *)&child_stdout, bench_uv_alloc, on_read),
+                   "uv_read_start");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     if (!exited || exit_status != 0 || term_signal != 0 || output != 0)
         bench_fail("W4 uv: spawn %llu: exited %d, status %lld, signal %d, %zu bytes of "
                    "output",
@@ -89,11 +78,12 @@ int main(int argc, char **argv)
     uint64_t spawns = w4_parse_args(argc, argv);
     uint64_t start;
 
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_read_buf = uv_buf_init((char *)read_buf, sizeof read_buf);
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     start = bench_now_ns();
     for (uint64_t i = 0; i < spawns; i++)
         spawn_one(i);
     w4_finish("uv", spawns, start);
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     return 0;
 }

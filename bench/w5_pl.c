@@ -4,18 +4,14 @@
  *
  * usage: w5_pl [TIMERS [MAX_DELAY_MS]]   (defaults 1000000 1000)
  */
+#define BENCH_LABEL "W5 pl"
 #include "common.h"
 #include "w5.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 
 static uint64_t timers;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W5 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
 
 static void on_timer(pl_loop *loop, void *user)
 {
@@ -29,16 +25,16 @@ int main(int argc, char **argv)
     pl_loop *loop;
 
     timers = args.timers;
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     w5_begin();
     for (uint64_t i = 0; i < args.timers; i++) {
         uint64_t delay = w5_next_delay();
         uint64_t due = pl_loop_time(loop) + delay;
-        check(pl_call_later(loop, delay, on_timer, (void *)(uintptr_t)due, NULL),
-              "pl_call_later");
+        bench_pl_check(pl_call_later(loop, delay, on_timer, (void *)(uintptr_t)due, NULL),
+                       "pl_call_later");
     }
-    check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
     w5_finish("pl");
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
     return 0;
 }

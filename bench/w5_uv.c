@@ -4,17 +4,13 @@
  *
  * usage: w5_uv [TIMERS [MAX_DELAY_MS]]   (defaults 1000000 1000)
  */
+#define BENCH_LABEL "W5 uv"
 #include "common.h"
 #include "w5.h"
+#include "uv_util.h"
 
 #include <stdlib.h>
 #include <uv.h>
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W5 uv: %s: %s", what, uv_strerror(rc));
-}
 
 static void on_timer(uv_timer_t *timer)
 {
@@ -29,21 +25,21 @@ int main(int argc, char **argv)
 
     if (timers == NULL)
         bench_fail("out of memory");
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     w5_begin();
     for (uint64_t i = 0; i < args.timers; i++) {
         uint64_t delay = w5_next_delay();
-        check(uv_timer_init(&loop, &timers[i]), "uv_timer_init");
+        bench_uv_check(uv_timer_init(&loop, &timers[i]), "uv_timer_init");
         timers[i].data = (void *)(uintptr_t)(uv_now(&loop) + delay);
-        check(uv_timer_start(&timers[i], on_timer, delay, 0), "uv_timer_start");
+        bench_uv_check(uv_timer_start(&timers[i], on_timer, delay, 0), "uv_timer_start");
     }
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     w5_finish("uv");
 
     for (uint64_t i = 0; i < args.timers; i++)
         uv_close((uv_handle_t *)&timers[i], NULL);
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     free(timers);
     return 0;
 }

@@ -6,8 +6,10 @@
  *
  * usage: w6_pl [echo|cat [COMMANDS]]   (defaults echo 10000)
  */
+#define BENCH_LABEL "W6 pl"
 #include "common.h"
 #include "w6.h"
+#include "pl_util.h"
 
 #include <pipeloop.h>
 
@@ -15,12 +17,6 @@ static struct w6_args args;
 static struct w6_slot slots[W6_INFLIGHT];
 static uint64_t next_index, completed;
 static pl_loop *loop;
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W6 pl: %s: %s (%s)", what, pl_strerror(rc), pl_err_name(rc));
-}
 
 static void on_done(pl_run_result *result, void *user);
 
@@ -30,14 +26,14 @@ static void start(struct w6_slot *slot)
     pl_run_options run = {.input = slot->input, .input_len = w6_input_len(&args)};
 
     w6_slot_prepare(slot, next_index++);
-    check(pl_run(loop, &options, &run, on_done, slot), "pl_run");
+    bench_pl_check(pl_run(loop, &options, &run, on_done, slot), "pl_run");
 }
 
 static void on_done(pl_run_result *result, void *user)
 {
     struct w6_slot *slot = user;
 
-    check(result->error, "pl_run result");
+    bench_pl_check(result->error, "pl_run result");
     w6_check("pl", slot->index, result->out, result->out_len, result->err_len,
              result->returncode);
     completed++;
@@ -52,12 +48,12 @@ int main(int argc, char **argv)
     args = w6_parse_args(argc, argv);
     for (size_t k = 0; k < W6_INFLIGHT; k++)
         w6_slot_init(&slots[k], &args);
-    check(pl_loop_new(&loop, 0), "pl_loop_new");
+    bench_pl_check(pl_loop_new(&loop, 0), "pl_loop_new");
     w6_begin();
     for (size_t k = 0; k < W6_INFLIGHT && next_index < args.commands; k++)
         start(&slots[k]);
-    check(pl_loop_run(loop), "pl_loop_run");
+    bench_pl_check(pl_loop_run(loop), "pl_loop_run");
     w6_finish("pl", completed);
-    check(pl_loop_close(loop), "pl_loop_close");
+    bench_pl_check(pl_loop_close(loop), "pl_loop_close");
     return 0;
 }

@@ -14,27 +14,10 @@ and "FAIL: ..." on stderr with exit status 1.
 """
 import asyncio
 import resource
-import sys
 import time
 
-INFLIGHT = 32
-ECHO_ARG = 1024
-CAT_INPUT = 64 * 1024
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def filler(length):
-    # byte k is 'a' + k % 26, a newline every 64 (bench/w6.c's fill)
-    return bytes(10 if k % 64 == 63 else 97 + k % 26 for k in range(length))
-
-
-def stamped(body, index):
-    head = b"%d " % index
-    return head + body[len(head):]
+from w6_common import (CAT_INPUT, INFLIGHT, echo_arg, fail, filler, parse_args,
+                       print_results, stamped)
 
 
 def cpu(who):
@@ -46,7 +29,7 @@ async def run_all(kind, commands):
     sem = asyncio.Semaphore(INFLIGHT)
     PIPE, DEVNULL = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
     if kind == "echo":
-        arg = filler(ECHO_ARG).replace(b"\n", b".")
+        arg = echo_arg()
     else:
         body = filler(CAT_INPUT)
 
@@ -75,13 +58,7 @@ async def run_all(kind, commands):
 
 def main():
     global loop_name
-    argv = sys.argv[1:]
-    if not argv or argv[0] not in ("asyncio", "uvloop") or len(argv) > 3 or (
-            len(argv) > 1 and argv[1] not in ("echo", "cat")):
-        fail("usage: w6_py.py asyncio|uvloop [echo|cat [COMMANDS]]")
-    loop_name = argv[0]
-    kind = argv[1] if len(argv) > 1 else "echo"
-    commands = int(argv[2]) if len(argv) > 2 else 10000
+    loop_name, kind, commands = parse_args("w6_py.py", ("asyncio", "uvloop"))
     if loop_name == "uvloop":
         import uvloop
         loop = uvloop.new_event_loop()
@@ -98,10 +75,7 @@ def main():
     loop.close()
     if completed != commands:
         fail("W6 %s: %d of %d commands completed" % (loop_name, completed, commands))
-    for metric, value in (("us/command", wall), ("cpu_us/command", selfcpu),
-                          ("child_cpu_us/command", childcpu)):
-        print("RESULT W6 %s %s %s %.6g" % (loop_name, kind, metric, value / commands))
-
+    print_results(loop_name, kind, commands, wall, selfcpu, childcpu)
 
 loop_name = "asyncio"
 if __name__ == "__main__":

@@ -29,27 +29,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
-INFLIGHT = 32
-ECHO_ARG = 1024
-CAT_INPUT = 64 * 1024
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def filler(length):
-    return bytes(10 if k % 64 == 63 else 97 + k % 26 for k in range(length))
-
-
-def stamped(body, index):
-    head = b"%d " % index
-    return head + body[len(head):]
+from w6_common import (CAT_INPUT, INFLIGHT, echo_arg, fail, filler, parse_args,
+                       print_results, stamped)
 
 
 def tool_cpu(pid):
@@ -107,13 +91,7 @@ class NinjaChecker:
 
 
 def main():
-    argv = sys.argv[1:]
-    if not argv or argv[0] not in ("ninja", "xargs") or len(argv) > 3 or (
-            len(argv) > 1 and argv[1] not in ("echo", "cat")):
-        fail("usage: w6_tool.py ninja|xargs [echo|cat [COMMANDS]]")
-    tool = argv[0]
-    kind = argv[1] if len(argv) > 1 else "echo"
-    commands = int(argv[2]) if len(argv) > 2 else 10000
+    tool, kind, commands = parse_args("w6_tool.py", ("ninja", "xargs"))
     exe = shutil.which(tool)
     if exe is None:
         fail("W6 %s: %s is not installed" % (tool, tool))
@@ -121,7 +99,7 @@ def main():
     try:
         input_path = os.path.join(work, "input")
         if kind == "echo":
-            arg = filler(ECHO_ARG).replace(b"\n", b".")
+            arg = echo_arg()
             expected = lambda i: stamped(arg, i) + b"\n"  # noqa: E731
         else:
             body = stamped(filler(CAT_INPUT), 0)
@@ -176,10 +154,7 @@ def main():
             fail("W6 %s: %d of %d commands checked" % (tool, completed, commands))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for metric, value in (("us/command", wall), ("cpu_us/command", own * 1e6),
-                          ("child_cpu_us/command", children * 1e6)):
-        print("RESULT W6 %s %s %s %.6g" % (tool, kind, metric, value / commands))
-
+    print_results(tool, kind, commands, wall, own * 1e6, children * 1e6)
 
 if __name__ == "__main__":
     main()

@@ -8,8 +8,10 @@
  *
  * usage: w6_uv [echo|cat [COMMANDS]]   (defaults echo 10000)
  */
+#define BENCH_LABEL "W6 uv"
 #include "common.h"
 #include "w6.h"
+#include "uv_util.h"
 
 #include <stdlib.h>
 #include <uv.h>
@@ -32,12 +34,6 @@ static struct command commands[W6_INFLIGHT];
 static uint64_t next_index, completed;
 static uv_loop_t loop;
 static char scratch[BENCH_READ_SIZE];
-
-static void check(int rc, const char *what)
-{
-    if (rc < 0)
-        bench_fail("W6 uv: %s: %s", what, uv_strerror(rc));
-}
 
 static void start(struct command *c);
 
@@ -83,14 +79,14 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     } else if (n == UV_EOF) {
         uv_close((uv_handle_t *)stream, on_closed);
     } else if (n < 0) {
-        check((int)n, "read callback");
+        bench_uv_check((int)n, "read callback");
     }
 }
 
 static void on_written(uv_write_t *req, int status)
 {
     struct command *c = req->data;
-    check(status, "write callback");
+    bench_uv_check(status, "write callback");
     uv_close((uv_handle_t *)&c->in, on_closed);
 }
 
@@ -111,12 +107,12 @@ static void start(struct command *c)
     c->len = 0;
     c->err_len = 0;
     c->open_handles = 3;
-    check(uv_pipe_init(&loop, &c->out, 0), "uv_pipe_init");
-    check(uv_pipe_init(&loop, &c->err, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(&loop, &c->out, 0), "uv_pipe_init");
+    bench_uv_check(uv_pipe_init(&loop, &c->err, 0), "uv_pipe_init");
     c->process.data = c->out.data = c->err.data = c->in.data = c->write.data = c;
     stdio[0].flags = UV_IGNORE;
     if (args.kind == W6_CAT) {
-        check(uv_pipe_init(&loop, &c->in, 0), "uv_pipe_init");
+        bench_uv_check(uv_pipe_init(&loop, &c->in, 0), "uv_pipe_init");
         c->in.data = c;
         stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
         stdio[0].data.stream = (uv_stream_t *)&c->in;
@@ -131,13 +127,15 @@ static void start(struct command *c)
     options.exit_cb = on_process_exit;
     options.stdio = stdio;
     options.stdio_count = 3;
-    check(uv_spawn(&loop, &c->process, &options), "uv_spawn");
-    check(uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read), "uv_read_start");
-    check(uv_read_start((uv_stream_t *)&c->err, on_alloc, on_read), "uv_read_start");
+    bench_uv_check(uv_spawn(&loop, &c->process, &options), "uv_spawn");
+    bench_uv_check(uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read),
+                   "uv_read_start");
+    bench_uv_check(uv_read_start((uv_stream_t *)&c->err, on_alloc, on_read),
+                   "uv_read_start");
     if (args.kind == W6_CAT) {
         uv_buf_t buf = uv_buf_init((char *)c->slot.input, W6_CAT_INPUT);
-        check(uv_write(&c->write, (uv_stream_t *)&c->in, &buf, 1, on_written),
-              "uv_write");
+        bench_uv_check(uv_write(&c->write, (uv_stream_t *)&c->in, &buf, 1, on_written),
+                       "uv_write");
     }
 }
 
@@ -146,12 +144,12 @@ int main(int argc, char **argv)
     args = w6_parse_args(argc, argv);
     for (size_t k = 0; k < W6_INFLIGHT; k++)
         w6_slot_init(&commands[k].slot, &args);
-    check(uv_loop_init(&loop), "uv_loop_init");
+    bench_uv_check(uv_loop_init(&loop), "uv_loop_init");
     w6_begin();
     for (size_t k = 0; k < W6_INFLIGHT && next_index < args.commands; k++)
         start(&commands[k]);
-    check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
+    bench_uv_check(uv_run(&loop, UV_RUN_DEFAULT), "uv_run");
     w6_finish("uv", completed);
-    check(uv_loop_close(&loop), "uv_loop_close");
+    bench_uv_check(uv_loop_close(&loop), "uv_loop_close");
     return 0;
 }

@@ -321,19 +321,44 @@ uint64_t pc_deadline_ms(unsigned timeout_ms)
     return pc_now_ns() / 1000000u + pc_scale_ms(timeout_ms);
 }
 
-void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
-             const char *what)
+/* One iteration of a pipeloop loop, or of the current subject's loop: the
+ * two kinds of step the helpers below drive. */
+static int run_once_pipeloop(void *loop, int timeout_ms)
+{
+    return pl_loop_run_once(loop, timeout_ms);
+}
+
+static int run_once_subject(void *loop, int timeout_ms)
+{
+    return pc_loop_step(loop, timeout_ms);
+}
+
+/* "asyncio: one loop iteration", the subject's step in failure messages. */
+static const char *subject_step_name(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s: one loop iteration", pc_subject_current()->name);
+    return buf;
+}
+
+/* One step of at most the time left until deadline (at most 60 s); fails
+ * at file:line when the deadline has passed (naming what was awaited) or
+ * the step fails ("<step_name> failed: <error>"). */
+static void step_once(int (*step)(void *, int), void *loop, uint64_t deadline,
+                      const char *file, int line, const char *what, const char *step_name)
 {
     uint64_t now = pc_now_ns() / 1000000u;
     if (now >= deadline)
         pc_fail(file, line, "timed out waiting for: %s", what);
     uint64_t left = deadline - now;
-    int r = pl_loop_run_once(loop, left > 60000 ? 60000 : (int)left);
+    int r = step(loop, left > 60000 ? 60000 : (int)left);
     if (r < 0)
-        pc_fail(file, line, "pl_loop_run_once failed: %s", pl_err_name(r));
+        pc_fail(file, line, "%s failed: %s", step_name, pl_err_name(r));
 }
 
-unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
+/* Steps of at most quiet_ms until one runs nothing: the step count.  Fails
+ * when timeout_ms pass first or a step fails. */
+static unsigned step_until_quiet(int (*step)(void *, int), void *loop, unsigned quiet_ms,
+                                 unsigned timeout_ms, const char *step_name)
 {
     uint64_t deadline = pc_deadline_ms(timeout_ms);
     unsigned quiet = pc_scale_ms(quiet_ms);
@@ -341,50 +366,46 @@ unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_
     for (;;) {
         if (pc_now_ns() / 1000000u >= deadline)
             PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));
-        int r = pl_loop_run_once(loop, (int)quiet);
+        int r = step(loop, (int)quiet);
         iterations++;
         if (r < 0)
-            PC_FAIL("pl_loop_run_once failed: %s", pl_err_name(r));
+            PC_FAIL("%s failed: %s", step_name, pl_err_name(r));
         if (r == 0)
             return iterations;
     }
+}
+
+void pc_step(pl_loop *loop, uint64_t deadline, const char *file, int line,
+             const char *what)
+{
+    step_once(run_once_pipeloop, loop, deadline, file, line, what, "pl_loop_run_once");
+}
+
+unsigned(pc_run_until_quiet)(pl_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
+{
+    return step_until_quiet(run_once_pipeloop, loop, quiet_ms, timeout_ms,
+                            "pl_loop_run_once");
 }
 
 void pc_loop_step_until(pc_loop *loop, uint64_t deadline, const char *file, int line,
                         const char *what)
 {
-    uint64_t now = pc_now_ns() / 1000000u;
-    if (now >= deadline)
-        pc_fail(file, line, "timed out waiting for: %s", what);
-    uint64_t left = deadline - now;
-    int r = pc_loop_step(loop, left > 60000 ? 60000 : (int)left);
-    if (r < 0)
-        pc_fail(file, line, "%s: one loop iteration failed: %s",
-                pc_subject_current()->name, pl_err_name(r));
+    char name[96];
+    step_once(run_once_subject, loop, deadline, file, line, what,
+              subject_step_name(name, sizeof name));
 }
 
 unsigned pc_loop_run_until_quiet(pc_loop *loop, unsigned quiet_ms, unsigned timeout_ms)
 {
-    uint64_t deadline = pc_deadline_ms(timeout_ms);
-    unsigned quiet = pc_scale_ms(quiet_ms);
-    unsigned iterations = 0;
     const pc_subject *s = pc_subject_current();
     if (s->run_until_quiet) {
-        int r = s->run_until_quiet(loop, quiet, pc_scale_ms(timeout_ms));
+        int r = s->run_until_quiet(loop, pc_scale_ms(quiet_ms), pc_scale_ms(timeout_ms));
         if (r < 0)
             PC_FAIL("%s: the loop did not go quiet within %u ms: %s", s->name,
                     pc_scale_ms(timeout_ms), pl_err_name(r));
         return (unsigned)r;
     }
-    for (;;) {
-        if (pc_now_ns() / 1000000u >= deadline)
-            PC_FAIL("the loop did not go quiet within %u ms", pc_scale_ms(timeout_ms));
-        int r = pc_loop_step(loop, (int)quiet);
-        iterations++;
-        if (r < 0)
-            PC_FAIL("%s: one loop iteration failed: %s", pc_subject_current()->name,
-                    pl_err_name(r));
-        if (r == 0)
-            return iterations;
-    }
+    char name[96];
+    return step_until_quiet(run_once_subject, loop, quiet_ms, timeout_ms,
+                            subject_step_name(name, sizeof name));
 }

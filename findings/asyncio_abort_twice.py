@@ -13,22 +13,19 @@ import asyncio
 import os
 import sys
 
+from _repro import connect_pipe, iterate, record_reports
+
 
 def attempt(first, second):
     loop = asyncio.new_event_loop()
-    errors = []
-    loop.set_exception_handler(lambda l, ctx: errors.append(ctx))
-    r, w = os.pipe()
-    transport, _ = loop.run_until_complete(
-        loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+    reports = record_reports(loop)
+    transport, _, r = connect_pipe(loop, "write")
     getattr(transport, first)()
     getattr(transport, second)()
-    for _ in range(3):
-        loop.call_soon(loop.stop)
-        loop.run_forever()
+    iterate(loop, 3)
     loop.close()
     os.close(r)
-    return [repr(ctx.get("exception")) for ctx in errors]
+    return [repr(context.get("exception")) for context in reports]
 
 
 found = False

@@ -9,36 +9,20 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import socket
-import sys
+
+from _repro import Recorder, finish, iterate, read_pipe
 
 loop = asyncio.new_event_loop()
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-events = []
-
-
-class Proto(asyncio.Protocol):
-    def data_received(self, data):
-        events.append(("data", data))
-
-    def eof_received(self):
-        events.append(("eof",))
-
-
+protocol = Recorder()
 try:
-    transport, _ = loop.run_until_complete(loop.connect_read_pipe(Proto, a))
-    accepted = True
+    transport, _ = read_pipe(loop, a, protocol)
 except ValueError as exc:
-    accepted = False
+    transport = None
     print("refused: %s" % exc)
-if accepted:
+if transport is not None:
     b.send(b"")  # an empty datagram is read as end of file
-    for _ in range(3):
-        loop.call_soon(loop.stop)
-        loop.run_forever()
-    transport.close()
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
+    iterate(loop, 3)
 b.close()
-print("accepted a SOCK_DGRAM socket: %s; events: %s" % (accepted, events))
-sys.exit(0 if accepted else 1)
+print("accepted a SOCK_DGRAM socket: %s; events: %s" % (transport is not None, protocol.events))
+finish(loop, transport is not None, transport)

@@ -13,19 +13,14 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import os
-import sys
 import time
+
+from _repro import finish, read_pipe
 
 r, w = os.pipe()
 shared = os.dup(r)  # what another process sharing the pipe holds
 loop = asyncio.new_event_loop()
-
-
-class Proto(asyncio.Protocol):
-    pass
-
-
-transport, _ = loop.run_until_complete(loop.connect_read_pipe(Proto, os.fdopen(r, "rb", 0)))
+transport, _ = read_pipe(loop, r)
 transport.pause_reading()  # leave any data to the other process
 pid = os.fork()
 if pid == 0:
@@ -49,11 +44,6 @@ if status is None:
     os.write(w, b"x")
     _, status = os.waitpid(pid, 0)
 eagain = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3
-transport.close()
-loop.call_soon(loop.stop)
-loop.run_forever()
-loop.close()
-os.close(w)
 print("the other process's blocking read %s"
       % ("failed with EAGAIN" if eagain else "waited for data"))
-sys.exit(0 if eagain else 1)
+finish(loop, eagain, transport, fds=(w,))

@@ -23,30 +23,23 @@ import os
 import selectors
 import sys
 
+from _repro import Recorder, iterate, record_reports
+
 loop = asyncio.SelectorEventLoop(selectors.PollSelector())
-errors = []
-loop.set_exception_handler(lambda l, ctx: errors.append(repr(ctx.get("exception"))))
-lost = []
-
-
-class Proto(asyncio.Protocol):
-    def connection_lost(self, exc):
-        lost.append(exc)
-
-
+errors = record_reports(loop)
+protocol = Recorder()
 r, w = os.pipe()
 # What connect_write_pipe does before it awaits: the transport exists, its
 # connection_made and _add_reader are queued, the loop has not run yet.
-transport = loop._make_write_pipe_transport(os.fdopen(w, "wb", 0), Proto())
+transport = loop._make_write_pipe_transport(os.fdopen(w, "wb", 0), protocol)
 transport.close()
-for _ in range(5):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
+iterate(loop, 5)
+lost = protocol.events.count("lost")
 print("connection_lost calls: %d; exceptions the loop reported in 5 iterations: %d%s"
-      % (len(lost), len(errors), (" (%s)" % errors[0]) if errors else ""))
+      % (lost, len(errors), (" (%r)" % errors[0].get("exception")) if errors else ""))
 try:
     loop.close()
 except Exception:
     pass
 os.close(r)
-sys.exit(0 if len(lost) == 1 and len(errors) >= 2 else 1)
+sys.exit(0 if lost == 1 and len(errors) >= 2 else 1)

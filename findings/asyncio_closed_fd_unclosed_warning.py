@@ -16,8 +16,9 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 import asyncio
 import gc
 import os
-import sys
 import warnings
+
+from _repro import finish, read_pipe, write_pipe
 
 
 class Pipe:
@@ -40,9 +41,9 @@ os.close(r)  # the fd number is now closed
 pipe = Pipe(r)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    for connect in (loop.connect_read_pipe, loop.connect_write_pipe):
+    for connect in (read_pipe, write_pipe):
         try:
-            loop.run_until_complete(connect(asyncio.Protocol, pipe))
+            connect(loop, pipe)
             print("%s: accepted" % connect.__name__)
         except OSError as exc:
             print("%s: refused with %r" % (connect.__name__, exc))
@@ -50,6 +51,4 @@ with warnings.catch_warnings(record=True) as caught:
 unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
 print("after collection: %d ResourceWarning(s) %s; pipe.close() called %d time(s)"
       % (len(unclosed), unclosed[:1], len(pipe.closed_by)))
-loop.close()
-os.close(w)
-sys.exit(0 if unclosed and pipe.closed_by else 1)
+finish(loop, unclosed and pipe.closed_by, fds=(w,))

@@ -11,37 +11,18 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import selectors
-import sys
+
+from _repro import Recorder, finish, iterate, read_pipe, record_reports
 
 loop = asyncio.SelectorEventLoop(selectors.EpollSelector())
-reports = []
-loop.set_exception_handler(lambda l, ctx: reports.append(repr(ctx.get("exception"))))
-events = []
-
-
-class Proto(asyncio.Protocol):
-    def eof_received(self):
-        events.append("eof")
-
-    def connection_lost(self, exc):
-        events.append("lost")
-
-
+reports = record_reports(loop)
+protocol = Recorder()
 try:
-    transport, _ = loop.run_until_complete(
-        loop.connect_read_pipe(Proto, open("/dev/null", "rb", 0)))
-    connected = True
+    transport, _ = read_pipe(loop, open("/dev/null", "rb", 0), protocol)
 except OSError as exc:
-    connected = False
+    transport = None
     print("refused at connect: %r" % exc)
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-print("connected: %s; loop reports: %s; protocol events: %s" % (connected, reports, events))
-reproduced = connected and bool(reports) and not events
-if connected:
-    transport.close()
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
-sys.exit(0 if reproduced else 1)
+iterate(loop, 3)
+print("connected: %s; loop reports: %s; protocol events: %s"
+      % (transport is not None, [repr(c.get("exception")) for c in reports], protocol.events))
+finish(loop, transport is not None and reports and not protocol.events, transport)

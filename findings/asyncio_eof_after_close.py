@@ -12,35 +12,19 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import os
-import sys
+
+from _repro import connect_pipe, finish, iterate
 
 loop = asyncio.new_event_loop()
-r, w = os.pipe()
-events = []
-
-
-class Proto(asyncio.Protocol):
-    def eof_received(self):
-        events.append("ER")
-
-    def connection_lost(self, exc):
-        events.append("CL")
-
-
-transport, _ = loop.run_until_complete(loop.connect_read_pipe(Proto, os.fdopen(r, "rb", 0)))
+transport, protocol, w = connect_pipe(loop, "read")
 os.close(w)  # end of file for the reader
 # One iteration at a time until the read of EOF has happened (is_closing).
 for _ in range(10):
     if transport.is_closing():
         break
-    loop.call_soon(loop.stop)
-    loop.run_forever()
+    iterate(loop)
 transport.close()
-events.append("close()")
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
-print("events: %s" % " ".join(events))
-after = events[events.index("close()") + 1:]
-sys.exit(0 if "ER" in after else 1)
+protocol.events.append("close()")
+iterate(loop, 3)
+print("events: %s" % " ".join(protocol.events))
+finish(loop, "eof" in protocol.events[protocol.events.index("close()") + 1:])

@@ -12,35 +12,16 @@ for more data.  uvloop does the same (uvloop_limits_no_resume.py).
 Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
-import fcntl
-import os
-import sys
+
+from _repro import finish, small_pipe, write_pipe
 
 loop = asyncio.new_event_loop()
-r, w = os.pipe()
-fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: a small pipe fills at once
-calls = []
-
-
-class Proto(asyncio.Protocol):
-    def pause_writing(self):
-        calls.append("pause")
-
-    def resume_writing(self):
-        calls.append("resume")
-
-
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(Proto, os.fdopen(w, "wb", 0)))
+r, w = small_pipe()
+transport, protocol = write_pipe(loop, w)
 transport.set_write_buffer_limits(high=1 << 30)
 transport.write(b"x" * 200000)  # kernel full, the rest buffered
 size = transport.get_write_buffer_size()
 transport.set_write_buffer_limits(high=size - 1, low=0)  # pauses at once
 transport.set_write_buffer_limits(high=size * 4, low=size)  # size <= low now
-print("buffered %d; protocol calls: %s" % (size, calls))
-transport.abort()
-loop.call_soon(loop.stop)
-loop.run_forever()
-loop.close()
-os.close(r)
-sys.exit(0 if calls == ["pause"] else 1)
+print("buffered %d; protocol calls: %s" % (size, protocol.events))
+finish(loop, protocol.events == ["pause"], transport, "abort", fds=(r,))

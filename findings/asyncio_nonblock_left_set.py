@@ -12,23 +12,18 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 import asyncio
 import fcntl
 import os
-import sys
+
+from _repro import finish, iterate, write_pipe
 
 loop = asyncio.new_event_loop()
 r, w = os.pipe()
 shared = os.dup(w)  # what another process sharing the pipe would see
 before = fcntl.fcntl(shared, fcntl.F_GETFL) & os.O_NONBLOCK
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+transport, _ = write_pipe(loop, w)
 during = fcntl.fcntl(shared, fcntl.F_GETFL) & os.O_NONBLOCK
 transport.close()
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
+iterate(loop, 3)
 after = fcntl.fcntl(shared, fcntl.F_GETFL) & os.O_NONBLOCK
 print("O_NONBLOCK before %s, while connected %s, after close %s"
       % (bool(before), bool(during), bool(after)))
-os.close(shared)
-os.close(r)
-sys.exit(0 if not before and after else 1)
+finish(loop, not before and after, fds=(shared, r))

@@ -11,35 +11,15 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import os
-import pty
-import sys
+
+from _repro import finish, raw_pty, read_pipe, run_until_lost
 
 loop = asyncio.new_event_loop()
-master, slave = pty.openpty()
-import tty
-tty.setraw(slave)
-events = []
-
-
-class Proto(asyncio.Protocol):
-    def data_received(self, data):
-        events.append(("data", len(data)))
-
-    def eof_received(self):
-        events.append(("eof",))
-
-    def connection_lost(self, exc):
-        events.append(("lost", exc))
-        loop.stop()
-
-
-loop.run_until_complete(loop.connect_read_pipe(Proto, os.fdopen(master, "rb", 0)))
+master, slave = raw_pty()
+transport, protocol = read_pipe(loop, master)
 os.write(slave, b"hello")
 os.close(slave)
-loop.call_later(5, loop.stop)
-loop.run_forever()
-loop.close()
-print(events)
-lost = [e for e in events if e[0] == "lost"]
-eio = lost and isinstance(lost[0][1], OSError) and lost[0][1].errno == 5
-sys.exit(0 if eio and ("eof",) not in events else 1)
+run_until_lost(loop, protocol)
+print("events: %s; connection_lost(%r)" % (protocol.events, protocol.exc))
+eio = isinstance(protocol.exc, OSError) and protocol.exc.errno == 5
+finish(loop, eio and "eof" not in protocol.events)

@@ -13,24 +13,13 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import os
-import pty
-import sys
 import time
-import tty
+
+from _repro import finish, raw_pty, write_pipe
 
 loop = asyncio.new_event_loop()
-master, slave = pty.openpty()
-tty.setraw(slave)
-lost = []
-
-
-class Proto(asyncio.Protocol):
-    def connection_lost(self, exc):
-        lost.append(exc)
-
-
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(Proto, os.fdopen(master, "wb", 0)))
+master, slave = raw_pty()
+transport, protocol = write_pipe(loop, master)
 transport.write(b"x" * 65536)  # a few KiB fit; the rest is buffered
 os.close(slave)  # the reader goes away with data buffered
 selects = 0
@@ -47,14 +36,8 @@ loop._selector.select = counting_select
 cpu = time.process_time()
 loop.run_until_complete(asyncio.sleep(0.5))
 cpu = time.process_time() - cpu
-lost_in_time = list(lost)
+lost = "lost" in protocol.events
 print("0.5 s after the slave closed: %d loop iterations, %.2f s CPU, "
-      "connection_lost: %r" % (selects, cpu, lost))
-if not lost:
-    transport.abort()
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
+      "connection_lost: %s" % (selects, cpu, lost))
 # An idle loop makes a handful of iterations in 0.5 s.
-sys.exit(0 if not lost_in_time and selects > 100 else 1)
+finish(loop, not lost and selects > 100, transport, None if lost else "abort")

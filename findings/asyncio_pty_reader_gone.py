@@ -11,32 +11,15 @@ buffered the loop wakes up for the fd again and again without progress.
 Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
-import fcntl
 import os
-import pty
-import sys
-import tty
+
+from _repro import finish, raw_pty, write_pipe
 
 loop = asyncio.new_event_loop()
-master, slave = pty.openpty()
-tty.setraw(slave)
-lost = []
-
-
-class Proto(asyncio.Protocol):
-    def connection_lost(self, exc):
-        lost.append(exc)
-
-
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(Proto, os.fdopen(master, "wb", 0)))
+master, slave = raw_pty()
+transport, protocol = write_pipe(loop, master)
 os.close(slave)  # the reader goes away; nothing is buffered
 loop.run_until_complete(asyncio.sleep(0.5))
-idle_lost = list(lost)
-print("idle: connection_lost after 0.5 s: %r" % idle_lost)
-transport.close()
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
-sys.exit(0 if not idle_lost else 1)
+lost = "lost" in protocol.events
+print("idle: connection_lost within 0.5 s: %s" % lost)
+finish(loop, not lost, transport)

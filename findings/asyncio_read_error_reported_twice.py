@@ -11,31 +11,20 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import socket
-import sys
+
+from _repro import finish, iterate, read_pipe, record_reports
 
 loop = asyncio.new_event_loop()
-reports = []
-loop.set_exception_handler(lambda l, ctx: reports.append(ctx.get("message")))
+reports = record_reports(loop)
 near, far = socket.socketpair()
-lost = []
-
-
-class Proto(asyncio.Protocol):
-    def connection_lost(self, exc):
-        lost.append(exc)
-
-
-transport, _ = loop.run_until_complete(loop.connect_read_pipe(Proto, near))
+transport, protocol = read_pipe(loop, near)
 # The far end closes with unread data in its receive queue: the near end's
 # next read fails with ECONNRESET.
 near_dup = socket.fromfd(near.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
 near_dup.send(b"unread")
 near_dup.close()
 far.close()
-for _ in range(5):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
-print("connection_lost got: %r" % lost)
-print("exception handler got: %r" % reports)
-sys.exit(0 if lost and isinstance(lost[0], ConnectionResetError) and reports else 1)
+iterate(loop, 5)
+print("connection_lost got: %r" % protocol.exc)
+print("exception handler got: %r" % [context.get("message") for context in reports])
+finish(loop, isinstance(protocol.exc, ConnectionResetError) and reports)

@@ -9,18 +9,11 @@ a read pipe.
 Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
-import os
-import sys
+
+from _repro import connect_pipe, finish
 
 loop = asyncio.new_event_loop()
-r, w = os.pipe()
-transport, _ = loop.run_until_complete(
-    loop.connect_read_pipe(asyncio.Protocol, os.fdopen(r, "rb", 0)))
+transport, _, w = connect_pipe(loop, "read")
 has_abort = hasattr(transport, "abort")
 print("%s has abort(): %s" % (type(transport).__name__, has_abort))
-transport.close()
-loop.call_soon(loop.stop)
-loop.run_forever()
-loop.close()
-os.close(w)
-sys.exit(1 if has_abort else 0)
+finish(loop, not has_abort, transport, fds=(w,))

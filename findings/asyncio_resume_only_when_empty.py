@@ -12,38 +12,25 @@ lets the pipe run dry before it refills it.
 Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
-import fcntl
 import os
-import sys
 
-F_SETPIPE_SZ = 1031
-loop = asyncio.new_event_loop()
-r, w = os.pipe()
-fcntl.fcntl(w, F_SETPIPE_SZ, 4096)  # the kernel takes 4 KiB at a time
-resumed_at = []
+from _repro import Recorder, finish, iterate, small_pipe, write_pipe
 
 
-class Proto(asyncio.Protocol):
-    def pause_writing(self):
-        pass
-
+class Proto(Recorder):
     def resume_writing(self):
         resumed_at.append(transport.get_write_buffer_size())
 
 
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(Proto, os.fdopen(w, "wb", 0)))
+loop = asyncio.new_event_loop()
+r, w = small_pipe()  # the kernel takes 4 KiB at a time
+resumed_at = []
+transport, _ = write_pipe(loop, w, Proto())
 transport.set_write_buffer_limits(high=16384, low=8192)
 transport.write(b"x" * 65536)  # 4 KiB sent, the rest buffered: paused
 got = 0
 while not resumed_at and got < 65536:
     got += len(os.read(r, 4096))  # room for one more chunk
-    loop.call_soon(loop.stop)
-    loop.run_forever()  # one iteration: _write_ready writes one chunk
+    iterate(loop)  # one iteration: _write_ready writes one chunk
 print("low-water mark 8192; resume_writing with %r bytes buffered" % resumed_at)
-transport.abort()
-loop.call_soon(loop.stop)
-loop.run_forever()
-loop.close()
-os.close(r)
-sys.exit(0 if resumed_at == [0] else 1)
+finish(loop, resumed_at == [0], transport, "abort", fds=(r,))

@@ -10,23 +10,18 @@ Exit 0: reproduced.  Exit 1: not reproduced.
 """
 import asyncio
 import os
-import sys
+
+from _repro import connect_pipe, finish, iterate
 
 loop = asyncio.new_event_loop()
-r, w = os.pipe()
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+transport, _, r = connect_pipe(loop, "write")
 transport.close()
 try:
     result = transport.write(b"lost")
     raised = None
 except Exception as exc:  # what pipeloop does: refuse
     result, raised = None, exc
-for _ in range(3):
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-loop.close()
+iterate(loop, 3)
 data = os.read(r, 100)
-os.close(r)
 print("write after close returned %r, raised %r; the reader got %r" % (result, raised, data))
-sys.exit(0 if raised is None and data == b"" else 1)
+finish(loop, raised is None and data == b"", fds=(r,))

@@ -13,7 +13,12 @@ runs on each interpreter that has uvloop and must exit 0 where the uvloop
 version is named.  Exit 77 is a skip with the script's reason.  An
 interpreter newer than a row's range, or a uvloop version the table does
 not name, is run and reported but not judged.  Two scripts run at a time.
-Exit status 0 when every judged result is as the table says.
+Then the one-file copy of each script that findings/bundle.py makes (the
+scripts import their common part from findings/_repro.py; the copy sent
+upstream has it inlined) runs on one interpreter, the newest with uvloop
+if any, from a directory without _repro.py, and must exit as the script
+did there.  Exit status 0 when every judged result is as the table says
+and every copy agrees with its script.
 """
 import concurrent.futures
 import glob
@@ -21,6 +26,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+
+import bundle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -88,9 +96,9 @@ def expectation(script, affects, py):
     return 1, ""
 
 
-def run(script, py):
+def run(script, py, directory=HERE):
     try:
-        proc = subprocess.run([py["path"], os.path.join(HERE, script)],
+        proc = subprocess.run([py["path"], os.path.join(directory, script)],
                               stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=60)
         return proc.returncode, (proc.stdout + proc.stderr).strip()
@@ -98,12 +106,42 @@ def run(script, py):
         return "timeout", ""
 
 
+def standalone(rows, pys, jobs):
+    """Run each script's one-file copy on one interpreter and compare its
+    exit status with the script's; returns the problems."""
+    if not pys:
+        return []
+    py = ([p for p in pys if p["uvloop"]] or pys)[-1]
+    problems, agree = [], 0
+    with tempfile.TemporaryDirectory() as directory:
+        for script, _, _ in rows:
+            with open(os.path.join(directory, script), "w") as f:
+                f.write(bundle.bundle(script))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            copies = [(script, pool.submit(run, script, py, directory))
+                      for script, _, _ in rows]
+            for script, future in copies:
+                job = jobs.get((script, py["path"]))
+                want = job[5].result()[0] if job else run(script, py)[0]
+                rc, output = future.result()
+                if rc == want:
+                    agree += 1
+                else:
+                    problems.append("the one-file copy of %s (findings/bundle.py) on %s exits %s, "
+                                    "the script %s%s" % (script, py["version"], rc, want,
+                                                         ("\n    " + output.replace("\n", "\n    "))
+                                                         if output else ""))
+    print("one-file copies (findings/bundle.py) on %s: %d of %d exit as their script"
+          % (py["version"], agree, len(rows)))
+    return problems
+
+
 def main():
     verbose = "-v" in sys.argv[1:]
     rows = table()
     listed = {r[0] for r in rows}
     on_disk = {os.path.basename(p) for p in glob.glob(os.path.join(HERE, "*.py"))}
-    on_disk.discard(os.path.basename(__file__))
+    on_disk -= {os.path.basename(__file__), "bundle.py", bundle.MODULE + ".py"}
     problems = ["%s: no row in affects.tsv" % s for s in sorted(on_disk - listed)]
     problems += ["affects.tsv names %s, which does not exist" % s for s in sorted(listed - on_disk)]
     pys = interpreters()
@@ -149,6 +187,7 @@ def main():
                 if job:
                     print("      %s: %s" % (py["version"], job[5].result()[1].replace("\n", " | ")))
     print("%d results judged, %d not as the table says" % (judged, len(problems)))
+    problems += standalone(rows, pys, jobs)
     for p in problems:
         print("findings/run_all.py: " + p, file=sys.stderr)
     return 1 if problems else 0

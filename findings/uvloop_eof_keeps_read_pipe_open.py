@@ -8,36 +8,17 @@ program closes it, so a protocol written for asyncio leaks it.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
-
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
 import asyncio
+import os
 
-loop = uvloop.new_event_loop()
+from _repro import Recorder, finish, new_uvloop, read_pipe
+
+loop = new_uvloop()
 r, w = os.pipe()
-events = []
-
-
-class Proto(asyncio.Protocol):
-    def eof_received(self):
-        events.append("eof")
-        return True
-
-    def connection_lost(self, exc):
-        events.append("lost")
-
-
-transport, _ = loop.run_until_complete(
-    loop.connect_read_pipe(Proto, os.fdopen(r, "rb", 0)))
+protocol = Recorder()
+protocol.eof_answer = True  # keep the transport open
+transport, _ = read_pipe(loop, r, protocol)
 os.close(w)
 loop.run_until_complete(asyncio.sleep(0.3))
-print("events after EOF and 0.3 s: %s; is_closing() %s" % (events, transport.is_closing()))
-reproduced = events == ["eof"]
-transport.close()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-sys.exit(0 if reproduced else 1)
+print("events after EOF and 0.3 s: %s; is_closing() %s" % (protocol.events, transport.is_closing()))
+finish(loop, protocol.events == ["eof"], transport)

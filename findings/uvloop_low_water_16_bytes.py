@@ -9,23 +9,11 @@ longer than with asyncio (16384).
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
+from _repro import connect_pipe, finish, need_uvloop
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
-
+uvloop = need_uvloop()
 loop = uvloop.new_event_loop()
-r, w = os.pipe()
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+transport, _, r = connect_pipe(loop, "write")
 limits = transport.get_write_buffer_limits()
 print("uvloop %s: (low, high) = %r" % (uvloop.__version__, limits))
-transport.close()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-os.close(r)
-sys.exit(0 if limits[0] == 16 else 1)
+finish(loop, limits[0] == 16, transport, fds=(r,))

@@ -6,36 +6,22 @@ connection_made (spec R3).
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
-
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
 import asyncio
+import os
 
-loop = uvloop.new_event_loop()
-r, w = os.pipe()
-os.write(w, b"early")
-got = []
+from _repro import Recorder, finish, new_uvloop, read_pipe
 
 
-class Proto(asyncio.Protocol):
+class Proto(Recorder):
     def connection_made(self, transport):
         transport.pause_reading()
 
-    def data_received(self, data):
-        got.append(data)
 
-
-transport, _ = loop.run_until_complete(
-    loop.connect_read_pipe(Proto, os.fdopen(r, "rb", 0)))
+loop = new_uvloop()
+r, w = os.pipe()
+os.write(w, b"early")
+transport, protocol = read_pipe(loop, r, Proto())
 loop.run_until_complete(asyncio.sleep(0.1))
 print("paused in connection_made; data_received anyway: %r; is_reading() %s"
-      % (got, transport.is_reading()))
-transport.close()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-os.close(w)
-sys.exit(0 if got else 1)
+      % (protocol.data, transport.is_reading()))
+finish(loop, protocol.data != b"", transport, fds=(w,))

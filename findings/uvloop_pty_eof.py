@@ -12,51 +12,31 @@ the same event, depending on timing.
 Exit 0: reproduced (both endings as described).  Exit 1: not reproduced.
 Exit 77: no uvloop.
 """
-import os
-import pty
-import sys
-import tty
-
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
 import asyncio
+import os
+import sys
+
+from _repro import new_uvloop, raw_pty, read_pipe, run_until_lost
 
 
 def trial(data_waiting):
-    loop = uvloop.new_event_loop()
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    events = []
-
-    class Proto(asyncio.Protocol):
-        def data_received(self, data):
-            events.append("data")
-
-        def eof_received(self):
-            events.append("eof_received")
-
-        def connection_lost(self, exc):
-            events.append("connection_lost(%r)" % (exc,))
-            loop.stop()
-
-    loop.run_until_complete(loop.connect_read_pipe(Proto, os.fdopen(master, "rb", 0)))
+    loop = new_uvloop()
+    master, slave = raw_pty()
+    _, protocol = read_pipe(loop, master)
     if data_waiting:
         os.write(slave, b"hello")
     else:
         loop.run_until_complete(asyncio.sleep(0.1))  # the reader is idle
     os.close(slave)
-    handle = loop.call_later(5, loop.stop)
-    loop.run_forever()
-    handle.cancel()
+    run_until_lost(loop, protocol)
     loop.close()
-    return [e for e in events if e != "data"]
+    return [e if e != "lost" else "lost(%r)" % (protocol.exc,)
+            for e in protocol.events if e != "data"]
 
 
 idle = trial(False)
 waiting = trial(True)
 print("slave closes, nothing to read: %s" % idle)
 print("slave closes, data waiting:    %s" % waiting)
-sys.exit(0 if idle == ["connection_lost(OSError(5, 'Input/output error'))"]
-         and waiting == ["eof_received", "connection_lost(None)"] else 1)
+sys.exit(0 if idle == ["lost(OSError(5, 'Input/output error'))"]
+         and waiting == ["eof", "lost(None)"] else 1)

@@ -17,22 +17,16 @@ does mean the end; on a pty it does not.)
 Every step is ordered by the script, so the result does not depend on
 timing.  Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
+import asyncio
 import fcntl
 import os
-import pty
 import sys
-import tty
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
+from _repro import new_uvloop, raw_pty, read_pipe, run_until_lost
 
 
 def trial(loop):
-    master, slave = pty.openpty()
-    tty.setraw(slave)
+    master, slave = raw_pty()
     flags = fcntl.fcntl(slave, fcntl.F_GETFL)
     fcntl.fcntl(slave, fcntl.F_SETFL, flags | os.O_NONBLOCK)
     written = 0
@@ -42,27 +36,13 @@ def trial(loop):
     except BlockingIOError:
         pass
     os.close(slave)
-    got = [0]
-    done = loop.create_future()
-
-    class Reader(asyncio.Protocol):
-        def data_received(self, data):
-            got[0] += len(data)
-
-        def connection_lost(self, exc):
-            done.set_result(exc)
-
-    async def main():
-        await loop.connect_read_pipe(Reader, os.fdopen(master, "rb", 0))
-        return await asyncio.wait_for(done, 10)
-
-    exc = loop.run_until_complete(main())
+    _, protocol = read_pipe(loop, master)
+    run_until_lost(loop, protocol, 10)
     loop.close()
-    return written, got[0], exc
+    return written, len(protocol.data), protocol.exc
 
 
-for name, new_loop in (("asyncio", asyncio.new_event_loop),
-                       ("uvloop", uvloop.new_event_loop)):
+for name, new_loop in (("asyncio", asyncio.new_event_loop), ("uvloop", new_uvloop)):
     written, got, exc = trial(new_loop())
     print("%s: the slave wrote %d bytes; %d delivered, then connection_lost(%r)"
           % (name, written, got, exc))

@@ -10,17 +10,15 @@ child process here, so this script survives to report it.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
+import asyncio
 import os
 import signal
 import sys
 import tempfile
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
+from _repro import need_uvloop, read_pipe
 
+uvloop = need_uvloop()
 pid = os.fork()
 if pid == 0:
     loop = uvloop.new_event_loop()
@@ -28,8 +26,7 @@ if pid == 0:
     f.write(b"data")
     f.flush()
     try:
-        transport, _ = loop.run_until_complete(
-            loop.connect_read_pipe(asyncio.Protocol, f))
+        transport, _ = read_pipe(loop, f)
         loop.run_until_complete(asyncio.sleep(0.1))
         transport.close()
         loop.run_until_complete(asyncio.sleep(0))

@@ -11,14 +11,11 @@ child, and a reader of that pipe never sees EOF while any child lives.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
+import asyncio
 import os
 import sys
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
+from _repro import new_uvloop
 
 r, w = os.pipe()
 os.set_inheritable(w, True)
@@ -32,7 +29,7 @@ async def child_fds():
     return sorted(int(n) for n in out.split())
 
 
-loop = uvloop.new_event_loop()
+loop = new_uvloop()
 fds = loop.run_until_complete(child_fds())
 loop.close()
 print("parent's inheritable fd %d; the child's fds: %s" % (w, fds))

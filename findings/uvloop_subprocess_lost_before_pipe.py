@@ -21,18 +21,15 @@ lets the loop run on.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
+import asyncio
 import os
 import sys
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
+from _repro import iterate, new_uvloop
 
 
 def trial():
-    loop = uvloop.new_event_loop()
+    loop = new_uvloop()
     asyncio.set_event_loop(loop)
     events = []
     finished = loop.create_future()
@@ -60,8 +57,7 @@ def trial():
         Protocol, "sh", "-c", "read x <&%d; echo hello" % gate_r,
         stdin=asyncio.subprocess.DEVNULL, pass_fds=(gate_r,)))
     for _ in range(1000):  # one iteration at a time until the child exists
-        loop.call_soon(loop.stop)
-        loop.run_forever()
+        iterate(loop)
         try:
             if os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
                 break

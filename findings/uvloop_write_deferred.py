@@ -13,26 +13,11 @@ Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
 import fcntl
 import os
-import sys
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
+from _repro import connect_pipe, finish, new_uvloop
 
-loop = uvloop.new_event_loop()
-r, w = os.pipe()
-paused = []
-
-
-class Proto(asyncio.Protocol):
-    def pause_writing(self):
-        paused.append(True)
-
-
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(Proto, os.fdopen(w, "wb", 0)))
+loop = new_uvloop()
+transport, _, r = connect_pipe(loop, "write")
 transport.write(b"x" * 1000)
 size = transport.get_write_buffer_size()
 fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
@@ -41,8 +26,4 @@ try:
 except BlockingIOError:
     in_pipe = 0
 print("after write(1000) into an empty pipe: in the pipe %d, buffered %d" % (in_pipe, size))
-transport.abort()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-os.close(r)
-sys.exit(0 if in_pipe == 0 and size == 1000 else 1)
+finish(loop, in_pipe == 0 and size == 1000, transport, "abort", fds=(r,))

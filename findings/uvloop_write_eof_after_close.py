@@ -9,19 +9,12 @@ that ends a transport "in any state" needs a try/except for uvloop only.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
-
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
 import asyncio
 
-loop = uvloop.new_event_loop()
-r, w = os.pipe()
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+from _repro import connect_pipe, finish, new_uvloop
+
+loop = new_uvloop()
+transport, _, r = connect_pipe(loop, "write")
 transport.write_eof()
 loop.run_until_complete(asyncio.sleep(0.1))  # connection_lost has run
 try:
@@ -30,8 +23,4 @@ try:
 except RuntimeError as exc:
     raised = exc
 print("write_eof() after the connection is lost: %r" % raised)
-transport.abort()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-os.close(r)
-sys.exit(0 if raised is not None else 1)
+finish(loop, raised is not None, transport, "abort", fds=(r,))

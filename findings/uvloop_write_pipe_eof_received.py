@@ -7,31 +7,14 @@ A write pipe never receives anything; asyncio's protocols for write pipes
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
-
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
 import asyncio
+import os
 
-loop = uvloop.new_event_loop()
-r, w = os.pipe()
-events = []
+from _repro import connect_pipe, finish, new_uvloop
 
-
-class Proto(asyncio.Protocol):
-    def eof_received(self):
-        events.append("eof_received")
-
-    def connection_lost(self, exc):
-        events.append("connection_lost(%r)" % exc)
-
-
-loop.run_until_complete(loop.connect_write_pipe(Proto, os.fdopen(w, "wb", 0)))
+loop = new_uvloop()
+transport, protocol, r = connect_pipe(loop, "write")
 os.close(r)
 loop.run_until_complete(asyncio.sleep(0.2))
-loop.close()
-print("write pipe, reader closed: %s" % events)
-sys.exit(0 if "eof_received" in events else 1)
+print("write pipe, reader closed: %s" % protocol.events)
+finish(loop, "eof" in protocol.events)

@@ -7,19 +7,10 @@ NotImplementedError, but is_reading() claims the transport is reading.
 
 Exit 0: reproduced.  Exit 1: not reproduced.  Exit 77: no uvloop.
 """
-import os
-import sys
+from _repro import connect_pipe, finish, new_uvloop
 
-try:
-    import uvloop
-except ImportError:
-    sys.exit(77)
-import asyncio
-
-loop = uvloop.new_event_loop()
-r, w = os.pipe()
-transport, _ = loop.run_until_complete(
-    loop.connect_write_pipe(asyncio.Protocol, os.fdopen(w, "wb", 0)))
+loop = new_uvloop()
+transport, _, r = connect_pipe(loop, "write")
 answer = transport.is_reading()
 try:
     transport.pause_reading()
@@ -27,8 +18,4 @@ try:
 except Exception as exc:
     pause = repr(exc)
 print("write transport: is_reading() -> %r; pause_reading() -> %s" % (answer, pause))
-transport.close()
-loop.run_until_complete(asyncio.sleep(0))
-loop.close()
-os.close(r)
-sys.exit(0 if answer is True else 1)
+finish(loop, answer is True, transport, fds=(r,))

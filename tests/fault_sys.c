@@ -123,9 +123,9 @@ static void hook_off(void)
 /* ---- a stream through faults ---------------------------------------------- */
 
 struct stream {
+    struct conform_writer writer; /* first: pump's argument is the stream */
     pl_transport *w;
     uint64_t total, sent;
-    int paused;
     int lent_pending;
     int lent_reported;
     int lent_error;
@@ -156,9 +156,11 @@ static void lent_done(pl_transport *t, const void *data, size_t len, int status,
 
 /* Write until paused or done: copied, lent and vectored writes of random
  * sizes, then close (a graceful close that must flush everything). */
-static void pump(struct stream *s)
+static void pump(struct conform_writer *writer, pc_transport *t)
 {
-    while (!s->paused && s->sent < s->total && !pl_transport_is_closing(s->w)) {
+    struct stream *s = (struct stream *)writer;
+    s->w = pc_transport_native(t);
+    while (!s->writer.paused && s->sent < s->total && !pl_transport_is_closing(s->w)) {
         size_t n = 1 + (size_t)(rng_next() % (16 * 1024));
         if (n > s->total - s->sent)
             n = (size_t)(s->total - s->sent);
@@ -193,27 +195,6 @@ static void pump(struct stream *s)
         PC_ASSERT_OK(pl_transport_close(s->w));
 }
 
-static void w_made(pc_transport *t, void *user)
-{
-    struct stream *s = user;
-    s->w = pc_transport_native(t);
-    pump(s);
-}
-
-static void w_pause(pc_transport *t, void *user)
-{
-    (void)t;
-    ((struct stream *)user)->paused = 1;
-}
-
-static void w_resume(pc_transport *t, void *user)
-{
-    (void)t;
-    struct stream *s = user;
-    s->paused = 0;
-    pump(s);
-}
-
 static void resume_later(pl_loop *loop, void *user)
 {
     (void)loop;
@@ -232,8 +213,6 @@ static void r_data(pc_transport *pt, const void *data, size_t len, void *user)
     }
 }
 
-static const pc_protocol writer_hooks = {
-    .connection_made = w_made, .pause_writing = w_pause, .resume_writing = w_resume};
 static const pc_protocol reader_hooks = {.data_received = r_data};
 
 enum stream_kind { STREAM_PIPE, STREAM_PIPE_NOWAIT, STREAM_SOCKET };
@@ -298,12 +277,13 @@ static void transfer(const pc_backend *backend, void *arg)
     open_stream_fds(kind, &rfd, &wfd);
     static struct stream s;
     memset(&s, 0, sizeof s);
+    s.writer.fill = pump;
     s.total = 16u << 20; /* enough calls that each fault kind comes >= 10 times */
     pc_recorder *rrec = pc_recorder_new(bench_loop, "read transport");
     pc_recorder *wrec = pc_recorder_new(bench_loop, "write transport");
     pc_recorder_expect_pattern(rrec, seed_of_stream());
     pc_recorder_set_hooks(rrec, &reader_hooks, &s);
-    pc_recorder_set_hooks(wrec, &writer_hooks, &s);
+    pc_recorder_set_hooks(wrec, &conform_writer_hooks, &s);
     pl_transport *r, *w;
     connect_both(bench_loop, rfd, wfd, rrec, wrec, &r, &w);
     if (kind == STREAM_PIPE_NOWAIT)
@@ -487,12 +467,8 @@ PC_TEST_EACH_BACKEND(new_fd_errors, "fault.sys.new-fd-error")
         /* The n-th new fd of a spawn with three pipes: each pipe, then the
          * pidfd (where the kernel has pidfds). */
         static const pl_process_protocol proto = {.connection_lost = spawn_lost};
-        static char sh[] = "sh", dash_c[] = "-c", script[] = "exit 0";
-        char *argv[] = {sh, dash_c, script, NULL};
-        pl_spawn_options o;
-        memset(&o, 0, sizeof o);
-        o.file = "sh";
-        o.argv = argv;
+        char *argv[4];
+        pl_spawn_options o = conform_sh("exit 0", argv);
         for (int i = 0; i < 3; i++)
             o.stdio[i].kind = PL_STDIO_PIPE;
         for (unsigned n = 1;; n++) {

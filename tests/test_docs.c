@@ -16,16 +16,16 @@
 #define PIPELOOP_SOURCE_DIR "."
 #endif
 
-static char *read_catalogue(void)
+/* The file at path, NUL-terminated (malloc'd); NULL with errno set when it
+ * cannot be opened. */
+static char *slurp(const char *path)
 {
-    const char *path = PIPELOOP_SOURCE_DIR "/docs/behaviours.md";
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        PC_SKIP("no %s (a build outside the source tree?): %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
+        return NULL;
+    size_t cap = 1 << 16, len = 0, n;
     char *text = malloc(cap);
     PC_ASSERT_NOT_NULL(text);
-    size_t n;
     while ((n = fread(text + len, 1, cap - len - 1, f)) > 0) {
         len += n;
         if (cap - len < 4096) {
@@ -36,6 +36,24 @@ static char *read_catalogue(void)
     }
     fclose(f);
     text[len] = '\0';
+    return text;
+}
+
+/* The file at path, or the test fails. */
+static char *slurp_or_fail(const char *path)
+{
+    char *text = slurp(path);
+    if (text == NULL)
+        PC_FAIL("%s: %s", path, strerror(errno));
+    return text;
+}
+
+static char *read_catalogue(void)
+{
+    const char *path = PIPELOOP_SOURCE_DIR "/docs/behaviours.md";
+    char *text = slurp(path);
+    if (text == NULL)
+        PC_SKIP("no %s (a build outside the source tree?): %s", path, strerror(errno));
     return text;
 }
 
@@ -97,28 +115,6 @@ PC_TEST(catalogue, "docs.behaviours-catalogue-has-every-id")
  * so it counts as its row's.
  */
 
-/* The file at path, NUL-terminated (malloc'd). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        PC_FAIL("%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0, n;
-    char *text = malloc(cap);
-    PC_ASSERT_NOT_NULL(text);
-    while ((n = fread(text + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 4096) {
-            cap *= 2;
-            text = realloc(text, cap);
-            PC_ASSERT_NOT_NULL(text);
-        }
-    }
-    fclose(f);
-    text[len] = '\0';
-    return text;
-}
-
 /* The start of line number line (1-based) of text, or NULL. */
 static const char *line_start(const char *text, long line)
 {
@@ -165,7 +161,7 @@ static const char *conformance_block(const char *text, const char *id, const cha
 static int line_is_own(const char *file, long line, const char *id, const char *slug,
                        char *why, size_t whylen)
 {
-    char *text = slurp(file);
+    char *text = slurp_or_fail(file);
     const char *at = line_start(text, line);
     int own = 0;
     if (at == NULL) {
@@ -240,10 +236,9 @@ static int json_field(const char *line, const char *key, char *buf, size_t len)
 static size_t audit_subject(const char *subject)
 {
     char pipecheck[4096], json[128];
-    snprintf(pipecheck, sizeof pipecheck, "%s", pc_self_path());
-    char *slash = strrchr(pipecheck, '/');
+    const char *self = pc_self_path(), *slash = strrchr(self, '/');
     PC_ASSERT_NOT_NULL(slash);
-    snprintf(slash + 1, sizeof pipecheck - (size_t)(slash + 1 - pipecheck), "pipecheck");
+    snprintf(pipecheck, sizeof pipecheck, "%.*s/pipecheck", (int)(slash - self), self);
     if (access(pipecheck, X_OK) != 0)
         PC_SKIP("no pipecheck next to this binary (%s)", pipecheck);
     snprintf(json, sizeof json, "/tmp/pipeloop-audit-%d-%s.json", (int)getpid(), subject);
@@ -256,7 +251,7 @@ static size_t audit_subject(const char *subject)
     FILE *f = fopen(json, "re");
     if (f == NULL)
         return 0; /* the subject is not installed: its one line, no file */
-    char *text = slurp(json);
+    char *text = slurp_or_fail(json);
     fclose(f);
     unlink(json);
     size_t checked = 0;

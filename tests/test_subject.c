@@ -26,6 +26,29 @@ static void pid_file(char *buf, size_t len, const char *mode)
     snprintf(buf, len, "/tmp/pipecheck-fake-%s-%s", mode, tag ? tag : "none");
 }
 
+/* Make s the current subject and give it a new epoll loop. */
+static pc_loop *subject_loop(const pc_subject *s)
+{
+    pc_subject_set(s);
+    pc_loop *loop = NULL;
+    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    return loop;
+}
+
+/* The fake subject (tests/subjects/fake_subject.py) in mode, with its pid
+ * file. */
+static const pc_subject *fake_subject(const char *mode)
+{
+    char pidfile[128], spec[1024];
+    pid_file(pidfile, sizeof pidfile, mode);
+    snprintf(spec, sizeof spec,
+             "exec:exec python3 %s/tests/subjects/fake_subject.py %s %s",
+             PIPECHECK_SOURCE_DIR, mode, pidfile);
+    const pc_subject *s = pc_subject_find(spec);
+    PC_ASSERT_NOT_NULL(s);
+    return s;
+}
+
 /* Connect a read pipe to a fake subject in mode and step its loop: the
  * fake misbehaves at the step. */
 static void drive_fake(const char *mode)
@@ -35,16 +58,8 @@ static void drive_fake(const char *mode)
      * wait (OP_WAIT_MS in check/subject_remote.c), well before this runs
      * out. */
     pc_set_timeout_ms(20000);
-    char pidfile[128], spec[1024];
-    pid_file(pidfile, sizeof pidfile, mode);
-    snprintf(spec, sizeof spec,
-             "exec:exec python3 %s/tests/subjects/fake_subject.py %s %s",
-             PIPECHECK_SOURCE_DIR, mode, pidfile);
-    const pc_subject *s = pc_subject_find(spec);
-    PC_ASSERT_NOT_NULL(s);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    const pc_subject *s = fake_subject(mode);
+    pc_loop *loop = subject_loop(s);
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
     pc_recorder *rec = pc_recorder_new(loop, "fake read transport");
@@ -138,13 +153,9 @@ PC_TEST(subject_claims_pipeloop, "subject.exec-cannot-claim-pipeloop-api")
     pc_set_timeout_ms(30000); /* python3 starts twice: slow on a loaded machine */
     if (system("python3 -c '' >/dev/null 2>&1") != 0)
         PC_SKIP("no python3 on PATH for the fake subject");
-    char pidfile[128], spec[1024];
+    char pidfile[128];
     pid_file(pidfile, sizeof pidfile, "claims-pipeloop");
-    snprintf(spec, sizeof spec,
-             "exec:exec python3 %s/tests/subjects/fake_subject.py claims-pipeloop %s",
-             PIPECHECK_SOURCE_DIR, pidfile);
-    const pc_subject *s = pc_subject_find(spec);
-    PC_ASSERT_NOT_NULL(s);
+    const pc_subject *s = fake_subject("claims-pipeloop");
     PC_ASSERT_OK(pc_subject_probe(s, NULL));
     PC_ASSERT(s->caps & PC_CAP_WRITEV);
     PC_ASSERT_EQ_UINT(s->caps & PC_CAP_PIPELOOP_API, 0);
@@ -169,6 +180,19 @@ PC_TEST(subject_unknown_backend, "subject.unknown-backend-refused")
 
 /* ---- the shipped adapter, with CPython's asyncio -------------------------- */
 
+/* The asyncio adapter, probed; the test skips where it cannot run.  The
+ * time limit is raised for the adapter's start. */
+static const pc_subject *asyncio_subject(void)
+{
+    pc_set_timeout_ms(20000);
+    const pc_subject *s = pc_subject_find("asyncio");
+    PC_ASSERT_NOT_NULL(s);
+    if (pc_subject_probe(s, stderr) != 0)
+        PC_SKIP("no usable python3 for the asyncio adapter: %s",
+                pc_subject_probe_error(s));
+    return s;
+}
+
 struct nested {
     const pc_subject *s;
     size_t calls;
@@ -189,19 +213,12 @@ static void pause_on_data(pc_transport *t, const void *data, size_t len, void *u
 
 PC_TEST(subject_asyncio, "subject.asyncio-adapter")
 {
-    pc_set_timeout_ms(20000);
-    const pc_subject *s = pc_subject_find("asyncio");
-    PC_ASSERT_NOT_NULL(s);
-    if (pc_subject_probe(s, stderr) != 0)
-        PC_SKIP("no usable python3 for the asyncio adapter: %s",
-                pc_subject_probe_error(s));
+    const pc_subject *s = asyncio_subject();
     PC_ASSERT(strstr(s->describe, "asyncio on CPython") != NULL);
     PC_ASSERT(s->caps & PC_CAP_WRITEV);
     PC_ASSERT_EQ_INT(s->caps & PC_CAP_IN_PROCESS, 0);
     PC_ASSERT_EQ_INT(pc_subject_has_backend(s, "poll"), 1);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    pc_loop *loop = subject_loop(s);
 
     int p[2];
     PC_ASSERT_OK(pipe2(p, O_CLOEXEC));
@@ -276,16 +293,9 @@ static void child_lost(pc_process *p, void *user)
 
 PC_TEST(subject_asyncio_subprocess, "subject.asyncio-adapter-subprocess")
 {
-    pc_set_timeout_ms(20000);
-    const pc_subject *s = pc_subject_find("asyncio");
-    PC_ASSERT_NOT_NULL(s);
-    if (pc_subject_probe(s, stderr) != 0)
-        PC_SKIP("no usable python3 for the asyncio adapter: %s",
-                pc_subject_probe_error(s));
+    const pc_subject *s = asyncio_subject();
     PC_ASSERT(s->caps & PC_CAP_SUBPROCESS);
-    pc_subject_set(s);
-    pc_loop *loop = NULL;
-    PC_ASSERT_OK(pc_loop_new(&loop, "epoll"));
+    pc_loop *loop = subject_loop(s);
     struct child_state c = {s, NULL, {0}, 0, 0, 0, 0};
     static const pc_process_protocol protocol = {
         .connection_made = child_made,

@@ -388,8 +388,18 @@ class LoopDriver:
         raise NotImplementedError
 
     def start_spawn(self, coro: LoopCoroutine) -> Waiter:
-        """Run subprocess_exec's coroutine up to its first wait."""
-        raise NotImplementedError
+        """Run subprocess_exec's coroutine up to its first wait.
+
+        asyncio's child watcher wants a running loop when the child is
+        registered, and uvloop's spawn too: the spawn happens now, inside
+        this request, as pipeloop's does (private:
+        asyncio.events._set_running_loop); the rest of the coroutine
+        finishes in a step."""
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            return first_await(coro)
+        finally:
+            asyncio.events._set_running_loop(None)
 
     def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
         """The transport connect_*_pipe made, its coroutine at its first
@@ -467,16 +477,6 @@ class AsyncioDriver(LoopDriver):
             after_step()
             if count == 0:
                 return steps
-
-    def start_spawn(self, coro: LoopCoroutine) -> Waiter:
-        # asyncio's child watcher wants a running loop when the child is
-        # registered: the spawn happens now, inside this request, as
-        # pipeloop's does; the rest of the coroutine finishes in a step.
-        asyncio.events._set_running_loop(self.loop)
-        try:
-            return first_await(coro)
-        finally:
-            asyncio.events._set_running_loop(None)
 
     def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
         transport = coroutine_local(coro, ("transport",))
@@ -580,15 +580,6 @@ class UvloopDriver(LoopDriver):
             handle.cancel()
         after_step()
         return None if timed_out else 1
-
-    def start_spawn(self, coro: LoopCoroutine) -> Waiter:
-        # Started inside a running loop as for asyncio, so both loops spawn
-        # the child within this request.
-        asyncio.events._set_running_loop(self.loop)
-        try:
-            return first_await(coro)
-        finally:
-            asyncio.events._set_running_loop(None)
 
     def connected_transport(self, coro: LoopCoroutine, protocol: Recorder) -> Any:
         return referring_transport(protocol)

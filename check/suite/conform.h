@@ -12,6 +12,31 @@
  * transport then owns (pair->near becomes -1).  Returns the transport. */
 pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_pair *pair,
                                 pc_recorder **rec);
+/* A transport that conform_open connected, with its pair and recorder. */
+struct conform_conn {
+    pc_pair pair;
+    pc_recorder *rec;
+    pc_transport *t;
+};
+/* conform_connected, for a test that keeps the three together. */
+struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label);
+
+/* The end of a test: close what is left of pair and free rec. */
+void conform_release(pc_pair *pair, pc_recorder *rec);
+
+/* A writer that follows flow control, written once for the tests that
+ * stream: with conform_writer_hooks as a recorder's hooks and the writer as
+ * their user pointer, connection_made calls fill, pause_writing sets paused
+ * (and counts it in pauses), resume_writing clears paused and calls fill
+ * again.  fill writes until paused is set or it is done.  A test embeds the
+ * writer as the first member of its own state, which fill gets back by a
+ * cast. */
+struct conform_writer {
+    void (*fill)(struct conform_writer *writer, pc_transport *t);
+    int paused;
+    unsigned pauses;
+};
+extern const pc_protocol conform_writer_hooks;
 
 /* A write transport whose kernel buffer is full and whose own buffer holds
  * at least `extra` (>= 1) pattern bytes, nobody reading, connection_made
@@ -71,6 +96,10 @@ int conform_nonblocking(int fd);
 int conform_lowest_free_fd(void);
 /* Is fd open?  1/0. */
 int conform_fd_open(int fd);
+
+/* xorshift64 (Marsaglia): the next value of a seeded random stream; state
+ * must start nonzero. */
+uint64_t conform_xorshift(uint64_t *state);
 
 /* Subprocess tests run on every backend, children watched through pidfds,
  * and once more on epoll with the SIGCHLD fallback forced

@@ -14,21 +14,17 @@ PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     /* The reader saw EOF: it finished with no error and no bytes. */
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 static void flush_on_close(pc_ctx *ctx, int use_write_eof)
@@ -56,8 +52,7 @@ static void flush_on_close(pc_ctx *ctx, int use_write_eof)
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
     /* write_eof and close after CL are D5's. */
     im->unref(b.t);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d2_close_flushes, .id = "D2", .slug = "close-flushes-buffer",
@@ -90,8 +85,7 @@ PC_CONFORMANCE(d4_abort, .id = "D4", .slug = "abort-drops-buffer",
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), in_kernel);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* D5: close, abort and write_eof in every order, in several states,
@@ -126,8 +120,7 @@ static void d5_case(pc_ctx *ctx, const end_op ops[3], int state)
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     im->unref(b.t);
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d5_any_order, .id = "D5", .slug = "end-calls-any-order-cl-once",
@@ -157,8 +150,7 @@ PC_CONFORMANCE(d5_abort_twice, .id = "D5", .slug = "abort-twice-cl-once",
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
@@ -166,22 +158,18 @@ PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
 {
     const pc_subject *im = ctx->impl;
     for (int order = 0; order < 2; order++) {
-        pc_pair pair;
-        pc_recorder *rec;
-        pc_transport *t =
-            conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-        im->ref(t);
-        PC_ASSERT_OK(order ? im->abort(t) : im->close(t));
-        PC_ASSERT_OK(order ? im->close(t) : im->abort(t));
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-        PC_ASSERT_OK(im->close(t));
-        PC_ASSERT_OK(im->abort(t));
-        PC_ASSERT_ERR(im->write_eof(t), PL_EDIRECTION);
+        struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+        im->ref(c.t);
+        PC_ASSERT_OK(order ? im->abort(c.t) : im->close(c.t));
+        PC_ASSERT_OK(order ? im->close(c.t) : im->abort(c.t));
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+        PC_ASSERT_OK(im->close(c.t));
+        PC_ASSERT_OK(im->abort(c.t));
+        PC_ASSERT_ERR(im->write_eof(c.t), PL_EDIRECTION);
         pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
-        PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-        im->unref(t);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+        im->unref(c.t);
+        conform_release(&c.pair, c.rec);
     }
 }
 
@@ -193,13 +181,10 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
     const pc_subject *im = ctx->impl;
     /* Empty buffer: close, then a stopped loop's single iteration delivers
      * connection_lost, and nothing before that. */
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_EQ_INT(pc_recorder_lost(c.rec), 0);
     uint64_t next = pc_loop_iteration(ctx->loop) + 1;
     if (pc_loop_native(ctx->loop)) {
         pl_loop_stop(pc_loop_native(ctx->loop));
@@ -209,9 +194,8 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
         PC_ASSERT_OK(pc_loop_step(ctx->loop, 0));
     }
     PC_ASSERT_EQ_UINT(pc_loop_iteration(ctx->loop), next);
-    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec, PC_EV_CL), next);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(c.rec, PC_EV_CL), next);
+    conform_release(&c.pair, c.rec);
 
     /* Buffered: close, run part of the drain, stop with bytes still
      * queued, leave the loop stopped, then run it again: every byte
@@ -233,8 +217,7 @@ PC_CONFORMANCE(d6_needs_loop, .id = "D6", .slug = "close-needs-loop",
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* L5: closing a loop with an open transport is refused and changes
@@ -277,8 +260,7 @@ PC_CONFORMANCE(e1_idle, .id = "E1", .slug = "reader-closes-idle-writer",
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(e2_buffered, .id = "E2", .slug = "reader-closes-data-buffered",
@@ -290,8 +272,7 @@ PC_CONFORMANCE(e2_buffered, .id = "E2", .slug = "reader-closes-data-buffered",
     b.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), -EPIPE);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 /* E3: writing into a pipe whose reader is gone: write returns, CL(-EPIPE)
@@ -306,43 +287,35 @@ PC_CONFORMANCE(e3_no_sigpipe, .id = "E3", .slug = "write-after-reader-closed",
     PC_ASSERT(before.sa_handler == SIG_DFL);
     /* (A subject in its own process has its own disposition: what this
      * test shows there is CL(-EPIPE) and a subject still alive.) */
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    close(pair.far);
-    pair.far = -1;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    close(c.pair.far);
+    c.pair.far = -1;
     /* Before the loop has noticed: the write hits the broken pipe. */
-    PC_ASSERT_EQ_INT(im->write(t, "doomed", 6), 6);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), -EPIPE);
+    PC_ASSERT_EQ_INT(im->write(c.t, "doomed", 6), 6);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), -EPIPE);
     PC_ASSERT_OK(sigaction(SIGPIPE, NULL, &after));
     PC_ASSERT(after.sa_handler == SIG_DFL);
     sigset_t pending;
     PC_ASSERT_OK(sigpending(&pending));
     PC_ASSERT_EQ_INT(sigismember(&pending, SIGPIPE), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(e4_socket_peer_close, .id = "E4", .slug = "socketpair-peer-close",
                .needs = PC_NEEDS_WRITE, .required = PC_KIND_SOCKET)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "socket write transport", &pair, &rec);
-    PC_ASSERT_EQ_INT(im->write(t, "hello", 5), 5);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "socket write transport");
+    PC_ASSERT_EQ_INT(im->write(c.t, "hello", 5), 5);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     char in[5];
-    PC_ASSERT_EQ_INT(read(pair.far, in, 5), 5);
-    close(pair.far);
-    pair.far = -1;
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_EQ_INT(read(c.pair.far, in, 5), 5);
+    close(c.pair.far);
+    c.pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 /* E5: waiting costs nothing.  A loop that polls a ready fd without
@@ -403,6 +376,5 @@ PC_CONFORMANCE(e5_idle_costs_nothing, .id = "E5", .slug = "waiting-costs-no-cpu"
         PC_ASSERT_OK(im->abort(b.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
     e5_idle(ctx, "after connection_lost");
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }

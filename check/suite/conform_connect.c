@@ -22,8 +22,7 @@ PC_CONFORMANCE(c1_accepts, .id = "C1", .slug = "accepts-kind", .needs = PC_NEEDS
         PC_ASSERT_OK(ctx->impl->close(t));
         PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
         PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }
 
@@ -184,8 +183,7 @@ PC_CONFORMANCE(c4_cm_first, .id = "C4", .slug = "cm-once-first-next-iteration",
     pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_CM), 1);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 static void c5_pause_in_cm(pc_transport *t, void *user)
@@ -217,8 +215,7 @@ PC_CONFORMANCE(c5_pause_in_cm, .id = "C5", .slug = "pause-in-cm-sticks",
     close(pair.far);
     pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* C6, refined by X1/X4: where the transport has a private way not to block
@@ -249,8 +246,7 @@ PC_CONFORMANCE(c6_flags, .id = "C6", .slug = "flags-restored", .needs = PC_NEEDS
         /* Exactly the flags it had, whichever they were. */
         PC_ASSERT_EQ_INT(fcntl(shared, F_GETFL), flags);
         close(shared);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }
 

@@ -11,54 +11,46 @@ PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     size_t high = 0, low = 0;
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 1000, PL_LIMIT_UNSET));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 1000, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 1000);
     PC_ASSERT_EQ_SIZE(low, 250);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, 100));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, 100));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 400);
     PC_ASSERT_EQ_SIZE(low, 100);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, PL_LIMIT_UNSET));
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, PL_LIMIT_UNSET));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 800, 200));
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 100, 200), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -1, 0), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 10, -5), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, -8, PL_LIMIT_UNSET), -EINVAL);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, PL_LIMIT_UNSET, -8), -EINVAL);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 800, 200));
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, 100, 200), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, -1, 0), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, 10, -5), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, -8, PL_LIMIT_UNSET), -EINVAL);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, PL_LIMIT_UNSET, -8), -EINVAL);
     size_t high = 0, low = 0;
-    PC_ASSERT_OK(im->get_write_buffer_limits(t, &high, &low));
+    PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 800);
     PC_ASSERT_EQ_SIZE(low, 200);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* Write n more pattern bytes. */
@@ -162,8 +154,7 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
     PC_ASSERT_OK(im->close(f.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_WRITE)
@@ -194,8 +185,7 @@ PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
     PC_ASSERT_OK(im->close(f.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f6_apply_now, .id = "F6", .slug = "limits-apply-at-once",
@@ -229,6 +219,5 @@ PC_CONFORMANCE(f7_paused_reader_gone, .id = "F7", .slug = "paused-writer-reader-
     f.pair.far = -1;
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
     /* The error connection_lost carries with data buffered is E2's. */
-    pc_pair_close(&f.pair);
-    pc_recorder_free(f.rec);
+    conform_release(&f.pair, f.rec);
 }

@@ -30,8 +30,7 @@ static void stream_in(pc_ctx *ctx, uint64_t bytes, size_t chunk, size_t chunk_ma
         PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
         PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     }
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* MiBs through a pty move at the speed the kernel's tty workqueue gets the
@@ -111,76 +110,68 @@ PC_CONFORMANCE(r2_buffer, .id = "R2", .slug = "loop-owned-buffer", .needs = PC_N
     pc_peer_release(peer);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r3_states, .id = "R3", .slug = "is-reading-is-closing",
                .needs = PC_NEEDS_READ, .caps = PC_CAP_IS_READING)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    im->ref(t);
-    PC_ASSERT_EQ_INT(im->is_reading(t), 1);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->pause_reading(t));
-    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    PC_ASSERT_OK(im->resume_reading(t));
-    PC_ASSERT_EQ_INT(im->is_reading(t), 1);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
-    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    im->unref(t);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+    im->ref(c.t);
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 1);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->pause_reading(c.t));
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    PC_ASSERT_OK(im->resume_reading(c.t));
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 1);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 0);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    im->unref(c.t);
 
     /* EOF makes it closing too. */
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
-    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
-    rec = pc_recorder_new(ctx->loop, "read transport 2");
-    t = pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
-    pair.near = -1;
-    im->ref(t);
-    pc_peer *peer = conform_writer(&pair, ctx->seed, 10, 10, 0, 1);
-    conform_drain_then_eof(ctx, rec, peer, 10, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 1);
-    PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    im->unref(t);
+    conform_release(&c.pair, c.rec);
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &c.pair);
+    c.rec = pc_recorder_new(ctx->loop, "read transport 2");
+    c.t = pc_ctx_connect(ctx, PC_DIR_READ, c.pair.near, c.rec);
+    c.pair.near = -1;
+    im->ref(c.t);
+    pc_peer *peer = conform_writer(&c.pair, ctx->seed, 10, 10, 0, 1);
+    conform_drain_then_eof(ctx, c.rec, peer, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
+    PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    im->unref(c.t);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data", .needs = PC_NEEDS_READ,
                .timeout_ms = STREAMING_TIMEOUT_MS)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    pc_recorder_expect_pattern(rec, ctx->seed);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+    pc_recorder_expect_pattern(c.rec, ctx->seed);
     uint64_t total = 2 * MiB;
-    pc_peer *peer = conform_writer(&pair, ctx->seed, total, 4096, 0, 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) > 0, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->pause_reading(t));
-    uint64_t at_pause = pc_recorder_bytes(rec);
+    pc_peer *peer = conform_writer(&c.pair, ctx->seed, total, 4096, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(c.rec) > 0, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->pause_reading(c.t));
+    uint64_t at_pause = pc_recorder_bytes(c.rec);
     /* The peer keeps writing into the kernel; nothing may be delivered. */
     pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), at_pause);
-    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
-    PC_ASSERT_OK(im->resume_reading(t));
-    conform_drain_then_eof(ctx, rec, peer, total, CONFORM_WAIT_MS * 2);
-    if (!conform_ended_in_tty_eio(ctx, rec))
-        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(c.rec), at_pause);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(c.rec), 0);
+    PC_ASSERT_OK(im->resume_reading(c.t));
+    conform_drain_then_eof(ctx, c.rec, peer, total, CONFORM_WAIT_MS * 2);
+    if (!conform_ended_in_tty_eio(ctx, c.rec))
+        PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
@@ -189,37 +180,34 @@ PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
     const pc_subject *im = ctx->impl;
     /* Without is_reading (CPython before 3.11) the rest still holds. */
     int has_is_reading = pc_subject_has(PC_CAP_IS_READING);
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    im->ref(t);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(im->pause_reading(t), 0);
-    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+    im->ref(c.t);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(c.t), 0);
+    PC_ASSERT_ERR(im->pause_reading(c.t), 0);
     if (has_is_reading)
-        PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    PC_ASSERT_ERR(im->resume_reading(t), 0);
-    PC_ASSERT_ERR(im->resume_reading(t), 0);
+        PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    PC_ASSERT_ERR(im->resume_reading(c.t), 0);
+    PC_ASSERT_ERR(im->resume_reading(c.t), 0);
     if (has_is_reading)
-        PC_ASSERT_EQ_INT(im->is_reading(t), 1);
+        PC_ASSERT_EQ_INT(im->is_reading(c.t), 1);
     /* Data still flows after the double resume. */
-    pc_peer *peer = conform_writer(&pair, ctx->seed, 1000, 100, 0, 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == 1000, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_ASSERT_ERR(im->pause_reading(t), 0);
-    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    pc_peer *peer = conform_writer(&c.pair, ctx->seed, 1000, 100, 0, 1);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(c.rec) == 1000, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_ASSERT_ERR(im->pause_reading(c.t), 0);
+    PC_ASSERT_ERR(im->resume_reading(c.t), 0);
     if (has_is_reading)
-        PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(im->pause_reading(t), 0);
-    PC_ASSERT_ERR(im->resume_reading(t), 0);
+        PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(c.t), 0);
+    PC_ASSERT_ERR(im->resume_reading(c.t), 0);
     if (has_is_reading)
-        PC_ASSERT_EQ_INT(im->is_reading(t), 0);
-    im->unref(t);
+        PC_ASSERT_EQ_INT(im->is_reading(c.t), 0);
+    im->unref(c.t);
     pc_peer_release(peer);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 /* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
@@ -266,8 +254,7 @@ PC_CONFORMANCE(r6_peer_close, .id = "R6", .slug = "peer-close-er-then-cl",
                       pc_recorder_iteration_of(rec, PC_EV_DR));
     PC_ASSERT_GE_UINT(pc_recorder_iteration_of(rec, PC_EV_CL),
                       pc_recorder_iteration_of(rec, PC_EV_ER));
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 static int r7_keep_open(pc_transport *t, void *user)
@@ -292,8 +279,7 @@ PC_CONFORMANCE(r7_er_return, .id = "R7", .slug = "er-return-ignored",
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* R8: close discards unread data; the fd stays open during CL and is
@@ -347,8 +333,7 @@ PC_CONFORMANCE(r8_close, .id = "R8", .slug = "close-discards-cl-once",
     im->unref(t);
     /* The writer finds its reader gone. */
     pc_peer_stop(peer, NULL);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* R8: close() after the end of file was read but before eof_received ran
@@ -358,22 +343,18 @@ static void r8_case(pc_ctx *ctx, int use_abort)
 {
     const pc_subject *im = ctx->impl;
     {
-        pc_pair pair;
-        pc_recorder *rec;
-        pc_transport *t =
-            conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
-        pc_peer *writer = conform_writer(&pair, ctx->seed, 1000, 100, 0, 1);
-        conform_drain_then_eof_read(ctx, rec, writer, 1000, t);
-        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
-        PC_ASSERT_OK(use_abort ? im->abort(t) : im->close(t));
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
-        if (!conform_ended_in_tty_eio(ctx, rec)) /* graded by R11 */
-            PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+        struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+        pc_peer *writer = conform_writer(&c.pair, ctx->seed, 1000, 100, 0, 1);
+        conform_drain_then_eof_read(ctx, c.rec, writer, 1000, c.t);
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(c.rec, PC_EV_ER), 0);
+        PC_ASSERT_OK(use_abort ? im->abort(c.t) : im->close(c.t));
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(c.rec, PC_EV_ER), 0);
+        if (!conform_ended_in_tty_eio(ctx, c.rec)) /* graded by R11 */
+            PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
         PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), 1000);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&c.pair, c.rec);
     }
 }
 
@@ -491,8 +472,7 @@ PC_CONFORMANCE(r10_error, .id = "R10", .slug = "read-error-cl-errno",
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), -ECONNRESET);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r11_pty_eio, .id = "R11", .slug = "pty-eio-is-eof", .needs = PC_NEEDS_READ,
@@ -508,8 +488,7 @@ PC_CONFORMANCE(r11_pty_eio, .id = "R11", .slug = "pty-eio-is-eof", .needs = PC_N
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 100000);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r12_fifo_no_writer, .id = "R12", .slug = "fifo-never-had-writer",
@@ -529,52 +508,44 @@ PC_CONFORMANCE(r12_fifo_no_writer, .id = "R12", .slug = "fifo-never-had-writer",
     conform_peer_done(peer, 0);
     PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), 3000);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(r13_write_ops, .id = "R13", .slug = "write-ops-on-read-transport",
                .needs = PC_NEEDS_READ)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
     struct iovec iov = {(void *)"ab", 2};
     size_t high = 0, low = 0;
-    PC_ASSERT_ERR(im->write(t, "ab", 2), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->writev(t, &iov, 1), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->write_eof(t), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->can_write_eof(t), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->set_write_buffer_limits(t, 10, 5), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->get_write_buffer_limits(t, &high, &low), PL_EDIRECTION);
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    PC_ASSERT_ERR(im->write(c.t, "ab", 2), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->writev(c.t, &iov, 1), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->write_eof(c.t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->can_write_eof(c.t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->set_write_buffer_limits(c.t, 10, 5), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->get_write_buffer_limits(c.t, &high, &low), PL_EDIRECTION);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), 0);
     /* The refusals changed nothing: it still reads. */
-    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
-    pc_peer *peer = conform_writer(&pair, ctx->seed, 10, 10, 0, 1);
-    conform_drain_then_eof(ctx, rec, peer, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 0);
+    pc_peer *peer = conform_writer(&c.pair, ctx->seed, 10, 10, 0, 1);
+    conform_drain_then_eof(ctx, c.rec, peer, 10, CONFORM_WAIT_MS);
     conform_peer_done(peer, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(r13_read_ops, .id = "R13", .slug = "read-ops-on-write-transport",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_ERR(im->pause_reading(t), PL_EDIRECTION);
-    PC_ASSERT_ERR(im->resume_reading(t), PL_EDIRECTION);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_ERR(im->pause_reading(c.t), PL_EDIRECTION);
+    PC_ASSERT_ERR(im->resume_reading(c.t), PL_EDIRECTION);
     if (pc_subject_has(PC_CAP_IS_READING))
-        PC_ASSERT_ERR(im->is_reading(t), PL_EDIRECTION);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+        PC_ASSERT_ERR(im->is_reading(c.t), PL_EDIRECTION);
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, "", 0), 0);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }

@@ -123,8 +123,7 @@ static void x1_one(pc_ctx *ctx, pc_dir dir, int start_nonblocking)
     }
     PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
     close(witness);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(x1_flags_untouched, .id = "X1", .slug = "flags-never-change",
@@ -185,8 +184,7 @@ PC_CONFORMANCE(x1_io_mode, .id = "X1", .slug = "io-mode-reported", .needs = PC_N
                 close_and_wait(ctx, t, rec);
             }
             PC_ASSERT_EQ_INT(conform_fd_open(fd), 0);
-            pc_pair_close(&pair);
-            pc_recorder_free(rec);
+            conform_release(&pair, rec);
         }
     }
     pl__io_refuse = 0;
@@ -298,8 +296,7 @@ PC_CONFORMANCE(x2_blocking_sibling, .id = "X2", .slug = "other-process-still-blo
         }
         free(buf);
         close_and_wait(ctx, t, rec);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }
 
@@ -486,7 +483,6 @@ PC_CONFORMANCE(x5_shared_nonblock_flag, .id = "X5", .slug = "connect-flag-sets-s
         close_and_wait(ctx, t, rec);
         PC_ASSERT_EQ_INT(fcntl(witness, F_GETFL), flags);
         close(witness);
-        pc_pair_close(&pair);
-        pc_recorder_free(rec);
+        conform_release(&pair, rec);
     }
 }

@@ -21,6 +21,44 @@ pc_transport *conform_connected(pc_ctx *ctx, pc_dir dir, const char *label, pc_p
     return t;
 }
 
+struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label)
+{
+    struct conform_conn c;
+    c.t = conform_connected(ctx, dir, label, &c.pair, &c.rec);
+    return c;
+}
+
+void conform_release(pc_pair *pair, pc_recorder *rec)
+{
+    pc_pair_close(pair);
+    pc_recorder_free(rec);
+}
+
+static void writer_made(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    w->fill(w, t);
+}
+
+static void writer_pause(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    (void)t;
+    w->paused = 1;
+    w->pauses++;
+}
+
+static void writer_resume(pc_transport *t, void *user)
+{
+    struct conform_writer *w = user;
+    w->paused = 0;
+    w->fill(w, t);
+}
+
+const pc_protocol conform_writer_hooks = {.connection_made = writer_made,
+                                          .pause_writing = writer_pause,
+                                          .resume_writing = writer_resume};
+
 /* Write pattern bytes until the transport's own buffer holds extra. */
 static void top_up(pc_ctx *ctx, struct conform_backlog *b, size_t extra)
 {
@@ -173,6 +211,15 @@ int conform_lowest_free_fd(void)
     PC_ASSERT_GE_INT(fd, 0);
     close(fd);
     return fd;
+}
+
+uint64_t conform_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
 }
 
 const pc_backend conform_epoll_sigchld = {

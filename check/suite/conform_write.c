@@ -12,19 +12,15 @@
 
 PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NEEDS_WRITE)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM");
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM");
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W2: the bytes are in the kernel when write returns, before the loop
@@ -32,83 +28,67 @@ PC_CONFORMANCE(w1_cm, .id = "W1", .slug = "cm-once-empty-buffer", .needs = PC_NE
 PC_CONFORMANCE(w2_at_once, .id = "W2", .slug = "write-sends-at-once",
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_CHILD)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     unsigned char out[1000], in[1000];
     pc_pattern_fill(ctx->seed, 0, out, sizeof out);
-    PC_ASSERT_EQ_INT(ctx->impl->write(t, out, sizeof out), (int)sizeof out);
-    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(t), 0);
+    PC_ASSERT_EQ_INT(ctx->impl->write(c.t, out, sizeof out), (int)sizeof out);
+    PC_ASSERT_EQ_SIZE(ctx->impl->get_write_buffer_size(c.t), 0);
     size_t got = 0;
     while (got < sizeof in) {
-        ssize_t n = read(pair.far, in + got, sizeof in - got);
+        ssize_t n = read(c.pair.far, in + got, sizeof in - got);
         PC_ASSERT_GT_INT(n, 0);
         got += (size_t)n;
     }
     PC_ASSERT_EQ_MEM(in, out, sizeof out);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w3_zero, .id = "W3", .slug = "zero-byte-write", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_ASSERT_EQ_INT(im->write(t, "", 0), 0);
-    PC_ASSERT_EQ_INT(im->write(t, NULL, 0), 0);
-    PC_ASSERT_EQ_INT(im->writev(t, NULL, 0), 0);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, "", 0), 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, NULL, 0), 0);
+    PC_ASSERT_EQ_INT(im->writev(c.t, NULL, 0), 0);
     struct iovec empty[2] = {{NULL, 0}, {(void *)"", 0}};
-    PC_ASSERT_EQ_INT(im->writev(t, empty, 2), 0);
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
+    PC_ASSERT_EQ_INT(im->writev(c.t, empty, 2), 0);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), 0);
     /* Invalid C-level forms are refused, not sent (in process only: the
      * wire cannot carry them). */
     if (pc_subject_has(PC_CAP_IN_PROCESS)) {
-        PC_ASSERT_ERR(im->write(t, NULL, 5), -EINVAL);
-        PC_ASSERT_ERR(im->writev(t, empty, -1), -EINVAL);
+        PC_ASSERT_ERR(im->write(c.t, NULL, 5), -EINVAL);
+        PC_ASSERT_ERR(im->writev(c.t, empty, -1), -EINVAL);
     }
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 /* Write `total` bytes of the pattern through t with seeded random chunk
  * sizes up to chunk_max, alternating write and writev, honouring
  * pause_writing: the writer waits for resume_writing by running the loop. */
 struct pump {
+    struct conform_writer writer; /* first: fill's argument is the pump */
     const pc_subject *im;
     pc_transport *t;
     uint64_t seed, sent, total;
     uint64_t rng;
     size_t chunk_max;
     unsigned char *buf;
-    int paused;
-    unsigned pauses;
 };
 
-static uint64_t xorshift(uint64_t *s)
+static void pump_fill(struct conform_writer *writer, pc_transport *t)
 {
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static void pump_fill(struct pump *p)
-{
-    while (!p->paused && p->sent < p->total) {
-        size_t n = (size_t)(xorshift(&p->rng) % p->chunk_max) + 1;
+    struct pump *p = (struct pump *)writer;
+    (void)t;
+    while (!p->writer.paused && p->sent < p->total) {
+        size_t n = (size_t)(conform_xorshift(&p->rng) % p->chunk_max) + 1;
         if (n > p->total - p->sent)
             n = (size_t)(p->total - p->sent);
         pc_pattern_fill(p->seed, p->sent, p->buf, n);
@@ -127,42 +107,21 @@ static void pump_fill(struct pump *p)
     }
 }
 
-static void pump_pause(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    p->paused = 1;
-    p->pauses++;
-}
-
-static void pump_resume(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    p->paused = 0;
-    pump_fill(p);
-}
-
-static void pump_start(pc_transport *t, void *user)
-{
-    struct pump *p = user;
-    (void)t;
-    pump_fill(p); /* from connection_made, so pause_writing can arrive */
-}
-
 static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned pause_us,
                        unsigned min_pauses)
 {
     pc_pair pair;
     pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
-    struct pump p = {ctx->impl,     NULL,      ctx->seed,         0, total,
-                     ctx->seed | 1, chunk_max, malloc(chunk_max), 0, 0};
+    struct pump p = {.writer = {.fill = pump_fill},
+                     .im = ctx->impl,
+                     .seed = ctx->seed,
+                     .total = total,
+                     .rng = ctx->seed | 1,
+                     .chunk_max = chunk_max,
+                     .buf = malloc(chunk_max)};
     PC_ASSERT_NOT_NULL(p.buf);
-    static const pc_protocol hooks = {.connection_made = pump_start,
-                                      .pause_writing = pump_pause,
-                                      .resume_writing = pump_resume};
-    pc_recorder_set_hooks(rec, &hooks, &p);
+    pc_recorder_set_hooks(rec, &conform_writer_hooks, &p);
     p.t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
     pair.near = -1;
     /* The reader counts the bytes instead of waiting for EOF, so a kind
@@ -179,7 +138,7 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
                              .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, p.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, p.writer.pauses > 0 || p.sent == total, CONFORM_WAIT_MS);
     PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop, p.sent == total && ctx->impl->get_write_buffer_size(p.t) == 0,
                  CONFORM_WAIT_MS * 12);
@@ -187,10 +146,9 @@ static void stream_out(pc_ctx *ctx, uint64_t total, size_t chunk_max, unsigned p
     PC_ASSERT_OK(ctx->impl->close(p.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS * 12);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    PC_ASSERT_GE_UINT(p.pauses, min_pauses);
+    PC_ASSERT_GE_UINT(p.writer.pauses, min_pauses);
     free(p.buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 PC_CONFORMANCE(w4_integrity, .id = "W4", .slug = "integrity-64mib",
@@ -213,38 +171,34 @@ PC_CONFORMANCE(w4_buffered_order, .id = "W4", .slug = "full-kernel-buffers-in-or
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 64 * MiB, PL_LIMIT_UNSET));
     unsigned char *buf = malloc(MiB);
     PC_ASSERT_NOT_NULL(buf);
     uint64_t sent = 0;
     /* Nobody reads yet: 3 MiB cannot all fit in the kernel. */
     for (int i = 0; i < 3; i++) {
         pc_pattern_fill(ctx->seed, sent, buf, MiB);
-        PC_ASSERT_EQ_INT(im->write(t, buf, MiB), (int)MiB);
+        PC_ASSERT_EQ_INT(im->write(c.t, buf, MiB), (int)MiB);
         sent += MiB;
     }
-    size_t buffered = im->get_write_buffer_size(t);
+    size_t buffered = im->get_write_buffer_size(c.t);
     PC_ASSERT_GT_SIZE(buffered, 0);
     /* W5: the buffer plus what the kernel holds is everything sent. */
-    PC_ASSERT_EQ_UINT(buffered + conform_unread(pair.far), sent);
+    PC_ASSERT_EQ_UINT(buffered + conform_unread(c.pair.far), sent);
     /* A small write now must queue behind, never overtake. */
     pc_pattern_fill(ctx->seed, sent, buf, 10);
-    PC_ASSERT_EQ_INT(im->write(t, buf, 10), 10);
+    PC_ASSERT_EQ_INT(im->write(c.t, buf, 10), 10);
     sent += 10;
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), buffered + 10);
-    pc_peer *peer = conform_reader(&pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), buffered + 10);
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(c.t) == 0, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), sent);
     free(buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W4: writev is one write of the concatenation, whatever the number of
@@ -255,11 +209,8 @@ PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
 {
     enum { PIECES = 3000 };
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    PC_ASSERT_OK(im->set_write_buffer_limits(t, 64 * MiB, PL_LIMIT_UNSET));
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    PC_ASSERT_OK(im->set_write_buffer_limits(c.t, 64 * MiB, PL_LIMIT_UNSET));
     unsigned char *buf = malloc(PIECES * 64);
     struct iovec *iov = malloc(PIECES * sizeof *iov);
     PC_ASSERT_NOT_NULL(buf);
@@ -271,44 +222,39 @@ PC_CONFORMANCE(w4_writev_many, .id = "W4", .slug = "writev-any-piece-count",
         total += iov[i].iov_len;
     }
     pc_pattern_fill(ctx->seed, 0, buf, total);
-    PC_ASSERT_EQ_INT(im->writev(t, iov, PIECES), (int)total);
+    PC_ASSERT_EQ_INT(im->writev(c.t, iov, PIECES), (int)total);
     unsigned char tail[10];
     pc_pattern_fill(ctx->seed, total, tail, sizeof tail);
-    PC_ASSERT_EQ_INT(im->write(t, tail, sizeof tail), (int)sizeof tail);
+    PC_ASSERT_EQ_INT(im->write(c.t, tail, sizeof tail), (int)sizeof tail);
     total += sizeof tail;
     /* The reader takes exactly what was written before anything closes:
      * a pty master's close would drop what the slave has not read. */
-    pc_peer *peer = conform_reader_count(&pair, ctx->seed, total);
-    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
+    pc_peer *peer = conform_reader_count(&c.pair, ctx->seed, total);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(c.t) == 0, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), total);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    if (!conform_ended_in_tty_eio(ctx, rec))
-        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    if (!conform_ended_in_tty_eio(ctx, c.rec))
+        PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     free(iov);
     free(buf);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w5_own_buffer, .id = "W5", .slug = "size-counts-own-buffer",
                .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_TTY | PC_KIND_CHILD)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
     /* Bytes in the kernel are not the transport's. */
-    PC_ASSERT_EQ_INT(im->write(t, "0123456789", 10), 10);
-    size_t unread = conform_unread(pair.far);
+    PC_ASSERT_EQ_INT(im->write(c.t, "0123456789", 10), 10);
+    size_t unread = conform_unread(c.pair.far);
     PC_REQUIRE("W2", unread == 10, "the write left %zu of 10 bytes in the kernel, not 10",
                unread);
-    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(t), 0);
-    PC_ASSERT_OK(im->abort(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(c.t), 0);
+    PC_ASSERT_OK(im->abort(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    conform_release(&c.pair, c.rec);
 }
 
 /* W6: every way of ending refuses later writes with PL_ECLOSED. */
@@ -317,32 +263,29 @@ enum w6_end { W6_CLOSE, W6_WRITE_EOF, W6_ABORT, W6_AFTER_CL };
 static void w6_case(pc_ctx *ctx, enum w6_end how)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    im->ref(t);
-    pc_peer *peer = conform_reader_count(&pair, ctx->seed, 2);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    im->ref(c.t);
+    pc_peer *peer = conform_reader_count(&c.pair, ctx->seed, 2);
     unsigned char first[2];
     pc_pattern_fill(ctx->seed, 0, first, 2);
-    PC_ASSERT_EQ_INT(im->write(t, first, 2), 2);
+    PC_ASSERT_EQ_INT(im->write(c.t, first, 2), 2);
     if (how == W6_CLOSE || how == W6_AFTER_CL)
-        PC_ASSERT_OK(im->close(t));
+        PC_ASSERT_OK(im->close(c.t));
     else if (how == W6_WRITE_EOF)
-        PC_ASSERT_OK(im->write_eof(t));
+        PC_ASSERT_OK(im->write_eof(c.t));
     else
-        PC_ASSERT_OK(im->abort(t));
+        PC_ASSERT_OK(im->abort(c.t));
     if (how == W6_AFTER_CL)
-        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
     struct iovec iov = {(void *)"no", 2};
-    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
-    PC_ASSERT_ERR(im->writev(t, &iov, 1), PL_ECLOSED);
+    PC_ASSERT_ERR(im->write(c.t, "no", 2), PL_ECLOSED);
+    PC_ASSERT_ERR(im->writev(c.t, &iov, 1), PL_ECLOSED);
     /* Also with nothing to write: W6 comes before W3's "no error". */
-    PC_ASSERT_ERR(im->write(t, "", 0), PL_ECLOSED);
-    PC_ASSERT_ERR(im->writev(t, NULL, 0), PL_ECLOSED);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(im->write(t, "no", 2), PL_ECLOSED);
-    im->unref(t);
+    PC_ASSERT_ERR(im->write(c.t, "", 0), PL_ECLOSED);
+    PC_ASSERT_ERR(im->writev(c.t, NULL, 0), PL_ECLOSED);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->write(c.t, "no", 2), PL_ECLOSED);
+    im->unref(c.t);
     /* The first write arrived (the kernel took it before the end), and
      * nothing else did; a pty master's hang-up may drop even that. */
     uint64_t got = conform_peer_done(peer, 0);
@@ -350,8 +293,7 @@ static void w6_case(pc_ctx *ctx, enum w6_end how)
         PC_ASSERT_LE_UINT(got, 2);
     else
         PC_ASSERT_EQ_UINT(got, 2);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }
 
 PC_CONFORMANCE(w6_refused, .id = "W6", .slug = "write-after-end-refused",
@@ -368,30 +310,26 @@ PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
                .needs = PC_NEEDS_WRITE, .required = PC_KIND_TTY)
 {
     const pc_subject *im = ctx->impl;
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t =
-        conform_connected(ctx, PC_DIR_WRITE, "tty write transport", &pair, &rec);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "tty write transport");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
     /* The far side types: the near end becomes readable. */
-    PC_ASSERT_EQ_INT(write(pair.far, "typed\n", 6), 6);
+    PC_ASSERT_EQ_INT(write(c.pair.far, "typed\n", 6), 6);
     pc_run_until_quiet(ctx->loop, 100, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_INT(pc_recorder_lost(rec), 0);
-    PC_ASSERT_EQ_INT(im->is_closing(t), 0);
-    PC_ASSERT_EQ_INT(im->write(t, "still", 5), 5);
+    PC_ASSERT_EQ_INT(pc_recorder_lost(c.rec), 0);
+    PC_ASSERT_EQ_INT(im->is_closing(c.t), 0);
+    PC_ASSERT_EQ_INT(im->write(c.t, "still", 5), 5);
     char in[16];
     size_t got = 0;
     while (got < 5) {
-        ssize_t n = read(pair.far, in + got, 5 - got);
+        ssize_t n = read(c.pair.far, in + got, 5 - got);
         PC_ASSERT_GT_INT(n, 0);
         got += (size_t)n;
     }
     PC_ASSERT_EQ_MEM(in, "still", 5);
-    PC_ASSERT_OK(im->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
-    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    conform_release(&c.pair, c.rec);
 }
 
 /* ---- lent writes --------------------------------------------------------- */
@@ -401,12 +339,13 @@ PC_CONFORMANCE(w7_tty_input, .id = "W7", .slug = "tty-input-not-close",
  * use-after-free (ASan, valgrind).  The 8 bytes before each lent chunk hold
  * its stream offset, so completions can be checked for order. */
 struct lent_state {
+    struct conform_writer writer; /* first: fill's argument is the state */
     const pc_subject *im;
     pc_transport *t;
     uint64_t seed, sent, total, rng;
     uint64_t next_done_offset; /* offsets of lent chunks, completed in order */
     unsigned lent_calls, done_calls;
-    int paused, bad_status, out_of_order;
+    int bad_status, out_of_order;
 };
 
 static void lent_done(pc_transport *t, const void *data, size_t len, int status,
@@ -425,11 +364,13 @@ static void lent_done(pc_transport *t, const void *data, size_t len, int status,
 }
 
 /* Write until paused: lent and copied chunks of 1 B .. 64 KiB, mixed. */
-static void lent_fill(struct lent_state *s)
+static void lent_fill(struct conform_writer *writer, pc_transport *t)
 {
     static unsigned char buf[64 * KiB];
-    while (!s->paused && s->sent < s->total) {
-        size_t n = (size_t)(xorshift(&s->rng) % (64 * KiB)) + 1;
+    struct lent_state *s = (struct lent_state *)writer;
+    (void)t;
+    while (!s->writer.paused && s->sent < s->total) {
+        size_t n = (size_t)(conform_xorshift(&s->rng) % (64 * KiB)) + 1;
         if (n > s->total - s->sent)
             n = (size_t)(s->total - s->sent);
         ssize_t r;
@@ -451,26 +392,6 @@ static void lent_fill(struct lent_state *s)
     }
 }
 
-static void lent_made(pc_transport *t, void *user)
-{
-    (void)t;
-    lent_fill(user);
-}
-
-static void lent_pause(pc_transport *t, void *user)
-{
-    (void)t;
-    ((struct lent_state *)user)->paused = 1;
-}
-
-static void lent_resume(pc_transport *t, void *user)
-{
-    (void)t;
-    struct lent_state *s = user;
-    s->paused = 0;
-    lent_fill(s);
-}
-
 PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
                .needs = PC_NEEDS_WRITE, .timeout_ms = 60000, .caps = PC_CAP_LENT_WRITES)
 {
@@ -478,15 +399,13 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
     pc_recorder *rec;
     struct lent_state s;
     memset(&s, 0, sizeof s);
+    s.writer.fill = lent_fill;
     s.im = ctx->impl;
     s.seed = ctx->seed;
     s.rng = ctx->seed | 1;
     s.total = 8u << 20;
     s.t = conform_connected(ctx, PC_DIR_WRITE, "write transport", &pair, &rec);
-    static const pc_protocol hooks = {.connection_made = lent_made,
-                                      .pause_writing = lent_pause,
-                                      .resume_writing = lent_resume};
-    pc_recorder_set_hooks(rec, &hooks, &s);
+    pc_recorder_set_hooks(rec, &conform_writer_hooks, &s);
     /* Nothing is read until the writer has paused once: with a reader
      * that keeps up (another core, a busy machine) pause_writing might
      * never come, and lent writes queued behind copied ones are the point. */
@@ -494,7 +413,7 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
         .action = PC_PEER_READ, .seed = ctx->seed, .bytes = s.total, .wait_start = 1};
     pc_peer *peer = pc_peer_start(&pair, &reader);
     PC_ASSERT_NOT_NULL(peer);
-    PC_RUN_UNTIL(ctx->loop, s.paused || s.sent == s.total, CONFORM_WAIT_MS);
+    PC_RUN_UNTIL(ctx->loop, s.writer.paused || s.sent == s.total, CONFORM_WAIT_MS);
     PC_ASSERT_OK(pc_peer_release(peer));
     PC_RUN_UNTIL(ctx->loop,
                  s.sent == s.total && s.done_calls == s.lent_calls &&
@@ -508,8 +427,7 @@ PC_CONFORMANCE(w4_lent, .id = "W4", .slug = "lent-and-copied-writes-in-order",
     PC_ASSERT_OK(s.im->close(s.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(rec), 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&pair, rec);
 }
 
 /* A lent write the transport will never send is reported, with an error,
@@ -559,8 +477,7 @@ static void lent_end_case(pc_ctx *ctx, int reader_goes_away)
     PC_ASSERT_EQ_INT(e.lost_seen_first, 0);
     PC_ASSERT_ERR(e.status, reader_goes_away ? pc_recorder_error(b.rec) : PL_ECLOSED);
     PC_ASSERT_LT_INT(e.status, 0);
-    pc_pair_close(&b.pair);
-    pc_recorder_free(b.rec);
+    conform_release(&b.pair, b.rec);
 }
 
 PC_CONFORMANCE(d4_lent, .id = "D4", .slug = "abort-reports-lent-writes",
@@ -579,14 +496,11 @@ PC_CONFORMANCE(e2_lent, .id = "E2", .slug = "reader-gone-reports-lent-writes",
 PC_CONFORMANCE(r13_lent, .id = "R13", .slug = "write-lent-on-read-transport",
                .needs = PC_NEEDS_READ, .caps = PC_CAP_LENT_WRITES)
 {
-    pc_pair pair;
-    pc_recorder *rec;
-    pc_transport *t = conform_connected(ctx, PC_DIR_READ, "read transport", &pair, &rec);
-    struct lent_end e = {0, 0, 0, rec};
-    PC_ASSERT_ERR(ctx->impl->write_lent(t, "x", 1, lent_end_done, &e), PL_EDIRECTION);
-    PC_ASSERT_OK(ctx->impl->close(t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "read transport");
+    struct lent_end e = {0, 0, 0, c.rec};
+    PC_ASSERT_ERR(ctx->impl->write_lent(c.t, "x", 1, lent_end_done, &e), PL_EDIRECTION);
+    PC_ASSERT_OK(ctx->impl->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
     PC_ASSERT_EQ_INT(e.calls, 0);
-    pc_pair_close(&pair);
-    pc_recorder_free(rec);
+    conform_release(&c.pair, c.rec);
 }

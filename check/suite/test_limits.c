@@ -101,10 +101,7 @@ PC_TEST_EACH_BACKEND(spawn_without_fds, "S7.spawn-without-fds")
     int low = conform_lowest_free_fd();
     static const pl_process_protocol proto = {.connection_lost = spawn_lost};
     char *argv[] = {(char *)"cat", NULL};
-    pl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.file = "cat";
-    o.argv = argv;
+    pl_spawn_options o = conform_program(argv);
     for (int i = 0; i < 3; i++)
         o.stdio[i].kind = PL_STDIO_PIPE;
     int failures = 0, successes = 0;

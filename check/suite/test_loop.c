@@ -251,15 +251,6 @@ PC_TEST_EACH_BACKEND(test_timer_cancel, "loop.timer-cancel")
     loop_done(loop);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* 100,000 timers with random deadlines up to 25 ms ahead (and some already
  * due), half of them cancelled: the rest fire in (deadline, creation) order,
  * each exactly once, never early. */
@@ -278,12 +269,12 @@ PC_TEST_EACH_BACKEND(test_timers_many, "loop.timers-100k")
     uint64_t rng = pc_seed() | 1;
     uint64_t base = pl_loop_update_time(loop) - 5;
     for (uint32_t i = 0; i < N; i++) {
-        recs[i] = (struct timer_rec){base + xorshift(&rng) % 30, i, 0, 0};
+        recs[i] = (struct timer_rec){base + conform_xorshift(&rng) % 30, i, 0, 0};
         PC_ASSERT_ERR(pl_call_at(loop, recs[i].when, timer_fire, &recs[i], &ids[i]), 0);
     }
     size_t cancelled = 0;
     for (uint32_t i = 0; i < N; i++) {
-        if (xorshift(&rng) & 1) {
+        if (conform_xorshift(&rng) & 1) {
             PC_ASSERT_ERR(pl_timer_cancel(loop, ids[i]), 0);
             recs[i].cancelled = 1;
             cancelled++;

@@ -1479,23 +1479,49 @@ static void wait_gone(pid_t pid)
     PC_ASSERT_EQ_INT(errno, ESRCH);
 }
 
+/* A detached `sh -c script` whose stdin is the read end of a gate pipe of
+ * ours (the child waits on it, long after the process object and the loop
+ * are gone) and whose stdout is of kind out.  Returns the gate's write
+ * end. */
+static int spawn_gated_detached(struct conform_process *r, pl_loop *loop,
+                                const char *script, enum pl_stdio_kind out)
+{
+    int gate[2];
+    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
+    char *argv[4];
+    pl_spawn_options o = conform_sh(script, argv);
+    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
+    o.stdio[1].kind = out;
+    o.detached = 1;
+    PC_ASSERT_OK(rec_spawn(r, loop, &o));
+    close(gate[0]);
+    return gate[1];
+}
+
+/* The end of a detached test: the loop closes while the child runs on;
+ * then the gate opens (line written to it, or none: EOF) and the child
+ * goes, leaving no child and no fd behind. */
+static void close_loop_then_gate(pl_loop *loop, pid_t pid, int gate, const char *line,
+                                 int fds_before, struct conform_process *r)
+{
+    PC_ASSERT_OK(pl_loop_close(loop));
+    PC_ASSERT_OK(kill(pid, 0));
+    if (line != NULL)
+        PC_ASSERT_EQ_INT(write(gate, line, strlen(line)), (int)strlen(line));
+    close(gate);
+    wait_gone(pid);
+    conform_assert_no_children();
+    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
+    conform_process_free(r);
+}
+
 SPAWN_TEST(test_detached_close, "S16.detached-close")
 {
     int fds_before = conform_open_fds();
     pl_loop *loop = conform_spawn_loop(backend);
-    /* The child waits for a line on its stdin, the read end of a gate of
-     * ours, and exits when the test writes it, long after the process
-     * object and the loop are gone. */
-    int gate[2];
-    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
     struct conform_process r = {0};
-    char *argv[4];
-    pl_spawn_options o = conform_sh("echo started; read x; exit 3", argv);
-    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
-    o.stdio[1].kind = PL_STDIO_PIPE;
-    o.detached = 1;
-    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    close(gate[0]);
+    int gate =
+        spawn_gated_detached(&r, loop, "echo started; read x; exit 3", PL_STDIO_PIPE);
     pid_t pid = pl_process_get_pid(r.p);
     /* Its own session, as with new_session. */
     PC_ASSERT_EQ_INT(getsid(pid), pid);
@@ -1516,15 +1542,7 @@ SPAWN_TEST(test_detached_close, "S16.detached-close")
     PC_ASSERT_OK(kill(pid, 0));
     char state = conform_proc_stat(pid, NULL, NULL);
     PC_ASSERT(state != 0 && state != 'Z');
-    PC_ASSERT_OK(pl_loop_close(loop));
-    PC_ASSERT_OK(kill(pid, 0));
-
-    PC_ASSERT_EQ_INT(write(gate[1], "go\n", 3), 3);
-    close(gate[1]);
-    wait_gone(pid);
-    conform_assert_no_children();
-    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
-    conform_process_free(&r);
+    close_loop_then_gate(loop, pid, gate, "go\n", fds_before, &r);
 }
 
 /* Closed before the loop ever ran, and with no pipe at all: connection_made
@@ -1533,29 +1551,15 @@ SPAWN_TEST(test_detached_close_at_once, "S16.detached-close-at-once")
 {
     int fds_before = conform_open_fds();
     pl_loop *loop = conform_spawn_loop(backend);
-    int gate[2];
-    PC_ASSERT_OK(pipe2(gate, O_CLOEXEC));
     struct conform_process r = {0};
-    char *argv[4];
-    pl_spawn_options o = conform_sh("read x; exit 0", argv);
-    o.stdio[0] = (pl_stdio){PL_STDIO_FD, gate[0]};
-    o.stdio[1].kind = PL_STDIO_DEVNULL;
-    o.detached = 1;
-    PC_ASSERT_OK(rec_spawn(&r, loop, &o));
-    close(gate[0]);
+    int gate = spawn_gated_detached(&r, loop, "read x; exit 0", PL_STDIO_DEVNULL);
     pid_t pid = pl_process_get_pid(r.p);
     r.released = 1;
     PC_ASSERT_OK(pl_process_close(r.p));
     PC_ASSERT_EQ_INT(r.made, 0);
     PC_RUN_UNTIL(loop, r.finished, 5000);
     PC_ASSERT_EQ_STR(conform_buf_str(&r.order), "CM CL");
-    PC_ASSERT_OK(pl_loop_close(loop));
-    PC_ASSERT_OK(kill(pid, 0));
-    close(gate[1]); /* EOF: read fails, the shell exits */
-    wait_gone(pid);
-    conform_assert_no_children();
-    PC_ASSERT_EQ_INT(conform_open_fds(), fds_before);
-    conform_process_free(&r);
+    close_loop_then_gate(loop, pid, gate, NULL, fds_before, &r); /* EOF: read fails */
 }
 
 /* A detached child that exits while its object is open is reported as any
