@@ -601,8 +601,15 @@ int pc_loop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns)
     return current->sched_time ? current->sched_time(loop, run_ns, wait_ns) : -ENOTSUP;
 }
 
-int pc__schedstat_read(const char *path, uint64_t *run_ns, uint64_t *wait_ns)
+int pc_process_sched_time(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
 {
+    *run_ns = *wait_ns = 0;
+    char path[64];
+    if (pid == 0)
+        snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
+                 (long)syscall(SYS_gettid));
+    else
+        snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
     FILE *f = fopen(path, "re");
     if (!f)
         return -ENOTSUP;
@@ -620,10 +627,7 @@ int pc__schedstat_read(const char *path, uint64_t *run_ns, uint64_t *wait_ns)
 static int pipeloop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns)
 {
     (void)loop;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
-             (long)syscall(SYS_gettid));
-    return pc__schedstat_read(path, run_ns, wait_ns);
+    return pc_process_sched_time(0, run_ns, wait_ns);
 }
 
 pl_transport *pc_transport_native(pc_transport *t)

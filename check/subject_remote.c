@@ -199,9 +199,7 @@ static int remote_sched_time(pc_loop *l, uint64_t *run_ns, uint64_t *wait_ns)
 {
     if (l->pid <= 0)
         return -ENOTSUP;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)l->pid);
-    return pc__schedstat_read(path, run_ns, wait_ns);
+    return pc_process_sched_time(l->pid, run_ns, wait_ns);
 }
 
 static uint64_t remote_iteration(const pc_loop *l)

@@ -291,6 +291,9 @@ PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
  * a busy loop is one or the other all the time, however loaded the machine
  * is.  0, or -ENOTSUP if the subject cannot say (both set to 0). */
 PC_EXPORT int pc_loop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns);
+/* The same for process pid (its main thread), or for the calling thread
+ * when pid is 0.  0, or -ENOTSUP if /proc cannot say (both set to 0). */
+PC_EXPORT int pc_process_sched_time(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
 PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*
