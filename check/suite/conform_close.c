@@ -401,15 +401,14 @@ static void e5_spinner_stop(pid_t pid)
     }
 }
 
-/* One quiet interval: 0, or -1 with the reason in why (the caller stops
- * the spinner, then fails). */
-static int e5_idle(pc_ctx *ctx, pid_t spinner, const char *what, char *why, size_t size)
+/* One quiet interval; on failure the spinner is stopped first. */
+static void e5_idle(pc_ctx *ctx, pid_t spinner, const char *what)
 {
     uint64_t run0, wait0, spun0, unused;
     if (pc_loop_sched_time(ctx->loop, &run0, &wait0) < 0 ||
         pc_process_sched_time(spinner, &spun0, &unused) < 0) {
-        snprintf(why, size, "%s: the scheduler statistics cannot be read", what);
-        return -1;
+        e5_spinner_stop(spinner);
+        PC_FAIL("%s: the scheduler statistics cannot be read", what);
     }
     uint64_t start = pc_now_ns();
     unsigned quiet = pc_scale_ms(E5_QUIET_MS), limit = quiet * 3;
@@ -430,25 +429,23 @@ static int e5_idle(pc_ctx *ctx, pid_t spinner, const char *what, char *why, size
     got = got < 0 ? got : pc_process_sched_time(spinner, &spun1, &unused);
     uint64_t wall = pc_now_ns() - start;
     if (r < 0 && r != -ETIMEDOUT) {
-        snprintf(why, size, "%s: running the loop failed: %s", what, pl_err_name(r));
-        return -1;
+        e5_spinner_stop(spinner);
+        PC_FAIL("%s: running the loop failed: %s", what, pl_err_name(r));
     }
     if (got < 0) {
-        snprintf(why, size, "%s: the scheduler statistics cannot be read", what);
-        return -1;
+        e5_spinner_stop(spinner);
+        PC_FAIL("%s: the scheduler statistics cannot be read", what);
     }
     uint64_t run = run1 - run0, wait = wait1 - wait0, spun = spun1 - spun0;
     if (run + wait > wall / 4 * 3 && run > spun / 4 && run > wall / 100) {
-        snprintf(why, size,
-                 "%s: the loop was on a CPU for %.0f ms and waiting for one for %.0f ms "
-                 "of %.0f ms of waiting (%s), where a spinning process got %.0f ms: a "
-                 "busy loop",
-                 what, (double)run / 1e6, (double)wait / 1e6, (double)wall / 1e6,
-                 r == -ETIMEDOUT ? "it never went quiet" : "it went quiet",
-                 (double)spun / 1e6);
-        return -1;
+        e5_spinner_stop(spinner);
+        PC_FAIL("%s: the loop was on a CPU for %.0f ms and waiting for one for %.0f ms "
+                "of %.0f ms of waiting (%s), where a spinning process got %.0f ms: a "
+                "busy loop",
+                what, (double)run / 1e6, (double)wait / 1e6, (double)wall / 1e6,
+                r == -ETIMEDOUT ? "it never went quiet" : "it went quiet",
+                (double)spun / 1e6);
     }
-    return 0;
 }
 
 PC_CONFORMANCE(e5_idle_costs_nothing, .id = "E5", .slug = "waiting-costs-no-cpu",
@@ -460,29 +457,21 @@ PC_CONFORMANCE(e5_idle_costs_nothing, .id = "E5", .slug = "waiting-costs-no-cpu"
         PC_SKIP("n/a: the subject's scheduler statistics cannot be read");
     /* Started first, so that it is well under way by the first interval. */
     pid_t spinner = e5_spinner_start();
-    char why[256];
     struct conform_backlog b;
     conform_back_up(ctx, &b, 10 * KiB);
     /* Data buffered, the reader there but not reading. */
-    if (e5_idle(ctx, spinner, "data buffered, the reader idle", why, sizeof why) < 0)
-        goto fail;
+    e5_idle(ctx, spinner, "data buffered, the reader idle");
     /* The reader goes away with the data still buffered (a pty whose
      * slave closes, for one). */
     close(b.pair.far);
     b.pair.far = -1;
-    if (e5_idle(ctx, spinner, "data buffered, the reader gone", why, sizeof why) < 0)
-        goto fail;
+    e5_idle(ctx, spinner, "data buffered, the reader gone");
     /* Whether and how connection_lost came is E2's; end it either way. */
     if (!pc_recorder_lost(b.rec))
         PC_ASSERT_OK(im->abort(b.t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
-    if (e5_idle(ctx, spinner, "after connection_lost", why, sizeof why) < 0)
-        goto fail;
+    e5_idle(ctx, spinner, "after connection_lost");
     e5_spinner_stop(spinner);
     pc_pair_close(&b.pair);
     pc_recorder_free(b.rec);
-    return;
-fail:
-    e5_spinner_stop(spinner);
-    PC_FAIL("%s", why);
 }
