@@ -13,6 +13,10 @@
 #include "pipecheck.h"
 #include "util.h"
 
+/* The length of the valid UTF-8 sequence of one character at s (s[0] >=
+ * 0x80), or 0 if the bytes there are not one (runner_report.c). */
+size_t pc__utf8_char_len(const unsigned char *s);
+
 /* The longest failure or skip message; longer ones are cut. */
 #define PC__MESSAGE_MAX 8192
 
@@ -128,6 +132,8 @@ struct pc_results {
     struct pc__stopped *stopped;
     size_t stopped_count;
     size_t not_started; /* runs never started because of the interruption */
+    int expecting;      /* an expect file judged the run */
+    size_t unexpected;  /* statuses that differed from it (or failures) */
 };
 
 /* Record a test stopped by an interruption.  0 or -ENOMEM. */
@@ -137,6 +143,23 @@ int pc__results_add_stopped(pc_results *r, const char *name, const char *output,
 /* Append a result; copies the strings (NULL means "").  0 or -ENOMEM. */
 int pc__results_add(pc_results *r, const char *name, pc_status status,
                     const char *message, const char *output, double seconds);
+
+/* Expected verdicts (runner_expect.c). */
+struct pc__expected {
+    char *name;
+    int verdict; /* a pc_status, or -1: any */
+};
+struct pc__expect {
+    struct pc__expected *items;
+    size_t count, cap;
+    int active;
+};
+/* Read FILE ("VERDICT NAME" lines); a message on err on failure.  0,
+ * -errno, -EINVAL (a bad line) or -ENOMEM. */
+int pc__expect_load(struct pc__expect *e, const char *path, FILE *err);
+/* The verdict expected of name: a pc_status (PC_PASS if absent), -1 any. */
+int pc__expect_verdict(const struct pc__expect *e, const char *name);
+void pc__expect_free(struct pc__expect *e);
 
 /* Console output of one run. */
 struct pc__reporter {

@@ -137,6 +137,13 @@ void pc_conformance_add(const pc_conformance *test)
     }
 }
 
+void pc__conformance_set_source(const pc_conformance *test, const char *file, int line)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.%s", test->id, test->slug);
+    pc_test_set_source(name, file, line);
+}
+
 const pc_conformance *pc_conformance_of(const char *name, const char **backend)
 {
     for (const struct instance *in = instances; in; in = in->next)

@@ -12,6 +12,15 @@ static struct pc__test_entry *tests;
 static size_t test_count, test_cap;
 static int registration_error;
 
+/* Where tests are defined, by name or name@ prefix: see pc_test_set_source. */
+struct source {
+    char *name;
+    const char *file;
+    int line;
+};
+static struct source *sources;
+static size_t source_count;
+
 int pc_test_add(const char *name, void (*fn)(void *arg), void *arg, unsigned flags)
 {
     int err = -EINVAL;
@@ -39,8 +48,41 @@ fail:
 }
 
 /* Free the registry at exit so that leak checkers see a clean parent. */
+void pc_test_set_source(const char *name, const char *file, int line)
+{
+    char *copy = name && file ? strdup(name) : NULL;
+    struct source *bigger =
+        copy ? realloc(sources, (source_count + 1) * sizeof *bigger) : NULL;
+    if (bigger == NULL) {
+        free(copy); /* the source stays unknown: only --explain misses it */
+        return;
+    }
+    sources = bigger;
+    sources[source_count++] = (struct source){copy, file, line};
+}
+
+const char *pc_test_source(size_t i, int *line)
+{
+    const char *name = pc_test_name(i);
+    for (size_t s = 0; name && s < source_count; s++) {
+        size_t len = strlen(sources[s].name);
+        if (strncmp(name, sources[s].name, len) == 0 &&
+            (name[len] == '\0' || name[len] == '@' || name[len] == '/')) {
+            if (line)
+                *line = sources[s].line;
+            return sources[s].file;
+        }
+    }
+    return NULL;
+}
+
 __attribute__((destructor)) static void registry_free(void)
 {
+    for (size_t i = 0; i < source_count; i++)
+        free(sources[i].name);
+    free(sources);
+    sources = NULL;
+    source_count = 0;
     for (size_t i = 0; i < test_count; i++)
         free(tests[i].name);
     free(tests);

@@ -291,6 +291,8 @@ struct run {
     struct slot *slots;
     unsigned slot_count;
     int error;
+    struct pc__expect expect;
+    int stop; /* --fail-fast saw a failure: start no further test */
 };
 
 static void slot_handle_record(struct slot *s, uint32_t kind, const unsigned char *p,
@@ -381,6 +383,24 @@ static void record(struct run *run, const char *name, pc_status status,
         return;
     }
     pc__report_result(&run->reporter, &run->results->items[run->results->count - 1]);
+    int bad = status == PC_FAIL;
+    if (run->expect.active) {
+        int want = pc__expect_verdict(&run->expect, name);
+        bad = want >= 0 && (int)status != want;
+        if (bad) {
+            static const char *const words[] = {"pass", "fail", "skip"};
+            printf("%sunexpected: %s: %s, expected %s\n", run->opts->tap ? "# " : "",
+                   name, words[status], words[want]);
+        }
+    }
+    if (!bad)
+        return;
+    run->results->unexpected++;
+    if (run->opts->fail_fast && !run->stop) {
+        run->stop = 1;
+        pc__report_bail_out(&run->reporter,
+                            "stopping at the first failure (--fail-fast)");
+    }
 }
 
 static void slot_start(struct run *run, struct slot *s, const struct pc__test_entry *t)
@@ -516,8 +536,9 @@ static void run_forked(struct run *run, struct pc__test_entry *const *list, size
     interrupt_wake_fd = wake[1];
     fatal_signals_catch();
     for (;;) {
-        for (unsigned i = 0;
-             i < run->slot_count && next < total && !run->error && !interrupt_signal; i++)
+        for (unsigned i = 0; i < run->slot_count && next < total && !run->error &&
+                             !run->stop && !interrupt_signal;
+             i++)
             if (!run->slots[i].active) {
                 slot_start(run, &run->slots[i], list[next++]);
                 running += (unsigned)run->slots[i].active;
@@ -664,10 +685,13 @@ static void run_in_process(struct run *run, struct pc__test_entry *const *list,
         record(run, t->name, status, status == PC_PASS ? "" : pc__escape_message, "",
                seconds);
         if (status == PC_FAIL) {
-            pc__report_bail_out(&run->reporter,
-                                "stopping at the first failure (--no-fork)");
+            if (!run->stop)
+                pc__report_bail_out(&run->reporter,
+                                    "stopping at the first failure (--no-fork)");
             break;
         }
+        if (run->stop)
+            break;
     }
 }
 
@@ -714,6 +738,20 @@ int pc_run(const pc_options *opts, pc_results **out)
         return err;
     }
     run.results->tap = opts->tap;
+    if (opts->expect_path != NULL) {
+        err = pc__expect_load(&run.expect, opts->expect_path, stderr);
+        if (err < 0) {
+            free(list);
+            free(run.results);
+            free(run.slots);
+            free(inherited_fds);
+            inherited_fds = NULL;
+            if (junit != NULL)
+                fclose(junit);
+            return err;
+        }
+        run.results->expecting = 1;
+    }
     size_t n = 0;
     for (size_t r = 0; r < repeat; r++)
         for (size_t i = 0; i < pc_test_count(); i++)
@@ -748,6 +786,7 @@ int pc_run(const pc_options *opts, pc_results **out)
 
     free(list);
     free(run.slots);
+    pc__expect_free(&run.expect);
     free(inherited_fds);
     inherited_fds = NULL;
     inherited_count = 0;

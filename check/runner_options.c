@@ -87,6 +87,16 @@ int pc_options_match(const pc_options *opts, const char *name, unsigned flags)
     return 0;
 }
 
+int pc_color_wanted(const pc_options *opts, int fd)
+{
+    if (opts->color != PC_COLOR_AUTO)
+        return opts->color == PC_COLOR_ALWAYS;
+    /* https://no-color.org: set and not empty means no colour. */
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fd) && (no_color == NULL || *no_color == '\0') &&
+           !(term != NULL && strcmp(term, "dumb") == 0);
+}
+
 void pc_list_tests(const pc_options *opts, FILE *out)
 {
     for (size_t i = 0; i < pc_test_count(); i++)
@@ -110,9 +120,15 @@ void pc_print_usage(FILE *out)
         "      --junit FILE          write JUnit XML to FILE\n"
         "      --no-fork             run tests in this process, for debuggers: no\n"
         "                            isolation or timeouts; a failure ends the run\n"
+        "  -x, --fail-fast           start no test after the first failure\n"
+        "      --expect FILE         judge each test against the verdicts in FILE\n"
+        "                            (lines 'pass|fail|skip|any NAME'; absent: pass):\n"
+        "                            a run fails when a status differs from it\n"
         "      --timeout-multiplier X  multiply every timeout by X (default:\n"
         "                            $PIPECHECK_TIMEOUT_MULTIPLIER, else 1)\n"
         "  -v, --verbose             print every test, not only failures\n"
+        "      --color WHEN          colour: auto (on a terminal unless $NO_COLOR is\n"
+        "                            set), always or never (default: auto)\n"
         "  -h, --help                show this help\n"
         "      --version             print the version and exit\n"
         "Short options combine: -lv is -l -v; -vj2 is -v -j 2.  An option's value\n"
@@ -134,6 +150,9 @@ enum option_id {
     OPT_VERBOSE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_COLOR,
+    OPT_FAIL_FAST,
+    OPT_EXPECT,
 };
 
 static const struct option_spec {
@@ -142,13 +161,22 @@ static const struct option_spec {
     int takes_value;
     enum option_id id;
 } option_specs[] = {
-    {"--list", 'l', 0, OPT_LIST},       {"--filter", 'f', 1, OPT_FILTER},
-    {"--jobs", 'j', 1, OPT_JOBS},       {"--repeat", 0, 1, OPT_REPEAT},
-    {"--shuffle", 0, 0, OPT_SHUFFLE},   {"--seed", 0, 1, OPT_SEED},
-    {"--tap", 0, 0, OPT_TAP},           {"--junit", 0, 1, OPT_JUNIT},
-    {"--no-fork", 0, 0, OPT_NO_FORK},   {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
-    {"--verbose", 'v', 0, OPT_VERBOSE}, {"--help", 'h', 0, OPT_HELP},
+    {"--list", 'l', 0, OPT_LIST},
+    {"--filter", 'f', 1, OPT_FILTER},
+    {"--jobs", 'j', 1, OPT_JOBS},
+    {"--repeat", 0, 1, OPT_REPEAT},
+    {"--shuffle", 0, 0, OPT_SHUFFLE},
+    {"--seed", 0, 1, OPT_SEED},
+    {"--tap", 0, 0, OPT_TAP},
+    {"--junit", 0, 1, OPT_JUNIT},
+    {"--no-fork", 0, 0, OPT_NO_FORK},
+    {"--timeout-multiplier", 0, 1, OPT_MULTIPLIER},
+    {"--verbose", 'v', 0, OPT_VERBOSE},
+    {"--help", 'h', 0, OPT_HELP},
     {"--version", 0, 0, OPT_VERSION},
+    {"--color", 0, 1, OPT_COLOR},
+    {"--fail-fast", 'x', 0, OPT_FAIL_FAST},
+    {"--expect", 0, 1, OPT_EXPECT},
 };
 
 static int usage_error(const pc_options *opts, const char *fmt, const char *arg)
@@ -199,6 +227,12 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
     case OPT_VERSION:
         opts->version = 1;
         return 0;
+    case OPT_FAIL_FAST:
+        opts->fail_fast = 1;
+        return 0;
+    case OPT_EXPECT:
+        opts->expect_path = value;
+        return 0;
     case OPT_FILTER:
         return pc_options_add_filter(opts, value);
     case OPT_JUNIT:
@@ -214,6 +248,17 @@ static int apply(pc_options *opts, const struct option_spec *spec, const char *v
         if (errno || end == value || *end != '\0' || value[0] == '-')
             return usage_error(opts, "--seed wants an unsigned number, not '%s'", value);
         opts->seed_given = 1;
+        return 0;
+    case OPT_COLOR:
+        if (strcmp(value, "auto") == 0)
+            opts->color = PC_COLOR_AUTO;
+        else if (strcmp(value, "always") == 0)
+            opts->color = PC_COLOR_ALWAYS;
+        else if (strcmp(value, "never") == 0)
+            opts->color = PC_COLOR_NEVER;
+        else
+            return usage_error(opts, "--color takes auto, always or never, not '%s'",
+                               value);
         return 0;
     case OPT_MULTIPLIER:
         opts->timeout_multiplier = strtod(value, &end);

@@ -19,9 +19,9 @@
  * byte, a truncated or overlong sequence, a surrogate, a code point above
  * U+10FFFF, or U+FFFE/U+FFFF (which XML 1.0 does not allow either).  Test
  * output is whatever a test printed, so the reports must not pass it on
- * unchecked.
+ * unchecked (report_html.c's JSON too).
  */
-static size_t utf8_char_len(const unsigned char *s)
+size_t pc__utf8_char_len(const unsigned char *s)
 {
     unsigned c = s[0];
     size_t len;
@@ -49,7 +49,7 @@ static size_t utf8_char_len(const unsigned char *s)
  * *s past what was used, less one (the caller's loop adds it). */
 static void put_non_ascii(FILE *f, const char **s)
 {
-    size_t len = utf8_char_len((const unsigned char *)*s);
+    size_t len = pc__utf8_char_len((const unsigned char *)*s);
     if (len == 0) {
         fputs(REPLACEMENT, f);
         return;
@@ -188,6 +188,13 @@ size_t pc_results_stopped_count(const pc_results *results)
     return results ? results->stopped_count : 0;
 }
 
+size_t pc_results_unexpected(const pc_results *results)
+{
+    if (results == NULL)
+        return 0;
+    return results->expecting ? results->unexpected : results->failed;
+}
+
 size_t pc_results_not_started(const pc_results *results)
 {
     return results ? results->not_started : 0;
@@ -212,6 +219,8 @@ int pc_exit_status(const pc_results *results, int run_error)
         return 128 + results->interrupted;
     size_t failed = 0;
     pc_results_totals(results, NULL, &failed, NULL);
+    if (results != NULL && results->expecting)
+        failed = results->unexpected;
     return run_error < 0 || failed > 0 || lost ? 1 : 0;
 }
 
@@ -229,13 +238,13 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
     memset(rep, 0, sizeof *rep);
     rep->opts = opts;
     rep->total = total;
-    int tty = isatty(STDOUT_FILENO);
-    const char *ci = getenv("CI"), *no_colour = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    rep->progress = tty && !opts->tap && (ci == NULL || *ci == '\0');
+    const char *ci = getenv("CI");
+    /* The progress line goes to stderr, so that stdout (a table, TAP, a
+     * pipe into another program) never holds it. */
+    rep->progress =
+        isatty(STDERR_FILENO) && !opts->tap && !opts->list && (ci == NULL || *ci == '\0');
     rep->start_ns = pc_now_ns();
-    rep->colour = tty && !opts->tap && (no_colour == NULL || *no_colour == '\0') &&
-                  !(term != NULL && strcmp(term, "dumb") == 0);
+    rep->colour = !opts->tap && pc_color_wanted(opts, STDOUT_FILENO);
     if (opts->tap) {
         /* pragma +strict: a consumer must reject any line that is not TAP.
          * With --no-fork the tests print on this stdout, so not then. */
@@ -254,7 +263,7 @@ void pc__report_start(struct pc__reporter *rep, const pc_options *opts, size_t t
 static void clear_progress(struct pc__reporter *rep)
 {
     if (rep->progress_shown) {
-        fputs("\r\033[K", stdout);
+        fputs("\r\033[K", stderr);
         rep->progress_shown = 0;
     }
 }
@@ -271,16 +280,18 @@ void pc__report_progress(struct pc__reporter *rep, const char *name)
         return;
     struct winsize ws;
     int width = 80;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
         width = ws.ws_col;
     char line[512];
-    snprintf(line, sizeof line, "[%zu/%zu] %zu failed  %s", rep->done, rep->total,
-             rep->failed, rep->current ? rep->current : "");
+    double elapsed = (double)(pc_now_ns() - rep->start_ns) / 1e9;
+    snprintf(line, sizeof line, "[%zu/%zu] %zu failed  %.0f s  %s", rep->done, rep->total,
+             rep->failed, elapsed, rep->current ? rep->current : "");
+    /* One column short of the width: a full line would wrap on some
+     * terminals, and \r would then redraw only its second half. */
     if ((size_t)width - 1 < sizeof line)
         line[width - 1] = '\0';
-    printf("\r\033[K%s", line);
+    fprintf(stderr, "\r\033[K%s", line);
     rep->progress_shown = 1;
-    fflush(stdout);
 }
 
 static void print_indented(const char *text, const char *indent)

@@ -540,7 +540,15 @@ static pc_transport *remote_process_pipe(pc_process *p, int fd)
     }
     char args[32];
     snprintf(args, sizeof args, "%d %u", fd, t->id);
-    return process_op(p, "pipe", args, NULL, 0) == 0 ? t : NULL;
+    int err = (int)process_op(p, "pipe", args, NULL, 0);
+    /* ENOENT is "no pipe on this fd"; anything else (an exception raised
+     * by the subject's lookup, such as a KeyError for an fd it was not
+     * given) is a bug of the subject's, not an absent pipe (S1). */
+    if (err != 0 && err != -ENOENT)
+        PC_FAIL("asking the subject for the pipe of fd %d failed: %s", fd,
+                err == PC_EEXCEPTION ? "an exception (its text is above)"
+                                     : pl_err_name(err));
+    return err == 0 ? t : NULL;
 }
 
 static const pc_subject remote_table = {

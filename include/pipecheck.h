@@ -36,5 +36,6 @@
 #include "pipecheck/subject.h"     /* the implementation under test */
 #include "pipecheck/recorder.h"    /* the recorder, stepping a loop */
 #include "pipecheck/conformance.h" /* fuzzer, spec IDs, the suite */
+#include "pipecheck/report.h"      /* findings, the HTML report */
 
 #endif /* PIPECHECK_H */

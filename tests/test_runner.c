@@ -294,6 +294,90 @@ PC_TEST(junit_output, "runner.junit-output")
     free(run.output);
 }
 
+PC_TEST(fail_fast, "runner.fail-fast-stops-at-first-failure")
+{
+    struct inner_run run;
+    /* One at a time: the failing test runs first, the other two never. */
+    const char *args[] = {"-j",       "1",
+                          "--filter", "runner-guard.assert",
+                          "--filter", "runner-guard.skip",
+                          "--filter", "runner.typed-asserts-pass",
+                          "-x",       NULL};
+    run_self(&run, args);
+    PC_ASSERT_EQ_INT(run.status, 1);
+    EXPECT_OUTPUT(&run, "FAIL runner-guard.assert (");
+    EXPECT_OUTPUT(&run, "\nstopping at the first failure (--fail-fast)\n");
+    PC_ASSERT_EQ_STR(last_line(run.output), "0 passed, 1 failed, 0 skipped\n");
+    free(run.output);
+}
+
+/* Write text to a new temporary file; its path in path. */
+static void temp_file(char *path, const char *text)
+{
+    strcpy(path, "/tmp/pipecheck-expect-XXXXXX");
+    int fd = mkstemp(path);
+    PC_ASSERT_GE_INT(fd, 0);
+    PC_ASSERT_EQ_INT(write(fd, text, strlen(text)), (long)strlen(text));
+    close(fd);
+}
+
+PC_TEST(expect_file, "runner.expect-judges-by-baseline")
+{
+    char path[64];
+    struct inner_run run;
+    const char *args[] = {"-j",       "1",
+                          "--filter", "runner-guard.assert",
+                          "--filter", "runner-guard.skip",
+                          "--filter", "runner.typed-asserts-pass",
+                          "--expect", path,
+                          NULL,       NULL};
+    /* The known failure and skip as expected: a success. */
+    temp_file(path, "# baseline\nfail runner-guard.assert\nskip runner-guard.skip\n");
+    run_self(&run, args);
+    unlink(path);
+    PC_ASSERT_EQ_INT(run.status, 0);
+    if (strstr(run.output, "unexpected") != NULL)
+        PC_FAIL("nothing is unexpected, yet:\n%s", run.output);
+    PC_ASSERT_EQ_STR(last_line(run.output), "1 passed, 1 failed, 1 skipped\n");
+    free(run.output);
+
+    /* A failure where a pass was expected, and a pass where a failure
+     * was: both named, and the run fails; "any" takes anything. */
+    temp_file(path, "pass runner-guard.assert\nany runner-guard.skip\n"
+                    "fail runner.typed-asserts-pass\n");
+    run_self(&run, args);
+    PC_ASSERT_EQ_INT(run.status, 1);
+    EXPECT_OUTPUT(&run, "unexpected: runner-guard.assert: fail, expected pass\n");
+    EXPECT_OUTPUT(&run, "unexpected: runner.typed-asserts-pass: pass, expected fail\n");
+    if (strstr(run.output, "unexpected: runner-guard.skip") != NULL)
+        PC_FAIL("'any' was not taken as any:\n%s", run.output);
+    free(run.output);
+
+    /* With --fail-fast: the first unexpected status ends the run; an
+     * expected failure does not. */
+    unlink(path);
+    temp_file(path, "fail runner-guard.assert\nfail runner-guard.skip\n");
+    args[10] = "--fail-fast";
+    run_self(&run, args);
+    unlink(path);
+    PC_ASSERT_EQ_INT(run.status, 1);
+    EXPECT_OUTPUT(&run, "unexpected: runner-guard.skip: skip, expected fail\n");
+    EXPECT_OUTPUT(&run, "stopping at the first failure (--fail-fast)");
+    PC_ASSERT_EQ_STR(last_line(run.output), "0 passed, 1 failed, 1 skipped\n");
+    free(run.output);
+
+    /* A line that is not "VERDICT NAME": nothing runs. */
+    temp_file(path, "maybe runner-guard.assert\n");
+    args[10] = NULL;
+    run_self(&run, args);
+    unlink(path);
+    PC_ASSERT_EQ_INT(run.status, 1);
+    EXPECT_OUTPUT(&run, ":1: not 'pass|fail|skip|any NAME': maybe runner-guard.assert");
+    if (strstr(run.output, "runner-guard.assert (") != NULL)
+        PC_FAIL("a test ran despite the bad expect file:\n%s", run.output);
+    free(run.output);
+}
+
 PC_TEST(list_hides_hidden, "runner.list-hides-hidden-tests")
 {
     struct inner_run run;

@@ -20,11 +20,7 @@
 
 #include <pipecheck.h>
 
-extern char **environ;
-
-/* The environment variable that hands runner-guard.ready-then-hang the fd
- * to announce that it runs. */
-#define READY_FD_ENV "PIPECHECK_GUARD_READY_FD"
+#include "inner.h"
 
 /* ------------------------------------------------------------------------ */
 /* Tests that misbehave                                                      */
@@ -67,219 +63,6 @@ PC_TEST_FLAGS(guard_ready_then_hang, "runner-guard.ready-then-hang", PC_TEST_HID
     PC_ASSERT_EQ_INT(write(fd, "R", 1), 1);
     for (;;)
         pause();
-}
-
-/* ------------------------------------------------------------------------ */
-/* Running a program and collecting what it prints                           */
-
-struct inner {
-    int status; /* exit status, or 128 + signal */
-    char *out;  /* stdout (what the pty master read, with pty) */
-    char *err;  /* stderr */
-};
-
-struct inner_opts {
-    const char *stdout_path; /* stdout to this file instead of a pipe */
-    int pty;                 /* stdout on a pty (a terminal) */
-    const char *const *env;  /* "NAME=value" sets, "NAME" unsets */
-    int ready_fd;            /* > 0: the child inherits it as READY_FD_ENV */
-    int ready_read_fd;       /* with signal: wait for a byte here first */
-    int signal;              /* send it once ready_read_fd had a byte */
-};
-
-struct buffer {
-    char *data;
-    size_t len, cap;
-};
-
-static void buffer_read(struct buffer *b, int *fd)
-{
-    if (b->cap - b->len < 4096) {
-        b->cap = b->cap ? 2 * b->cap : 8192;
-        b->data = realloc(b->data, b->cap);
-        PC_ASSERT_NOT_NULL(b->data);
-    }
-    ssize_t n = read(*fd, b->data + b->len, b->cap - b->len - 1);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) { /* EOF, or EIO from a pty master once the slave is gone */
-        close(*fd);
-        *fd = -1;
-        return;
-    }
-    b->len += (size_t)n;
-}
-
-static char *buffer_string(struct buffer *b)
-{
-    if (b->data == NULL) {
-        b->data = malloc(1);
-        PC_ASSERT_NOT_NULL(b->data);
-    }
-    b->data[b->len] = '\0';
-    return b->data;
-}
-
-static PC__NORETURN void child_exec(const char *const *argv, const struct inner_opts *o,
-                                    int out_fd, int err_fd)
-{
-    if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-        _exit(126);
-    int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
-        _exit(126);
-    for (const char *const *e = o->env; e != NULL && *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        if (eq == NULL) {
-            unsetenv(*e);
-        } else {
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
-            setenv(name, eq + 1, 1);
-        }
-    }
-    /* The signal the test sends must reach a runner that handles it: a
-     * suite started in the background of a non-interactive shell has
-     * SIGINT ignored, and the runner keeps an ignored signal ignored
-     * (nohup's meaning), so the inner run would never stop. */
-    if (o->signal)
-        signal(o->signal, SIG_DFL);
-    if (o->ready_fd > 0) {
-        char value[16];
-        snprintf(value, sizeof value, "%d", o->ready_fd);
-        setenv(READY_FD_ENV, value, 1);
-        fcntl(o->ready_fd, F_SETFD, 0); /* inherited across exec */
-    }
-    execve(argv[0], (char *const *)argv, environ);
-    _exit(127);
-}
-
-/* Run argv[0] (a path) with argv; fill *r.  Closes what it opens. */
-static void run_inner(struct inner *r, const char *const *argv,
-                      const struct inner_opts *o)
-{
-    static const struct inner_opts none = {NULL, 0, NULL, 0, -1, 0};
-    if (o == NULL)
-        o = &none;
-    int out[2] = {-1, -1}, err[2];
-    PC_ASSERT_EQ_INT(pipe2(err, O_CLOEXEC), 0);
-    if (o->stdout_path != NULL) {
-        out[1] = open(o->stdout_path, O_WRONLY | O_CLOEXEC);
-        if (out[1] < 0)
-            PC_SKIP("cannot open %s: %s", o->stdout_path, strerror(errno));
-    } else if (o->pty) {
-        out[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (out[0] < 0)
-            PC_SKIP("no pty on this machine: %s", strerror(errno));
-        PC_ASSERT_EQ_INT(grantpt(out[0]), 0);
-        PC_ASSERT_EQ_INT(unlockpt(out[0]), 0);
-        out[1] = open(ptsname(out[0]), O_RDWR | O_NOCTTY | O_CLOEXEC);
-        PC_ASSERT_GE_INT(out[1], 0);
-    } else {
-        PC_ASSERT_EQ_INT(pipe2(out, O_CLOEXEC), 0);
-    }
-    pid_t pid = fork();
-    PC_ASSERT_GE_INT(pid, 0);
-    if (pid == 0)
-        child_exec(argv, o, out[1], err[1]);
-    close(out[1]);
-    close(err[1]);
-
-    struct buffer bo = {0}, be = {0};
-    int ready = o->signal ? o->ready_read_fd : -1;
-    uint64_t deadline = pc_deadline_ms(pc_timeout_ms());
-    while (out[0] >= 0 || err[0] >= 0) {
-        struct pollfd p[3] = {
-            {out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {ready, POLLIN, 0}};
-        uint64_t now_ms = pc_now_ns() / 1000000u;
-        if (now_ms >= deadline) {
-            kill(pid, SIGKILL);
-            PC_FAIL("%s did not finish", argv[0]);
-        }
-        if (poll(p, 3, (int)(deadline - now_ms)) < 0) {
-            PC_ASSERT_EQ_INT(errno, EINTR);
-            continue;
-        }
-        if (p[0].revents)
-            buffer_read(&bo, &out[0]);
-        if (p[1].revents)
-            buffer_read(&be, &err[0]);
-        if (ready >= 0 && p[2].revents) {
-            char byte;
-            PC_ASSERT_EQ_INT(read(ready, &byte, 1), 1);
-            PC_ASSERT_EQ_INT(kill(pid, o->signal), 0);
-            ready = -1;
-        }
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        PC_ASSERT_EQ_INT(errno, EINTR);
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r->out = buffer_string(&bo);
-    r->err = buffer_string(&be);
-}
-
-static void inner_free(struct inner *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-#define EXPECT_IN(text, needle)                                                          \
-    do {                                                                                 \
-        if (strstr((text), (needle)) == NULL)                                            \
-            PC_FAIL("expected \"%s\" in:\n%s", (needle), (text));                        \
-    } while (0)
-#define EXPECT_NOT_IN(text, needle)                                                      \
-    do {                                                                                 \
-        if (strstr((text), (needle)) != NULL)                                            \
-            PC_FAIL("did not expect \"%s\" in:\n%s", (needle), (text));                  \
-    } while (0)
-
-/* The pipecheck CLI built next to this binary; the test skips without it. */
-static const char *pipecheck_path(void)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s", pc_self_path());
-    char *slash = strrchr(path, '/');
-    PC_ASSERT_NOT_NULL(slash);
-    snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "pipecheck");
-    if (access(path, X_OK) != 0)
-        PC_SKIP("no pipecheck next to this binary (%s)", path);
-    return path;
-}
-
-/* The full path of a program on $PATH, or NULL. */
-static const char *find_program(const char *name)
-{
-    static char path[4096];
-    const char *dirs = getenv("PATH");
-    while (dirs != NULL && *dirs != '\0') {
-        size_t len = strcspn(dirs, ":");
-        snprintf(path, sizeof path, "%.*s/%s", (int)len, dirs, name);
-        if (len > 0 && access(path, X_OK) == 0)
-            return path;
-        dirs += len + (dirs[len] == ':');
-    }
-    return NULL;
-}
-
-static void temp_path(char *path, size_t size, const char *what)
-{
-    snprintf(path, size, "/tmp/pipecheck-%s-XXXXXX", what);
-    int fd = mkstemp(path);
-    PC_ASSERT_GE_INT(fd, 0);
-    close(fd);
-}
-
-static char *read_file(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    PC_ASSERT_GE_INT(fd, 0);
-    struct buffer b = {0};
-    while (fd >= 0)
-        buffer_read(&b, &fd); /* closes fd at EOF */
-    return buffer_string(&b);
 }
 
 /*
@@ -416,7 +199,7 @@ PC_TEST(tap_strict, "runner.tap-every-line-is-tap")
     pc_set_timeout_ms(20000);
     char path[64];
     temp_path(path, sizeof path, "tap");
-    struct inner_opts o = {path, 0, NULL, 0, -1, 0};
+    struct inner_opts o = {path, 0, NULL, 0, -1, 0, 0, 0};
     /* Passes and a skip: prove says all is well. */
     const char *good[] = {
         pc_self_path(),      "--tap", "-j1", "-f", "runner.typed-asserts-pass", "-f",
@@ -457,7 +240,7 @@ PC_TEST(pipecheck_tap_prove, "pipecheck.tap-into-prove")
     const char *pipecheck = pipecheck_path();
     char path[64];
     temp_path(path, sizeof path, "tap");
-    struct inner_opts o = {path, 0, NULL, 0, -1, 0};
+    struct inner_opts o = {path, 0, NULL, 0, -1, 0, 0, 0};
     const char *argv[] = {pipecheck, "--tap", "--kinds",     "pipe,any", "--backend",
                           "poll",    "-f",    "[RL][1-4].*", NULL};
     struct inner r;
@@ -496,7 +279,7 @@ static void interrupt_case(int sig, const char *signame, int tap)
                           "runner-guard.ready-then-hang",
                           tap ? "--tap" : "-v",
                           NULL};
-    struct inner_opts o = {NULL, 0, NULL, ready[1], ready[0], sig};
+    struct inner_opts o = {NULL, 0, NULL, ready[1], ready[0], sig, 0, 0};
     struct inner r;
     run_inner(&r, argv, &o);
     close(ready[1]);
@@ -556,7 +339,7 @@ PC_TEST(interrupt_sigterm_tap, "runner.sigterm-stops-the-run-tap")
 PC_TEST(stdout_full, "runner.stdout-write-error-exits-1")
 {
     pc_set_timeout_ms(20000);
-    struct inner_opts o = {"/dev/full", 0, NULL, 0, -1, 0};
+    struct inner_opts o = {"/dev/full", 0, NULL, 0, -1, 0, 0, 0};
     struct inner r;
     const char *run[] = {pc_self_path(), "-f", "runner.typed-asserts-pass", NULL};
     run_inner(&r, run, &o);
@@ -585,7 +368,7 @@ PC_TEST(junit_path_first, "runner.junit-path-checked-before-the-run")
                           "-f",
                           "runner-guard.ready-then-hang",
                           NULL};
-    struct inner_opts o = {NULL, 0, NULL, ready[1], -1, 0};
+    struct inner_opts o = {NULL, 0, NULL, ready[1], -1, 0, 0, 0};
     struct inner r;
     run_inner(&r, argv, &o);
     close(ready[1]);
@@ -611,22 +394,51 @@ PC_TEST(progress_terminal, "runner.progress-and-colour-on-a-terminal")
         pc_self_path(),        "-vj1", "--repeat", "2", "-f", "runner-guard.slow", "-f",
         "runner-guard.assert", NULL};
     static const char *const tty_env[] = {"CI", "NO_COLOR", "TERM=xterm", NULL};
-    struct inner_opts o = {NULL, 1, tty_env, 0, -1, 0};
+    /* stdout and stderr each on a terminal: the progress line (done/total,
+     * failures, seconds elapsed, the test started last) goes to stderr
+     * only, and is erased at the end. */
+    struct inner_opts o = {NULL, 1, tty_env, 0, -1, 0, 1, 80};
     struct inner r;
     run_inner(&r, slow, &o);
     PC_ASSERT_EQ_INT(r.status, 1);
-    EXPECT_IN(r.out, "\r\033[K[2/4] 1 failed  runner-guard.assert");
+    EXPECT_IN(r.err, "\r\033[K[2/4] 1 failed  ");
+    EXPECT_IN(r.err, " s  runner-guard.assert");
+    PC_ASSERT(strlen(r.err) >= 4);
+    PC_ASSERT_EQ_STR(r.err + strlen(r.err) - 4, "\r\033[K");
+    EXPECT_NOT_IN(r.out, "\033[K");
     EXPECT_IN(r.out, "\033[32mPASS\033[0m runner-guard.slow (");
     EXPECT_IN(r.out, "\033[1;31mFAIL\033[0m runner-guard.assert (");
     inner_free(&r);
 
-    /* Not a terminal: nothing but the lines, however long the run. */
-    struct inner_opts p = {NULL, 0, tty_env, 0, -1, 0};
+    /* TAP on stdout, stderr a terminal: no progress line anywhere. */
+    const char *slow_tap[] = {pc_self_path(),      "--tap", "-j1", "--repeat", "2", "-f",
+                              "runner-guard.slow", NULL};
+    run_inner(&r, slow_tap, &o);
+    PC_ASSERT_EQ_INT(r.status, 0);
+    EXPECT_NOT_IN(r.err, "\033[K");
+    EXPECT_NOT_IN(r.out, "\033");
+    inner_free(&r);
+
+    /* Not a terminal: nothing but the lines, however long the run;
+     * --color=always colours them all the same. */
+    struct inner_opts p = {NULL, 0, tty_env, 0, -1, 0, 0, 0};
     run_inner(&r, slow, &p);
     PC_ASSERT_EQ_INT(r.status, 1);
     EXPECT_NOT_IN(r.out, "\r");
     EXPECT_NOT_IN(r.out, "\033");
+    EXPECT_NOT_IN(r.err, "\033");
     EXPECT_IN(r.out, "\nPASS runner-guard.slow (");
+    inner_free(&r);
+    const char *always[] = {pc_self_path(),      "-v", "--color=always", "-f",
+                            "runner-guard.skip", NULL};
+    run_inner(&r, always, &p);
+    EXPECT_IN(r.out, "\033[33mSKIP\033[0m runner-guard.skip (");
+    inner_free(&r);
+    const char *never[] = {pc_self_path(),      "-v", "--color", "never", "-f",
+                           "runner-guard.skip", NULL};
+    run_inner(&r, never, &o);
+    EXPECT_IN(r.out, "SKIP runner-guard.skip (");
+    EXPECT_NOT_IN(r.out, "\033");
     inner_free(&r);
 
     /* NO_COLOR on a terminal: no colour; a short run: no progress line. */

@@ -12,10 +12,18 @@
 
 #include <pipecheck.h>
 
+#include "pipecheck_explain.h"
+#include "pipecheck_view.h"
+
 #define MAX_COLUMNS 32
 #define ANY_KIND "any"
 
 #define MAX_SUBJECTS 8
+
+/* The source tree whose docs/ the --html page links to (CMakeLists.txt). */
+#ifndef PIPECHECK_SOURCE_DIR
+#define PIPECHECK_SOURCE_DIR NULL
+#endif
 
 struct cli {
     char kinds[MAX_COLUMNS][32]; /* selected kinds; "any" = kind-independent */
@@ -28,6 +36,10 @@ struct cli {
     size_t nsubjects;
     int compare;
     const char *json_path;
+    int matrix;             /* --matrix: the full grid, not one line a row */
+    const char *explain_id; /* --explain ID */
+    const char *json_in;    /* --json-in FILE, for --explain */
+    const char *html_path;
 };
 
 static void usage(FILE *out)
@@ -38,11 +50,12 @@ static void usage(FILE *out)
         "\n"
         "Run the pipe-transport conformance suite over every pipe kind and poll\n"
         "backend on this machine, against pipeloop or another implementation (a\n"
-        "subject), then print one row per behaviour of the spec with a cell per\n"
-        "kind and backend: pass, FAIL, diff (differs on an item the spec marks\n"
-        "OURS), blkd (blocked: a precondition that belongs to another row failed,\n"
-        "that row is graded on it), skip, or n/a (does not apply, or the subject\n"
-        "lacks what the test needs).\n"
+        "subject), then print one line per behaviour of the spec, fitted to the\n"
+        "terminal: its ID, a verdict over its kinds and backends (pass, FAIL n of\n"
+        "N and where, differs: otherwise on an item the spec marks OURS, blocked\n"
+        "by ID: a precondition that belongs to row ID failed, that row is graded\n"
+        "on it, skip, n/a: does not apply or the subject lacks what the test\n"
+        "needs) and its meaning.  --matrix prints the full grid instead.\n"
         "\n"
         "pipecheck options:\n"
         "  --subject NAME        the implementation under test (default pipeloop):\n"
@@ -58,6 +71,14 @@ static void usage(FILE *out)
         "                        on PATH; uvloop: Debian's python3-uvloop is for\n"
         "                        /usr/bin/python3)\n"
         "  --json FILE           every instance's result and duration, all subjects\n"
+        "  --matrix              the full grid: a cell per kind and backend (per\n"
+        "                        subject with --compare), lines as wide as needed\n"
+        "  --explain ID          what behaviour ID is, the tests that check it\n"
+        "                        (file:line), its finding and script; runs nothing\n"
+        "  --json-in FILE        with --explain: the results per subject from FILE,\n"
+        "                        as --json wrote it\n"
+        "  --html FILE           the same as one self-contained page: the grid with\n"
+        "                        filters, each cell opening its instances\n"
         "  --kinds LIST          comma-separated kinds (default: all):\n"
         "                        any (kind-independent tests)");
     for (size_t i = 0; i < pc_kind_count(); i++)
@@ -77,7 +98,10 @@ static void usage(FILE *out)
             "  pipecheck                          the whole matrix\n"
             "  pipecheck --subject asyncio        the same for CPython's asyncio\n"
             "  pipecheck --compare pipeloop,asyncio,uvloop --json all.json\n"
+            "  pipecheck --compare pipeloop,asyncio,uvloop --html report.html\n"
             "  pipecheck --kinds fifo,pty --backend poll\n"
+            "  pipecheck --matrix                 the grid, one cell per kind/backend\n"
+            "  pipecheck --explain R4 --json-in all.json   R4, with those results\n"
             "  pipecheck --filter 'R*' -j 2       read-transport rows only\n"
             "  pipecheck --tap | prove -e cat /dev/stdin   TAP for prove\n"
             "  pipecheck --junit report.xml       JUnit XML with durations\n"
@@ -88,7 +112,13 @@ static void usage(FILE *out)
             "never blocked, its failed precondition is a FAIL; with --compare only\n"
             "pipeloop's failures and broken subjects count), 1\n"
             "on failures, 2 on bad usage, 130/143 when SIGINT/SIGTERM stopped the\n"
-            "run (the partial table is printed and the JUnit/JSON files written).\n");
+            "run (the partial table is printed and the JUnit/JSON files written).\n"
+            "--explain: 0, or 2 for an unknown ID or an unreadable --json-in file.\n"
+            "\n"
+            "environment: COLUMNS (the width to fit, else the terminal's, else 80),\n"
+            "NO_COLOR (no colour with --color=auto), CI (no progress line),\n"
+            "PIPECHECK_TIMEOUT_MULTIPLIER, PIPECHECK_ADAPTER (the asyncio/uvloop\n"
+            "adapter script).  man pipecheck has the details.\n");
 }
 
 static int add_kind(struct cli *cli, const char *name, size_t len)
@@ -182,6 +212,14 @@ static int option_hook(const char *arg, const char *value, void *user)
         cli->json_path = value;
         return PC_OPTION_TAKES_VALUE;
     }
+    if (strcmp(arg, "--html") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: --html needs a file name\n");
+            return -EINVAL;
+        }
+        cli->html_path = value;
+        return PC_OPTION_TAKES_VALUE;
+    }
     if (strcmp(arg, "--kinds") == 0) {
         if (!value) {
             fprintf(stderr, "pipecheck: --kinds needs a list\n");
@@ -211,6 +249,19 @@ static int option_hook(const char *arg, const char *value, void *user)
             return -EINVAL;
         }
         cli->fuzz_seconds = seconds;
+        return PC_OPTION_TAKES_VALUE;
+    }
+    if (strcmp(arg, "--matrix") == 0) {
+        cli->matrix = 1;
+        return PC_OPTION_TAKES_ARG;
+    }
+    if (strcmp(arg, "--explain") == 0 || strcmp(arg, "--json-in") == 0) {
+        if (!value || !*value) {
+            fprintf(stderr, "pipecheck: %s needs %s\n", arg,
+                    arg[2] == 'e' ? "a behaviour ID, e.g. R4" : "a file name");
+            return -EINVAL;
+        }
+        *(arg[2] == 'e' ? &cli->explain_id : &cli->json_in) = value;
         return PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--fuzz-first") == 0) {
@@ -314,23 +365,13 @@ static int collect_instances(const pc_options *opts, const struct cli *cli,
     return 0;
 }
 
-/* What one instance gave for one subject, worst last. */
-enum outcome {
-    OUT_NA,
-    OUT_UNAVAILABLE,
-    OUT_SKIP,
-    OUT_PASS,
-    OUT_BLOCKED, /* a precondition of another row failed (PC_REQUIRE) */
-    OUT_DIFFERS,
-    OUT_FAIL
-};
-
 struct cell {
     enum outcome outcome;
     double seconds;
     const char *message; /* borrowed from the results, or static */
     char blocked_by[16]; /* OUT_BLOCKED: the ID whose precondition failed */
     char why[192];       /* a missing capability's n/a message */
+    const char *output;  /* the test's captured output, borrowed; or NULL */
 };
 
 struct column {
@@ -496,6 +537,7 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
             struct cell *c = &col->cells[i];
             c->seconds = res->seconds;
             c->message = res->message;
+            c->output = res->output;
             if (res->status == PC_PASS)
                 c->outcome = OUT_PASS;
             else if (res->status == PC_SKIP &&
@@ -503,6 +545,8 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
                 c->outcome = OUT_BLOCKED;
             else if (res->status == PC_SKIP)
                 c->outcome = strncmp(res->message, "n/a", 3) == 0 ? OUT_NA : OUT_SKIP;
+            else if (res->status != PC_FAIL)
+                c->outcome = OUT_OTHER; /* a status this CLI does not know */
             else if (subject_broke(res->message))
                 c->outcome = OUT_FAIL, col->broken = 1;
             else if (subject_reported(res->message))
@@ -534,6 +578,8 @@ static const char *outcome_word(enum outcome o)
         return "skip";
     case OUT_UNAVAILABLE:
         return "unav";
+    case OUT_OTHER:
+        return "other";
     case OUT_NA:
         break;
     }
@@ -542,19 +588,13 @@ static const char *outcome_word(enum outcome o)
 
 static void print_cell(FILE *out, int color, enum outcome o, const char *text, int width)
 {
-    if (color && o == OUT_FAIL)
-        fprintf(out, " \033[1;31m%-*s\033[0m", width, text);
-    else if (color && o == OUT_PASS)
-        fprintf(out, " \033[32m%-*s\033[0m", width, text);
-    else if (color && (o == OUT_DIFFERS || o == OUT_BLOCKED))
-        fprintf(out, " \033[33m%-*s\033[0m", width, text);
-    else
-        fprintf(out, " %-*s", width, text);
+    fputc(' ', out);
+    view_print_colored(out, color, o, text, width);
 }
 
 /* One subject: a row per behaviour, a cell per kind and backend. */
 static void print_matrix(const struct cli *cli, const struct instance *list, size_t n,
-                         const struct column *col, FILE *out)
+                         const struct column *col, int color, FILE *out)
 {
     const pc_backend *backends[PC_BACKEND_COUNT];
     size_t nbackends = 0;
@@ -562,7 +602,6 @@ static void print_matrix(const struct cli *cli, const struct instance *list, siz
         if (cli->backends & pc_backends[b].flag)
             backends[nbackends++] = &pc_backends[b];
     size_t ncols = cli->nkinds * nbackends;
-    int color = isatty(fileno(out)) && !getenv("NO_COLOR");
 
     if (col->available)
         fprintf(out, "\nsubject: %s\n", col->subject->describe);
@@ -651,14 +690,19 @@ static const char *io_mode_of(const pc_kind *kind, pc_dir dir)
     return name;
 }
 
-static void print_io_modes(const struct cli *cli, FILE *out)
+static void print_io_modes(const struct cli *cli, int width, FILE *out)
 {
-    fprintf(out, "I/O mode per kind, read end/write end (see pl_connect_read_pipe):\n");
+    view_print_fitted(out, width,
+                      "I/O mode per kind, read end/write end (see pl_connect_read_pipe):",
+                      0, OUT_NA, 0, 0);
     for (size_t k = 0; k < cli->nkinds; k++) {
         const pc_kind *kind = pc_kind_find(cli->kinds[k]);
-        if (kind)
-            fprintf(out, "  %-11s %s/%s\n", kind->name, io_mode_of(kind, PC_DIR_READ),
-                    io_mode_of(kind, PC_DIR_WRITE));
+        char line[256];
+        if (!kind)
+            continue;
+        snprintf(line, sizeof line, "  %-11s %s/%s", kind->name,
+                 io_mode_of(kind, PC_DIR_READ), io_mode_of(kind, PC_DIR_WRITE));
+        view_print_fitted(out, width, line, 0, OUT_NA, 0, 0);
     }
     fprintf(out, "\n");
 }
@@ -727,6 +771,11 @@ static struct tally tally_of(const struct instance *list, size_t n,
         case OUT_SKIP:
             t.run++, t.skip++;
             break;
+        case OUT_OTHER: /* a status this CLI does not know: never a pass */
+            t.run++, t.fail++;
+            if (!t.first_failure)
+                t.first_failure = list[i].name;
+            break;
         case OUT_UNAVAILABLE:
             t.unavailable++;
             break;
@@ -738,78 +787,254 @@ static struct tally tally_of(const struct instance *list, size_t n,
     return t;
 }
 
+/* The cells of behaviour id for one subject: one per selected kind and
+ * backend that has an instance of id, with the worst outcome there. */
+static size_t cells_of(const struct cli *cli, const struct instance *list, size_t n,
+                       const struct column *col, const char *id, struct view_cell *cells)
+{
+    size_t count = 0;
+    for (size_t k = 0; k < cli->nkinds; k++)
+        for (size_t b = 0; b < PC_BACKEND_COUNT; b++) {
+            if (!(cli->backends & pc_backends[b].flag))
+                continue;
+            int any = 0;
+            enum outcome worst = OUT_NA;
+            for (size_t i = 0; i < n; i++) {
+                if (strcmp(list[i].id, id) != 0 ||
+                    strcmp(list[i].kind, cli->kinds[k]) != 0 ||
+                    strcmp(list[i].backend, pc_backends[b].name) != 0)
+                    continue;
+                if (!any || col->cells[i].outcome > worst)
+                    worst = col->cells[i].outcome;
+                any = 1;
+            }
+            if (any)
+                cells[count++] =
+                    (struct view_cell){cli->kinds[k], pc_backends[b].name, worst};
+        }
+    return count;
+}
+
+static int has_instances(const struct instance *list, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* One row of the compact view, before fitting. */
+struct row {
+    const pc_spec_item *item;
+    char verdict[512];
+    enum outcome lead;
+};
+
+/* Print rows as "ID  verdict  meaning", each fitted to width, with the
+ * section names between them. */
+static void print_rows(const struct row *rows, size_t nrows, int color, int width,
+                       FILE *out)
+{
+    /* The verdicts line up in a column as wide as the longest that fits
+     * a quarter of the width; a longer one ("pass, n/a on io_uring for
+     * fifo, fifo-nb") pushes its meaning along rather than widening every
+     * row. */
+    size_t verdict_width = 4;
+    for (size_t r = 0; r < nrows; r++) {
+        size_t len = strlen(rows[r].verdict);
+        if (len > verdict_width && len <= (size_t)width / 4)
+            verdict_width = len;
+    }
+    const char *section = NULL;
+    for (size_t r = 0; r < nrows; r++) {
+        const pc_spec_item *item = rows[r].item;
+        if (!section || strcmp(section, item->section) != 0) {
+            section = item->section;
+            view_print_fitted(out, width, section, 0, OUT_NA, 0, 0);
+        }
+        char line[1024];
+        snprintf(line, sizeof line, "%-5s %-*s  %s%s", item->id, (int)verdict_width,
+                 rows[r].verdict, item->meaning,
+                 pc_spec_is_ours(item->id) ? " (OURS)" : "");
+        /* The colour marks the verdict's first word (pass, FAIL, n/a...). */
+        size_t word = strcspn(rows[r].verdict, " ,");
+        view_print_fitted(out, width, line, color, rows[r].lead, 6, word);
+    }
+}
+
+/* The default view of one subject: a line per behaviour. */
+static void print_compact(const struct cli *cli, const struct instance *list, size_t n,
+                          const struct column *col, int color, int width, FILE *out)
+{
+    char line[1024];
+    if (col->available)
+        snprintf(line, sizeof line, "subject: %s", col->subject->describe);
+    else
+        snprintf(line, sizeof line, "subject: %s: unavailable: %s", col->spec,
+                 pc_subject_probe_error(col->subject));
+    fputc('\n', out);
+    view_print_fitted(out, width, line, 0, OUT_NA, 0, 0);
+    struct row *rows = calloc(pc_spec_count(), sizeof *rows);
+    struct view_cell *cells = calloc(MAX_COLUMNS * PC_BACKEND_COUNT, sizeof *cells);
+    size_t nrows = 0;
+    int any_differs = 0;
+    for (size_t s = 0; rows && cells && s < pc_spec_count(); s++) {
+        const pc_spec_item *item = pc_spec_get(s);
+        if (!has_instances(list, n, item->id))
+            continue;
+        size_t ncells = cells_of(cli, list, n, col, item->id, cells);
+        rows[nrows].item = item;
+        rows[nrows].lead =
+            view_verdict(cells, ncells, rows[nrows].verdict, sizeof rows[nrows].verdict);
+        any_differs |= rows[nrows].lead == OUT_DIFFERS;
+        if (rows[nrows].lead == OUT_BLOCKED) {
+            /* "blocked 4 of 4" -> "blocked by W2, 4 of 4": name the row
+             * that grades the failed precondition. */
+            struct tally t = tally_of(list, n, col, item->id);
+            char named[sizeof rows[nrows].verdict];
+            snprintf(named, sizeof named, "blocked by %s,%s", t.blocked_by,
+                     rows[nrows].verdict + strlen("blocked"));
+            memcpy(rows[nrows].verdict, named, sizeof named);
+        }
+        nrows++;
+    }
+    print_rows(rows, nrows, color, width, out);
+    free(rows);
+    free(cells);
+    if (any_differs)
+        view_print_fitted(out, width,
+                          "differs: otherwise on an item the spec marks OURS "
+                          "(docs/findings.md)",
+                          0, OUT_NA, 0, 0);
+    view_print_fitted(out, width,
+                      "the grid per kind and backend: --matrix; one behaviour: "
+                      "--explain ID",
+                      0, OUT_NA, 0, 0);
+    fputc('\n', out);
+}
+
 #define COMPARE_WIDTH 16
 
-/* Several subjects: a row per behaviour, a column per subject. */
-static void print_compare(const struct instance *list, size_t n,
-                          const struct column *cols, size_t ncols, FILE *out)
+/* The verdict of one subject on one behaviour, short, for --compare. */
+static enum outcome compare_cell(const struct instance *list, size_t n,
+                                 const struct column *col, const char *id, char *text,
+                                 size_t size)
 {
-    int color = isatty(fileno(out)) && !getenv("NO_COLOR");
-    fprintf(out, "\n%-5s", "ID");
-    for (size_t c = 0; c < ncols; c++)
-        fprintf(out, " %-*.*s", COMPARE_WIDTH, COMPARE_WIDTH, cols[c].spec);
-    fprintf(out, "  meaning\n");
+    struct tally t = tally_of(list, n, col, id);
+    if (t.unavailable)
+        return snprintf(text, size, "unavailable"), OUT_UNAVAILABLE;
+    if (t.run == 0)
+        return snprintf(text, size, "n/a"), OUT_NA;
+    if (t.fail)
+        return snprintf(text, size, "FAIL %zu of %zu", t.fail, t.run), OUT_FAIL;
+    if (t.differs)
+        return snprintf(text, size, "differs"), OUT_DIFFERS;
+    if (t.blocked)
+        return snprintf(text, size, "blocked by %s", t.blocked_by), OUT_BLOCKED;
+    if (t.pass)
+        return snprintf(text, size, "pass"), OUT_PASS;
+    return snprintf(text, size, "skip"), OUT_SKIP;
+}
+
+/* Several subjects: a row per behaviour, a column per subject when the
+ * columns fit the width (and --matrix always), else a line per behaviour
+ * naming the subjects that do not pass. */
+static void print_compare(const struct cli *cli, const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols, int color, int width,
+                          FILE *out)
+{
+    /* The grid fits when its meaning column keeps 30 characters. */
+    int grid_width = 5 + (int)ncols * (COMPARE_WIDTH + 1) + 2;
+    int grid = cli->matrix || grid_width + 30 <= width;
+    if (grid) {
+        fprintf(out, "\n%-5s", "ID");
+        for (size_t c = 0; c < ncols; c++)
+            fprintf(out, " %-*.*s", COMPARE_WIDTH, COMPARE_WIDTH, cols[c].spec);
+        fprintf(out, "  meaning\n");
+    } else {
+        fputc('\n', out);
+    }
+    struct row *rows = calloc(pc_spec_count(), sizeof *rows);
+    size_t nrows = 0;
     const char *section = NULL;
-    for (size_t s = 0; s < pc_spec_count(); s++) {
+    for (size_t s = 0; rows && s < pc_spec_count(); s++) {
         const pc_spec_item *item = pc_spec_get(s);
-        int any = 0;
-        for (size_t i = 0; i < n && !any; i++)
-            any = strcmp(list[i].id, item->id) == 0;
-        if (!any)
+        if (!has_instances(list, n, item->id))
             continue;
+        if (!grid) {
+            /* The subjects that do not pass, worst first in the colour. */
+            struct row *r = &rows[nrows++];
+            r->item = item;
+            r->lead = OUT_PASS;
+            for (size_t c = 0; c < ncols; c++) {
+                char text[64], part[160];
+                enum outcome o =
+                    compare_cell(list, n, &cols[c], item->id, text, sizeof text);
+                if (o == OUT_PASS)
+                    continue;
+                if (o > r->lead || r->lead == OUT_PASS)
+                    r->lead = o;
+                snprintf(part, sizeof part, "%s%s %s", r->verdict[0] ? ", " : "",
+                         cols[c].spec, text);
+                strncat(r->verdict, part, sizeof r->verdict - strlen(r->verdict) - 1);
+            }
+            if (!r->verdict[0])
+                snprintf(r->verdict, sizeof r->verdict, "pass (all %zu)", ncols);
+            continue;
+        }
         if (!section || strcmp(section, item->section) != 0) {
             section = item->section;
             fprintf(out, "%s\n", section);
         }
         fprintf(out, "%-5s", item->id);
         for (size_t c = 0; c < ncols; c++) {
-            struct tally t = tally_of(list, n, &cols[c], item->id);
             char text[64];
-            enum outcome o;
-            if (t.unavailable) {
-                o = OUT_UNAVAILABLE, snprintf(text, sizeof text, "unavailable");
-            } else if (t.run == 0) {
-                o = OUT_NA, snprintf(text, sizeof text, "n/a");
-            } else if (t.fail) {
-                o = OUT_FAIL;
-                snprintf(text, sizeof text, "FAIL %zu of %zu", t.fail, t.run);
-            } else if (t.differs) {
-                o = OUT_DIFFERS, snprintf(text, sizeof text, "differs");
-            } else if (t.blocked) {
-                o = OUT_BLOCKED,
-                snprintf(text, sizeof text, "blocked by %s", t.blocked_by);
-            } else if (t.pass) {
-                o = OUT_PASS, snprintf(text, sizeof text, "pass");
-            } else {
-                o = OUT_SKIP, snprintf(text, sizeof text, "skip");
-            }
+            enum outcome o = compare_cell(list, n, &cols[c], item->id, text, sizeof text);
             print_cell(out, color, o, text, COMPARE_WIDTH);
         }
-        fprintf(out, "  %s%s\n", item->meaning,
-                pc_spec_is_ours(item->id) ? " (OURS)" : "");
+        char meaning[512];
+        snprintf(meaning, sizeof meaning, "  %s%s", item->meaning,
+                 pc_spec_is_ours(item->id) ? " (OURS)" : "");
+        if (cli->matrix)
+            fprintf(out, "%s\n", meaning);
+        else
+            view_print_fitted(out, width - grid_width + 2, meaning, 0, OUT_NA, 0, 0);
     }
-    fprintf(out, "\ndiffers: behaves otherwise on an item the spec marks OURS "
-                 "(docs/behaviours.md; docs/findings.md)\n"
-                 "blocked by ID: not graded here, a precondition that belongs to row ID "
-                 "failed (listed below)\n");
+    if (!grid)
+        print_rows(rows, nrows, color, width, out);
+    free(rows);
+    fprintf(out, "\n");
+    view_print_fitted(out, cli->matrix ? 10000 : width,
+                      "differs: behaves otherwise on an item the spec marks OURS "
+                      "(docs/behaviours.md; docs/findings.md)",
+                      0, OUT_NA, 0, 0);
+    view_print_fitted(out, cli->matrix ? 10000 : width,
+                      "blocked by ID: not graded here, a precondition that belongs to "
+                      "row ID failed (listed below)",
+                      0, OUT_NA, 0, 0);
     for (size_t c = 0; c < ncols; c++) {
+        char line[1024];
         if (!cols[c].available) {
-            fprintf(out, "%s: unavailable: %s\n", cols[c].spec,
-                    pc_subject_probe_error(cols[c].subject));
+            snprintf(line, sizeof line, "%s: unavailable: %s", cols[c].spec,
+                     pc_subject_probe_error(cols[c].subject));
+            view_print_fitted(out, cli->matrix ? 10000 : width, line, 0, OUT_NA, 0, 0);
             continue;
         }
         struct tally t = tally_of(list, n, &cols[c], NULL);
-        fprintf(out,
-                "%s: %s\n  %zu instances: %zu pass, %zu FAIL, %zu blocked, %zu differ, "
-                "%zu skip, %zu n/a; %.1f s\n",
-                cols[c].spec, cols[c].subject->describe, n, t.pass, t.fail, t.blocked,
-                t.differs, t.skip, t.na, cols[c].seconds);
+        snprintf(line, sizeof line, "%s: %s", cols[c].spec, cols[c].subject->describe);
+        view_print_fitted(out, cli->matrix ? 10000 : width, line, 0, OUT_NA, 0, 0);
+        snprintf(
+            line, sizeof line,
+            "  %zu instances: %zu pass, %zu FAIL, %zu blocked, %zu differ, %zu skip, "
+            "%zu n/a; %.1f s",
+            n, t.pass, t.fail, t.blocked, t.differs, t.skip, t.na, cols[c].seconds);
+        view_print_fitted(out, cli->matrix ? 10000 : width, line, 0, OUT_NA, 0, 0);
     }
 }
 
 /* The first failure of every FAIL row, one line each: why, briefly. */
 static void print_reasons(const struct instance *list, size_t n,
-                          const struct column *cols, size_t ncols, FILE *out)
+                          const struct column *cols, size_t ncols, int width, FILE *out)
 {
     int header = 0;
     for (size_t c = 0; c < ncols; c++)
@@ -822,8 +1047,10 @@ static void print_reasons(const struct instance *list, size_t n,
                     fprintf(out, "\nfirst failure of each FAIL cell:\n"), header = 1;
                 const char *m = cols[c].cells[i].message;
                 const char *nl = strchr(m, '\n');
-                fprintf(out, "  %s %s: %.*s\n", cols[c].spec, list[i].name,
-                        (int)(nl ? nl - m : (ptrdiff_t)strlen(m)), m);
+                char line[1024];
+                snprintf(line, sizeof line, "  %s %s: %.*s", cols[c].spec, list[i].name,
+                         (int)(nl ? nl - m : (ptrdiff_t)strlen(m)), m);
+                view_print_fitted(out, width, line, 0, OUT_NA, 0, 0);
                 break;
             }
         }
@@ -858,23 +1085,6 @@ static void print_blocked(const struct instance *list, size_t n,
         }
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static const char *outcome_json(enum outcome o)
 {
     switch (o) {
@@ -890,10 +1100,56 @@ static const char *outcome_json(enum outcome o)
         return "skip";
     case OUT_UNAVAILABLE:
         return "unavailable";
+    case OUT_OTHER:
+        return "other";
     case OUT_NA:
         break;
     }
     return "n/a";
+}
+
+static void json_document(FILE *f, const struct instance *list, size_t n,
+                          const struct column *cols, size_t ncols)
+{
+    fprintf(f, "{\n  \"subjects\": [\n");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, "    {\"name\": ");
+        pc_json_write_string(f, cols[c].spec);
+        fprintf(f, ", \"describe\": ");
+        pc_json_write_string(f, cols[c].subject->describe);
+        fprintf(f,
+                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
+        pc_json_write_string(f, pc_subject_probe_error(cols[c].subject));
+        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"results\": [\n");
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t i = 0; i < n; i++) {
+            const struct cell *cell = &cols[c].cells[i];
+            fprintf(f, "    {\"subject\": ");
+            pc_json_write_string(f, cols[c].spec);
+            fprintf(f, ", \"test\": ");
+            pc_json_write_string(f, list[i].name);
+            fprintf(f, ", \"id\": ");
+            pc_json_write_string(f, list[i].id);
+            fprintf(f, ", \"kind\": ");
+            pc_json_write_string(f, list[i].kind);
+            fprintf(f, ", \"backend\": ");
+            pc_json_write_string(f, list[i].backend);
+            fprintf(
+                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+                pc_spec_is_ours(list[i].id) ? "true" : "false",
+                outcome_json(cell->outcome), cell->seconds);
+            pc_json_write_string(f, cell->message ? cell->message : "");
+            fprintf(f, ", \"output\": ");
+            pc_json_write_string(f, cell->output);
+            if (cell->outcome == OUT_BLOCKED) {
+                fprintf(f, ", \"blocked_by\": ");
+                pc_json_write_string(f, cell->blocked_by);
+            }
+            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
+        }
+    fprintf(f, "  ]\n}\n");
 }
 
 static int write_json(const char *path, const struct instance *list, size_t n,
@@ -904,42 +1160,27 @@ static int write_json(const char *path, const struct instance *list, size_t n,
         fprintf(stderr, "pipecheck: %s: %s\n", path, strerror(errno));
         return -errno;
     }
-    fprintf(f, "{\n  \"subjects\": [\n");
-    for (size_t c = 0; c < ncols; c++) {
-        fprintf(f, "    {\"name\": ");
-        json_string(f, cols[c].spec);
-        fprintf(f, ", \"describe\": ");
-        json_string(f, cols[c].subject->describe);
-        fprintf(f,
-                ", \"available\": %s, \"error\": ", cols[c].available ? "true" : "false");
-        json_string(f, pc_subject_probe_error(cols[c].subject));
-        fprintf(f, ", \"seconds\": %.3f}%s\n", cols[c].seconds, c + 1 < ncols ? "," : "");
-    }
-    fprintf(f, "  ],\n  \"results\": [\n");
-    for (size_t c = 0; c < ncols; c++)
-        for (size_t i = 0; i < n; i++) {
-            const struct cell *cell = &cols[c].cells[i];
-            fprintf(f, "    {\"subject\": ");
-            json_string(f, cols[c].spec);
-            fprintf(f, ", \"test\": ");
-            json_string(f, list[i].name);
-            fprintf(f, ", \"id\": ");
-            json_string(f, list[i].id);
-            fprintf(
-                f, ", \"ours\": %s, \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
-                pc_spec_is_ours(list[i].id) ? "true" : "false",
-                outcome_json(cell->outcome), cell->seconds);
-            json_string(f, cell->message ? cell->message : "");
-            if (cell->outcome == OUT_BLOCKED) {
-                fprintf(f, ", \"blocked_by\": ");
-                json_string(f, cell->blocked_by);
-            }
-            fprintf(f, "}%s\n", c + 1 < ncols || i + 1 < n ? "," : "");
-        }
-    fprintf(f, "  ]\n}\n");
+    json_document(f, list, n, cols, ncols);
     int err = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !err)
         err = -errno;
+    return err;
+}
+
+/* --html: the JSON document as a page (check/report_html.c), its links
+ * into this source tree's docs/ when it is there. */
+static int write_html(const char *path, const struct instance *list, size_t n,
+                      const struct column *cols, size_t ncols)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&json, &len);
+    if (!m)
+        return -ENOMEM;
+    json_document(m, list, n, cols, ncols);
+    int err =
+        fclose(m) != 0 ? -ENOMEM : pc_report_html_file(path, json, PIPECHECK_SOURCE_DIR);
+    free(json);
     return err;
 }
 
@@ -974,6 +1215,17 @@ int main(int argc, char **argv)
     }
     if (cli.fuzz_seconds > 0) {
         status = run_fuzz(&cli, &opts);
+        goto out;
+    }
+    if (cli.json_in && !cli.explain_id) {
+        fprintf(stderr, "pipecheck: --json-in goes with --explain ID (see --help)\n");
+        status = 2;
+        goto out;
+    }
+    if (cli.explain_id) {
+        status =
+            explain(cli.explain_id, cli.json_in, pc_color_wanted(&opts, STDOUT_FILENO),
+                    view_width(STDOUT_FILENO), stdout);
         goto out;
     }
     if (cli.nsubjects == 0 && add_subjects(&cli, "pipeloop") != 0)
@@ -1039,20 +1291,34 @@ int main(int argc, char **argv)
          * subjects that broke (a crash, a hang, an exception). */
         if (t.fail && (!cli.compare || is_pipeloop(cols[c].subject) || cols[c].broken))
             failed = 1;
+        /* An expect file judges by its verdicts instead: a known failure
+         * is fine, any change is not. */
+        if (opts.expect_path != NULL && !cli.compare && cols[c].results)
+            failed = !cols[c].available || pc_results_unexpected(cols[c].results) > 0;
     }
     if (!opts.tap) {
+        int color = pc_color_wanted(&opts, STDOUT_FILENO);
+        /* --matrix is the full grid whatever the terminal: no cut lines. */
+        int width = cli.matrix ? 100000 : view_width(STDOUT_FILENO);
         if (cli.compare) {
-            print_compare(list, n, cols, ncols, stdout);
-            print_reasons(list, n, cols, ncols, stdout);
+            print_compare(&cli, list, n, cols, ncols, color, width, stdout);
+            print_reasons(list, n, cols, ncols, width, stdout);
             print_blocked(list, n, cols, ncols, stdout);
-        } else {
-            print_matrix(&cli, list, n, &cols[0], stdout);
+        } else if (cli.matrix) {
+            print_matrix(&cli, list, n, &cols[0], color, stdout);
             print_blocked(list, n, cols, ncols, stdout);
             if (is_pipeloop(cols[0].subject) && cols[0].results)
-                print_io_modes(&cli, stdout);
+                print_io_modes(&cli, width, stdout);
+        } else {
+            print_compact(&cli, list, n, &cols[0], color, width, stdout);
+            print_blocked(list, n, cols, ncols, stdout);
+            if (is_pipeloop(cols[0].subject) && cols[0].results)
+                print_io_modes(&cli, width, stdout);
         }
     }
     if (cli.json_path && write_json(cli.json_path, list, n, cols, ncols) != 0)
+        failed = 1;
+    if (cli.html_path && write_html(cli.html_path, list, n, cols, ncols) != 0)
         failed = 1;
     if (!cli.compare && cols[0].results) {
         pc_results_print_summary(cols[0].results);

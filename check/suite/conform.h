@@ -41,7 +41,8 @@ pc_peer *conform_reader_count(pc_pair *pair, uint64_t seed, uint64_t bytes);
  * error other than expect_error; returns the bytes it moved. */
 uint64_t conform_peer_done(pc_peer *peer, int expect_error);
 
-/* Run until the recorder has total bytes, release the (holding) writer so
+/* Run until the recorder has total bytes (failing when none arrive for
+ * timeout_ms), release the (holding) writer so
  * it closes its end, and run until connection_lost.  Holding until
  * everything arrived keeps kinds whose far close drops unread data (a pty
  * slave's master) exact. */
@@ -93,6 +94,7 @@ pl_loop *conform_spawn_loop(const pc_backend *backend);
     __attribute__((constructor)) static void register_##ident(void)                      \
     {                                                                                    \
         (void)conform_spawn_test_add(name, ident, NULL);                                 \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void ident(const pc_backend *backend __attribute__((unused)),                 \
                       void *arg __attribute__((unused)))

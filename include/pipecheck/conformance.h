@@ -133,6 +133,9 @@ PC_EXPORT int pc_conformance_applies(const pc_conformance *test, const pc_kind *
  * for a name that is not a conformance instance.  *backend (may be NULL)
  * is set to the instance's backend. */
 PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char **backend);
+/* Helper of PC_CONFORMANCE: pc_test_set_source for "ID.slug". */
+PC_EXPORT void pc__conformance_set_source(const pc_conformance *test, const char *file,
+                                          int line);
 
 /*
  * Define a conformance test and register it; the fields are those of
@@ -154,6 +157,7 @@ PC_EXPORT const pc_conformance *pc_conformance_of(const char *name, const char *
     __attribute__((constructor)) static void pc__conf_register_##ident(void)             \
     {                                                                                    \
         pc_conformance_add(&pc__desc_##ident);                                           \
+        pc__conformance_set_source(&pc__desc_##ident, __FILE__, __LINE__);               \
     }                                                                                    \
     static void pc__conf_##ident(pc_ctx *ctx)
 /* clang-format on */

@@ -62,6 +62,7 @@ PC_EXPORT int pc_test_add(const char *name, void (*fn)(void *arg), void *arg,
     __attribute__((constructor)) static void pc__register_##ident(void)                  \
     {                                                                                    \
         (void)pc_test_add(name, pc__test_##ident, NULL, flags);                          \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void pc__test_##ident(void *pc__arg __attribute__((unused)))
 
@@ -118,6 +119,7 @@ PC_EXPORT int pc_test_add_each_backend(const char *name,
     __attribute__((constructor)) static void pc__register_##ident(void)                  \
     {                                                                                    \
         (void)pc_test_add_each_backend(name, ident, NULL, 0u);                           \
+        pc_test_set_source(name, __FILE__, __LINE__);                                    \
     }                                                                                    \
     static void ident(const pc_backend *backend __attribute__((unused)),                 \
                       void *pc__arg __attribute__((unused)))
@@ -143,6 +145,17 @@ PC_EXPORT size_t pc_test_count(void);
 PC_EXPORT const char *pc_test_name(size_t i);
 /* The flags of test i, or 0 if i is out of range. */
 PC_EXPORT unsigned pc_test_flags(size_t i);
+
+/*
+ * Record where the tests called name, name@anything or name/anything (the
+ * instances pc_test_add_each_backend and the conformance suite register) are
+ * defined; PC_TEST, PC_TEST_EACH_BACKEND and PC_CONFORMANCE pass their
+ * __FILE__ and __LINE__.  file is kept, not copied (a string literal).
+ * For `pipecheck --explain`; a name without a source is simply unknown.
+ */
+PC_EXPORT void pc_test_set_source(const char *name, const char *file, int line);
+/* Where test i is defined: the file (and *line), or NULL if not recorded. */
+PC_EXPORT const char *pc_test_source(size_t i, int *line);
 
 /* ------------------------------------------------------------------------ */
 /* Inside a test                                                             */
@@ -347,7 +360,20 @@ typedef struct pc_options {
     int no_fork;               /* run in this process: no isolation */
     int verbose;               /* a line for every test, not only failures */
     int help;                  /* --help was given: print usage, run nothing */
+    int color;                 /* --color: a pc_color_mode, default PC_COLOR_AUTO */
+    int fail_fast;             /* start no test after the first failure */
+    const char *expect_path;   /* expected verdicts (see pc_run); borrowed */
 } pc_options;
+
+/* When output is coloured (--color=auto|always|never). */
+typedef enum pc_color_mode {
+    PC_COLOR_AUTO = 0, /* on a terminal, unless $NO_COLOR is set or TERM=dumb */
+    PC_COLOR_ALWAYS = 1,
+    PC_COLOR_NEVER = 2,
+} pc_color_mode;
+
+/* Should what goes to fd be coloured under opts->color?  1 or 0. */
+PC_EXPORT int pc_color_wanted(const pc_options *opts, int fd);
 
 /*
  * Defaults, including the multiplier from $PIPECHECK_TIMEOUT_MULTIPLIER (an
@@ -447,9 +473,25 @@ typedef struct pc_results pc_results;
  * the JUnit file is written, and pc_run returns the partial results
  * (pc_results_interrupted).  A second signal ends the process at once.
  *
+ * fail_fast: after the first failure no further test starts; the tests
+ * already running finish and are recorded, and a line "stopping at the
+ * first failure (--fail-fast)" (TAP: "Bail out!") says why the run ended.
+ *
+ * expect_path: a file of expected verdicts, one "VERDICT NAME" a line,
+ * VERDICT one of pass, fail, skip or any ('#' starts a comment line); a
+ * test not in the file is expected to pass.  A run that differs is one
+ * where a test's status is not the expected one: each such test gets a
+ * line "unexpected: NAME: STATUS, expected VERDICT", pc_results_unexpected
+ * counts them, pc_exit_status judges by that count instead of the failures
+ * (an expected failure is fine, an unexpected pass is not), and
+ * fail_fast stops at the first of them.  Only the status is compared, not
+ * the message.  A baseline for a subject with known failures is made from
+ * one run's verdicts (pipecheck's --json has them).
+ *
  * Returns 0 with *out set (free it with pc_results_free), or: -errno if
- * the JUnit file cannot be opened for writing (checked before any test
- * runs), -EEXIST (two tests share a name), an error from registration,
+ * the JUnit file cannot be opened for writing or the expect file cannot be
+ * read, -EINVAL if a line of it is not "VERDICT NAME" (both checked before
+ * any test runs), -EEXIST (two tests share a name), an error from registration,
  * -ENOMEM (*out NULL in these cases); or -errno from writing the JUnit file
  * (*out is still set).  Not reentrant; call from one thread.
  */
@@ -479,7 +521,8 @@ PC_EXPORT const char *pc_results_stopped_name(const pc_results *results, size_t 
 /*
  * The exit status for a program that ran tests: flushes stdout, then
  * 128 + the signal if the run was interrupted (130 for SIGINT, 143 for
- * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed, or
+ * SIGTERM); 1 if run_error (pc_run's return) is < 0, a test failed (with
+ * an expect file: a test's status differed from the expected one), or
  * anything written to stdout was lost (e.g. stdout is /dev/full; a message
  * on stderr says so); else 0.  results may be NULL (nothing ran: --help,
  * --list).
@@ -493,6 +536,9 @@ PC_EXPORT const pc_result *pc_results_get(const pc_results *results, size_t i);
 /* Totals by status; any pointer may be NULL. */
 PC_EXPORT void pc_results_totals(const pc_results *results, size_t *passed,
                                  size_t *failed, size_t *skipped);
+/* With an expect file (pc_options.expect_path): the tests whose status
+ * differed from the expected one; without, the failed tests. */
+PC_EXPORT size_t pc_results_unexpected(const pc_results *results);
 /* Free results (NULL is fine). */
 PC_EXPORT void pc_results_free(pc_results *results);
 

@@ -12,6 +12,8 @@ when the bench first asks it to step:
     garbage      write bytes that are no frame
     bad-event    an event for a transport that does not exist
     report       report an exception from its loop (a behaviour, not a breach)
+    report-html  the same with markup, quotes and an ampersand in its text
+                 (tests/browser/check_html_report.py)
     ok           behave: answer every step with "done", every op with ok
     claims-pipeloop  as ok, but hello claims pipeloop's API (pipeloop-api)
 
@@ -49,6 +51,12 @@ def send(header):
     sock.sendall(struct.pack(">I", len(body)) + body)
 
 
+# What report-html says: markup that would run if a report pasted it in,
+# quotes and an ampersand.  (The bench refuses a header that is not text,
+# so bytes that are not UTF-8 are tested on the JSON and HTML writers.)
+REPORT_HTML = ("event - EXC 1 boom </script><img id=pwned src=x onerror=alert(1)>"
+               " &amp; \"q\" 'end'")
+
 iteration = 0
 open_transports = set()
 while True:
@@ -79,6 +87,10 @@ while True:
             time.sleep(3600)
         elif mode == "report":
             send("event - EXC 1 Exception in callback: boom")
+            recv_exact(4)
+            time.sleep(3600)
+        elif mode == "report-html":
+            send(REPORT_HTML)
             recv_exact(4)
             time.sleep(3600)
     elif verb in ("step", "quiet"):
