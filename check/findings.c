@@ -90,6 +90,10 @@ static const pc_finding findings[] = {
      "U11. A pty master read transport drops the tail when the slave closes (R1, R11; X3 "
      "on pty) - fixed upstream, unreleased",
      "findings/uvloop_pty_tail_lost.py"},
+    {"U12", "uvloop", "E5 E2",
+     "U12. A write pipe on a pty master spins when the slave closes with data buffered "
+     "(E5; E2 on pty) - bug",
+     "findings/uvloop_pty_hangup_spin.py"},
 };
 
 size_t pc_finding_count(void)

@@ -425,7 +425,7 @@ static void release_processes(pl_loop *loop)
     }
 }
 
-static uint64_t pipeloop_busy_ns(pc_loop *loop);
+static int pipeloop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns);
 
 const pc_subject pc_subject_pipeloop = {
     .name = "pipeloop",
@@ -470,7 +470,7 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
-    .busy_ns = pipeloop_busy_ns,
+    .sched_time = pipeloop_sched_time,
     .probe = NULL, /* in process: nothing to start or stop */
     .probe_error = NULL,
     .start = NULL,
@@ -595,30 +595,39 @@ pl_loop *pc_loop_native(pc_loop *loop)
     return current->native_loop(loop);
 }
 
-uint64_t pc_loop_busy_ns(pc_loop *loop)
+int pc_loop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns)
 {
-    return current->busy_ns ? current->busy_ns(loop) : UINT64_MAX;
+    *run_ns = *wait_ns = 0;
+    return current->sched_time ? current->sched_time(loop, run_ns, wait_ns) : -ENOTSUP;
 }
 
-uint64_t pc__schedstat_busy_ns(const char *path)
+int pc_process_sched_time(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
 {
+    *run_ns = *wait_ns = 0;
+    char path[64];
+    if (pid == 0)
+        snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
+                 (long)syscall(SYS_gettid));
+    else
+        snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
     FILE *f = fopen(path, "re");
     if (!f)
-        return UINT64_MAX;
+        return -ENOTSUP;
     unsigned long long run = 0, wait = 0;
     int got = fscanf(f, "%llu %llu", &run, &wait);
     fclose(f);
-    return got == 2 ? (uint64_t)(run + wait) : UINT64_MAX;
+    if (got != 2)
+        return -ENOTSUP;
+    *run_ns = (uint64_t)run;
+    *wait_ns = (uint64_t)wait;
+    return 0;
 }
 
 /* pipeloop runs its loop in the caller's thread. */
-static uint64_t pipeloop_busy_ns(pc_loop *loop)
+static int pipeloop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns)
 {
     (void)loop;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
-             (long)syscall(SYS_gettid));
-    return pc__schedstat_busy_ns(path);
+    return pc_process_sched_time(0, run_ns, wait_ns);
 }
 
 pl_transport *pc_transport_native(pc_transport *t)

@@ -11,9 +11,6 @@
 const pc_subject *pc__subject_remote(const char *spec);
 /* The PC_CAP_* bit called name[0..len), or 0. */
 unsigned pc__subject_cap_from_name(const char *name, size_t len);
-/* The first two fields of a schedstat file (time on a CPU + time waiting
- * for one, ns), or UINT64_MAX. */
-uint64_t pc__schedstat_busy_ns(const char *path);
 
 /* "an exception" for the report kind EXC, ... (docs/subject-protocol.md). */
 const char *pc__subject_report_kind(const char *type, size_t len);

@@ -194,14 +194,12 @@ static int remote_run_until_quiet(pc_loop *l, unsigned quiet_ms, unsigned timeou
     return count > INT32_MAX ? INT32_MAX : (int)count;
 }
 
-/* The subject process's time running or waiting to run. */
-static uint64_t remote_busy_ns(pc_loop *l)
+/* The subject process's time running and waiting to run. */
+static int remote_sched_time(pc_loop *l, uint64_t *run_ns, uint64_t *wait_ns)
 {
     if (l->pid <= 0)
-        return UINT64_MAX;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)l->pid);
-    return pc__schedstat_busy_ns(path);
+        return -ENOTSUP;
+    return pc_process_sched_time(l->pid, run_ns, wait_ns);
 }
 
 static uint64_t remote_iteration(const pc_loop *l)
@@ -563,7 +561,7 @@ static const pc_subject remote_table = {
     .loop_close = remote_loop_close,
     .step = remote_step,
     .run_until_quiet = remote_run_until_quiet,
-    .busy_ns = remote_busy_ns,
+    .sched_time = remote_sched_time,
     .iteration = remote_iteration,
     .is_running = remote_is_running,
     .native_loop = remote_native,

@@ -300,11 +300,12 @@ typedef struct pl_protocol {
  * slave gets PL_IO_REOPENED: a private description of the same file takes fd's place
  * (same number, same close-on-exec bit), and the caller's loses this process's reference
  * but is otherwise left as it was.  A pty master, another character device, or a FIFO or
- * tty that cannot be reopened gets PL_IO_NONBLOCK: O_NONBLOCK is set on the shared
- * description, which its other holders see while such a transport is connected, and
- * cleared again (if it was clear) only when this process's LAST transport on that
- * description is gone, so transports on dups of one pty master never pull it from under
- * each other (X4).
+ * tty that cannot be reopened (a FIFO's read end whose writers have all gone is kept: a
+ * new description would never see their hang-up) gets PL_IO_NONBLOCK: O_NONBLOCK is set
+ * on the shared description, which its other holders see while such a transport is
+ * connected, and cleared again (if it was clear) only when this process's LAST transport
+ * on that description is gone, so transports on dups of one pty master never pull it from
+ * under each other (X4).
  *
  * connection_made runs in the next iteration; a read transport starts reading only after
  * it returns, unless it paused reading (C5).  A write transport notices a reader that

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -110,6 +111,24 @@ static int reopenable(int fd, int kind)
     return kind == PL__FD_CHAR && isatty(fd) && ioctl(fd, TIOCGPTN, &ptn) < 0;
 }
 
+/* A FIFO's read end opened again after its last writer left never reports
+ * the hang-up: the kernel suppresses POLLHUP for a reader opened
+ * O_NONBLOCK while no writer is there, until a writer comes, so the
+ * transport would wait for an end that has already come (and, on
+ * io_uring, take its read of 0 for a FIFO that never had a writer, R12).
+ * The caller's description saw the writer and says POLLHUP: then it is
+ * the one to use.  Checked after the new open, so a writer that leaves in
+ * between is seen by the caller's description, and one that leaves later
+ * by both. */
+static int hang_up_hidden(int fd, int private_fd)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                          {.fd = private_fd, .events = POLLIN}};
+    if (poll(p, 2, 0) < 0)
+        return 0;
+    return (p[0].revents & POLLHUP) && !(p[1].revents & POLLHUP);
+}
+
 /* Open the file behind fd again, non-blocking, and put the new description
  * in fd's place (same number, same close-on-exec bit).  The old description
  * is left exactly as it was for whoever else holds it. */
@@ -128,6 +147,9 @@ static int reopen_private(int fd, int status_flags)
     else if (was.st_dev != now.st_dev || was.st_ino != now.st_ino ||
              was.st_rdev != now.st_rdev)
         err = -ENXIO; /* not the same file after all */
+    else if (S_ISFIFO(was.st_mode) && (keep & O_ACCMODE) != O_WRONLY &&
+             hang_up_hidden(fd, private_fd))
+        err = -EPIPE; /* its writers are gone: keep the caller's description */
     int fd_flags = err ? -1 : fcntl(fd, F_GETFD);
     if (!err && (fd_flags < 0 ||
                  dup3(private_fd, fd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0))

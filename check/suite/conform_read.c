@@ -52,6 +52,49 @@ PC_CONFORMANCE(r1_integrity, .id = "R1", .slug = "integrity-64mib",
     stream_in(ctx, 64 * MiB, 0, 256 * KiB);
 }
 
+/* R1 when the writer is gone before the reader starts: everything it left
+ * in the kernel still arrives.  The writer fills the kernel's buffer
+ * without blocking and closes; only then does the transport read.  On a
+ * pty master the kernel keeps what the slave wrote readable after the
+ * slave closes and answers EIO only when it is all read, while poll
+ * reports POLLHUP all along: a reader that takes "hang-up after a short
+ * read" for the end (libuv's stream code) loses the rest. */
+PC_CONFORMANCE(r1_writer_gone_first, .id = "R1", .slug = "writer-gone-data-queued",
+               .needs = PC_NEEDS_READ,
+               .excludes = PC_KIND_FAR_CLOSE_DROPS | PC_KIND_CHILD)
+{
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    int flags = fcntl(pair.far, F_GETFL);
+    PC_ASSERT_GE_INT(flags, 0);
+    PC_ASSERT_OK(fcntl(pair.far, F_SETFL, flags | O_NONBLOCK));
+    uint64_t written = 0;
+    unsigned char buf[4096];
+    while (written < 256 * KiB) {
+        pc_pattern_fill(ctx->seed, written, buf, sizeof buf);
+        ssize_t n = write(pair.far, buf, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        PC_ASSERT_GT_INT((int)n, 0);
+        written += (uint64_t)n;
+    }
+    PC_ASSERT_GT_UINT(written, 0);
+    close(pair.far);
+    pair.far = -1;
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1; /* the transport owns it */
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec), written);
+    if (!conform_ended_in_tty_eio(ctx, rec)) {
+        PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_ER), 1);
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    }
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
+}
+
 /* R2: data_received gets loop-owned buffers, and reading allocates
  * nothing.  epoll and poll read into one buffer; io_uring reads into a
  * ring of PL__URING_RBUF_COUNT buffers (or that one, when the ring had

@@ -362,7 +362,12 @@ static void x3_scenario(pc_ctx *ctx, pc_dir second_dir, int expect_shared)
             conform_drain_then_eof(ctx, rec2, writer, MIB, CONFORM_WAIT_MS);
         else
             PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec2), CONFORM_WAIT_MS);
-        PC_ASSERT_EQ_UINT(pc_recorder_bytes(rec2), MIB);
+        /* That every byte arrives is R1's (writer-gone-data-queued grades a
+         * reader that drops what is left when the writer closes, as uvloop
+         * does on a pty master); X3's is that the second transport goes on. */
+        uint64_t got = pc_recorder_bytes(rec2);
+        PC_REQUIRE("R1", got == MIB, "the second transport got %llu of %u bytes",
+                   (unsigned long long)got, (unsigned)MIB);
         PC_ASSERT_EQ_UINT(conform_peer_done(writer, 0), MIB);
         /* A subject that reads a pty's end as EIO is graded on that by R11. */
         if (!conform_ended_in_tty_eio(ctx, rec2))

@@ -220,10 +220,10 @@ struct pc_subject {
     void (*stop)(const pc_subject *self);
 
     /* Optional: how long (ns) the process or thread that runs loop has so
-     * far been running or ready to run (on a CPU or waiting in the run
-     * queue), UINT64_MAX if it cannot be read; NULL: unknown.
-     * pc_loop_busy_ns calls it (E5). */
-    uint64_t (*busy_ns)(pc_loop *loop);
+     * far been on a CPU (*run_ns) and ready to run but waiting for one
+     * (*wait_ns); 0, or -errno if it cannot be read; NULL: unknown.
+     * pc_loop_sched_time calls it (E5). */
+    int (*sched_time)(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns);
 };
 
 /* The error an operation returns when the remote subject raised an
@@ -284,14 +284,16 @@ PC_EXPORT uint64_t pc_loop_iteration(const pc_loop *loop);
 PC_EXPORT int pc_loop_is_running(const pc_loop *loop);
 /* The pl_loop of a pipeloop loop, NULL for another subject's. */
 PC_EXPORT pl_loop *pc_loop_native(pc_loop *loop);
-/* How long (ns) what runs loop has been running or ready to run: for
- * pipeloop the calling thread (the loop runs in it), for a subject process
- * that process (the first two fields of /proc/.../schedstat: time on a CPU
- * and time waiting for one).  A loop that waits is neither; a busy loop is
- * one or the other all the time, however loaded the machine is, so the
- * difference over an interval shows it where CPU time alone would not.
- * UINT64_MAX if the subject cannot say. */
-PC_EXPORT uint64_t pc_loop_busy_ns(pc_loop *loop);
+/* How long (ns) what runs loop has so far been on a CPU (*run_ns) and
+ * ready to run but waiting for a CPU (*wait_ns): for pipeloop the calling
+ * thread (the loop runs in it), for a subject process that process (the
+ * first two fields of /proc/.../schedstat).  A loop that waits is neither;
+ * a busy loop is one or the other all the time, however loaded the machine
+ * is.  0, or -ENOTSUP if the subject cannot say (both set to 0). */
+PC_EXPORT int pc_loop_sched_time(pc_loop *loop, uint64_t *run_ns, uint64_t *wait_ns);
+/* The same for process pid (its main thread), or for the calling thread
+ * when pid is 0.  0, or -ENOTSUP if /proc cannot say (both set to 0). */
+PC_EXPORT int pc_process_sched_time(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns);
 /* The pl_transport of a pipeloop transport, NULL for another subject's. */
 PC_EXPORT pl_transport *pc_transport_native(pc_transport *t);
 /*
