@@ -160,7 +160,10 @@ int pl_call_soon_threadsafe(pl_loop *loop, pl_callback cb, void *user)
 /* Move callbacks queued by other threads into the ready queue. */
 static int take_threadsafe(pl_loop *loop)
 {
-    if (atomic_exchange(&loop->wakeup_pending, 0) == 0)
+    /* A plain load first: the exchange is a locked instruction, and
+     * almost every iteration finds nothing queued. */
+    if (atomic_load(&loop->wakeup_pending) == 0 ||
+        atomic_exchange(&loop->wakeup_pending, 0) == 0)
         return 0;
     int err = 0;
     pthread_mutex_lock(&loop->ts_lock);
@@ -370,9 +373,11 @@ static int compute_timeout(pl_loop *loop, int timeout_ms)
 {
     if (loop->ready.len > 0 || loop->stop || atomic_load(&loop->wakeup_pending))
         return 0;
-    int64_t next = pl__timers_next(&loop->timers, loop->now_ms);
-    if (next < 0)
+    if (loop->timers.heap_len == 0)
         return timeout_ms;
+    /* Only a timer's distance needs the clock before the wait: the time
+     * the callbacks see is read after it. */
+    int64_t next = pl__timers_next(&loop->timers, pl_loop_update_time(loop));
     if (timeout_ms < 0 || next < timeout_ms)
         return (int)next;
     return timeout_ms;
@@ -385,7 +390,6 @@ static int iterate(pl_loop *loop, int timeout_ms, int poll)
 {
     loop->running = 1;
     loop->iteration++;
-    pl_loop_update_time(loop);
 
     int nevents = 0;
     if (poll) {
@@ -410,7 +414,8 @@ static int iterate(pl_loop *loop, int timeout_ms, int poll)
 
     if (nevents > 0)
         ran += pl__io_dispatch(loop, (size_t)nevents);
-    ran += pl__timers_run(loop, &loop->timers, loop->now_ms);
+    if (loop->timers.heap_len > 0)
+        ran += pl__timers_run(loop, &loop->timers, loop->now_ms);
     while (nready-- > 0) {
         struct pl__callback c = queue_pop(&loop->ready);
         c.cb(loop, c.user);
