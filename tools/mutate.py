@@ -47,6 +47,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -98,6 +99,9 @@ CMP_SWAP = {
 
 SIMPLE_STMTS = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign,
                 ast.Return, ast.Raise, ast.Delete)
+
+ADAPTER = os.path.join(HERE, "pipecheck_subject.py")
+CPYTHON_WRAPPER = os.path.join(HERE, "mutate_cpython.py")
 
 CPYTHON_TESTS = ("test_asyncio.test_unix_events", "test_asyncio.test_events",
                  "test_asyncio.test_subprocess")
@@ -335,6 +339,10 @@ def make_mutants(python):
             key = (m.filename, m.line, m.op)
             seen[key] = seen.get(key, 0) + 1
             m.id = "%s:%d:%s" % key + ("" if seen[key] == 1 else ":%d" % seen[key])
+            # The lines it changes, as coverage names them.
+            first = source.count(b"\n", 0, m.start) + 1
+            last = source.count(b"\n", 0, max(m.start, m.end - 1)) + 1
+            m.lines = {"%s:%d" % (filename, n) for n in range(first, last + 1)}
             mutants.append(m)
     return lib, sources, mutants
 
@@ -377,6 +385,13 @@ class Runner:
         self.expect = os.path.join(self.work, "baseline.expect")
         self.limits = {}
         self.stopping = False
+        # Coverage-based selection (the default): what each test runs on
+        # the unmutated code, and how many mutants each test has killed so
+        # far (a test that kills often goes first).
+        self.cover = {"cpython": {}, "pipecheck": {}}
+        self.kills = {"cpython": {}, "pipecheck": {}}
+        self.messages = {}
+        self.original = None
         regrtest_help = subprocess.run([opts.python, "-m", "test", "--help"],
                                        capture_output=True, text=True).stdout
         self.failfast = (["-W", "--failfast"] if "--failfast" in regrtest_help else [])
@@ -417,12 +432,29 @@ class Runner:
             argv += ["--json", json_path]
         return argv
 
+    def original_root(self):
+        """The unmutated copy, kept for the whole run (kills are confirmed on it)."""
+        if self.original is None:
+            self.original = self.package("original", None)
+            env = self.env(self.original)
+            where = subprocess.run(
+                [self.opts.python, "-c", "import asyncio; print(asyncio.__file__)"],
+                env=env, capture_output=True, text=True).stdout.strip()
+            if not where.startswith(self.original):
+                sys.exit("mutate.py: the copy of asyncio is not the one imported "
+                         "(got %s): is PYTHONPATH ignored?" % where)
+        return self.original
+
     def baseline(self):
         cache = self.opts.baseline_cache
         key = {"python": self.opts.python, "pipecheck": self.opts.pipecheck,
                "pipecheck_mtime": os.stat(self.opts.pipecheck).st_mtime,
+               "adapter_mtime": os.stat(ADAPTER).st_mtime,
+               "wrapper_mtime": os.stat(CPYTHON_WRAPPER).st_mtime,
                "suites": self.opts.suites, "backend": self.opts.backend,
+               "select": self.opts.select, "baseline_runs": self.opts.baseline_runs,
                "timeout_multiplier": self.opts.timeout_multiplier}
+        self.original_root()
         if cache and os.path.exists(cache):
             with open(cache) as f:
                 saved = json.load(f)
@@ -431,6 +463,8 @@ class Runner:
                 with open(self.expect, "w") as f:
                     f.write(saved["expect"])
                 self.limits = saved["limits"]
+                self.cover = saved["cover"]
+                self.messages = saved["messages"]
                 return saved["base"]
             print("baseline: %s is for another setup; made anew" % cache, file=sys.stderr)
         base = self.make_baseline()
@@ -439,45 +473,66 @@ class Runner:
                 expect = f.read()
             with open(cache, "w") as f:
                 json.dump({"key": key, "expect": expect, "limits": self.limits,
-                           "base": base}, f, indent=1)
+                           "cover": self.cover, "messages": self.messages,
+                           "base": base}, f, indent=0)
         return base
 
     def make_baseline(self):
-        root = self.package("original", None)
+        root = self.original_root()
         env = self.env(root)
-        where = subprocess.run(
-            [self.opts.python, "-c", "import asyncio; print(asyncio.__file__)"],
-            env=env, capture_output=True, text=True).stdout.strip()
-        if not where.startswith(root):
-            sys.exit("mutate.py: the copy of asyncio is not the one imported "
-                     "(got %s): is PYTHONPATH ignored?" % where)
-        log = os.path.join(root, "cpython.log")
         rc, secs = 0, 0.0
         if "cpython" in self.opts.suites:
-            rc, secs, timed_out = run_limited(self.cpython_argv(), env, root, 3600, log)
+            log = os.path.join(self.work, "cpython-baseline.log")
+            if self.opts.select:
+                out = os.path.join(self.work, "cpython-cover.json")
+                argv = [self.opts.python, CPYTHON_WRAPPER, "cover", out] + [
+                    "test." + m for m in CPYTHON_TESTS]
+            else:
+                argv = self.cpython_argv()
+            rc, secs, timed_out = run_limited(argv, env, root, 3600, log)
             print("baseline: CPython's tests %s in %.0f s" % (
                 "pass" if rc == 0 else "FAIL", secs), file=sys.stderr)
-        if rc != 0:
-            sys.exit("mutate.py: CPython's tests fail on the unmutated code (see %s)" % log)
+            if rc != 0:
+                sys.exit("mutate.py: CPython's tests fail on the unmutated code (see %s)" % log)
+            if self.opts.select:
+                with open(out) as f:
+                    tests = json.load(f)["tests"]
+                self.cover["cpython"] = {t: {"lines": e["lines"], "seconds": e["seconds"]}
+                                         for t, e in tests.items() if e["outcome"] == "pass"}
         self.cpython_seconds = secs
         self.limits["cpython"] = max(self.opts.min_limit, secs * self.opts.limit_factor)
-        verdicts, slowest = [], 0.0
-        for i in range(self.opts.baseline_runs):
-            log = os.path.join(root, "pipecheck-%d.log" % i)
-            js = os.path.join(root, "pipecheck-%d.json" % i)
+        verdicts, messages, slowest = [], [], 0.0
+        seconds, lines = {}, {}
+        for i in range(self.opts.baseline_runs if "pipecheck" in self.opts.suites else 0):
+            log = os.path.join(self.work, "pipecheck-%d.log" % i)
+            js = os.path.join(self.work, "pipecheck-%d.json" % i)
+            covdir = os.path.join(self.work, "cover-%d" % i)
+            os.mkdir(covdir)
+            penv = dict(env, PIPECHECK_SUBJECT_COVERAGE=covdir)
             rc, secs, timed_out = run_limited(self.pipecheck_argv(False, js, self.opts.jobs),
-                                              env, root, 3600, log)
+                                              penv, root, 3600, log)
             slowest = max(slowest, secs)
             try:
                 with open(js) as f:
-                    verdicts.append(instance_verdicts(json.load(f)))
+                    report = json.load(f)
             except (OSError, ValueError):
                 sys.exit("mutate.py: pipecheck did not run on the unmutated code "
                          "(exit %s; see %s)" % (rc, log))
+            verdicts.append(instance_verdicts(report))
+            messages.append({r["test"]: normalise(r["message"]) for r in report["results"]})
+            for r in report["results"]:
+                seconds[r["test"]] = max(seconds.get(r["test"], 0.0), r.get("seconds") or 0.0)
+            by_file = {file_name(t): t for t in verdicts[-1]}
+            for name in os.listdir(covdir):
+                test = by_file.get(name.rsplit(".", 1)[0])
+                if test is None:
+                    continue
+                with open(os.path.join(covdir, name)) as f:
+                    lines.setdefault(test, set()).update(f.read().split())
             print("baseline %d: pipecheck in %.0f s: %d instances, %d fail" % (
                 i + 1, secs, len(verdicts[-1]),
                 sum(v == "fail" for v in verdicts[-1].values())), file=sys.stderr)
-        first = verdicts[0]
+        first = verdicts[0] if verdicts else {}
         unstable = sorted(set(n for v in verdicts[1:] for n in set(first) | set(v)
                               if first.get(n) != v.get(n)))
         with open(self.expect, "w") as f:
@@ -487,24 +542,159 @@ class Runner:
                     f.write("%s %s\n" % (first[name], name))
             for name in unstable:
                 f.write("any %s\n" % name)
+        # A known failure's message, where every baseline run gave the same
+        # one (normalised): a mutant that changes how it fails kills.
+        self.messages = {n: messages[0][n] for n, v in first.items()
+                         if v == "fail" and n not in unstable
+                         and all(m.get(n) == messages[0][n] for m in messages)}
+        self.cover["pipecheck"] = {t: {"lines": sorted(lines.get(t, ())),
+                                       "seconds": round(seconds.get(t, 0.0), 3)}
+                                   for t in first if t not in unstable}
         # The baseline ran with -j JOBS, a mutant's run with --pipecheck-jobs.
         slowest *= max(1.0, self.opts.jobs / self.opts.pipecheck_jobs)
         self.limits["pipecheck"] = max(self.opts.min_limit, slowest * self.opts.limit_factor)
         # Check the expectation on the original itself (a third run: with
         # fewer baseline runs, as in CI, there is no check).
         rc, secs = 0, 0.0
-        if self.opts.baseline_runs > 1:
+        if self.opts.baseline_runs > 1 and "pipecheck" in self.opts.suites:
             rc, secs, _ = run_limited(self.pipecheck_argv(True, None, self.opts.jobs), env, root,
-                                      3600, os.path.join(root, "pipecheck-expect.log"))
+                                      3600, os.path.join(self.work, "pipecheck-expect.log"))
         if rc != 0:
             sys.exit("mutate.py: pipecheck --expect fails on the unmutated code "
-                     "(see %s)" % os.path.join(root, "pipecheck-expect.log"))
-        shutil.rmtree(os.path.join(root, "asyncio"))
+                     "(see %s)" % os.path.join(self.work, "pipecheck-expect.log"))
         return {"cpython_seconds": round(self.cpython_seconds, 1),
                 "pipecheck_seconds": slowest,
                 "instances": len(first), "baseline_fail": sorted(
                     n for n, v in first.items() if v == "fail" and n not in unstable),
+                "baseline_fail_messages": len(self.messages),
                 "unstable": unstable}
+
+    def selected(self, suite, mutant):
+        """The tests that run the mutant's lines, killers and quick ones first."""
+        cover = self.cover[suite]
+        if mutant.where.endswith(".<class>"):
+            chosen = list(cover)  # a class attribute: set at import, used anywhere
+        else:
+            lines = mutant.lines
+            chosen = [t for t, e in cover.items() if lines.intersection(e["lines"])]
+        kills = self.kills[suite]
+        chosen.sort(key=lambda t: (-kills.get(t, 0), cover[t]["seconds"], t))
+        return chosen
+
+    def run_cpython_selected(self, mutant, root, env):
+        tests = self.selected("cpython", mutant)
+        if not tests:
+            return {"verdict": "not covered", "seconds": 0, "tests": 0}
+        cover = self.cover["cpython"]
+        specs = ["%g:%s" % (max(self.opts.test_limit, self.opts.limit_factor * cover[t]["seconds"]),
+                            t) for t in tests]
+        limit = 60 + sum(float(x.split(":", 1)[0]) for x in specs)
+        log = os.path.join(root, "cpython.log")
+        rc, secs, timed_out = run_limited([self.opts.python, CPYTHON_WRAPPER, "run"] + specs,
+                                          env, root, limit, log)
+        with open(log, errors="replace") as f:
+            text = f.read()
+        entry = {"seconds": round(secs, 1), "tests": len(tests)}
+        if rc == 0 and not timed_out:
+            entry["verdict"] = "survived"
+            return entry
+        failed = [ln for ln in text.splitlines() if ln.startswith("FAILED ")]
+        started = [ln[6:] for ln in text.splitlines() if ln.startswith("START ")]
+        if timed_out or (not failed and "Timeout (" in text):
+            entry["verdict"] = "timeout"
+            entry["by"] = started[-1] if started else ""
+        else:
+            entry["verdict"] = "killed"
+            entry["by"] = failed[0] if failed else (text.strip().splitlines() or [""])[-1][:300]
+        killer = entry["by"].split()[1] if entry["by"].startswith("FAILED ") else entry["by"]
+        if killer in cover:
+            self.kills["cpython"][killer] = self.kills["cpython"].get(killer, 0) + 1
+        return entry
+
+    def pipecheck_on(self, root, instances, log, js=None, limit=None):
+        argv = self.pipecheck_argv(True, js)
+        for t in instances:
+            argv += ["--filter", t]
+        if limit is None:
+            cover = self.cover["pipecheck"]
+            limit = 60 + 2 * self.opts.limit_factor * sum(cover[t]["seconds"] for t in instances)
+        env = self.env(root)
+        return run_limited(argv, env, root, limit, log)
+
+    def confirm(self, root, instance, log, message=None):
+        """Does instance differ again on the mutant and not on the original?
+        (message: it failed with another message than the original's.)"""
+        checks = []
+        for where, differs in ((root, True), (self.original, False)):
+            js = log + (".mutant" if differs else ".original") + ".json"
+            rc, _, timed_out = self.pipecheck_on(where, [instance], js[:-5] + ".log", js)
+            if message is None:
+                seen = rc != 0 or timed_out
+            else:
+                got = None
+                try:
+                    with open(js) as f:
+                        got = {r["test"]: normalise(r["message"])
+                               for r in json.load(f)["results"]}.get(instance)
+                except (OSError, ValueError):
+                    pass
+                seen = rc != 0 or timed_out or got != self.messages[instance]
+            checks.append(seen == differs)
+        return all(checks)
+
+    def run_pipecheck_selected(self, mutant, root, env):
+        tests = self.selected("pipecheck", mutant)
+        if not tests:
+            return {"verdict": "not covered", "seconds": 0, "tests": 0}
+        kills = self.kills["pipecheck"]
+        first = [t for t in tests[:self.opts.first_batch] if kills.get(t)]
+        batches = [first, tests[len(first):]] if first else [tests]
+        entry = {"seconds": 0.0, "tests": len(tests)}
+        start = time.monotonic()
+        for n, batch in enumerate(b for b in batches if b):
+            log = os.path.join(root, "pipecheck-%d.log" % n)
+            js = os.path.join(root, "pipecheck-%d.json" % n)
+            rc, _, timed_out = self.pipecheck_on(root, batch, log, js)
+            killer, message = None, None
+            if rc != 0 or timed_out:
+                killer = unexpected_instance(log)
+                if killer is None and not timed_out:
+                    # No "unexpected" line: pipecheck could not run the
+                    # subject at all (the mutant breaks the import): a kill.
+                    entry.update(verdict="killed", by=killer_line(log))
+                    break
+                if killer is None:
+                    killer = batch[0] if len(batch) == 1 else None
+            else:
+                try:
+                    with open(js) as f:
+                        results = json.load(f)["results"]
+                except (OSError, ValueError):
+                    results = []
+                for r in results:
+                    old = self.messages.get(r["test"])
+                    if old is not None and r["status"] in ("fail", "differs") \
+                            and normalise(r["message"]) != old:
+                        killer, message = r["test"], normalise(r["message"])
+                        break
+                if killer is None:
+                    continue
+            if killer is None:
+                entry.update(verdict="unconfirmed", by="a time limit, no instance named")
+                break
+            if self.confirm(root, killer, os.path.join(root, "confirm-%d" % n),
+                            message):
+                entry["verdict"] = "timeout" if timed_out else "killed"
+                entry["by"] = (killer_line(log) if message is None
+                               else "message: %s: %s" % (killer, message))[:300]
+                kills[killer] = kills.get(killer, 0) + 1
+            else:
+                entry.update(verdict="unconfirmed", by=killer)
+            break
+        else:
+            entry["verdict"] = "survived"
+        entry["seconds"] = round(time.monotonic() - start, 1)
+        return entry
 
     def run_one(self, mutant):
         name = mutant.id.replace(":", "_").replace(".", "_")
@@ -519,6 +709,10 @@ class Runner:
             if self.stopping:
                 result[suite] = {"verdict": "stopped", "seconds": 0}
                 continue
+            if self.opts.select:
+                result[suite] = (self.run_cpython_selected if suite == "cpython"
+                                 else self.run_pipecheck_selected)(mutant, root, env)
+                continue
             log = os.path.join(root, suite + ".log")
             js = os.path.join(root, "pipecheck.json") if suite == "pipecheck" else None
             argv = self.cpython_argv() if suite == "cpython" else self.pipecheck_argv(True, js)
@@ -528,22 +722,35 @@ class Runner:
             if verdict == "killed":
                 entry["by"] = killer(suite, log, js, self.expect)
             if verdict == "killed" and suite == "pipecheck":
-                # A loaded machine can time a test out: a kill by a time
-                # limit counts only if the instance differs again on a
-                # rerun.  (A kill by an assertion counts at once: a mutant
-                # may break a test only when the kernel splits a write.  No
-                # "unexpected" line: pipecheck could not run the subject at
-                # all, e.g. the mutant breaks the import: a kill.)
+                # A kill counts only if the instance differs again on a
+                # rerun and not on the original.  (No "unexpected" line:
+                # pipecheck could not run the subject at all, e.g. the
+                # mutant breaks the import: a kill.)
                 instance = unexpected_instance(log)
-                if instance is not None and timed_out_in(js, instance):
-                    rc2, _, timed_out2 = run_limited(
-                        self.pipecheck_argv(True) + ["--filter", instance], env, root,
-                        self.limits[suite], log + ".confirm")
-                    if rc2 == 0 and not timed_out2:
-                        verdict = entry["verdict"] = "unconfirmed"
+                if instance is not None and not self.confirm(root, instance, log + ".confirm"):
+                    verdict = entry["verdict"] = "unconfirmed"
             result[suite] = entry
         shutil.rmtree(root, ignore_errors=True)
         return result
+
+
+def file_name(test):
+    """An instance's name as the adapter names its coverage file."""
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in test)
+
+
+def normalise(message):
+    """A failure message without what changes from run to run: the
+    checkout's path, durations, pids, fd numbers, addresses."""
+    message = re.sub(r"/\S*/(check|tests|tools|src)/", r"\1/", message)
+    message = re.sub(r"0x[0-9a-fA-F]+", "ADDR", message)
+    message = re.sub(r"\b(pid|fd|fds)([ =:]+)\d+", r"\1\2N", message)
+    message = re.sub(r"\d+(\.\d+)?\s*(ms|us|ns|s|seconds?)\b", "T", message)
+    return message
+
+
+def killer_line(log):
+    return killer("pipecheck", log, None, None)
 
 
 def instance_verdicts(report):
@@ -564,20 +771,6 @@ def unexpected_instance(log):
             if line.startswith("unexpected: "):
                 return line[len("unexpected: "):].rsplit(": ", 1)[0]
     return None
-
-
-def timed_out_in(js, instance):
-    """Did instance fail by running out of time in pipecheck's --json?"""
-    try:
-        with open(js) as f:
-            report = json.load(f)
-    except (OSError, ValueError):
-        return True
-    for r in report["results"]:
-        if r["test"] == instance:
-            text = r["message"].lower()
-            return "time limit" in text or "timeout" in text or "timed out" in text
-    return True
 
 
 def killer(suite, log, js, expect):
@@ -704,6 +897,16 @@ def main():
     ap.add_argument("--baseline-cache", metavar="FILE",
                     help="keep the baseline (verdicts, time limits) in FILE and reuse it"
                          " while the interpreter, pipecheck binary and options are the same")
+    ap.add_argument("--no-select", dest="select", action="store_false",
+                    help="run each suite whole on every mutant (CPython's through regrtest),"
+                         " not only the tests that run the mutated lines")
+    ap.add_argument("--test-limit", type=float, default=20.0,
+                    help="with selection: a CPython test case's time limit on a mutant is"
+                         " --limit-factor times its baseline time, at least this (default"
+                         " %(default)s s)")
+    ap.add_argument("--first-batch", type=int, default=4,
+                    help="with selection: pipecheck first runs the N covering instances"
+                         " that killed most so far, then the rest (default %(default)s)")
     ap.add_argument("--equivalent", default=os.path.join(HERE, "mutants-equivalent.txt"))
     ap.add_argument("--require-pipecheck-kills", action="store_true",
                     help="exit 1 unless pipecheck kills every mutant run (for CI)")
