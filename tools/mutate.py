@@ -6,8 +6,10 @@ _UnixWritePipeTransport in Lib/asyncio/unix_events.py, and the pipe parts
 of Lib/asyncio/base_subprocess.py - for the interpreter given with
 --python, and runs two suites against each one:
 
-  cpython    python -m test --failfast test_asyncio.test_unix_events
-             test_asyncio.test_events test_asyncio.test_subprocess
+  cpython    CPython's test cases of test_asyncio.test_unix_events,
+             test_asyncio.test_events and test_asyncio.test_subprocess
+             (tools/mutate_cpython.py, a plain unittest run; with
+             --no-select: python -m test --failfast on the three modules)
   pipecheck  pipecheck --subject asyncio --python PY --fail-fast
              --expect BASELINE
 
@@ -24,15 +26,28 @@ one imported).  A suite KILLS a mutant when it fails on the mutant and
 passes on the unmutated copy; a suite that runs past its time limit on a
 mutant kills it too and is reported as a timeout.
 
+Test selection by coverage (the default): each suite runs once on the
+unmutated code and records, per test (a CPython test case, a pipecheck
+instance), the lines of unix_events.py and base_subprocess.py it runs
+(sys.monitoring: CPython 3.12+).  A mutant then runs only the tests that
+run one of its lines - those that killed most mutants so far first, then
+the quickest - and stops at the first failure; a mutant no test of a
+suite runs is "not covered" by it (a survivor).  A mutant of a class
+attribute runs every test.
+
 "Passes" for pipecheck: asyncio has known failures in pipecheck's matrix,
 so the run first records the unmutated code's verdict (pass, fail or
-skip) for every test instance - twice, and an instance whose verdict
-differs between the two baseline runs is left out of the comparison as
-unstable - and writes them to a file that pipecheck reads with --expect:
-pipecheck then fails (and with --fail-fast stops) at the first instance
-whose verdict differs from the baseline's.  Only the verdict counts, not
-the failure message: a mutant that makes a known-failing test fail
-differently is not counted as killed.
+skip) and failure message for every test instance - twice, and an
+instance whose verdict differs between the two baseline runs is left out
+as unstable - and writes the verdicts to a file that pipecheck reads with
+--expect: pipecheck then fails (and with --fail-fast stops) at the first
+instance whose verdict differs from the baseline's.  A known failure
+whose message (normalised: no paths, durations, pids, fd numbers or
+addresses) was the same in both baseline runs kills too when the mutant
+makes it fail with another message.  Every pipecheck kill is confirmed:
+the killing instance is run again on the mutant (it must differ again)
+and on the unmutated copy (it must not); otherwise the mutant is
+"unconfirmed" and counts as a survivor.
 
 Mutant IDs are FILE:LINE:OPERATOR, with :N added for the N-th mutant of
 that operator on that line (N >= 2); they are stable for one version of
@@ -422,10 +437,12 @@ class Runner:
     def cpython_argv(self):
         return [self.opts.python, "-m", "test"] + self.failfast + list(CPYTHON_TESTS)
 
-    def pipecheck_argv(self, expect, json_path=None, jobs=None):
+    def pipecheck_argv(self, expect, json_path=None, jobs=None, filters=True):
         argv = [self.opts.pipecheck, "--subject", "asyncio", "--python", self.opts.python,
                 "--backend", self.opts.backend, "-j", str(jobs or self.opts.pipecheck_jobs),
                 "--timeout-multiplier", str(self.opts.timeout_multiplier)]
+        for glob_ in self.opts.pipecheck_filter if filters else ():
+            argv += ["--filter", glob_]
         if expect:
             argv += ["--fail-fast", "--expect", self.expect]
         if json_path:
@@ -454,6 +471,8 @@ class Runner:
                "suites": self.opts.suites, "backend": self.opts.backend,
                "select": self.opts.select, "baseline_runs": self.opts.baseline_runs,
                "timeout_multiplier": self.opts.timeout_multiplier}
+        if self.opts.pipecheck_filter:
+            key["pipecheck_filter"] = self.opts.pipecheck_filter
         self.original_root()
         if cache and os.path.exists(cache):
             with open(cache) as f:
@@ -578,7 +597,8 @@ class Runner:
             lines = mutant.lines
             chosen = [t for t, e in cover.items() if lines.intersection(e["lines"])]
         kills = self.kills[suite]
-        chosen.sort(key=lambda t: (-kills.get(t, 0), cover[t]["seconds"], t))
+        # A pipecheck test's kills count for all its instances (kinds).
+        chosen.sort(key=lambda t: (-kills.get(t.split("@")[0], 0), cover[t]["seconds"], t))
         return chosen
 
     def run_cpython_selected(self, mutant, root, env):
@@ -612,7 +632,7 @@ class Runner:
         return entry
 
     def pipecheck_on(self, root, instances, log, js=None, limit=None):
-        argv = self.pipecheck_argv(True, js)
+        argv = self.pipecheck_argv(True, js, filters=False)
         for t in instances:
             argv += ["--filter", t]
         if limit is None:
@@ -625,9 +645,15 @@ class Runner:
         """Does instance differ again on the mutant and not on the original?
         (message: it failed with another message than the original's.)"""
         checks = []
-        for where, differs in ((root, True), (self.original, False)):
-            js = log + (".mutant" if differs else ".original") + ".json"
-            rc, _, timed_out = self.pipecheck_on(where, [instance], js[:-5] + ".log", js)
+        # Both at once (each is mostly an interpreter's start).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            runs = {differs: pool.submit(self.pipecheck_on, where, [instance],
+                                         log + ".%d.log" % differs,
+                                         log + ".%d.json" % differs)
+                    for where, differs in ((root, True), (self.original, False))}
+        for differs in (True, False):
+            js = log + ".%d.json" % differs
+            rc, _, timed_out = runs[differs].result()
             if message is None:
                 seen = rc != 0 or timed_out
             else:
@@ -647,8 +673,10 @@ class Runner:
         if not tests:
             return {"verdict": "not covered", "seconds": 0, "tests": 0}
         kills = self.kills["pipecheck"]
-        first = [t for t in tests[:self.opts.first_batch] if kills.get(t)]
-        batches = [first, tests[len(first):]] if first else [tests]
+        # pipecheck runs its instances in its own order: batches keep ours
+        # (the likeliest killers, then the next few, then the rest).
+        n = self.opts.first_batch
+        batches = [tests[:n], tests[n:n * 5], tests[n * 5:]]
         entry = {"seconds": 0.0, "tests": len(tests)}
         start = time.monotonic()
         for n, batch in enumerate(b for b in batches if b):
@@ -687,7 +715,8 @@ class Runner:
                 entry["verdict"] = "timeout" if timed_out else "killed"
                 entry["by"] = (killer_line(log) if message is None
                                else "message: %s: %s" % (killer, message))[:300]
-                kills[killer] = kills.get(killer, 0) + 1
+                base = killer.split("@")[0]
+                kills[base] = kills.get(base, 0) + 1
             else:
                 entry.update(verdict="unconfirmed", by=killer)
             break
@@ -891,6 +920,9 @@ def main():
                          " the transports' code is the same over both)")
     ap.add_argument("--timeout-multiplier", type=float, default=2.0,
                     help="pipecheck's --timeout-multiplier (default %(default)s)")
+    ap.add_argument("--pipecheck-filter", action="append", default=[], metavar="GLOB",
+                    help="run only pipecheck's instances matching GLOB (repeatable; its"
+                         " --filter): a quicker baseline for a run that needs only them")
     ap.add_argument("--baseline-runs", type=int, default=2,
                     help="pipecheck runs on the unmutated code; an instance whose verdict"
                          " differs between them is left out as unstable (default 2)")
@@ -906,7 +938,8 @@ def main():
                          " %(default)s s)")
     ap.add_argument("--first-batch", type=int, default=4,
                     help="with selection: pipecheck first runs the N covering instances"
-                         " that killed most so far, then the rest (default %(default)s)")
+                         " that killed most so far (then the quickest), then the next 4N,"
+                         " then the rest (default %(default)s)")
     ap.add_argument("--equivalent", default=os.path.join(HERE, "mutants-equivalent.txt"))
     ap.add_argument("--require-pipecheck-kills", action="store_true",
                     help="exit 1 unless pipecheck kills every mutant run (for CI)")
