@@ -588,6 +588,23 @@ class Runner:
                 "baseline_fail_messages": len(self.messages),
                 "unstable": unstable}
 
+    def count_kill(self, suite, entry):
+        """Rank the test that made this kill higher (a pipecheck test over
+        all its kinds)."""
+        by = entry.get("by", "")
+        if entry.get("verdict") not in ("killed", "timeout") or not by:
+            return
+        if suite == "cpython":
+            test = by.split()[1] if by.startswith("FAILED ") else by
+        elif by.startswith("unexpected: "):
+            test = by[len("unexpected: "):].rsplit(": ", 1)[0]
+        elif by.startswith("message: "):
+            test = by[len("message: "):].split(": ", 1)[0]
+        else:
+            return
+        test = test.split("@")[0]
+        self.kills[suite][test] = self.kills[suite].get(test, 0) + 1
+
     def selected(self, suite, mutant):
         """The tests that run the mutant's lines, killers and quick ones first."""
         cover = self.cover[suite]
@@ -626,9 +643,7 @@ class Runner:
         else:
             entry["verdict"] = "killed"
             entry["by"] = failed[0] if failed else (text.strip().splitlines() or [""])[-1][:300]
-        killer = entry["by"].split()[1] if entry["by"].startswith("FAILED ") else entry["by"]
-        if killer in cover:
-            self.kills["cpython"][killer] = self.kills["cpython"].get(killer, 0) + 1
+        self.count_kill("cpython", entry)
         return entry
 
     def pipecheck_on(self, root, instances, log, js=None, limit=None):
@@ -672,7 +687,6 @@ class Runner:
         tests = self.selected("pipecheck", mutant)
         if not tests:
             return {"verdict": "not covered", "seconds": 0, "tests": 0}
-        kills = self.kills["pipecheck"]
         # pipecheck runs its instances in its own order: batches keep ours
         # (the likeliest killers, then the next few, then the rest).
         n = self.opts.first_batch
@@ -715,8 +729,7 @@ class Runner:
                 entry["verdict"] = "timeout" if timed_out else "killed"
                 entry["by"] = (killer_line(log) if message is None
                                else "message: %s: %s" % (killer, message))[:300]
-                base = killer.split("@")[0]
-                kills[base] = kills.get(base, 0) + 1
+                self.count_kill("pipecheck", entry)
             else:
                 entry.update(verdict="unconfirmed", by=killer)
             break
@@ -929,10 +942,13 @@ def main():
     ap.add_argument("--baseline-cache", metavar="FILE",
                     help="keep the baseline (verdicts, time limits) in FILE and reuse it"
                          " while the interpreter, pipecheck binary and options are the same")
+    ap.add_argument("--resume", metavar="FILE",
+                    help="keep the results of a stopped run's --json FILE and run only the"
+                         " mutants it had not done")
     ap.add_argument("--no-select", dest="select", action="store_false",
                     help="run each suite whole on every mutant (CPython's through regrtest),"
                          " not only the tests that run the mutated lines")
-    ap.add_argument("--test-limit", type=float, default=20.0,
+    ap.add_argument("--test-limit", type=float, default=10.0,
                     help="with selection: a CPython test case's time limit on a mutant is"
                          " --limit-factor times its baseline time, at least this (default"
                          " %(default)s s)")
@@ -1003,16 +1019,34 @@ def main():
     print("mutate.py: %d mutants of %s (%s), %d to run; work dir %s" % (
         len(mutants), lib, opts.python, len(chosen), runner.work), file=sys.stderr)
     base = runner.baseline()
+    baseline_seconds = time.monotonic() - started
     # In an order drawn from the seed: a run stopped part way (SIGINT) has
     # done a random sample of the mutants, and reports it as such.
     order = list(chosen)
     random.Random(opts.seed).shuffle(order)
     results = []
+    earlier = 0.0
+    if opts.resume:
+        # The mutants a stopped run did (its --json): kept, not run again;
+        # its time counts in this run's, and its kills rank the tests.
+        with open(opts.resume) as f:
+            saved = json.load(f)
+        ids = {m.id for m in order}
+        for r in saved["mutants"]:
+            if r["id"] in ids and not r.get("equivalent"):
+                results.append(r)
+                for suite in ("cpython", "pipecheck"):
+                    runner.count_kill(suite, r[suite])
+        done_ids = {r["id"] for r in results}
+        order = [m for m in order if m.id not in done_ids]
+        earlier = saved["seconds"] - saved.get("baseline_seconds", 0.0)
+        print("mutate.py: %d mutants done by %s (%.0f s of mutants)" % (
+            len(results), opts.resume, earlier), file=sys.stderr)
     signal.signal(signal.SIGINT, lambda *_: setattr(runner, "stopping", True))
 
     def report(final):
         done = sorted(results, key=lambda r: mutants.index(by_id[r["id"]]))
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started + earlier
         kind = ("sample of %d, seed %d" % (opts.sample, opts.seed) if opts.sample
                 else "by ID" if opts.ids else "all")
         if final:
@@ -1028,6 +1062,8 @@ def main():
                            "finished": final and len(done) == len(chosen),
                            "sample": opts.sample, "seed": opts.seed, "jobs": opts.jobs,
                            "suites": opts.suites, "seconds": round(elapsed, 1),
+                           "baseline_seconds": round(baseline_seconds, 1),
+                           "resumed_from": opts.resume,
                            "baseline": base, "limits": runner.limits,
                            "operators": OPERATORS,
                            "totals": {k: dict(zip(("made", "equivalent", "cpython_only",
