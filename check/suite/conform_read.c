@@ -220,6 +220,21 @@ PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
     conform_peer_done(peer, 0);
     pc_pair_close(&pair);
     pc_recorder_free(rec);
+
+    /* Paused with data waiting in the kernel, then closed: a resume after
+     * close does not read again (no DR after close, nothing reported). */
+    t = conform_connected(ctx, PC_DIR_READ, "read transport 2", &pair, &rec);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(t), 0);
+    PC_ASSERT_EQ_INT(write(pair.far, "late\n", 5), 5);
+    PC_ASSERT_OK(im->close(t));
+    PC_ASSERT_ERR(im->resume_reading(t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    pc_pair_close(&pair);
+    pc_recorder_free(rec);
 }
 
 /* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
