@@ -407,9 +407,11 @@ class Runner:
         self.kills = {"cpython": {}, "pipecheck": {}}
         self.messages = {}
         self.original = None
-        regrtest_help = subprocess.run([opts.python, "-m", "test", "--help"],
-                                       capture_output=True, text=True).stdout
-        self.failfast = (["-W", "--failfast"] if "--failfast" in regrtest_help else [])
+        self.failfast = []
+        if not opts.select and "cpython" in opts.suites:
+            regrtest_help = subprocess.run([opts.python, "-m", "test", "--help"],
+                                           capture_output=True, text=True).stdout
+            self.failfast = (["-W", "--failfast"] if "--failfast" in regrtest_help else [])
 
     def package(self, name, mutant):
         """A copy of asyncio (mutated if mutant) in its own dir; its path."""
@@ -652,7 +654,9 @@ class Runner:
             argv += ["--filter", t]
         if limit is None:
             cover = self.cover["pipecheck"]
-            limit = 60 + 2 * self.opts.limit_factor * sum(cover[t]["seconds"] for t in instances)
+            # ... and room for one instance to run into its own time limit
+            # (pipecheck stops there with --fail-fast).
+            limit = 180 + 2 * self.opts.limit_factor * sum(cover[t]["seconds"] for t in instances)
         env = self.env(root)
         return run_limited(argv, env, root, limit, log)
 
