@@ -6,8 +6,10 @@ _UnixWritePipeTransport in Lib/asyncio/unix_events.py, and the pipe parts
 of Lib/asyncio/base_subprocess.py - for the interpreter given with
 --python, and runs two suites against each one:
 
-  cpython    python -m test --failfast test_asyncio.test_unix_events
-             test_asyncio.test_events test_asyncio.test_subprocess
+  cpython    CPython's test cases of test_asyncio.test_unix_events,
+             test_asyncio.test_events and test_asyncio.test_subprocess
+             (tools/mutate_cpython.py, a plain unittest run; with
+             --no-select: python -m test --failfast on the three modules)
   pipecheck  pipecheck --subject asyncio --python PY --fail-fast
              --expect BASELINE
 
@@ -24,15 +26,28 @@ one imported).  A suite KILLS a mutant when it fails on the mutant and
 passes on the unmutated copy; a suite that runs past its time limit on a
 mutant kills it too and is reported as a timeout.
 
+Test selection by coverage (the default): each suite runs once on the
+unmutated code and records, per test (a CPython test case, a pipecheck
+instance), the lines of unix_events.py and base_subprocess.py it runs
+(sys.monitoring: CPython 3.12+).  A mutant then runs only the tests that
+run one of its lines - those that killed most mutants so far first, then
+the quickest - and stops at the first failure; a mutant no test of a
+suite runs is "not covered" by it (a survivor).  A mutant of a class
+attribute runs every test.
+
 "Passes" for pipecheck: asyncio has known failures in pipecheck's matrix,
 so the run first records the unmutated code's verdict (pass, fail or
-skip) for every test instance - twice, and an instance whose verdict
-differs between the two baseline runs is left out of the comparison as
-unstable - and writes them to a file that pipecheck reads with --expect:
-pipecheck then fails (and with --fail-fast stops) at the first instance
-whose verdict differs from the baseline's.  Only the verdict counts, not
-the failure message: a mutant that makes a known-failing test fail
-differently is not counted as killed.
+skip) and failure message for every test instance - twice, and an
+instance whose verdict differs between the two baseline runs is left out
+as unstable - and writes the verdicts to a file that pipecheck reads with
+--expect: pipecheck then fails (and with --fail-fast stops) at the first
+instance whose verdict differs from the baseline's.  A known failure
+whose message (normalised: no paths, durations, pids, fd numbers or
+addresses) was the same in both baseline runs kills too when the mutant
+makes it fail with another message.  Every pipecheck kill is confirmed:
+the killing instance is run again on the mutant (it must differ again)
+and on the unmutated copy (it must not); otherwise the mutant is
+"unconfirmed" and counts as a survivor.
 
 Mutant IDs are FILE:LINE:OPERATOR, with :N added for the N-th mutant of
 that operator on that line (N >= 2); they are stable for one version of
@@ -47,6 +62,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -98,6 +114,9 @@ CMP_SWAP = {
 
 SIMPLE_STMTS = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign,
                 ast.Return, ast.Raise, ast.Delete)
+
+ADAPTER = os.path.join(HERE, "pipecheck_subject.py")
+CPYTHON_WRAPPER = os.path.join(HERE, "mutate_cpython.py")
 
 CPYTHON_TESTS = ("test_asyncio.test_unix_events", "test_asyncio.test_events",
                  "test_asyncio.test_subprocess")
@@ -335,6 +354,10 @@ def make_mutants(python):
             key = (m.filename, m.line, m.op)
             seen[key] = seen.get(key, 0) + 1
             m.id = "%s:%d:%s" % key + ("" if seen[key] == 1 else ":%d" % seen[key])
+            # The lines it changes, as coverage names them.
+            first = source.count(b"\n", 0, m.start) + 1
+            last = source.count(b"\n", 0, max(m.start, m.end - 1)) + 1
+            m.lines = {"%s:%d" % (filename, n) for n in range(first, last + 1)}
             mutants.append(m)
     return lib, sources, mutants
 
@@ -377,9 +400,18 @@ class Runner:
         self.expect = os.path.join(self.work, "baseline.expect")
         self.limits = {}
         self.stopping = False
-        regrtest_help = subprocess.run([opts.python, "-m", "test", "--help"],
-                                       capture_output=True, text=True).stdout
-        self.failfast = (["-W", "--failfast"] if "--failfast" in regrtest_help else [])
+        # Coverage-based selection (the default): what each test runs on
+        # the unmutated code, and how many mutants each test has killed so
+        # far (a test that kills often goes first).
+        self.cover = {"cpython": {}, "pipecheck": {}}
+        self.kills = {"cpython": {}, "pipecheck": {}}
+        self.messages = {}
+        self.original = None
+        self.failfast = []
+        if not opts.select and "cpython" in opts.suites:
+            regrtest_help = subprocess.run([opts.python, "-m", "test", "--help"],
+                                           capture_output=True, text=True).stdout
+            self.failfast = (["-W", "--failfast"] if "--failfast" in regrtest_help else [])
 
     def package(self, name, mutant):
         """A copy of asyncio (mutated if mutant) in its own dir; its path."""
@@ -407,22 +439,43 @@ class Runner:
     def cpython_argv(self):
         return [self.opts.python, "-m", "test"] + self.failfast + list(CPYTHON_TESTS)
 
-    def pipecheck_argv(self, expect, json_path=None, jobs=None):
+    def pipecheck_argv(self, expect, json_path=None, jobs=None, filters=True):
         argv = [self.opts.pipecheck, "--subject", "asyncio", "--python", self.opts.python,
                 "--backend", self.opts.backend, "-j", str(jobs or self.opts.pipecheck_jobs),
                 "--timeout-multiplier", str(self.opts.timeout_multiplier)]
+        for glob_ in self.opts.pipecheck_filter if filters else ():
+            argv += ["--filter", glob_]
         if expect:
             argv += ["--fail-fast", "--expect", self.expect]
         if json_path:
             argv += ["--json", json_path]
         return argv
 
+    def original_root(self):
+        """The unmutated copy, kept for the whole run (kills are confirmed on it)."""
+        if self.original is None:
+            self.original = self.package("original", None)
+            env = self.env(self.original)
+            where = subprocess.run(
+                [self.opts.python, "-c", "import asyncio; print(asyncio.__file__)"],
+                env=env, capture_output=True, text=True).stdout.strip()
+            if not where.startswith(self.original):
+                sys.exit("mutate.py: the copy of asyncio is not the one imported "
+                         "(got %s): is PYTHONPATH ignored?" % where)
+        return self.original
+
     def baseline(self):
         cache = self.opts.baseline_cache
         key = {"python": self.opts.python, "pipecheck": self.opts.pipecheck,
                "pipecheck_mtime": os.stat(self.opts.pipecheck).st_mtime,
+               "adapter_mtime": os.stat(ADAPTER).st_mtime,
+               "wrapper_mtime": os.stat(CPYTHON_WRAPPER).st_mtime,
                "suites": self.opts.suites, "backend": self.opts.backend,
+               "select": self.opts.select, "baseline_runs": self.opts.baseline_runs,
                "timeout_multiplier": self.opts.timeout_multiplier}
+        if self.opts.pipecheck_filter:
+            key["pipecheck_filter"] = self.opts.pipecheck_filter
+        self.original_root()
         if cache and os.path.exists(cache):
             with open(cache) as f:
                 saved = json.load(f)
@@ -431,6 +484,8 @@ class Runner:
                 with open(self.expect, "w") as f:
                     f.write(saved["expect"])
                 self.limits = saved["limits"]
+                self.cover = saved["cover"]
+                self.messages = saved["messages"]
                 return saved["base"]
             print("baseline: %s is for another setup; made anew" % cache, file=sys.stderr)
         base = self.make_baseline()
@@ -439,45 +494,66 @@ class Runner:
                 expect = f.read()
             with open(cache, "w") as f:
                 json.dump({"key": key, "expect": expect, "limits": self.limits,
-                           "base": base}, f, indent=1)
+                           "cover": self.cover, "messages": self.messages,
+                           "base": base}, f, indent=0)
         return base
 
     def make_baseline(self):
-        root = self.package("original", None)
+        root = self.original_root()
         env = self.env(root)
-        where = subprocess.run(
-            [self.opts.python, "-c", "import asyncio; print(asyncio.__file__)"],
-            env=env, capture_output=True, text=True).stdout.strip()
-        if not where.startswith(root):
-            sys.exit("mutate.py: the copy of asyncio is not the one imported "
-                     "(got %s): is PYTHONPATH ignored?" % where)
-        log = os.path.join(root, "cpython.log")
         rc, secs = 0, 0.0
         if "cpython" in self.opts.suites:
-            rc, secs, timed_out = run_limited(self.cpython_argv(), env, root, 3600, log)
+            log = os.path.join(self.work, "cpython-baseline.log")
+            if self.opts.select:
+                out = os.path.join(self.work, "cpython-cover.json")
+                argv = [self.opts.python, CPYTHON_WRAPPER, "cover", out] + [
+                    "test." + m for m in CPYTHON_TESTS]
+            else:
+                argv = self.cpython_argv()
+            rc, secs, timed_out = run_limited(argv, env, root, 3600, log)
             print("baseline: CPython's tests %s in %.0f s" % (
                 "pass" if rc == 0 else "FAIL", secs), file=sys.stderr)
-        if rc != 0:
-            sys.exit("mutate.py: CPython's tests fail on the unmutated code (see %s)" % log)
+            if rc != 0:
+                sys.exit("mutate.py: CPython's tests fail on the unmutated code (see %s)" % log)
+            if self.opts.select:
+                with open(out) as f:
+                    tests = json.load(f)["tests"]
+                self.cover["cpython"] = {t: {"lines": e["lines"], "seconds": e["seconds"]}
+                                         for t, e in tests.items() if e["outcome"] == "pass"}
         self.cpython_seconds = secs
         self.limits["cpython"] = max(self.opts.min_limit, secs * self.opts.limit_factor)
-        verdicts, slowest = [], 0.0
-        for i in range(self.opts.baseline_runs):
-            log = os.path.join(root, "pipecheck-%d.log" % i)
-            js = os.path.join(root, "pipecheck-%d.json" % i)
+        verdicts, messages, slowest = [], [], 0.0
+        seconds, lines = {}, {}
+        for i in range(self.opts.baseline_runs if "pipecheck" in self.opts.suites else 0):
+            log = os.path.join(self.work, "pipecheck-%d.log" % i)
+            js = os.path.join(self.work, "pipecheck-%d.json" % i)
+            covdir = os.path.join(self.work, "cover-%d" % i)
+            os.mkdir(covdir)
+            penv = dict(env, PIPECHECK_SUBJECT_COVERAGE=covdir)
             rc, secs, timed_out = run_limited(self.pipecheck_argv(False, js, self.opts.jobs),
-                                              env, root, 3600, log)
+                                              penv, root, 3600, log)
             slowest = max(slowest, secs)
             try:
                 with open(js) as f:
-                    verdicts.append(instance_verdicts(json.load(f)))
+                    report = json.load(f)
             except (OSError, ValueError):
                 sys.exit("mutate.py: pipecheck did not run on the unmutated code "
                          "(exit %s; see %s)" % (rc, log))
+            verdicts.append(instance_verdicts(report))
+            messages.append({r["test"]: normalise(r["message"]) for r in report["results"]})
+            for r in report["results"]:
+                seconds[r["test"]] = max(seconds.get(r["test"], 0.0), r.get("seconds") or 0.0)
+            by_file = {file_name(t): t for t in verdicts[-1]}
+            for name in os.listdir(covdir):
+                test = by_file.get(name.rsplit(".", 1)[0])
+                if test is None:
+                    continue
+                with open(os.path.join(covdir, name)) as f:
+                    lines.setdefault(test, set()).update(f.read().split())
             print("baseline %d: pipecheck in %.0f s: %d instances, %d fail" % (
                 i + 1, secs, len(verdicts[-1]),
                 sum(v == "fail" for v in verdicts[-1].values())), file=sys.stderr)
-        first = verdicts[0]
+        first = verdicts[0] if verdicts else {}
         unstable = sorted(set(n for v in verdicts[1:] for n in set(first) | set(v)
                               if first.get(n) != v.get(n)))
         with open(self.expect, "w") as f:
@@ -487,24 +563,184 @@ class Runner:
                     f.write("%s %s\n" % (first[name], name))
             for name in unstable:
                 f.write("any %s\n" % name)
+        # A known failure's message, where every baseline run gave the same
+        # one (normalised): a mutant that changes how it fails kills.
+        self.messages = {n: messages[0][n] for n, v in first.items()
+                         if v == "fail" and n not in unstable
+                         and all(m.get(n) == messages[0][n] for m in messages)}
+        self.cover["pipecheck"] = {t: {"lines": sorted(lines.get(t, ())),
+                                       "seconds": round(seconds.get(t, 0.0), 3)}
+                                   for t in first if t not in unstable}
         # The baseline ran with -j JOBS, a mutant's run with --pipecheck-jobs.
         slowest *= max(1.0, self.opts.jobs / self.opts.pipecheck_jobs)
         self.limits["pipecheck"] = max(self.opts.min_limit, slowest * self.opts.limit_factor)
         # Check the expectation on the original itself (a third run: with
         # fewer baseline runs, as in CI, there is no check).
         rc, secs = 0, 0.0
-        if self.opts.baseline_runs > 1:
+        if self.opts.baseline_runs > 1 and "pipecheck" in self.opts.suites:
             rc, secs, _ = run_limited(self.pipecheck_argv(True, None, self.opts.jobs), env, root,
-                                      3600, os.path.join(root, "pipecheck-expect.log"))
+                                      3600, os.path.join(self.work, "pipecheck-expect.log"))
         if rc != 0:
             sys.exit("mutate.py: pipecheck --expect fails on the unmutated code "
-                     "(see %s)" % os.path.join(root, "pipecheck-expect.log"))
-        shutil.rmtree(os.path.join(root, "asyncio"))
+                     "(see %s)" % os.path.join(self.work, "pipecheck-expect.log"))
         return {"cpython_seconds": round(self.cpython_seconds, 1),
                 "pipecheck_seconds": slowest,
                 "instances": len(first), "baseline_fail": sorted(
                     n for n, v in first.items() if v == "fail" and n not in unstable),
+                "baseline_fail_messages": len(self.messages),
                 "unstable": unstable}
+
+    def count_kill(self, suite, entry):
+        """Rank the test that made this kill higher (a pipecheck test over
+        all its kinds)."""
+        by = entry.get("by", "")
+        if entry.get("verdict") not in ("killed", "timeout") or not by:
+            return
+        if suite == "cpython":
+            test = by.split()[1] if by.startswith("FAILED ") else by
+        elif by.startswith("unexpected: "):
+            test = by[len("unexpected: "):].rsplit(": ", 1)[0]
+        elif by.startswith("message: "):
+            test = by[len("message: "):].split(": ", 1)[0]
+        else:
+            return
+        test = test.split("@")[0]
+        self.kills[suite][test] = self.kills[suite].get(test, 0) + 1
+
+    def selected(self, suite, mutant):
+        """The tests that run the mutant's lines, killers and quick ones first."""
+        cover = self.cover[suite]
+        if mutant.where.endswith(".<class>"):
+            chosen = list(cover)  # a class attribute: set at import, used anywhere
+        else:
+            lines = mutant.lines
+            chosen = [t for t, e in cover.items() if lines.intersection(e["lines"])]
+        kills = self.kills[suite]
+        # A pipecheck test's kills count for all its instances (kinds).
+        chosen.sort(key=lambda t: (-kills.get(t.split("@")[0], 0), cover[t]["seconds"], t))
+        return chosen
+
+    def run_cpython_selected(self, mutant, root, env):
+        tests = self.selected("cpython", mutant)
+        if not tests:
+            return {"verdict": "not covered", "seconds": 0, "tests": 0}
+        cover = self.cover["cpython"]
+        specs = ["%g:%s" % (max(self.opts.test_limit, self.opts.limit_factor * cover[t]["seconds"]),
+                            t) for t in tests]
+        limit = 60 + sum(float(x.split(":", 1)[0]) for x in specs)
+        log = os.path.join(root, "cpython.log")
+        rc, secs, timed_out = run_limited([self.opts.python, CPYTHON_WRAPPER, "run"] + specs,
+                                          env, root, limit, log)
+        with open(log, errors="replace") as f:
+            text = f.read()
+        entry = {"seconds": round(secs, 1), "tests": len(tests)}
+        if rc == 0 and not timed_out:
+            entry["verdict"] = "survived"
+            return entry
+        failed = [ln for ln in text.splitlines() if ln.startswith("FAILED ")]
+        started = [ln[6:] for ln in text.splitlines() if ln.startswith("START ")]
+        if timed_out or (not failed and "Timeout (" in text):
+            entry["verdict"] = "timeout"
+            entry["by"] = started[-1] if started else ""
+        else:
+            entry["verdict"] = "killed"
+            entry["by"] = failed[0] if failed else (text.strip().splitlines() or [""])[-1][:300]
+        self.count_kill("cpython", entry)
+        return entry
+
+    def pipecheck_on(self, root, instances, log, js=None, limit=None):
+        argv = self.pipecheck_argv(True, js, filters=False)
+        for t in instances:
+            argv += ["--filter", t]
+        if limit is None:
+            cover = self.cover["pipecheck"]
+            # ... and room for one instance to run into its own time limit
+            # (pipecheck stops there with --fail-fast).
+            limit = 180 + 2 * self.opts.limit_factor * sum(cover[t]["seconds"] for t in instances)
+        env = self.env(root)
+        return run_limited(argv, env, root, limit, log)
+
+    def confirm(self, root, instance, log, message=None):
+        """Does instance differ again on the mutant and not on the original?
+        (message: it failed with another message than the original's.)"""
+        checks = []
+        # Both at once (each is mostly an interpreter's start).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            runs = {differs: pool.submit(self.pipecheck_on, where, [instance],
+                                         log + ".%d.log" % differs,
+                                         log + ".%d.json" % differs)
+                    for where, differs in ((root, True), (self.original, False))}
+        for differs in (True, False):
+            js = log + ".%d.json" % differs
+            rc, _, timed_out = runs[differs].result()
+            if message is None:
+                seen = rc != 0 or timed_out
+            else:
+                got = None
+                try:
+                    with open(js) as f:
+                        got = {r["test"]: normalise(r["message"])
+                               for r in json.load(f)["results"]}.get(instance)
+                except (OSError, ValueError):
+                    pass
+                seen = rc != 0 or timed_out or got != self.messages[instance]
+            checks.append(seen == differs)
+        return all(checks)
+
+    def run_pipecheck_selected(self, mutant, root, env):
+        tests = self.selected("pipecheck", mutant)
+        if not tests:
+            return {"verdict": "not covered", "seconds": 0, "tests": 0}
+        # pipecheck runs its instances in its own order: batches keep ours
+        # (the likeliest killers, then the next few, then the rest).
+        n = self.opts.first_batch
+        batches = [tests[:n], tests[n:n * 5], tests[n * 5:]]
+        entry = {"seconds": 0.0, "tests": len(tests)}
+        start = time.monotonic()
+        for n, batch in enumerate(b for b in batches if b):
+            log = os.path.join(root, "pipecheck-%d.log" % n)
+            js = os.path.join(root, "pipecheck-%d.json" % n)
+            rc, _, timed_out = self.pipecheck_on(root, batch, log, js)
+            killer, message = None, None
+            if rc != 0 or timed_out:
+                killer = unexpected_instance(log)
+                if killer is None and not timed_out:
+                    # No "unexpected" line: pipecheck could not run the
+                    # subject at all (the mutant breaks the import): a kill.
+                    entry.update(verdict="killed", by=killer_line(log))
+                    break
+                if killer is None:
+                    killer = batch[0] if len(batch) == 1 else None
+            else:
+                try:
+                    with open(js) as f:
+                        results = json.load(f)["results"]
+                except (OSError, ValueError):
+                    results = []
+                for r in results:
+                    old = self.messages.get(r["test"])
+                    if old is not None and r["status"] in ("fail", "differs") \
+                            and normalise(r["message"]) != old:
+                        killer, message = r["test"], normalise(r["message"])
+                        break
+                if killer is None:
+                    continue
+            if killer is None:
+                entry.update(verdict="unconfirmed", by="a time limit, no instance named")
+                break
+            if self.confirm(root, killer, os.path.join(root, "confirm-%d" % n),
+                            message):
+                entry["verdict"] = "timeout" if timed_out else "killed"
+                entry["by"] = (killer_line(log) if message is None
+                               else "message: %s: %s" % (killer, message))[:300]
+                self.count_kill("pipecheck", entry)
+            else:
+                entry.update(verdict="unconfirmed", by=killer)
+            break
+        else:
+            entry["verdict"] = "survived"
+        entry["seconds"] = round(time.monotonic() - start, 1)
+        return entry
 
     def run_one(self, mutant):
         name = mutant.id.replace(":", "_").replace(".", "_")
@@ -519,6 +755,10 @@ class Runner:
             if self.stopping:
                 result[suite] = {"verdict": "stopped", "seconds": 0}
                 continue
+            if self.opts.select:
+                result[suite] = (self.run_cpython_selected if suite == "cpython"
+                                 else self.run_pipecheck_selected)(mutant, root, env)
+                continue
             log = os.path.join(root, suite + ".log")
             js = os.path.join(root, "pipecheck.json") if suite == "pipecheck" else None
             argv = self.cpython_argv() if suite == "cpython" else self.pipecheck_argv(True, js)
@@ -528,22 +768,35 @@ class Runner:
             if verdict == "killed":
                 entry["by"] = killer(suite, log, js, self.expect)
             if verdict == "killed" and suite == "pipecheck":
-                # A loaded machine can time a test out: a kill by a time
-                # limit counts only if the instance differs again on a
-                # rerun.  (A kill by an assertion counts at once: a mutant
-                # may break a test only when the kernel splits a write.  No
-                # "unexpected" line: pipecheck could not run the subject at
-                # all, e.g. the mutant breaks the import: a kill.)
+                # A kill counts only if the instance differs again on a
+                # rerun and not on the original.  (No "unexpected" line:
+                # pipecheck could not run the subject at all, e.g. the
+                # mutant breaks the import: a kill.)
                 instance = unexpected_instance(log)
-                if instance is not None and timed_out_in(js, instance):
-                    rc2, _, timed_out2 = run_limited(
-                        self.pipecheck_argv(True) + ["--filter", instance], env, root,
-                        self.limits[suite], log + ".confirm")
-                    if rc2 == 0 and not timed_out2:
-                        verdict = entry["verdict"] = "unconfirmed"
+                if instance is not None and not self.confirm(root, instance, log + ".confirm"):
+                    verdict = entry["verdict"] = "unconfirmed"
             result[suite] = entry
         shutil.rmtree(root, ignore_errors=True)
         return result
+
+
+def file_name(test):
+    """An instance's name as the adapter names its coverage file."""
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in test)
+
+
+def normalise(message):
+    """A failure message without what changes from run to run: the
+    checkout's path, durations, pids, fd numbers, addresses."""
+    message = re.sub(r"/\S*/(check|tests|tools|src)/", r"\1/", message)
+    message = re.sub(r"0x[0-9a-fA-F]+", "ADDR", message)
+    message = re.sub(r"\b(pid|fd|fds)([ =:]+)\d+", r"\1\2N", message)
+    message = re.sub(r"\d+(\.\d+)?\s*(ms|us|ns|s|seconds?)\b", "T", message)
+    return message
+
+
+def killer_line(log):
+    return killer("pipecheck", log, None, None)
 
 
 def instance_verdicts(report):
@@ -564,20 +817,6 @@ def unexpected_instance(log):
             if line.startswith("unexpected: "):
                 return line[len("unexpected: "):].rsplit(": ", 1)[0]
     return None
-
-
-def timed_out_in(js, instance):
-    """Did instance fail by running out of time in pipecheck's --json?"""
-    try:
-        with open(js) as f:
-            report = json.load(f)
-    except (OSError, ValueError):
-        return True
-    for r in report["results"]:
-        if r["test"] == instance:
-            text = r["message"].lower()
-            return "time limit" in text or "timeout" in text or "timed out" in text
-    return True
 
 
 def killer(suite, log, js, expect):
@@ -698,12 +937,29 @@ def main():
                          " the transports' code is the same over both)")
     ap.add_argument("--timeout-multiplier", type=float, default=2.0,
                     help="pipecheck's --timeout-multiplier (default %(default)s)")
+    ap.add_argument("--pipecheck-filter", action="append", default=[], metavar="GLOB",
+                    help="run only pipecheck's instances matching GLOB (repeatable; its"
+                         " --filter): a quicker baseline for a run that needs only them")
     ap.add_argument("--baseline-runs", type=int, default=2,
                     help="pipecheck runs on the unmutated code; an instance whose verdict"
                          " differs between them is left out as unstable (default 2)")
     ap.add_argument("--baseline-cache", metavar="FILE",
                     help="keep the baseline (verdicts, time limits) in FILE and reuse it"
                          " while the interpreter, pipecheck binary and options are the same")
+    ap.add_argument("--resume", metavar="FILE",
+                    help="keep the results of a stopped run's --json FILE and run only the"
+                         " mutants it had not done")
+    ap.add_argument("--no-select", dest="select", action="store_false",
+                    help="run each suite whole on every mutant (CPython's through regrtest),"
+                         " not only the tests that run the mutated lines")
+    ap.add_argument("--test-limit", type=float, default=10.0,
+                    help="with selection: a CPython test case's time limit on a mutant is"
+                         " --limit-factor times its baseline time, at least this (default"
+                         " %(default)s s)")
+    ap.add_argument("--first-batch", type=int, default=4,
+                    help="with selection: pipecheck first runs the N covering instances"
+                         " that killed most so far (then the quickest), then the next 4N,"
+                         " then the rest (default %(default)s)")
     ap.add_argument("--equivalent", default=os.path.join(HERE, "mutants-equivalent.txt"))
     ap.add_argument("--require-pipecheck-kills", action="store_true",
                     help="exit 1 unless pipecheck kills every mutant run (for CI)")
@@ -767,16 +1023,34 @@ def main():
     print("mutate.py: %d mutants of %s (%s), %d to run; work dir %s" % (
         len(mutants), lib, opts.python, len(chosen), runner.work), file=sys.stderr)
     base = runner.baseline()
+    baseline_seconds = time.monotonic() - started
     # In an order drawn from the seed: a run stopped part way (SIGINT) has
     # done a random sample of the mutants, and reports it as such.
     order = list(chosen)
     random.Random(opts.seed).shuffle(order)
     results = []
+    earlier = 0.0
+    if opts.resume:
+        # The mutants a stopped run did (its --json): kept, not run again;
+        # its time counts in this run's, and its kills rank the tests.
+        with open(opts.resume) as f:
+            saved = json.load(f)
+        ids = {m.id for m in order}
+        for r in saved["mutants"]:
+            if r["id"] in ids and not r.get("equivalent"):
+                results.append(r)
+                for suite in ("cpython", "pipecheck"):
+                    runner.count_kill(suite, r[suite])
+        done_ids = {r["id"] for r in results}
+        order = [m for m in order if m.id not in done_ids]
+        earlier = saved["seconds"] - saved.get("baseline_seconds", 0.0)
+        print("mutate.py: %d mutants done by %s (%.0f s of mutants)" % (
+            len(results), opts.resume, earlier), file=sys.stderr)
     signal.signal(signal.SIGINT, lambda *_: setattr(runner, "stopping", True))
 
     def report(final):
         done = sorted(results, key=lambda r: mutants.index(by_id[r["id"]]))
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started + earlier
         kind = ("sample of %d, seed %d" % (opts.sample, opts.seed) if opts.sample
                 else "by ID" if opts.ids else "all")
         if final:
@@ -792,6 +1066,8 @@ def main():
                            "finished": final and len(done) == len(chosen),
                            "sample": opts.sample, "seed": opts.seed, "jobs": opts.jobs,
                            "suites": opts.suites, "seconds": round(elapsed, 1),
+                           "baseline_seconds": round(baseline_seconds, 1),
+                           "resumed_from": opts.resume,
                            "baseline": base, "limits": runner.limits,
                            "operators": OPERATORS,
                            "totals": {k: dict(zip(("made", "equivalent", "cpython_only",

@@ -958,6 +958,40 @@ class Subject:
     }
 
 
+# ---- line coverage, for tools/mutate.py ---------------------------------------
+
+# With $PIPECHECK_SUBJECT_COVERAGE=DIR (CPython 3.12+: sys.monitoring), a
+# subject appends each line of asyncio's pipe-transport files it runs to
+# DIR/TEST.PID as it first runs it (one "file:line" a line, written at once,
+# so a subject the bench kills has told what it ran); TEST is the test the
+# bench named when it asked the zygote for this subject.  tools/mutate.py
+# runs on a mutant only the tests that run its line.
+COVERED_FILES = ("unix_events.py", "base_subprocess.py")
+
+
+def coverage_start(test: str) -> None:
+    where = os.environ.get("PIPECHECK_SUBJECT_COVERAGE")
+    monitoring = getattr(sys, "monitoring", None)
+    if not where or monitoring is None:
+        return
+    name = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in test)
+    fd = os.open(os.path.join(where, "%s.%d" % (name, os.getpid())),
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    asyncio_dir = os.path.dirname(asyncio.__file__)
+
+    def line(code: Any, lineno: int) -> Any:
+        filename = code.co_filename
+        base = os.path.basename(filename)
+        if base in COVERED_FILES and os.path.dirname(filename) == asyncio_dir:
+            os.write(fd, b"%s:%d\n" % (base.encode(), lineno))
+        return monitoring.DISABLE
+
+    tool = monitoring.COVERAGE_ID
+    monitoring.use_tool_id(tool, "pipecheck_subject")
+    monitoring.register_callback(tool, monitoring.events.LINE, line)
+    monitoring.set_events(tool, monitoring.events.LINE)
+
+
 # ---- starting --------------------------------------------------------------
 
 def zygote(control_fd: int, kind: str) -> None:
@@ -980,7 +1014,7 @@ def zygote(control_fd: int, kind: str) -> None:
                     children.discard(pid)
             except ChildProcessError:
                 children.discard(pid)
-        data, anc, _flags, _addr = control.recvmsg(64, socket.CMSG_SPACE(4 * 4))
+        data, anc, _flags, _addr = control.recvmsg(512, socket.CMSG_SPACE(4 * 4))
         if not data:
             break
         fds: List[int] = []
@@ -998,6 +1032,8 @@ def zygote(control_fd: int, kind: str) -> None:
             os.dup2(fds[1], 1)
             os.dup2(fds[1], 2)
             os.close(fds[1])
+            # "spawn TEST": the bench's test, for coverage_start.
+            coverage_start(data[6:].decode("utf-8", "replace") or "-")
             serve_forever(fds[0], kind)
             os._exit(0)
         children.add(pid)
@@ -1022,6 +1058,7 @@ def main() -> None:
     if opts.zygote:
         zygote(opts.fd, opts.loop)
     else:
+        coverage_start(os.environ.get("PIPECHECK_TEST", "-"))
         serve_forever(opts.fd, opts.loop)
 
 

@@ -77,12 +77,16 @@ PC_CONFORMANCE(d4_abort, .id = "D4", .slug = "abort-drops-buffer",
     conform_back_up(ctx, &b, 50 * KiB);
     size_t in_kernel = conform_unread(b.pair.far);
     PC_ASSERT_EQ_UINT(in_kernel + im->get_write_buffer_size(b.t), b.sent);
+    im->ref(b.t); /* asked after CL */
     PC_ASSERT_OK(im->abort(b.t));
     PC_ASSERT_EQ_INT(im->is_closing(b.t), 1);
     /* A second abort is D5's (abort-twice-cl-once). */
     pc_peer *peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
     PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    /* Dropped: the transport holds nothing for writing any more. */
+    PC_ASSERT_EQ_SIZE(im->get_write_buffer_size(b.t), 0);
+    im->unref(b.t);
     /* The reader gets exactly what the kernel had, then EOF. */
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), in_kernel);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);

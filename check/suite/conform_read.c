@@ -251,6 +251,20 @@ PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",
     pc_peer_release(peer);
     conform_peer_done(peer, 0);
     conform_release(&c.pair, c.rec);
+
+    /* Paused with data waiting in the kernel, then closed: a resume after
+     * close does not read again (no DR after close, nothing reported). */
+    struct conform_conn d = conform_open(ctx, PC_DIR_READ, "read transport 2");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(d.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(im->pause_reading(d.t), 0);
+    PC_ASSERT_EQ_INT(write(d.pair.far, "late\n", 5), 5);
+    PC_ASSERT_OK(im->close(d.t));
+    PC_ASSERT_ERR(im->resume_reading(d.t), 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(d.rec), CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(d.rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(d.rec), 0);
+    conform_release(&d.pair, d.rec);
 }
 
 /* The stream ended as R11 describes (see conform_ended_in_tty_eio): this
