@@ -609,7 +609,7 @@ static void write_context(FILE *f, const char *doc_base)
         json_string(f, doc_base, 1);
     else
         fputs("null", f);
-    char generated[256], when[64] = "";
+    char generated[512], when[64] = ""; /* room for every utsname field */
     struct utsname u;
     time_t now = time(NULL);
     struct tm tm;
