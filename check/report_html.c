@@ -458,6 +458,19 @@ static const char *const page_script[] = {
     NULL,
 };
 
+/* Copy the UTF-8 character at s to f, or U+FFFD (escaped) for a byte that
+ * does not start one; returns the address of its last byte. */
+static const char *put_utf8(FILE *f, const char *s)
+{
+    size_t len = pc__utf8_char_len((const unsigned char *)s);
+    if (len == 0) {
+        fputs("\\ufffd", f);
+        return s;
+    }
+    fwrite(s, 1, len, f);
+    return s + len - 1;
+}
+
 /* s as a JSON string; with html_safe also '<', '>' and '&' as \u escapes,
  * so that the text can sit inside a <script> element. */
 static void json_string(FILE *f, const char *s, int html_safe)
@@ -475,13 +488,7 @@ static void json_string(FILE *f, const char *s, int html_safe)
                    (html_safe && (c == '<' || c == '>' || c == '&'))) {
             fprintf(f, "\\u%04x", c);
         } else if (c >= 0x80) {
-            size_t len = pc__utf8_char_len((const unsigned char *)s);
-            if (len == 0) {
-                fputs("\\ufffd", f);
-            } else {
-                fwrite(s, 1, len, f);
-                s += len - 1;
-            }
+            s = put_utf8(f, s);
         } else {
             fputc(c, f);
         }
@@ -504,13 +511,7 @@ static void embed_json(FILE *f, const char *json)
         if (c == '<' || c == '>' || c == '&') {
             fprintf(f, "\\u%04x", c);
         } else if (c >= 0x80) {
-            size_t len = pc__utf8_char_len((const unsigned char *)s);
-            if (len == 0) {
-                fputs("\\ufffd", f);
-            } else {
-                fwrite(s, 1, len, f);
-                s += len - 1;
-            }
+            s = put_utf8(f, s);
         } else {
             fputc(c, f);
         }

@@ -183,8 +183,9 @@ void conform_drain_then_eof(pc_ctx *ctx, pc_recorder *rec, pc_peer *writer,
     uint64_t seen = pc_recorder_bytes(rec);
     uint64_t deadline = pc_deadline_ms(timeout_ms);
     while (!(pc_recorder_bytes(rec) >= total || pc_recorder_lost(rec))) {
-        PC__STEP(ctx->loop)(ctx->loop, deadline, __FILE__, __LINE__,
-                            "the next bytes of the stream (none for the whole wait)");
+        PC__STEP(ctx->loop)
+        (ctx->loop, deadline, __FILE__, __LINE__,
+         "the next bytes of the stream (none for the whole wait)");
         if (pc_recorder_bytes(rec) > seen) {
             seen = pc_recorder_bytes(rec);
             deadline = pc_deadline_ms(timeout_ms);
