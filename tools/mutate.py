@@ -16,7 +16,8 @@ of Lib/asyncio/base_subprocess.py - for the interpreter given with
     tools/mutate.py list [--diff]            the mutants, one ID a line
     tools/mutate.py show ID...               a mutant's unified diff
     tools/mutate.py run [--sample N --seed S] [-j N] [--json FILE] [ID...]
-    tools/mutate.py report FILE.json         a run's report again, with the
+    tools/mutate.py report FILE.json...      a run's report again (or one made of
+                                             a run per suite), with the
                                              equivalent list as it is now
 
 A mutant is a patched copy of the whole asyncio package in a directory of
@@ -898,6 +899,35 @@ def print_report(results, equivalent, out):
             r["id"], r["where"], r["cpython"]["verdict"], r["diff"]))
 
 
+def combine_runs(runs, equivalent):
+    """One result per mutant from the --json files of one or more runs.
+
+    Each suite's verdict comes from the first file that ran that suite on
+    the mutant (a run with --suites cpython leaves pipecheck "not run"), so
+    a run of CPython's tests and a later pipecheck run on another tree
+    report together.  A mutant in the equivalent list counts as equivalent
+    whatever the runs said; one missing from every file is left out."""
+    merged = {}
+    order = []
+    for saved in runs:
+        for r in saved["mutants"]:
+            have = merged.get(r["id"])
+            if have is None:
+                merged[r["id"]] = dict(r)
+                order.append(r["id"])
+                continue
+            for suite in ("cpython", "pipecheck"):
+                if have[suite]["verdict"] == "not run" and r[suite]["verdict"] != "not run":
+                    have[suite] = r[suite]
+    done = []
+    for ident in order:
+        r = merged[ident]
+        if ident in equivalent and not r.get("equivalent"):
+            r = dict(r, equivalent=True, reason=equivalent[ident])
+        done.append(r)
+    return done
+
+
 def load_equivalent(path):
     out = {}
     if not os.path.exists(path):
@@ -969,21 +999,21 @@ def main():
         ap.error("--suites: cpython and/or pipecheck")
 
     if opts.command == "report":
-        if len(opts.ids) != 1:
-            ap.error("report takes one --json file of a run")
-        with open(opts.ids[0]) as f:
-            saved = json.load(f)
+        if not opts.ids:
+            ap.error("report takes the --json file of a run, or one per suite")
+        runs = []
+        for path in opts.ids:
+            with open(path) as f:
+                runs.append(json.load(f))
         equivalent = load_equivalent(opts.equivalent)
-        done = []
-        for r in saved["mutants"]:
-            if r["id"] in equivalent and not r.get("equivalent"):
-                r = dict(r, equivalent=True, reason=equivalent[r["id"]])
-            done.append(r)
+        done = combine_runs(runs, equivalent)
         print_report(done, equivalent, sys.stdout)
-        print("\n%d of %d mutants run (%s%s) in %.0f s with -j %d; python %s" % (
-            saved["run"], saved["made"], saved["kind"],
-            "" if saved["finished"] else ", STOPPED part way", saved["seconds"],
-            saved["jobs"], saved["python"]))
+        for path, saved in zip(opts.ids, runs):
+            print("\n%s: %d of %d mutants run (%s%s) in %.0f s with -j %d; python %s;"
+                  " suites: %s" % (
+                      path, saved["run"], saved["made"], saved["kind"],
+                      "" if saved["finished"] else ", STOPPED part way", saved["seconds"],
+                      saved["jobs"], saved["python"], ",".join(saved.get("suites", []))))
         return 0
     lib, sources, mutants = make_mutants(opts.python)
     by_id = {m.id: m for m in mutants}
