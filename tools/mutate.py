@@ -902,11 +902,13 @@ def print_report(results, equivalent, out):
 def combine_runs(runs, equivalent):
     """One result per mutant from the --json files of one or more runs.
 
-    Each suite's verdict comes from the first file that ran that suite on
+    Each suite's verdict comes from the last file that ran that suite on
     the mutant (a run with --suites cpython leaves pipecheck "not run"), so
     a run of CPython's tests and a later pipecheck run on another tree
-    report together.  A mutant in the equivalent list counts as equivalent
-    whatever the runs said; one missing from every file is left out."""
+    report together, and a rerun of some mutants (say the timeouts of a run
+    on a loaded machine) replaces their verdicts.  A mutant in the
+    equivalent list counts as equivalent whatever the runs said; one
+    missing from every file is left out."""
     merged = {}
     order = []
     for saved in runs:
@@ -917,7 +919,7 @@ def combine_runs(runs, equivalent):
                 order.append(r["id"])
                 continue
             for suite in ("cpython", "pipecheck"):
-                if have[suite]["verdict"] == "not run" and r[suite]["verdict"] != "not run":
+                if r[suite]["verdict"] not in ("not run", "equivalent"):
                     have[suite] = r[suite]
     done = []
     for ident in order:
