@@ -56,6 +56,10 @@ static const pc_finding findings[] = {
      "A15. Connecting a closed fd leaves a half-built transport that warns and closes "
      "the caller's pipe (C1) - bug",
      "findings/asyncio_closed_fd_unclosed_warning.py"},
+    {"A16", "asyncio", "S5 S3",
+     "A16. close() between the child's exit and the loop noticing it reaps the child: "
+     "returncode 255 and a warning (S5, S3) - bug",
+     "findings/asyncio_close_reaps_exited_child.py"},
     {"U1", "uvloop", "C1",
      "U1. connect_read_pipe on a regular file aborts the process (C1) - bug",
      "findings/uvloop_regular_file_aborts.py"},

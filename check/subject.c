@@ -409,6 +409,13 @@ static pc_transport *pipeloop_process_pipe(pc_process *p, int fd)
     return (pc_transport *)pl_process_get_pipe_transport(p->p, fd);
 }
 
+/* pl_spawn returns a process that needs nothing more: giving it up is
+ * closing it. */
+static int pipeloop_process_cancel(pc_process *p)
+{
+    return pl_process_close(p->p);
+}
+
 /* Drop the handles of loop's processes that are over; the rest keep the
  * loop open (pl_loop_close says -EBUSY). */
 static void release_processes(pl_loop *loop)
@@ -470,6 +477,7 @@ const pc_subject pc_subject_pipeloop = {
     .process_send_signal = pipeloop_process_send_signal,
     .process_close = pipeloop_process_close,
     .process_pipe = pipeloop_process_pipe,
+    .process_cancel = pipeloop_process_cancel,
     .sched_time = pipeloop_sched_time,
     .probe = NULL, /* in process: nothing to start or stop */
     .probe_error = NULL,

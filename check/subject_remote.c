@@ -520,6 +520,12 @@ static int remote_process_close(pc_process *p)
     return (int)process_op(p, "close", NULL, NULL, 0);
 }
 
+/* pop ID cancel: the subject gives the spawn up (docs/subject-protocol.md). */
+static int remote_process_cancel(pc_process *p)
+{
+    return (int)process_op(p, "cancel", NULL, NULL, 0);
+}
+
 /* pop ID pipe FD TID: the subject names its pipe transport TID (the same
  * transport every time), or answers err when fd has none now. */
 static pc_transport *remote_process_pipe(pc_process *p, int fd)
@@ -591,6 +597,7 @@ static const pc_subject remote_table = {
     .process_send_signal = remote_process_send_signal,
     .process_close = remote_process_close,
     .process_pipe = remote_process_pipe,
+    .process_cancel = remote_process_cancel,
     .probe = pc__remote_probe,
     .probe_error = pc__remote_probe_error,
     .start = pc__remote_start,

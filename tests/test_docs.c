@@ -269,6 +269,10 @@ static size_t audit_subject(const char *subject)
          * conduct in this test, as a time limit is: its row's. */
         if (loc == NULL || strstr(message, ": timed out waiting for: ") != NULL)
             continue;
+        /* The S group's process recorder (conform_util.c) checks S2's
+         * order as the callbacks come: on an S2 row, the row's own check. */
+        if (strcmp(id, "S2") == 0 && strstr(loc, "/check/suite/conform_util.c:") != NULL)
+            continue;
         while (loc > message && loc[-1] != ' ')
             loc--;
         char file[1024];

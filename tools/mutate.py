@@ -47,8 +47,9 @@ whose message (normalised: no paths, durations, pids, fd numbers or
 addresses) was the same in both baseline runs kills too when the mutant
 makes it fail with another message.  Every pipecheck kill is confirmed:
 the killing instance is run again on the mutant (it must differ again)
-and on the unmutated copy (it must not); otherwise the mutant is
-"unconfirmed" and counts as a survivor.
+and on the unmutated copy (it must not); otherwise the search goes on
+with the other instances, and a mutant that none of them kills for sure
+is "unconfirmed" and counts as a survivor.
 
 Mutant IDs are FILE:LINE:OPERATOR, with :N added for the N-th mutant of
 that operator on that line (N >= 2); they are stable for one version of
@@ -698,7 +699,15 @@ class Runner:
         batches = [tests[:n], tests[n:n * 5], tests[n * 5:]]
         entry = {"seconds": 0.0, "tests": len(tests)}
         start = time.monotonic()
-        for n, batch in enumerate(b for b in batches if b):
+        # A kill that is not confirmed (an instance that differs only now
+        # and then) does not end the search: the rest of its batch, and
+        # the batches after it, may hold an instance that kills for sure.
+        queue = [b for b in batches if b]
+        unconfirmed = []
+        n = -1
+        while queue:
+            batch = queue.pop(0)
+            n += 1
             log = os.path.join(root, "pipecheck-%d.log" % n)
             js = os.path.join(root, "pipecheck-%d.json" % n)
             rc, _, timed_out = self.pipecheck_on(root, batch, log, js)
@@ -735,11 +744,16 @@ class Runner:
                 entry["by"] = (killer_line(log) if message is None
                                else "message: %s: %s" % (killer, message))[:300]
                 self.count_kill("pipecheck", entry)
-            else:
-                entry.update(verdict="unconfirmed", by=killer)
-            break
+                break
+            unconfirmed.append(killer)
+            rest = [t for t in batch if t != killer]
+            if rest:
+                queue.insert(0, rest)
         else:
-            entry["verdict"] = "survived"
+            if unconfirmed:
+                entry.update(verdict="unconfirmed", by=" ".join(unconfirmed)[:300])
+            else:
+                entry["verdict"] = "survived"
         entry["seconds"] = round(time.monotonic() - start, 1)
         return entry
 

@@ -57,7 +57,8 @@ import sys
 import time
 import traceback
 import warnings
-from typing import Any, Callable, Coroutine, Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import (Any, Callable, Coroutine, Dict, List, Optional, Sequence, Set, Tuple,
+                    Type, Union)
 
 PROTOCOL_VERSION = 1
 # The oldest CPython the adapter serves; an older one answers the hello
@@ -716,6 +717,7 @@ class Subject:
         self.recorders: Dict[int, Recorder] = {}
         # id -> (coroutine, waiter) of an unfinished connect or spawn
         self.pending: Dict[int, Tuple[LoopCoroutine, asyncio.Future]] = {}
+        self.given_up: Set[int] = set()  # spawns cancelled by "pop ID cancel"
         self.processes: Dict[int, Any] = {}  # id -> subprocess transport
         self.process_recorders: Dict[int, ProcessRecorder] = {}
 
@@ -876,25 +878,53 @@ class Subject:
         t = self.processes.get(pid_)
         if t is None:
             raise ProtocolError("no process %d" % pid_)
+        if name == "cancel":
+            self.answer(self.cancel_spawn(pid_, t))
+            return
         operation = PROCESS_OPERATIONS.get(name)
         if operation is None:
             raise ProtocolError("unknown process operation %r" % name)
         self.answer(operation(t, args, self.transports))
 
+    def cancel_spawn(self, pid_: int, transport: Any) -> Answer:
+        """pop ID cancel: give the spawn up as a caller does whose task
+        awaiting subprocess_exec is cancelled.  The future the spawn's
+        coroutine waits on is cancelled; like a task, the coroutine is woken
+        in a later step and runs its own clean-up (asyncio: close the new
+        transport, then wait for the child's end), followed by
+        finish_connects until it ends with CancelledError.  A spawn that has
+        already completed is closed, which is what its caller would do."""
+        pending = self.pending.get(pid_)
+        if pending is None or not pending[1].cancel():
+            transport.close()
+            return None
+        self.given_up.add(pid_)
+        return None
+
     def bind(self, tid: int, transport: Any) -> None:
         self.transports.setdefault(tid, transport)
 
     def finish_connects(self) -> None:
+        """Resume each connect or spawn whose awaited future is done, as
+        its task would be; one that waits again (a given-up spawn waiting
+        for its child's end) stays pending on its new future."""
         for tid, (coro, waiter) in list(self.pending.items()):
-            if waiter.done():
-                del self.pending[tid]
-                try:
-                    coro.send(None)
-                except StopIteration:
-                    pass
-                except BaseException as exc:
+            if not waiter.done():
+                continue
+            del self.pending[tid]
+            try:
+                again = coro.send(None)
+            except StopIteration:
+                continue
+            except BaseException as exc:
+                if not (isinstance(exc, asyncio.CancelledError) and tid in self.given_up):
                     self.report("EXC", "connect failed after connection_made: %s"
                                 % one_line(exc))
+                continue
+            if again is None:  # a bare yield: go on at the next step
+                again = self.loop.create_future()
+                again.set_result(None)
+            self.pending[tid] = (coro, again)
 
     def op(self, words: Words, data: bytes) -> None:
         tid, name, args = int(words[1]), words[2], words[3:]
@@ -925,6 +955,10 @@ class Subject:
     def bye(self, words: Words, data: bytes) -> None:
         open_ = [tid for tid, r in self.recorders.items() if not r.lost]
         open_ += [pid_ for pid_, r in self.process_recorders.items() if not r.lost]
+        # A spawn call that has not returned yet (a given-up one still
+        # waiting for its child) is a caller still inside the loop's API.
+        open_ += [pid_ for pid_ in self.pending
+                  if pid_ in self.process_recorders and pid_ not in open_]
         if open_:
             self.ch.send("err EBUSY %d transport(s) still open: %s"
                          % (len(open_), " ".join(map(str, open_))))

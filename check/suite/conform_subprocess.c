@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -67,6 +68,25 @@ static void stdin_eof(struct conform_process *r)
 
 #define WAIT CONFORM_WAIT_MS
 
+/* Wait, without running the loop, until the child has exited: a zombie
+ * that only its parent's loop will reap.  The child is the subject's, so
+ * nothing can tell the bench; this polls /proc, with a deadline.  (A
+ * subject that reaps in a thread of its own makes it vanish: also over.) */
+static void wait_exited_unreaped(struct conform_process *r)
+{
+    pid_t pid = r->im->process_pid(r->sp);
+    uint64_t deadline = pc_deadline_ms(WAIT);
+    for (;;) {
+        char state = conform_proc_stat(pid, NULL, NULL);
+        if (state == 'Z' || state == 0)
+            return;
+        if (pc_now_ns() / 1000000u > deadline)
+            PC_FAIL("the child (pid %d) has not exited (state %c)", (int)pid, state);
+        struct timespec tick = {0, 1000000}; /* polling /proc, not a wait */
+        nanosleep(&tick, NULL);
+    }
+}
+
 PC_CONFORMANCE(s1_subject_pipes, .id = "S1", .slug = "subject-pipes",
                .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
@@ -105,6 +125,34 @@ PC_CONFORMANCE(s1_subject_devnull_stdout, .id = "S1",
     subject_done(&r);
 }
 
+/* Inside connection_made, where every pipe is there and open: only
+ * stderr's. */
+static void only_stderr_pipe(struct conform_process *r)
+{
+    PC_ASSERT(r->im->process_pipe(r->sp, 0) == NULL);
+    PC_ASSERT(r->im->process_pipe(r->sp, 1) == NULL);
+    PC_ASSERT_NOT_NULL(r->im->process_pipe(r->sp, 2));
+}
+
+PC_CONFORMANCE(s1_subject_stderr_pipe_only, .id = "S1",
+               .slug = "subject-stderr-pipe-only", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
+{
+    /* stdin and stdout are /dev/null, stderr alone a pipe: a transport
+     * for it and none for the others, and every callback for it alone
+     * (asyncio connects the pipes that exist one after another). */
+    struct conform_process r;
+    conform_subject_spawn(ctx, &r, "echo out; echo err >&2", PC_STDIO_DEVNULL,
+                          PC_STDIO_DEVNULL, PC_STDIO_PIPE);
+    r.on_made = only_stderr_pipe;
+    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "err\n");
+    PC_ASSERT_EQ_SIZE(r.out[1].len, 0);
+    PC_ASSERT_ERR(r.lost_err[2], 0);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
+}
+
 PC_CONFORMANCE(s2_subject_order, .id = "S2", .slug = "subject-callback-order",
                .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
 {
@@ -127,6 +175,31 @@ PC_CONFORMANCE(s2_subject_order, .id = "S2", .slug = "subject-callback-order",
     PC_ASSERT(strstr(log, "D2") < strstr(log, "L2"));
     const char *tail = log + strlen(log) - 2;
     PC_ASSERT_EQ_STR(tail, "CL");
+    subject_done(&r);
+}
+
+PC_CONFORMANCE(s2_subject_exited_before_loop_ran, .id = "S2",
+               .slug = "subject-exited-before-loop-ran", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
+{
+    /* The child has written, closed its pipes and exited before the loop
+     * ran once: the exit and the pipes' ends are all there before the
+     * pipes are even connected (asyncio holds such callbacks back until
+     * connection_made), and the order is still CM, each fd's data before
+     * its end, the exit, CL last (the recorder checks each as it comes). */
+    struct conform_process r;
+    conform_subject_spawn(ctx, &r, "echo out; echo err >&2; exit 4", PC_STDIO_PIPE,
+                          PC_STDIO_PIPE, PC_STDIO_PIPE);
+    wait_exited_unreaped(&r);
+    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "out\n");
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[2]), "err\n");
+    const char *log = conform_buf_str(&r.log);
+    PC_ASSERT_EQ_INT(strncmp(log, "CM", 2), 0);
+    PC_ASSERT(strstr(log, "D1") < strstr(log, "L1"));
+    PC_ASSERT(strstr(log, "D2") < strstr(log, "L2"));
+    PC_ASSERT_EQ_INT(r.exited, 1);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), 4);
     subject_done(&r);
 }
 
@@ -215,6 +288,47 @@ PC_CONFORMANCE(s5_subject_close_after_exit, .id = "S5",
         PC_ASSERT_EQ_INT(subject_returncode(&r), 3);
         subject_done(&r);
     }
+}
+
+PC_CONFORMANCE(s5_subject_close_closes_pipes, .id = "S5",
+               .slug = "subject-close-closes-pipes", .needs = PC_NEEDS_LOOP,
+               .caps = PC_CAP_SUBPROCESS)
+{
+    /* A background job of the child keeps stdin, stdout and stderr open
+     * (stdin through fd 3, as in S4), so killing the child ends no pipe:
+     * only close() closing each of them does.  Each ends cleanly, and the
+     * job, seeing its stdin's end, exits. */
+    struct conform_process r;
+    conform_subject_spawn(
+        ctx, &r, "exec 3<&0; (read x <&3) & exec 3<&-; echo early; exec sleep 60",
+        PC_STDIO_PIPE, PC_STDIO_PIPE, PC_STDIO_PIPE);
+    PC_RUN_UNTIL(ctx->loop, r.out[1].len >= 6, WAIT);
+    PC_ASSERT_EQ_STR(conform_buf_str(&r.out[1]), "early\n");
+    PC_ASSERT_OK(ctx->impl->process_close(r.sp));
+    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+    for (int fd = 0; fd < 3; fd++)
+        PC_ASSERT_ERR(r.lost_err[fd], 0);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), -SIGKILL);
+    subject_done(&r);
+}
+
+PC_CONFORMANCE(s5_subject_close_twice, .id = "S5", .slug = "subject-close-twice",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
+{
+    /* The first close() kills the child; the second, once it is dead
+     * but before the loop could reap it, does nothing: it must not reap
+     * the child behind the loop's back (whose own wait would then find no
+     * child and no status). */
+    struct conform_process r;
+    conform_subject_spawn(ctx, &r, "exec sleep 60", PC_STDIO_DEVNULL, PC_STDIO_PIPE,
+                          PC_STDIO_DEVNULL);
+    PC_RUN_UNTIL(ctx->loop, r.made, WAIT);
+    PC_ASSERT_OK(ctx->impl->process_close(r.sp));
+    wait_exited_unreaped(&r);
+    PC_ASSERT_OK(ctx->impl->process_close(r.sp));
+    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), -SIGKILL);
+    subject_done(&r);
 }
 
 PC_CONFORMANCE(s6_subject_signal_after_exit, .id = "S6",
@@ -351,6 +465,22 @@ PC_CONFORMANCE(s9_subject_exit_without_reading, .id = "S9",
     PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
     PC_ASSERT_ERR(r.lost_err[0], -EPIPE);
     PC_ASSERT_EQ_INT(subject_returncode(&r), 0);
+    subject_done(&r);
+}
+
+PC_CONFORMANCE(s10_subject_spawn_given_up, .id = "S10", .slug = "subject-spawn-given-up",
+               .needs = PC_NEEDS_LOOP, .caps = PC_CAP_SUBPROCESS)
+{
+    /* The caller gives the spawn up as soon as it returned (asyncio: the
+     * task awaiting subprocess_exec is cancelled, before the pipes are
+     * connected): the child is killed and reaped, every pipe ends, and
+     * whatever callbacks come keep S2's order, CL last. */
+    struct conform_process r;
+    conform_subject_spawn(ctx, &r, "exec sleep 60", PC_STDIO_PIPE, PC_STDIO_PIPE,
+                          PC_STDIO_PIPE);
+    PC_ASSERT_OK(ctx->impl->process_cancel(r.sp));
+    PC_RUN_UNTIL(ctx->loop, r.finished, WAIT);
+    PC_ASSERT_EQ_INT(subject_returncode(&r), -SIGKILL);
     subject_done(&r);
 }
 

@@ -209,6 +209,13 @@ struct pc_subject {
     /* The transport of fd 0, 1 or 2 while it is a pipe and open; NULL
      * otherwise. */
     pc_transport *(*process_pipe)(pc_process *p, int fd);
+    /* Give a spawn up right after it returned, as a caller that stops
+     * waiting for it (asyncio: the task awaiting subprocess_exec is
+     * cancelled, which closes the new transport): a running child is
+     * killed, its pipes closed, and it is still reaped (spec S10).
+     * pipeloop's spawn has nothing to wait for: pl_process_close.  0 or
+     * -errno. */
+    int (*process_cancel)(pc_process *p);
 
     /* Starting and stopping the subject, each given the subject itself
      * (self); NULL when there is nothing to do (pipeloop, in process).
