@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -269,15 +270,23 @@ static void reuse_after_cl(pc_ctx *ctx, enum reuse_end how)
     pair.near = -1;
     im->ref(t); /* the reader's close may end it first (E1) */
     PC_ASSERT_EQ_INT(im->get_fd(t), fd);
-    unsigned char data[100];
-    pc_pattern_fill(ctx->seed, 0, data, sizeof data);
-    peer = conform_reader_count(&pair, ctx->seed, sizeof data);
-    PC_ASSERT_EQ_INT(im->write(t, data, sizeof data), (int)sizeof data);
+    /* More than the kernel holds, so that the transport starts watching
+     * for room on the reused number too. */
+    size_t len = pair.kind->shrunk_capacity_max + 4 * KiB;
+    (void)pc_pair_shrink(&pair, PC_SHRINK_SIZE);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, 1 << 30, PL_LIMIT_UNSET));
+    unsigned char *data = malloc(len);
+    PC_ASSERT_NOT_NULL(data);
+    pc_pattern_fill(ctx->seed, 0, data, len);
+    PC_ASSERT_EQ_INT(im->write(t, data, len), (int)len);
+    free(data);
+    peer = conform_reader_count(&pair, ctx->seed, len);
     PC_RUN_UNTIL(ctx->loop,
                  pc_recorder_count(rec, PC_EV_CM) == 1 &&
                      im->get_write_buffer_size(t) == 0,
                  CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), sizeof data);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), len);
     PC_ASSERT_OK(im->close(t));
     PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
     pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
