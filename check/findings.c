@@ -61,7 +61,8 @@ static const pc_finding findings[] = {
      "returncode 255 and a warning (S5, S3) - bug",
      "findings/asyncio_close_reaps_exited_child.py"},
     {"U1", "uvloop", "C1",
-     "U1. connect_read_pipe on a regular file aborts the process (C1) - bug",
+     "U1. connect_read_pipe or connect_write_pipe on a regular file aborts the process "
+     "(C1) - bug",
      "findings/uvloop_regular_file_aborts.py"},
     {"U2", "uvloop", "F1", "U2. The default low-water mark is 16 bytes (F1) - bug",
      "findings/uvloop_low_water_16_bytes.py"},
@@ -98,6 +99,13 @@ static const pc_finding findings[] = {
      "U12. A write pipe on a pty master spins when the slave closes with data buffered "
      "(E5; E2 on pty) - bug",
      "findings/uvloop_pty_hangup_spin.py"},
+    {"U13", "uvloop", "W6",
+     "U13. A write after close() with data still queued is sent (W6) - bug",
+     "findings/uvloop_write_after_close_sent.py"},
+    {"U14", "uvloop", "D3",
+     "U14. write_eof() with nothing queued ends a write pipe with "
+     "connection_lost(ENOTSOCK) (D3) - bug",
+     "findings/uvloop_write_eof_enotsock.py"},
 };
 
 size_t pc_finding_count(void)

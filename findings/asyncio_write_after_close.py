@@ -2,9 +2,9 @@
 """asyncio: write() after close() on a write pipe transport is silently
 dropped: no exception, no return value, nothing sent (spec W6, OURS).
 
-The caller cannot tell that its data was thrown away.  (After the
-connection is lost, asyncio counts such writes and logs a warning from the
-fifth on; before that, nothing.)
+The caller cannot tell that its data was thrown away.  (asyncio counts
+such writes and logs a warning from the sixth write after close() on,
+before or after connection_lost; before that, nothing.)
 
 Exit 0: reproduced.  Exit 1: not reproduced.
 """

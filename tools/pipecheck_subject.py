@@ -29,8 +29,10 @@ uvloop   One run_forever() call that ends at the first protocol callback
          timers (no protocol callback for the whole span).
 
 Everything the loop reports on its own - its exception handler, a warning
-logged on the "asyncio" logger, a Python warning - goes to the bench as an
-event and fails the test.  An operation that raises answers err with a
+logged on the "asyncio" logger, a Python warning, an exception Python could
+only print as "ignored" (sys.unraisablehook: one raised in a __del__) -
+goes to the bench as an event and fails the test; so does, at "bye", a
+connect_*_pipe() whose coroutine never returned.  An operation that raises answers err with a
 code: OSError -> its errno name, a method the transport lacks (or
 NotImplementedError) -> EDIRECTION, a bad
 value -> EINVAL, anything else -> EXCEPTION with the exception's text.
@@ -964,6 +966,13 @@ class Subject:
                          % (len(open_), " ".join(map(str, open_))))
             return
         self.finish_connects()
+        # A connect whose coroutine never returned, though its transport
+        # has come and gone: a program awaiting connect_*_pipe() would
+        # still be waiting (its waiter was never resolved).
+        for tid in sorted(self.pending):
+            if tid not in self.process_recorders:
+                self.report("EXC", "connect_*_pipe() of transport %d never returned: "
+                            "its waiter was not resolved" % tid)
         self.transports.clear()
         # asyncio wants every subprocess transport closed by its user, even
         # one whose connection_lost has run (else a ResourceWarning): do
@@ -1113,6 +1122,22 @@ def serve_forever(fd: int, kind: str) -> None:
 
     warnings.showwarning = showwarning
     warnings.simplefilter("always", ResourceWarning)
+
+    def unraisable(report: Any) -> None:
+        # An exception Python can only print (raised in a __del__, a weakref
+        # callback, a finaliser): nobody could catch it, the bench hears it.
+        try:
+            where = repr(report.object)
+        except Exception:
+            where = "an object"
+        if report.exc_value is not None:
+            text = one_line(report.exc_value)
+        else:
+            text = getattr(report.exc_type, "__name__", "an exception")
+        subject.report("EXC", "%s %s: %s" % (report.err_msg or "Exception ignored in",
+                                             where, text))
+
+    sys.unraisablehook = unraisable
     try:
         while True:
             words, data = channel.recv()

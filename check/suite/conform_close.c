@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -177,6 +178,143 @@ PC_CONFORMANCE(d5_read_side, .id = "D5", .slug = "read-close-abort-any-order",
         im->unref(c.t);
         conform_release(&c.pair, c.rec);
     }
+}
+
+/* D3: write_eof twice with nothing buffered (D3's graceful test has data
+ * buffered): the second does nothing, CL(0) once, the reader sees EOF. */
+PC_CONFORMANCE(d3_twice_empty, .id = "D3", .slug = "write-eof-twice-nothing-buffered",
+               .needs = PC_NEEDS_WRITE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->write_eof(c.t));
+    PC_ASSERT_OK(im->write_eof(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    conform_release(&c.pair, c.rec);
+}
+
+/* D5: abort after CL (D5's any-order test does it too, after other
+ * calls): it returns 0 and nothing else happens. */
+PC_CONFORMANCE(d5_abort_after_cl, .id = "D5", .slug = "abort-after-cl-does-nothing",
+               .needs = PC_NEEDS_WRITE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    im->ref(c.t);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->abort(c.t));
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    im->unref(c.t);
+    conform_release(&c.pair, c.rec);
+}
+
+/* After CL the transport's fd is closed and the loop keeps nothing of it:
+ * a new transport on the same fd number works as a first one does.  In
+ * the bench's process the new pipe is put on that number; a subject in
+ * its own process gets the passed fd on its lowest free number, which is
+ * the one just closed (checked with get_fd). */
+enum reuse_end { REUSE_CLOSE_EMPTY, REUSE_CLOSE_BUFFERED, REUSE_ABORT_BUFFERED };
+
+static void reuse_after_cl(pc_ctx *ctx, enum reuse_end how)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_backlog b;
+    pc_peer *peer;
+    if (how == REUSE_CLOSE_EMPTY) {
+        struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "first write transport");
+        b.pair = c.pair;
+        b.rec = c.rec;
+        b.t = c.t;
+        b.sent = 0;
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_count(b.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    } else {
+        conform_back_up(ctx, &b, 8 * KiB);
+    }
+    int fd = im->get_fd(b.t);
+    PC_ASSERT_GE_INT(fd, 0);
+    PC_ASSERT_OK(how == REUSE_ABORT_BUFFERED ? im->abort(b.t) : im->close(b.t));
+    /* The reader takes what comes (all of it after a close) to EOF. */
+    peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS * 2);
+    PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+    uint64_t got = conform_peer_done(peer, 0);
+    if (how == REUSE_CLOSE_BUFFERED)
+        PC_ASSERT_EQ_UINT(got, b.sent);
+    conform_release(&b.pair, b.rec);
+    if (pc_subject_has(PC_CAP_IN_PROCESS))
+        PC_ASSERT_EQ_INT(conform_fd_open(fd), 0);
+
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    if (pc_subject_has(PC_CAP_IN_PROCESS) && pair.near != fd) {
+        if (pair.far == fd) { /* the far end got the number: move it aside */
+            pair.far = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            PC_ASSERT_GE_INT(pair.far, 0);
+        }
+        PC_ASSERT_EQ_INT(dup3(pair.near, fd, O_CLOEXEC), fd);
+        close(pair.near);
+        pair.near = fd;
+    }
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "second write transport");
+    pc_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    im->ref(t); /* the reader's close may end it first (E1) */
+    PC_ASSERT_EQ_INT(im->get_fd(t), fd);
+    /* More than the kernel holds, so that the transport starts watching
+     * for room on the reused number too. */
+    size_t len = pair.kind->shrunk_capacity_max + 4 * KiB;
+    (void)pc_pair_shrink(&pair, PC_SHRINK_SIZE);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->set_write_buffer_limits(t, 1 << 30, PL_LIMIT_UNSET));
+    unsigned char *data = malloc(len);
+    PC_ASSERT_NOT_NULL(data);
+    pc_pattern_fill(ctx->seed, 0, data, len);
+    PC_ASSERT_EQ_INT(im->write(t, data, len), (int)len);
+    free(data);
+    peer = conform_reader_count(&pair, ctx->seed, len);
+    PC_RUN_UNTIL(ctx->loop,
+                 pc_recorder_count(rec, PC_EV_CM) == 1 &&
+                     im->get_write_buffer_size(t) == 0,
+                 CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), len);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    /* (What the reader's close adds before CL is E1's.) */
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_CM), 1);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_CL), 1);
+    if (!conform_ended_in_tty_eio(ctx, rec))
+        PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    im->unref(t);
+    conform_release(&pair, rec);
+}
+
+PC_CONFORMANCE(d1_reuse, .id = "D1", .slug = "fd-number-reusable-after-cl",
+               .needs = PC_NEEDS_WRITE)
+{
+    reuse_after_cl(ctx, REUSE_CLOSE_EMPTY);
+}
+
+PC_CONFORMANCE(d2_reuse, .id = "D2", .slug = "fd-number-reusable-after-cl",
+               .needs = PC_NEEDS_WRITE, .excludes = PC_KIND_NEAR_CLOSE_DROPS)
+{
+    reuse_after_cl(ctx, REUSE_CLOSE_BUFFERED);
+}
+
+PC_CONFORMANCE(d4_reuse, .id = "D4", .slug = "fd-number-reusable-after-abort",
+               .needs = PC_NEEDS_WRITE)
+{
+    reuse_after_cl(ctx, REUSE_ABORT_BUFFERED);
 }
 
 /* D6: close only finishes when the loop runs; stopping in between loses

@@ -93,6 +93,30 @@ PC_CONFORMANCE(c1_refuses, .id = "C1", .slug = "refuses-other-fds",
     }
 }
 
+/* C1: a regular file open for writing, connected for writing: refused as
+ * the wrong kind (refuses-other-fds checks that every wrong fd is refused
+ * in both directions, whatever the code, read first), nothing called, and
+ * the caller's fd still open with its flags. */
+PC_CONFORMANCE(c1_write_file, .id = "C1", .slug = "write-refuses-regular-file",
+               .needs = PC_NEEDS_LOOP)
+{
+    char path[] = "/tmp/pipecheck-c1w-XXXXXX";
+    int file = mkstemp(path);
+    PC_ASSERT_GE_INT(file, 0);
+    unlink(path);
+    int flags = fcntl(file, F_GETFL);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "a regular file");
+    pc_transport *t = NULL;
+    PC_ASSERT_ERR(
+        ctx->impl->connect_write_pipe(ctx->loop, file, &pc_recorder_protocol, rec, &t),
+        PL_EFDKIND);
+    PC_ASSERT_EQ_INT(fcntl(file, F_GETFL), flags);
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_nevents(rec), 0);
+    pc_recorder_free(rec);
+    PC_ASSERT_OK(close(file));
+}
+
 /* C2: /dev/null for reading.  epoll refuses it (EPERM), so connect must;
  * poll(2) reports it readable, and the transport reaches EOF. */
 PC_CONFORMANCE(c2_devnull, .id = "C2", .slug = "unwatchable-fd", .needs = PC_NEEDS_LOOP)

@@ -1,6 +1,7 @@
 /* Conformance: the write transport (spec group W). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -303,6 +304,211 @@ PC_CONFORMANCE(w6_refused, .id = "W6", .slug = "write-after-end-refused",
     w6_case(ctx, W6_WRITE_EOF);
     w6_case(ctx, W6_ABORT);
     w6_case(ctx, W6_AFTER_CL);
+}
+
+/* W6 counts: a run of writes after the end, each refused.  asyncio drops
+ * such writes and counts them (with the failed write that ended the
+ * transport, if one did), and logs "pipe closed by peer or os.write(pipe,
+ * data) raised exception." once the count has reached five: at the sixth
+ * write after close(), the fifth after a failed write.  The count is
+ * something a program sees, so these tests write exactly that many times
+ * and check the answers only after the loop has run: a subject that counts
+ * otherwise fails them in another way. */
+static const char *w6_result(ssize_t r, char *buf, size_t size)
+{
+    if (r == PC_EEXCEPTION)
+        return "an exception";
+    if (r < 0)
+        return pl_err_name((int)r);
+    snprintf(buf, size, "%zd (bytes taken)", r);
+    return buf;
+}
+
+/* Write count times (data, len), keeping the answers in got. */
+static void w6_write_times(pc_ctx *ctx, pc_transport *t, unsigned count, const void *data,
+                           size_t len, ssize_t *got)
+{
+    for (unsigned i = 0; i < count; i++)
+        got[i] = ctx->impl->write(t, data, len);
+}
+
+static void w6_all_refused(const ssize_t *got, unsigned count, const char *after)
+{
+    char buf[48];
+    for (unsigned i = 0; i < count; i++)
+        if (got[i] != PL_ECLOSED)
+            PC_FAIL("write %u of %u after %s returned %s, not PL_ECLOSED", i + 1, count,
+                    after, w6_result(got[i], buf, sizeof buf));
+}
+
+PC_CONFORMANCE(w6_six_after_close, .id = "W6", .slug = "six-writes-after-close-refused",
+               .needs = PC_NEEDS_WRITE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    ssize_t got[6];
+    unsigned char late[2];
+    pc_pattern_fill(ctx->seed, 0, late, sizeof late);
+    w6_write_times(ctx, c.t, 6, late, sizeof late, got);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    w6_all_refused(got, 6, "close");
+    conform_release(&c.pair, c.rec);
+}
+
+/* The reader is gone before the first write: that write fails in the
+ * kernel (EPIPE) and ends the transport; five more writes follow. */
+PC_CONFORMANCE(w6_five_after_failed, .id = "W6",
+               .slug = "five-writes-after-failed-write-refused", .needs = PC_NEEDS_WRITE,
+               .excludes = PC_KIND_TTY)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    close(c.pair.far);
+    c.pair.far = -1;
+    /* E3: the write returns; the failure comes as CL(-EPIPE). */
+    PC_ASSERT_EQ_INT(im->write(c.t, "doomed", 6), 6);
+    ssize_t got[5];
+    w6_write_times(ctx, c.t, 5, "no", 2, got);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(c.rec), -EPIPE);
+    w6_all_refused(got, 5, "a failed write");
+    conform_release(&c.pair, c.rec);
+}
+
+/* Data buffered, the reader goes away, CL; then five writes.  (asyncio
+ * counts a failed flush of its buffer as one, where the flush is what
+ * finds the reader gone: on a terminal.) */
+PC_CONFORMANCE(w6_five_after_reader_gone, .id = "W6",
+               .slug = "five-writes-after-reader-gone-refused", .needs = PC_NEEDS_WRITE,
+               .required = PC_KIND_WRITE_SEES_IDLE_CLOSE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_backlog b;
+    conform_back_up(ctx, &b, 8 * KiB);
+    im->ref(b.t);
+    close(b.pair.far);
+    b.pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS);
+    ssize_t got[5];
+    w6_write_times(ctx, b.t, 5, "no", 2, got);
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(b.rec, PC_EV_CL), 1);
+    w6_all_refused(got, 5, "the reader went away");
+    im->unref(b.t);
+    conform_release(&b.pair, b.rec);
+}
+
+/* Nothing written after close reaches the reader: with nothing buffered,
+ * and with data buffered (where a late write would join the queue).  The
+ * late bytes continue the pattern, so a reader that got them counts them. */
+PC_CONFORMANCE(w6_nothing_sent, .id = "W6", .slug = "nothing-sent-after-close",
+               .needs = PC_NEEDS_WRITE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    unsigned char late[4];
+    pc_pattern_fill(ctx->seed, 0, late, sizeof late);
+    ssize_t got[2];
+    w6_write_times(ctx, c.t, 1, late, sizeof late, got);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    conform_release(&c.pair, c.rec);
+    if (!(ctx->kind->flags & PC_KIND_NEAR_CLOSE_DROPS)) {
+        struct conform_backlog b;
+        conform_back_up(ctx, &b, 8 * KiB);
+        PC_ASSERT_OK(im->close(b.t));
+        pc_pattern_fill(ctx->seed, b.sent, late, sizeof late);
+        w6_write_times(ctx, b.t, 1, late, sizeof late, got + 1);
+        peer = conform_reader(&b.pair, ctx->seed, 0, 0, 0);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(b.rec), CONFORM_WAIT_MS * 2);
+        PC_ASSERT_ERR(pc_recorder_error(b.rec), 0);
+        PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), b.sent);
+        conform_release(&b.pair, b.rec);
+        w6_all_refused(got + 1, 1, "close with data buffered");
+    }
+    w6_all_refused(got, 1, "close");
+}
+
+/* A write of 0 bytes after close is refused like any other (W6 before
+ * W3), five of them, then a real one.  (asyncio returns from a 0-byte
+ * write before it counts: its warning must not come at that sixth write.) */
+PC_CONFORMANCE(w6_zero_after_close, .id = "W6",
+               .slug = "zero-byte-writes-after-close-refused", .needs = PC_NEEDS_WRITE)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    ssize_t got[6];
+    w6_write_times(ctx, c.t, 5, "", 0, got);
+    unsigned char late[2];
+    pc_pattern_fill(ctx->seed, 0, late, sizeof late);
+    w6_write_times(ctx, c.t, 1, late, sizeof late, got + 5);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    w6_all_refused(got, 5, "close (0 bytes)");
+    w6_all_refused(got + 5, 1, "close and five 0-byte writes");
+    conform_release(&c.pair, c.rec);
+}
+
+/* W4 with a pipe of one page that already holds `held` bytes of the
+ * pattern, and a write of a page and one byte: the kernel takes what the
+ * test expects (`taken`: it tops up the last page only when the write's
+ * length past whole pages fits there), the rest stays buffered, and all of
+ * it arrives once and in order. */
+static void w4_partial_first_write(pc_ctx *ctx, size_t held, size_t taken)
+{
+    const pc_subject *im = ctx->impl;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_WRITE, 0, &pair);
+    PC_ASSERT_OK(pc_pair_shrink(&pair, page));
+    PC_ASSERT_EQ_INT(fcntl(pair.near, F_GETPIPE_SZ), (int)page);
+    unsigned char *buf = malloc(held + page + 1);
+    PC_ASSERT_NOT_NULL(buf);
+    pc_pattern_fill(ctx->seed, 0, buf, held + page + 1);
+    PC_ASSERT_EQ_INT(write(pair.near, buf, held), (int)held);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "write transport");
+    pc_transport *t = pc_ctx_connect(ctx, PC_DIR_WRITE, pair.near, rec);
+    pair.near = -1;
+    PC_ASSERT_EQ_INT(im->write(t, buf + held, page + 1), (int)(page + 1));
+    size_t buffered = im->get_write_buffer_size(t);
+    pc_peer *peer = conform_reader_count(&pair, ctx->seed, held + page + 1);
+    PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(t) == 0, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), held + page + 1);
+    /* The case the test is for: the write itself sent exactly that. */
+    PC_REQUIRE("W2", buffered == page + 1 - taken,
+               "the write of %zu bytes left %zu buffered, not %zu: the kernel had room "
+               "for %zu and took them at once",
+               page + 1, buffered, page + 1 - taken, taken);
+    PC_ASSERT_OK(im->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    PC_ASSERT_ERR(pc_recorder_error(rec), 0);
+    free(buf);
+    conform_release(&pair, rec);
+}
+
+PC_CONFORMANCE(w4_one_byte, .id = "W4", .slug = "kernel-takes-one-byte",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_HAS_PIPE_SIZE)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    w4_partial_first_write(ctx, page - 1, 1);
+}
+
+PC_CONFORMANCE(w4_nothing, .id = "W4", .slug = "kernel-takes-nothing",
+               .needs = PC_NEEDS_WRITE, .required = PC_KIND_HAS_PIPE_SIZE)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    w4_partial_first_write(ctx, page, 0);
 }
 
 /* W7: input arriving on a tty the transport writes to is not a close. */
