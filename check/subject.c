@@ -50,6 +50,7 @@ static int bridge_eof(pl_transport *t, void *user)
 static void bridge_lost(pl_transport *t, int error, void *user)
 {
     struct bridge b = *(struct bridge *)user;
+    pl_transport_set_user(t, NULL); /* get_protocol after CL finds none */
     free(user);
     if (b.protocol->connection_lost)
         b.protocol->connection_lost((pc_transport *)t, error, b.user);
@@ -264,6 +265,34 @@ static int pipeloop_get_fd(const pc_transport *t)
 {
     return pl_transport_get_fd(CT(t));
 }
+/* The protocol switch keeps pipeloop's bridge as the pl_protocol and
+ * points the bridge at the suite's new protocol and user. */
+static int pipeloop_set_protocol(pc_transport *t, const pc_protocol *protocol, void *user)
+{
+    struct bridge *b = pl_transport_get_user(CT(t));
+    if (!protocol || !b)
+        return pl_transport_set_protocol(T(t), NULL);
+    int err = pl_transport_set_protocol(T(t), &bridge_protocol);
+    if (err)
+        return err;
+    b->protocol = protocol;
+    b->user = user;
+    return 0;
+}
+
+static int pipeloop_get_protocol(const pc_transport *t, const pc_protocol **protocol,
+                                 void **user)
+{
+    const struct bridge *b = pl_transport_get_user(CT(t));
+    *protocol = NULL;
+    *user = NULL;
+    if (b && pl_transport_get_protocol(CT(t)) == &bridge_protocol) {
+        *protocol = b->protocol;
+        *user = b->user;
+    }
+    return 0;
+}
+
 static void pipeloop_ref(pc_transport *t)
 {
     pl_transport_ref(T(t));
@@ -441,7 +470,8 @@ const pc_subject pc_subject_pipeloop = {
     .caps = PC_CAP_IN_PROCESS | PC_CAP_LENT_WRITES | PC_CAP_WRITEV | PC_CAP_GET_FD |
             PC_CAP_BUFFER_LIMITS | PC_CAP_LOOP_OWNED_READ_BUFFER | PC_CAP_REF_UNREF |
             PC_CAP_LOOP_WATCHERS | PC_CAP_LOOP_CLOSE | PC_CAP_SUBPROCESS |
-            PC_CAP_PIPELOOP_API | PC_CAP_IS_READING | PC_CAP_READ_ABORT,
+            PC_CAP_PIPELOOP_API | PC_CAP_IS_READING | PC_CAP_READ_ABORT |
+            PC_CAP_SET_PROTOCOL,
     .read_size = PL_READ_SIZE,
     .backends = "epoll,poll,io_uring",
     .loop_new = pipeloop_loop_new,
@@ -470,6 +500,9 @@ const pc_subject pc_subject_pipeloop = {
     .get_fd = pipeloop_get_fd,
     .ref = pipeloop_ref,
     .unref = pipeloop_unref,
+    .set_protocol = pipeloop_set_protocol,
+    .get_protocol = pipeloop_get_protocol,
+    .drop = NULL, /* C: nothing is collected */
     .config = NULL,
     .spawn = pipeloop_spawn,
     .process_pid = pipeloop_process_pid,
@@ -522,7 +555,7 @@ static const char *const cap_names[] = {
     "get-fd",     "buffer-limits", "loop-owned-read-buffer",
     "ref-unref",  "loop-watchers", "loop-close",
     "subprocess", "pipeloop-api",  "is-reading",
-    "read-abort",
+    "read-abort", "set-protocol",  "drop",
 };
 
 const char *pc_subject_cap_name(unsigned cap)

@@ -133,16 +133,19 @@ void pc__remote_dispatch_event(pc_loop *l, struct msg *m)
     if (!t || !t->protocol)
         pc__remote_fail(l, "protocol error: an event for an unknown transport");
     const pc_protocol *pr = t->protocol;
+    void *user = t->user;
+    if (t->owner)
+        t = t->owner; /* a protocol set later: the callback is its transport's */
     int ret = 0;
     if (typelen == 2 && strncmp(type, "CM", 2) == 0) {
         if (pr->connection_made)
-            pr->connection_made(t, t->user);
+            pr->connection_made(t, user);
     } else if (typelen == 2 && strncmp(type, "DR", 2) == 0) {
         if (pr->data_received)
-            pr->data_received(t, m->payload, m->payload_len, t->user);
+            pr->data_received(t, m->payload, m->payload_len, user);
     } else if (typelen == 2 && strncmp(type, "ER", 2) == 0) {
         if (pr->eof_received)
-            ret = pr->eof_received(t, t->user);
+            ret = pr->eof_received(t, user);
     } else if (typelen == 2 && strncmp(type, "CL", 2) == 0) {
         size_t clen;
         const char *code = pc__remote_token(&p, &clen);
@@ -150,13 +153,13 @@ void pc__remote_dispatch_event(pc_loop *l, struct msg *m)
         if (err == PC_EEXCEPTION)
             fprintf(stderr, "subject %s: connection_lost with %s\n", l->cfg->name, code);
         if (pr->connection_lost)
-            pr->connection_lost(t, err, t->user);
+            pr->connection_lost(t, err, user);
     } else if (typelen == 2 && strncmp(type, "PW", 2) == 0) {
         if (pr->pause_writing)
-            pr->pause_writing(t, t->user);
+            pr->pause_writing(t, user);
     } else if (typelen == 2 && strncmp(type, "RW", 2) == 0) {
         if (pr->resume_writing)
-            pr->resume_writing(t, t->user);
+            pr->resume_writing(t, user);
     } else {
         pc__remote_fail(l, "protocol error: an event of unknown type");
     }

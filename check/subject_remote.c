@@ -420,6 +420,68 @@ static int remote_get_fd(const pc_transport *t)
     return err ? err : (int)v;
 }
 
+/* set_protocol NEWID: the subject's new protocol reports as NEWID, an
+ * entry of its own that delivers to t's handle with protocol and user. */
+static int remote_set_protocol(pc_transport *t, const pc_protocol *protocol, void *user)
+{
+    if (!protocol)
+        return -EINVAL; /* a C-level misuse the wire cannot carry */
+    pc_loop *l = t->loop;
+    pc_transport *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->loop = l;
+    p->id = l->next_id++;
+    p->protocol = protocol;
+    p->user = user;
+    p->owner = t;
+    p->next = l->transports;
+    l->transports = p;
+    char args[24];
+    snprintf(args, sizeof args, "%u", p->id);
+    int err = (int)simple_op(t, "set_protocol", args, NULL, 0);
+    if (err) {
+        /* Nothing reports as p: unlink it (it is first unless an event
+         * in between made another entry, so search). */
+        for (pc_transport **pp = &l->transports; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        free(p);
+    }
+    return err;
+}
+
+/* get_protocol: ok ID, the id its protocol reports as (0: none or not
+ * one of the bench's). */
+static int remote_get_protocol(const pc_transport *t, const pc_protocol **protocol,
+                               void **user)
+{
+    int64_t id = 0;
+    *protocol = NULL;
+    *user = NULL;
+    int err = (int)simple_op(t, "get_protocol", NULL, &id, 1);
+    if (err)
+        return err;
+    for (const pc_transport *p = t->loop->transports; p; p = p->next)
+        if ((int64_t)p->id == id && (p == t || p->owner == t)) {
+            *protocol = p->protocol;
+            *user = p->user;
+        }
+    return 0;
+}
+
+/* drop: ok COLLECTED WARNINGS. */
+static int remote_drop(pc_transport *t, int *collected, int *warnings)
+{
+    int64_t v[2] = {0, 0};
+    int err = (int)simple_op(t, "drop", NULL, v, 2);
+    *collected = err ? 0 : (int)v[0];
+    *warnings = err ? 0 : (int)v[1];
+    return err;
+}
+
 /* Handles stay valid until their loop closes: nothing to count. */
 static void remote_ref(pc_transport *t)
 {
@@ -590,6 +652,9 @@ static const pc_subject remote_table = {
     .get_fd = remote_get_fd,
     .ref = remote_ref,
     .unref = remote_unref,
+    .set_protocol = remote_set_protocol,
+    .get_protocol = remote_get_protocol,
+    .drop = remote_drop,
     .config = NULL,
     .spawn = remote_spawn,
     .process_pid = remote_process_pid,

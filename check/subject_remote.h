@@ -46,6 +46,9 @@ struct pc_transport {
     unsigned id;
     const pc_protocol *protocol;
     void *user;
+    /* NULL for a transport.  For a protocol that set_protocol gave owner:
+     * the subject's events for this id are owner's callbacks into it. */
+    struct pc_transport *owner;
 };
 
 /* A subprocess of the subject: events name it by id like a transport;

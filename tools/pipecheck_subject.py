@@ -59,6 +59,7 @@ import sys
 import time
 import traceback
 import warnings
+import weakref
 from typing import (Any, Callable, Coroutine, Dict, List, Optional, Sequence, Set, Tuple,
                     Type, Union)
 
@@ -232,17 +233,21 @@ class Pipe:
 class Recorder(asyncio.Protocol):
     """Forwards every callback to the bench and waits for its return."""
 
-    def __init__(self, subject: "Subject", tid: int) -> None:
+    def __init__(self, subject: "Subject", tid: int, owner: Optional[int] = None) -> None:
         self.subject = subject
-        self.tid = tid
+        self.tid = tid  # the id its events carry
+        self.owner = tid if owner is None else owner  # its transport's id
         self.lost = False
+        # set_protocol replaced it, or its transport was dropped: no CL is
+        # owed to it any more (bye does not wait for one)
+        self.retired = False
 
     def _event(self, kind: str, arg: Optional[str] = None,
                payload: Optional[bytes] = None) -> int:
         return self.subject.event(self.tid, kind, arg, payload)
 
     def connection_made(self, transport: Any) -> None:
-        self.subject.bind(self.tid, transport)
+        self.subject.bind(self.owner, transport)
         self._event("CM")
 
     def data_received(self, data: bytes) -> None:
@@ -342,6 +347,7 @@ class LoopDriver:
 
     backends = ""  # the poll backends the hello offers
     closes_pipes = True  # the loop closes a pipe's fd through Pipe.close
+    drops = False  # a dropped transport is collected at once (refcounting)
 
     def __init__(self) -> None:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -424,6 +430,7 @@ class AsyncioDriver(LoopDriver):
 
     backends = "epoll,poll"
     closes_pipes = True
+    drops = True
 
     def describe(self, python: str) -> str:
         return "asyncio on %s" % python
@@ -716,7 +723,8 @@ class Subject:
         self.ch = channel
         self.driver = driver
         self.transports: Dict[int, Any] = {}  # id -> transport (once known)
-        self.recorders: Dict[int, Recorder] = {}
+        self.recorders: Dict[int, Recorder] = {}  # by the id events carry
+        self.current: Dict[int, Recorder] = {}  # transport id -> its recorder now
         # id -> (coroutine, waiter) of an unfinished connect or spawn
         self.pending: Dict[int, Tuple[LoopCoroutine, asyncio.Future]] = {}
         self.given_up: Set[int] = set()  # spawns cancelled by "pop ID cancel"
@@ -789,6 +797,10 @@ class Subject:
             self.ch.send("err ENOENT " + unavailable)
             return
         caps = ["writev", "buffer-limits", "subprocess"]
+        if self.driver.read_pipe_has("set_protocol"):
+            caps.append("set-protocol")
+        if self.driver.drops:
+            caps.append("drop")
         if self.driver.read_pipe_has("is_reading"):
             caps.append("is-reading")
         if self.driver.read_pipe_has("abort"):
@@ -819,6 +831,7 @@ class Subject:
         pipe = Pipe(fd, closes=self.driver.closes_pipes)
         recorder = Recorder(self, tid)
         self.recorders[tid] = recorder
+        self.current[tid] = recorder
         if direction == "read":
             coro = self.loop.connect_read_pipe(lambda: recorder, pipe)
         else:
@@ -830,11 +843,15 @@ class Subject:
             waiter = first_await(coro)
         except BaseException as exc:
             del self.recorders[tid]
-            if fd >= 0:
+            del self.current[tid]
+            # The fd is still ours unless the loop closed it through the
+            # Pipe (which then forgot it): never close a number twice.
+            if pipe.fd >= 0:
                 try:
-                    os.close(fd)
+                    os.close(pipe.fd)
                 except OSError:
                     pass
+                pipe.fd = -1
             if isinstance(exc, ValueError):
                 # asyncio: "Pipe transport is for pipes/sockets only."
                 self.ch.send("err EFDKIND %s" % one_line(exc))
@@ -930,6 +947,12 @@ class Subject:
 
     def op(self, words: Words, data: bytes) -> None:
         tid, name, args = int(words[1]), words[2], words[3:]
+        own = self.OWN_OPERATIONS.get(name)
+        if own is not None:  # operations on the subject's own records
+            if tid not in self.transports:
+                raise ProtocolError("no transport %d" % tid)
+            self.answer(own(self, tid, args))
+            return
         t = self.transports.get(tid)
         if t is None:
             raise ProtocolError("no transport %d" % tid)
@@ -937,6 +960,58 @@ class Subject:
         if operation is None:
             raise ProtocolError("unknown operation %r" % name)
         self.answer(operation(t, args, data))
+
+    def op_set_protocol(self, tid: int, args: Words) -> Answer:
+        """set_protocol NEWID: a new recorder, whose events carry NEWID."""
+        new = int(args[0])
+        recorder = Recorder(self, new, owner=tid)
+        method(self.transports[tid], "set_protocol")(recorder)
+        old = self.current.get(tid)
+        if old is not None:
+            old.retired = True
+        self.recorders[new] = recorder
+        self.current[tid] = recorder
+        return None
+
+    def op_get_protocol(self, tid: int, args: Words) -> Answer:
+        """ok ID: the id of the recorder get_protocol() returns, 0 for
+        anything else (None, or a protocol the bench never set)."""
+        protocol = method(self.transports[tid], "get_protocol")()
+        return [protocol.tid if isinstance(protocol, Recorder) else 0]
+
+    def op_drop(self, tid: int, args: Words) -> Answer:
+        """The program lets go of the transport: ok COLLECTED WARNINGS.
+
+        The adapter's reference is its last one; the garbage is collected
+        at once, and the "unclosed transport" ResourceWarnings that gives
+        are counted here instead of reported (anything else still is)."""
+        ref = weakref.ref(self.transports[tid])
+        recorder = self.current.get(tid)
+        if recorder is not None:
+            recorder.retired = True  # asyncio's __del__ calls no callback
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del self.transports[tid]
+            gc.collect()
+        texts = ["%s: %s" % (w.category.__name__, w.message) for w in caught]
+        # A recorded warning keeps its source, the transport, alive.
+        caught.clear()
+        collected = ref() is None
+        unclosed = sum(1 for text in texts
+                       if text.startswith("ResourceWarning: unclosed transport"))
+        others = [text for text in texts
+                  if not text.startswith("ResourceWarning: unclosed transport")]
+        for text in others:
+            self.report("WARN", text)
+        return [1 if collected else 0, unclosed]
+
+    # Operations that need the subject's records, not only the transport:
+    # (subject, transport id, args) -> the answer.
+    OWN_OPERATIONS: Dict[str, Callable[["Subject", int, Words], Answer]] = {
+        "set_protocol": op_set_protocol,
+        "get_protocol": op_get_protocol,
+        "drop": op_drop,
+    }
 
     # ---- stepping -------------------------------------------------------
 
@@ -955,7 +1030,8 @@ class Subject:
             self.ch.send("done %d %d" % (self.driver.iteration, steps))
 
     def bye(self, words: Words, data: bytes) -> None:
-        open_ = [tid for tid, r in self.recorders.items() if not r.lost]
+        open_ = [tid for tid, r in self.recorders.items()
+                 if not r.lost and not r.retired]
         open_ += [pid_ for pid_, r in self.process_recorders.items() if not r.lost]
         # A spawn call that has not returned yet (a given-up one still
         # waiting for its child) is a caller still inside the loop's API.

@@ -2,6 +2,7 @@
  * the reader going away (group E). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,82 @@ PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
     PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     /* The reader saw EOF: it finished with no error and no bytes. */
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+    conform_release(&c.pair, c.rec);
+}
+
+/* D1 when the program drops its last reference instead of closing
+ * (capability drop: a garbage-collected subject).  A transport closed
+ * before it is dropped says nothing; an open one that is collected warns
+ * once ("unclosed transport") and its fd is closed, so the far end sees
+ * its peer gone; no callback comes for it after that. */
+static void drop_closed(pc_ctx *ctx, pc_dir dir)
+{
+    const pc_subject *im = ctx->impl;
+    struct conform_conn c = conform_open(ctx, dir, "closed, then dropped");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->close(c.t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+    int collected = -1, warnings = -1;
+    PC_ASSERT_OK(im->drop(c.t, &collected, &warnings));
+    PC_ASSERT_EQ_INT(warnings, 0);
+    conform_release(&c.pair, c.rec);
+}
+
+/* The far end sees the near end closed: a hang-up or an error (a pipe's
+ * write end whose readers are gone), waited for by poll alone. */
+static void expect_far_sees_close(const pc_pair *pair)
+{
+    struct pollfd p = {pair->far, 0, 0};
+    int n = poll(&p, 1, (int)pc_scale_ms(CONFORM_WAIT_MS));
+    PC_ASSERT_EQ_INT(n, 1);
+    if (!(p.revents & (POLLHUP | POLLERR)))
+        PC_FAIL("the far end does not see the dropped transport's fd closed");
+}
+
+PC_CONFORMANCE(d1_dropped_read, .id = "D1", .slug = "dropped-read-closed-warned",
+               .needs = PC_NEEDS_READ, .caps = PC_CAP_DROP, .excludes = PC_KIND_CHILD)
+{
+    const pc_subject *im = ctx->impl;
+    drop_closed(ctx, PC_DIR_READ);
+    /* Paused, so that no watcher of the loop's own holds it. */
+    struct conform_conn c = conform_open(ctx, PC_DIR_READ, "dropped read transport");
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    PC_ASSERT_OK(im->pause_reading(c.t));
+    int collected = -1, warnings = -1;
+    PC_ASSERT_OK(im->drop(c.t, &collected, &warnings));
+    PC_ASSERT_EQ_INT(collected, 1);
+    PC_ASSERT_EQ_INT(warnings, 1);
+    expect_far_sees_close(&c.pair);
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM");
+    conform_release(&c.pair, c.rec);
+}
+
+PC_CONFORMANCE(d1_dropped_write, .id = "D1", .slug = "dropped-write-closed-warned",
+               .needs = PC_NEEDS_WRITE, .caps = PC_CAP_DROP)
+{
+    const pc_subject *im = ctx->impl;
+    drop_closed(ctx, PC_DIR_WRITE);
+    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "dropped write transport");
+    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    int collected = -1, warnings = -1;
+    PC_ASSERT_OK(im->drop(c.t, &collected, &warnings));
+    if (collected) {
+        PC_ASSERT_EQ_INT(warnings, 1);
+        /* The reader sees EOF: its end was closed. */
+        PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
+        pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+        PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM");
+    } else {
+        /* Kept alive by the subject's own watcher (asyncio watches a
+         * pipe's write end for the reader going away): not collected, so
+         * no warning, and it still ends as E1 says when the reader goes. */
+        PC_ASSERT_EQ_INT(warnings, 0);
+        (void)pc_peer_stop(peer, NULL);
+        PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
+        PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
+    }
     conform_release(&c.pair, c.rec);
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -93,6 +94,47 @@ PC_CONFORMANCE(r1_writer_gone_first, .id = "R1", .slug = "writer-gone-data-queue
     }
     pc_pair_close(&pair);
     pc_recorder_free(rec);
+}
+
+/* Wait until bytes are waiting to be read from fd.  A pty hands them on
+ * through the kernel's workqueue, so they reach the near end a little after
+ * the write (poll sees the first of them). */
+static void wait_unread(int fd, size_t bytes)
+{
+    uint64_t until = pc_now_ns() + (uint64_t)pc_scale_ms(CONFORM_WAIT_MS) * 1000000u;
+    while (conform_unread(fd) < bytes && pc_now_ns() < until) {
+        struct pollfd p = {fd, POLLIN, 0};
+        (void)poll(&p, 1, 1);
+    }
+    PC_ASSERT_EQ_SIZE(conform_unread(fd), bytes);
+}
+
+/* R1: what is waiting when reading starts, up to the read size, comes in
+ * one DR: the transport reads as much as its read size at a time, not in
+ * small pieces (a read transport that reads 1 KiB at a time passes every
+ * other R1 test).  3000 bytes: one read on every kind and backend (a pty
+ * holds 4 KiB in its line discipline, io_uring's read buffers are 64 KiB),
+ * all in the near end's kernel buffer (FIONREAD) before the connect. */
+PC_CONFORMANCE(r1_waiting_one_read, .id = "R1", .slug = "waiting-data-one-read",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_CHILD)
+{
+    enum { WAITING = 3000 };
+    pc_pair pair;
+    pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair);
+    unsigned char buf[WAITING];
+    pc_pattern_fill(ctx->seed, 0, buf, sizeof buf);
+    PC_ASSERT_EQ_INT(write(pair.far, buf, sizeof buf), WAITING);
+    wait_unread(pair.near, WAITING);
+    pc_recorder *rec = pc_recorder_new(ctx->loop, "read transport");
+    pc_recorder_expect_pattern(rec, ctx->seed);
+    pc_ctx_connect(ctx, PC_DIR_READ, pair.near, rec);
+    pair.near = -1; /* the transport owns it */
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_bytes(rec) == WAITING, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_count(rec, PC_EV_DR), 1);
+    close(pair.far);
+    pair.far = -1;
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    conform_release(&pair, rec);
 }
 
 /* R2: data_received gets loop-owned buffers, and reading allocates
@@ -215,6 +257,64 @@ PC_CONFORMANCE(r4_pause, .id = "R4", .slug = "pause-stops-data", .needs = PC_NEE
         PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
     conform_peer_done(peer, 0);
     conform_release(&c.pair, c.rec);
+}
+
+/* R5: resume_reading on a transport that is reading changes nothing, not
+ * even when its read is already due in this iteration.  Two transports
+ * with data waiting read in the same iteration; the first DR resumes the
+ * other transport, whose DR must still come in that iteration (a resume
+ * that registers the reader again drops the event already collected and
+ * reads one iteration late). */
+struct r5_two {
+    const pc_subject *im;
+    pc_transport *t[2];
+    int resumed, failed;
+};
+
+static void r5_resume_other(pc_transport *t, const void *data, size_t len, void *user)
+{
+    struct r5_two *s = user;
+    (void)data;
+    (void)len;
+    if (s->resumed++)
+        return;
+    if (s->im->resume_reading(t == s->t[0] ? s->t[1] : s->t[0]) != 0)
+        s->failed = 1;
+}
+
+PC_CONFORMANCE(r5_resume_while_reading, .id = "R5", .slug = "resume-while-reading-no-op",
+               .needs = PC_NEEDS_READ, .excludes = PC_KIND_CHILD)
+{
+    static const pc_protocol hooks = {.data_received = r5_resume_other};
+    struct r5_two s = {.im = ctx->impl};
+    pc_pair pair[2];
+    pc_recorder *rec[2];
+    for (int i = 0; i < 2; i++) {
+        pc_ctx_open_pair(ctx, PC_DIR_READ, 0, &pair[i]);
+        PC_ASSERT_EQ_INT(write(pair[i].far, "waiting\n", 8), 8);
+        wait_unread(pair[i].near, 8);
+        rec[i] = pc_recorder_new(ctx->loop, i ? "second reader" : "first reader");
+        pc_recorder_set_hooks(rec[i], &hooks, &s);
+    }
+    /* Both connected before the loop runs: they start reading together. */
+    for (int i = 0; i < 2; i++) {
+        s.t[i] = pc_ctx_connect(ctx, PC_DIR_READ, pair[i].near, rec[i]);
+        pair[i].near = -1;
+    }
+    PC_RUN_UNTIL(ctx->loop,
+                 pc_recorder_bytes(rec[0]) == 8 && pc_recorder_bytes(rec[1]) == 8,
+                 CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_INT(s.failed, 0);
+    PC_ASSERT_EQ_UINT(pc_recorder_iteration_of(rec[1], PC_EV_DR),
+                      pc_recorder_iteration_of(rec[0], PC_EV_DR));
+    for (int i = 0; i < 2; i++) {
+        close(pair[i].far);
+        pair[i].far = -1;
+    }
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec[0]) && pc_recorder_lost(rec[1]),
+                 CONFORM_WAIT_MS);
+    for (int i = 0; i < 2; i++)
+        conform_release(&pair[i], rec[i]);
 }
 
 PC_CONFORMANCE(r5_idempotent, .id = "R5", .slug = "pause-resume-idempotent",

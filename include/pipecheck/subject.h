@@ -97,6 +97,13 @@ enum pc_subject_caps {
     /* abort on read transports (CPython documents abort() for write
      * transports only; its read pipe transport has none). */
     PC_CAP_READ_ABORT = 1u << 12,
+    /* set_protocol and get_protocol: a transport's protocol can be
+     * switched (asyncio's BaseTransport.set_protocol). */
+    PC_CAP_SET_PROTOCOL = 1u << 13,
+    /* drop: the program can let go of its last reference to an open
+     * transport (a garbage-collected subject: asyncio closes the fd in
+     * __del__ with a ResourceWarning). */
+    PC_CAP_DROP = 1u << 14,
 };
 
 /* "lent-writes", "writev", ... for PC_CAP_* bit cap; NULL if unknown. */
@@ -188,6 +195,20 @@ struct pc_subject {
     int (*get_fd)(const pc_transport *t);
     void (*ref)(pc_transport *t);
     void (*unref)(pc_transport *t);
+    /* PC_CAP_SET_PROTOCOL: every later callback of t goes to protocol with
+     * user (pl_transport_set_protocol); -EINVAL for a NULL protocol. */
+    int (*set_protocol)(pc_transport *t, const pc_protocol *protocol, void *user);
+    /* PC_CAP_SET_PROTOCOL: the protocol and user that t calls now, as
+     * connect or set_protocol gave them; *protocol NULL if the subject
+     * reports none (or one the bench never gave it). */
+    int (*get_protocol)(const pc_transport *t, const pc_protocol **protocol, void **user);
+    /* PC_CAP_DROP: the program drops its last reference to t, open or not,
+     * and the subject collects its garbage.  Returns 0 with *collected 1 if
+     * the transport object is gone (0: something of the subject's own, such
+     * as a watcher on its fd, keeps it alive) and *warnings the
+     * "unclosed transport" ResourceWarnings that gave.  No callback of t
+     * comes after it is collected; t stays a valid handle. */
+    int (*drop)(pc_transport *t, int *collected, int *warnings);
 
     void *config; /* the subject's own data (remote: how to start it) */
 
