@@ -181,14 +181,22 @@ static unsigned all_backends(void)
     return flags;
 }
 
+/* Whether an option that takes a value got a non-empty one; if not, says
+ * so on stderr, what being the kind of value it wants. */
+static int has_value(const char *arg, const char *value, const char *what)
+{
+    if (value && *value)
+        return 1;
+    fprintf(stderr, "pipecheck: %s needs %s\n", arg, what);
+    return 0;
+}
+
 static int option_hook(const char *arg, const char *value, void *user)
 {
     struct cli *cli = user;
     if (strcmp(arg, "--subject") == 0 || strcmp(arg, "--compare") == 0) {
-        if (!value || !*value) {
-            fprintf(stderr, "pipecheck: %s needs a value\n", arg);
+        if (!has_value(arg, value, "a value"))
             return -EINVAL;
-        }
         cli->compare = strcmp(arg, "--compare") == 0;
         if (!cli->compare && (strchr(value, ',') && strncmp(value, "exec:", 5) != 0)) {
             fprintf(stderr, "pipecheck: --subject takes one name (see --compare)\n");
@@ -197,26 +205,20 @@ static int option_hook(const char *arg, const char *value, void *user)
         return add_subjects(cli, value) < 0 ? -EINVAL : PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--python") == 0) {
-        if (!value || !*value) {
-            fprintf(stderr, "pipecheck: --python needs a path\n");
+        if (!has_value(arg, value, "a path"))
             return -EINVAL;
-        }
         pc_subject_set_python(value);
         return PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--json") == 0) {
-        if (!value || !*value) {
-            fprintf(stderr, "pipecheck: --json needs a file name\n");
+        if (!has_value(arg, value, "a file name"))
             return -EINVAL;
-        }
         cli->json_path = value;
         return PC_OPTION_TAKES_VALUE;
     }
     if (strcmp(arg, "--html") == 0) {
-        if (!value || !*value) {
-            fprintf(stderr, "pipecheck: --html needs a file name\n");
+        if (!has_value(arg, value, "a file name"))
             return -EINVAL;
-        }
         cli->html_path = value;
         return PC_OPTION_TAKES_VALUE;
     }
@@ -256,11 +258,9 @@ static int option_hook(const char *arg, const char *value, void *user)
         return PC_OPTION_TAKES_ARG;
     }
     if (strcmp(arg, "--explain") == 0 || strcmp(arg, "--json-in") == 0) {
-        if (!value || !*value) {
-            fprintf(stderr, "pipecheck: %s needs %s\n", arg,
-                    arg[2] == 'e' ? "a behaviour ID, e.g. R4" : "a file name");
+        if (!has_value(arg, value,
+                       arg[2] == 'e' ? "a behaviour ID, e.g. R4" : "a file name"))
             return -EINVAL;
-        }
         *(arg[2] == 'e' ? &cli->explain_id : &cli->json_in) = value;
         return PC_OPTION_TAKES_VALUE;
     }
@@ -565,25 +565,7 @@ static int run_column(pc_options *opts, const struct instance *list, size_t n,
 
 static const char *outcome_word(enum outcome o)
 {
-    switch (o) {
-    case OUT_PASS:
-        return "pass";
-    case OUT_FAIL:
-        return "FAIL";
-    case OUT_DIFFERS:
-        return "diff";
-    case OUT_BLOCKED:
-        return "blkd";
-    case OUT_SKIP:
-        return "skip";
-    case OUT_UNAVAILABLE:
-        return "unav";
-    case OUT_OTHER:
-        return "other";
-    case OUT_NA:
-        break;
-    }
-    return "n/a";
+    return view_outcome_names[o].word;
 }
 
 static void print_cell(FILE *out, int color, enum outcome o, const char *text, int width)
@@ -1087,25 +1069,7 @@ static void print_blocked(const struct instance *list, size_t n,
 
 static const char *outcome_json(enum outcome o)
 {
-    switch (o) {
-    case OUT_PASS:
-        return "pass";
-    case OUT_FAIL:
-        return "fail";
-    case OUT_DIFFERS:
-        return "differs";
-    case OUT_BLOCKED:
-        return "blocked";
-    case OUT_SKIP:
-        return "skip";
-    case OUT_UNAVAILABLE:
-        return "unavailable";
-    case OUT_OTHER:
-        return "other";
-    case OUT_NA:
-        break;
-    }
-    return "n/a";
+    return view_outcome_names[o].json;
 }
 
 static void json_document(FILE *f, const struct instance *list, size_t n,

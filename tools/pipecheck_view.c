@@ -228,25 +228,20 @@ static int utf8_locale(void)
     return 0;
 }
 
+const struct outcome_names view_outcome_names[OUT_FAIL + 1] = {
+    [OUT_NA] = {"n/a", "n/a", "\033[2m"},
+    [OUT_UNAVAILABLE] = {"unav", "unavailable", "\033[2m"},
+    [OUT_SKIP] = {"skip", "skip", NULL},
+    [OUT_PASS] = {"pass", "pass", "\033[32m"},
+    [OUT_BLOCKED] = {"blkd", "blocked", "\033[35m"},
+    [OUT_OTHER] = {"other", "other", "\033[35m"},
+    [OUT_DIFFERS] = {"diff", "differs", "\033[33m"},
+    [OUT_FAIL] = {"FAIL", "fail", "\033[1;31m"},
+};
+
 static const char *color_of(enum outcome o)
 {
-    switch (o) {
-    case OUT_PASS:
-        return "\033[32m";
-    case OUT_FAIL:
-        return "\033[1;31m";
-    case OUT_DIFFERS:
-        return "\033[33m";
-    case OUT_BLOCKED:
-    case OUT_OTHER:
-        return "\033[35m";
-    case OUT_NA:
-    case OUT_UNAVAILABLE:
-        return "\033[2m";
-    case OUT_SKIP:
-        break;
-    }
-    return NULL;
+    return view_outcome_names[o].color;
 }
 
 void view_print_colored(FILE *out, int color, enum outcome o, const char *s, int pad)

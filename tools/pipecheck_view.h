@@ -21,6 +21,15 @@ enum outcome {
     OUT_FAIL
 };
 
+/* How each outcome is written: its word in a cell (at most 5 letters), its
+ * name in --json, and its terminal colour (NULL: none). */
+struct outcome_names {
+    const char *word;
+    const char *json;
+    const char *color;
+};
+extern const struct outcome_names view_outcome_names[OUT_FAIL + 1];
+
 /* One (kind, backend) cell of a behaviour: the worst outcome of its
  * instances there.  kind is "any" for the tests that need no pipe. */
 struct view_cell {

@@ -21,6 +21,12 @@ struct conform_conn {
 /* conform_connected, for a test that keeps the three together. */
 struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label);
 
+/* conform_open for writing into *c with a conform_reader (the whole
+ * pattern, no pauses) on the far end, run until connection_made: the start
+ * of a test that writes to a reader taking everything.  Returns the peer,
+ * for conform_peer_done.  (The peer keeps c->pair's address: c stays put.) */
+pc_peer *conform_open_to_reader(pc_ctx *ctx, struct conform_conn *c);
+
 /* The end of a test: close what is left of pair and free rec. */
 void conform_release(pc_pair *pair, pc_recorder *rec);
 

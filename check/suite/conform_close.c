@@ -14,21 +14,29 @@
 
 #define KiB 1024u
 
+/* The end of a test whose write transport (from conform_open_to_reader) was
+ * closed with nothing buffered: connection_lost comes with no error, and
+ * nothing but it follows connection_made, then or in the next iterations;
+ * the reader saw EOF and no byte.  Releases c. */
+static void expect_closed_empty(pc_ctx *ctx, struct conform_conn *c, pc_peer *reader)
+{
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c->rec), CONFORM_WAIT_MS);
+    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_STR(pc_recorder_sequence(c->rec), "CM CL");
+    PC_ASSERT_ERR(pc_recorder_error(c->rec), 0);
+    PC_ASSERT_EQ_UINT(conform_peer_done(reader, 0), 0);
+    conform_release(&c->pair, c->rec);
+}
+
 PC_CONFORMANCE(d1_close_empty, .id = "D1", .slug = "close-empty-buffer",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
-    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c;
+    pc_peer *peer = conform_open_to_reader(ctx, &c);
     PC_ASSERT_OK(im->close(c.t));
     PC_ASSERT_EQ_INT(im->is_closing(c.t), 1);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
-    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
-    /* The reader saw EOF: it finished with no error and no bytes. */
-    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    conform_release(&c.pair, c.rec);
+    expect_closed_empty(ctx, &c, peer);
 }
 
 /* D1 when the program drops its last reference instead of closing
@@ -263,17 +271,11 @@ PC_CONFORMANCE(d3_twice_empty, .id = "D3", .slug = "write-eof-twice-nothing-buff
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
-    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c;
+    pc_peer *peer = conform_open_to_reader(ctx, &c);
     PC_ASSERT_OK(im->write_eof(c.t));
     PC_ASSERT_OK(im->write_eof(c.t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
-    pc_run_until_quiet(ctx->loop, 20, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_STR(pc_recorder_sequence(c.rec), "CM CL");
-    PC_ASSERT_ERR(pc_recorder_error(c.rec), 0);
-    PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), 0);
-    conform_release(&c.pair, c.rec);
+    expect_closed_empty(ctx, &c, peer);
 }
 
 /* D5: abort after CL (D5's any-order test does it too, after other

@@ -34,6 +34,18 @@ PC_CONFORMANCE(c1_accepts, .id = "C1", .slug = "accepts-kind", .needs = PC_NEEDS
 
 /* Connect fd both ways and check that both are refused with want and
  * that fd is still open with its flags unchanged. */
+/* The end of a refused connect: the fd's flags as they were (fd < 0: a
+ * closed fd, nothing to look at) and no callback, ever. */
+static void expect_left_alone(pc_ctx *ctx, int fd, int flags, pc_recorder *rec)
+{
+    if (fd >= 0) {
+        PC_ASSERT_EQ_INT(fcntl(fd, F_GETFL), flags);
+    }
+    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
+    PC_ASSERT_EQ_SIZE(pc_recorder_nevents(rec), 0);
+    pc_recorder_free(rec);
+}
+
 static void expect_refused(pc_ctx *ctx, int fd, int want, const char *what)
 {
     int flags = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
@@ -48,13 +60,17 @@ static void expect_refused(pc_ctx *ctx, int fd, int want, const char *what)
      * first; either way it must be refused. */
     if (err == 0)
         PC_FAIL("write connect of %s was accepted", what);
-    if (fd >= 0) {
-        PC_ASSERT_EQ_INT(fcntl(fd, F_GETFL), flags);
-    }
-    /* Refused means no callback either. */
-    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_SIZE(pc_recorder_nevents(rec), 0);
-    pc_recorder_free(rec);
+    expect_left_alone(ctx, fd, flags, rec);
+}
+
+/* An unlinked regular file open for reading and writing. */
+static int temp_file(void)
+{
+    char path[] = "/tmp/pipecheck-c1-XXXXXX";
+    int file = mkstemp(path);
+    PC_ASSERT_GE_INT(file, 0);
+    unlink(path);
+    return file;
 }
 
 /* One test per kind of fd, so that each refusal is graded on its own (a
@@ -62,10 +78,7 @@ static void expect_refused(pc_ctx *ctx, int fd, int want, const char *what)
 PC_CONFORMANCE(c1_refuses_file, .id = "C1", .slug = "refuses-regular-file",
                .needs = PC_NEEDS_LOOP)
 {
-    char path[] = "/tmp/pipecheck-c1-XXXXXX";
-    int file = mkstemp(path);
-    PC_ASSERT_GE_INT(file, 0);
-    unlink(path);
+    int file = temp_file();
     expect_refused(ctx, file, PL_EFDKIND, "a regular file");
     PC_ASSERT_OK(close(file));
 }
@@ -125,20 +138,14 @@ PC_CONFORMANCE(c1_refuses_block, .id = "C1", .slug = "refuses-block-device",
 PC_CONFORMANCE(c1_write_file, .id = "C1", .slug = "write-refuses-regular-file",
                .needs = PC_NEEDS_LOOP)
 {
-    char path[] = "/tmp/pipecheck-c1w-XXXXXX";
-    int file = mkstemp(path);
-    PC_ASSERT_GE_INT(file, 0);
-    unlink(path);
+    int file = temp_file();
     int flags = fcntl(file, F_GETFL);
     pc_recorder *rec = pc_recorder_new(ctx->loop, "a regular file");
     pc_transport *t = NULL;
     PC_ASSERT_ERR(
         ctx->impl->connect_write_pipe(ctx->loop, file, &pc_recorder_protocol, rec, &t),
         PL_EFDKIND);
-    PC_ASSERT_EQ_INT(fcntl(file, F_GETFL), flags);
-    pc_run_until_quiet(ctx->loop, 10, CONFORM_WAIT_MS);
-    PC_ASSERT_EQ_SIZE(pc_recorder_nevents(rec), 0);
-    pc_recorder_free(rec);
+    expect_left_alone(ctx, file, flags, rec);
     PC_ASSERT_OK(close(file));
 }
 

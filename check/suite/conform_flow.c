@@ -7,6 +7,30 @@
 
 #define KiB 1024u
 
+/* A peer that reads the f->sent pattern bytes f has written, chunk at a
+ * time with pause_us between reads, then closes its end. */
+static pc_peer *slow_reader(pc_ctx *ctx, struct conform_backlog *f, size_t chunk,
+                            unsigned pause_us)
+{
+    pc_peer_script slow = {.action = PC_PEER_READ,
+                           .seed = ctx->seed,
+                           .bytes = f->sent,
+                           .chunk = chunk,
+                           .pause_us = pause_us};
+    pc_peer *peer = pc_peer_start(&f->pair, &slow);
+    PC_ASSERT_NOT_NULL(peer);
+    return peer;
+}
+
+/* The end of a test with nothing left to check: close t, run until its
+ * connection_lost, then conform_release. */
+static void close_release(pc_ctx *ctx, pc_transport *t, pc_pair *pair, pc_recorder *rec)
+{
+    PC_ASSERT_OK(ctx->impl->close(t));
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(rec), CONFORM_WAIT_MS);
+    conform_release(pair, rec);
+}
+
 PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
                .needs = PC_NEEDS_WRITE)
 {
@@ -28,9 +52,7 @@ PC_CONFORMANCE(f1_defaults, .id = "F1", .slug = "defaults-and-derived",
     PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 64 * KiB);
     PC_ASSERT_EQ_SIZE(low, 16 * KiB);
-    PC_ASSERT_OK(im->close(c.t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
-    conform_release(&c.pair, c.rec);
+    close_release(ctx, c.t, &c.pair, c.rec);
 }
 
 PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
@@ -48,9 +70,7 @@ PC_CONFORMANCE(f2_invalid, .id = "F2", .slug = "invalid-limits-refused",
     PC_ASSERT_OK(im->get_write_buffer_limits(c.t, &high, &low));
     PC_ASSERT_EQ_SIZE(high, 800);
     PC_ASSERT_EQ_SIZE(low, 200);
-    PC_ASSERT_OK(im->close(c.t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(c.rec), CONFORM_WAIT_MS);
-    conform_release(&c.pair, c.rec);
+    close_release(ctx, c.t, &c.pair, c.rec);
 }
 
 /* Write n more pattern bytes. */
@@ -115,15 +135,22 @@ static void f4_resume(pc_transport *t, void *user)
     s->running_at_rw = pc_loop_is_running(s->loop);
 }
 
+/* conform_back_up with one byte over, and s filled in by resume_writing. */
+static void f4_back_up(pc_ctx *ctx, struct conform_backlog *f, struct f4_state *s)
+{
+    static const pc_protocol hooks = {.resume_writing = f4_resume};
+    conform_back_up(ctx, f, 1);
+    *s = (struct f4_state){ctx->impl, ctx->loop, (size_t)-1, 0};
+    pc_recorder_set_hooks(f->rec, &hooks, s);
+}
+
 PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
-    conform_back_up(ctx, &f, 1);
-    struct f4_state s = {im, ctx->loop, (size_t)-1, 0};
-    static const pc_protocol hooks = {.resume_writing = f4_resume};
-    pc_recorder_set_hooks(f.rec, &hooks, &s);
+    struct f4_state s;
+    f4_back_up(ctx, &f, &s);
     /* low is far above what one write can move into the kernel (a pipe,
      * socket or pty holds well under 256 KiB), so the buffer crosses it
      * with data still buffered: RW must come then, not when it is empty. */
@@ -135,13 +162,7 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
                "high",
                pauses);
     /* A slow reader drains it; RW once, when the buffer is at most low. */
-    pc_peer_script slow = {.action = PC_PEER_READ,
-                           .seed = ctx->seed,
-                           .bytes = f.sent,
-                           .chunk = 4096,
-                           .pause_us = 20};
-    pc_peer *peer = pc_peer_start(&f.pair, &slow);
-    PC_ASSERT_NOT_NULL(peer);
+    pc_peer *peer = slow_reader(ctx, &f, 4096, 20);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS * 2);
     PC_ASSERT_LE_SIZE(s.size_at_rw, 256 * KiB);
     if (s.size_at_rw == 0)
@@ -152,19 +173,15 @@ PC_CONFORMANCE(f4_resume, .id = "F4", .slug = "rw-once-from-loop-at-low",
     PC_RUN_UNTIL(ctx->loop, im->get_write_buffer_size(f.t) == 0, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_RW), 1);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
-    PC_ASSERT_OK(im->close(f.t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    conform_release(&f.pair, f.rec);
+    close_release(ctx, f.t, &f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
     struct conform_backlog f;
-    conform_back_up(ctx, &f, 1);
-    struct f4_state s = {im, ctx->loop, (size_t)-1, 0};
-    static const pc_protocol hooks = {.resume_writing = f4_resume};
-    pc_recorder_set_hooks(f.rec, &hooks, &s);
+    struct f4_state s;
+    f4_back_up(ctx, &f, &s);
     /* Something is buffered already: high 0 pauses at once (F6 too). */
     PC_ASSERT_OK(im->set_write_buffer_limits(f.t, 0, PL_LIMIT_UNSET));
     size_t high = 1, low = 1;
@@ -173,19 +190,11 @@ PC_CONFORMANCE(f5_high_zero, .id = "F5", .slug = "high-zero", .needs = PC_NEEDS_
     PC_ASSERT_EQ_SIZE(low, 0);
     PC_ASSERT_EQ_SIZE(pc_recorder_count(f.rec, PC_EV_PW), 1);
     write_more(ctx, &f, 3000);
-    pc_peer_script slow = {.action = PC_PEER_READ,
-                           .seed = ctx->seed,
-                           .bytes = f.sent,
-                           .chunk = 256,
-                           .pause_us = 50};
-    pc_peer *peer = pc_peer_start(&f.pair, &slow);
-    PC_ASSERT_NOT_NULL(peer);
+    pc_peer *peer = slow_reader(ctx, &f, 256, 50);
     PC_RUN_UNTIL(ctx->loop, pc_recorder_count(f.rec, PC_EV_RW) == 1, CONFORM_WAIT_MS);
     PC_ASSERT_EQ_SIZE(s.size_at_rw, 0);
     PC_ASSERT_EQ_UINT(conform_peer_done(peer, 0), f.sent);
-    PC_ASSERT_OK(im->close(f.t));
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_lost(f.rec), CONFORM_WAIT_MS);
-    conform_release(&f.pair, f.rec);
+    close_release(ctx, f.t, &f.pair, f.rec);
 }
 
 PC_CONFORMANCE(f6_apply_now, .id = "F6", .slug = "limits-apply-at-once",

@@ -28,6 +28,14 @@ struct conform_conn conform_open(pc_ctx *ctx, pc_dir dir, const char *label)
     return c;
 }
 
+pc_peer *conform_open_to_reader(pc_ctx *ctx, struct conform_conn *c)
+{
+    *c = conform_open(ctx, PC_DIR_WRITE, "write transport");
+    pc_peer *reader = conform_reader(&c->pair, ctx->seed, 0, 0, 0);
+    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c->rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    return reader;
+}
+
 void conform_release(pc_pair *pair, pc_recorder *rec)
 {
     pc_pair_close(pair);

@@ -345,9 +345,8 @@ PC_CONFORMANCE(w6_six_after_close, .id = "W6", .slug = "six-writes-after-close-r
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
-    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c;
+    pc_peer *peer = conform_open_to_reader(ctx, &c);
     PC_ASSERT_OK(im->close(c.t));
     ssize_t got[6];
     unsigned char late[2];
@@ -410,9 +409,8 @@ PC_CONFORMANCE(w6_nothing_sent, .id = "W6", .slug = "nothing-sent-after-close",
                .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
-    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c;
+    pc_peer *peer = conform_open_to_reader(ctx, &c);
     PC_ASSERT_OK(im->close(c.t));
     unsigned char late[4];
     pc_pattern_fill(ctx->seed, 0, late, sizeof late);
@@ -444,9 +442,8 @@ PC_CONFORMANCE(w6_zero_after_close, .id = "W6",
                .slug = "zero-byte-writes-after-close-refused", .needs = PC_NEEDS_WRITE)
 {
     const pc_subject *im = ctx->impl;
-    struct conform_conn c = conform_open(ctx, PC_DIR_WRITE, "write transport");
-    pc_peer *peer = conform_reader(&c.pair, ctx->seed, 0, 0, 0);
-    PC_RUN_UNTIL(ctx->loop, pc_recorder_count(c.rec, PC_EV_CM) == 1, CONFORM_WAIT_MS);
+    struct conform_conn c;
+    pc_peer *peer = conform_open_to_reader(ctx, &c);
     PC_ASSERT_OK(im->close(c.t));
     ssize_t got[6];
     w6_write_times(ctx, c.t, 5, "", 0, got);
