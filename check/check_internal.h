@@ -57,6 +57,12 @@ extern struct pc__test_state pc__test;
 /* The failure or skip message of the test that just ended in-process. */
 extern char pc__escape_message[PC__MESSAGE_MAX];
 
+/* The text of the last exception a subject raised ("AttributeError: ..."),
+ * set where its answer or event is read, so that the failure message of a
+ * check that got PC_EEXCEPTION names it; empty before the first. */
+extern char pc__last_exception[256];
+void pc__note_exception(const char *text, size_t len);
+
 /* Report an outcome and end the test (fail runs the hooks first). */
 PC__NORETURN void pc__finish(pc_status status, const char *message);
 /* In a forked test: tell the runner it passed, then _exit. */

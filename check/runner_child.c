@@ -17,6 +17,15 @@
 struct pc__run_settings pc__settings;
 struct pc__test_state pc__test = {.result_fd = -1};
 char pc__escape_message[PC__MESSAGE_MAX];
+char pc__last_exception[256];
+
+void pc__note_exception(const char *text, size_t len)
+{
+    if (len >= sizeof pc__last_exception)
+        len = sizeof pc__last_exception - 1;
+    memcpy(pc__last_exception, text, len);
+    pc__last_exception[len] = '\0';
+}
 
 /* ------------------------------------------------------------------------ */
 /* Settings                                                                  */
@@ -292,6 +301,9 @@ static void describe_code(intmax_t code, char *buf, size_t size)
 {
     if (code > 0)
         snprintf(buf, size, "%jd", code);
+    else if (code == PC_EEXCEPTION && pc__last_exception[0] != '\0')
+        snprintf(buf, size, "PC_EEXCEPTION (%jd: the subject raised %s)", code,
+                 pc__last_exception);
     else if (code == PC_EEXCEPTION)
         snprintf(buf, size,
                  "PC_EEXCEPTION (%jd: the subject raised an exception, its text "
@@ -306,7 +318,7 @@ static void describe_code(intmax_t code, char *buf, size_t size)
 void pc__fail_err(const char *file, int line, const char *text, intmax_t want,
                   intmax_t got)
 {
-    char want_text[96], got_text[96];
+    char want_text[320], got_text[320];
     describe_code(want, want_text, sizeof want_text);
     describe_code(got, got_text, sizeof got_text);
     pc_fail(file, line, "%s: expected %s, got %s", text, want_text, got_text);
@@ -314,7 +326,7 @@ void pc__fail_err(const char *file, int line, const char *text, intmax_t want,
 
 void pc__fail_ok(const char *file, int line, const char *text, intmax_t got)
 {
-    char got_text[96];
+    char got_text[320];
     describe_code(got, got_text, sizeof got_text);
     if (got == PC_EEXCEPTION)
         pc_fail(file, line, "%s failed: %s", text, got_text);

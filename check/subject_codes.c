@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pipecheck.h"
+#include "check_internal.h"
 #include "subject_remote.h"
 
 const char *pc__subject_report_kind(const char *type, size_t len)
@@ -62,9 +63,14 @@ int pc__remote_result_of(pc_loop *l, struct msg *reply, int64_t *values, size_t 
         size_t len;
         const char *name = pc__remote_token(&p, &len);
         result = pc__remote_code_from_name(name, len);
-        if (result == PC_EEXCEPTION)
+        if (result == PC_EEXCEPTION) {
             fprintf(stderr, "subject %s: '%s' raised: %s\n", l->cfg->name, l->last_sent,
                     reply->header + 4);
+            const char *text = reply->header + 4;
+            if (strncmp(text, "EXCEPTION ", 10) == 0)
+                text += 10;
+            pc__note_exception(text, strlen(text));
+        }
     } else {
         p += 2;
         for (size_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pipecheck.h"
+#include "check_internal.h"
 #include "subject_remote.h"
 
 /* ---- events ------------------------------------------------------------- */
@@ -66,9 +67,11 @@ static void dispatch_process_event(pc_loop *l, pc_process *proc, const char *typ
         size_t clen;
         const char *code = pc__remote_token(&p, &clen);
         int err = pc__remote_code_from_name(code, clen);
-        if (err == PC_EEXCEPTION)
+        if (err == PC_EEXCEPTION) {
             fprintf(stderr, "subject %s: pipe_connection_lost(%d) with %.*s\n",
                     l->cfg->name, fd, (int)clen, code);
+            pc__note_exception(code, clen);
+        }
         if (pr->pipe_connection_lost)
             pr->pipe_connection_lost(proc, fd, err, u);
     } else if (IS("PEX")) {
@@ -150,8 +153,10 @@ void pc__remote_dispatch_event(pc_loop *l, struct msg *m)
         size_t clen;
         const char *code = pc__remote_token(&p, &clen);
         int err = pc__remote_code_from_name(code, clen);
-        if (err == PC_EEXCEPTION)
+        if (err == PC_EEXCEPTION) {
             fprintf(stderr, "subject %s: connection_lost with %s\n", l->cfg->name, code);
+            pc__note_exception(code, clen);
+        }
         if (pr->connection_lost)
             pr->connection_lost(t, err, user);
     } else if (typelen == 2 && strncmp(type, "PW", 2) == 0) {
